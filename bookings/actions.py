@@ -1,0 +1,537 @@
+"""Every write with side effects on bookings.
+
+Each public action is one `transaction.atomic(durable=True)` block; it refuses bad requests with
+`BookingError`, whose `code` is stable and whose `message` is translatable. The booking invariant is
+enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
+which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot, units_per_person
+from bookings.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Counter,
+    EventKind,
+    Location,
+    Person,
+    SlotClaim,
+)
+from bookings.municipalities import is_participating
+from bookings.tokens import hash_token, manage_token, new_reference, new_token_salt
+from services.models import MAX_PERSONS_PER_BOOKING, Service
+
+# How often a claim is retried with fresh data when a concurrent booking took the counter we chose
+# but another counter may still be free at the same time.
+CLAIM_ATTEMPTS = 3
+
+
+class BookingError(Exception):
+    """The one domain error: a stable `code` for programs and a translatable `message` for people."""
+
+    SLOT_TAKEN = "slot_taken"
+    CLOSED = "closed"
+    TOO_MANY_PERSONS = "too_many_persons"
+    TOO_FEW_PERSONS = "too_few_persons"
+    OUTSIDE_HORIZON = "outside_horizon"
+    TOO_SOON = "too_soon"
+    IN_PAST = "in_past"
+    OFF_GRID = "off_grid"
+    COUNTER_INACTIVE = "counter_inactive"
+    SERVICE_INACTIVE = "service_inactive"
+    WRONG_LOCATION = "wrong_location"
+    MUNICIPALITY_REQUIRED = "municipality_required"
+    MUNICIPALITY_NOT_PARTICIPATING = "municipality_not_participating"
+    NAMES_MISMATCH = "names_mismatch"
+    INVALID_STATUS = "invalid_status"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PersonName:
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    appointment: Appointment
+    manage_token: str
+
+
+# ---- checks ---------------------------------------------------------------------------------
+
+
+def _check_service_and_persons(*, service: Service, persons: int) -> None:
+    if not service.is_active:
+        raise BookingError(BookingError.SERVICE_INACTIVE, _("This service cannot be booked at the moment."))
+    if persons < 1:
+        raise BookingError(BookingError.TOO_FEW_PERSONS, _("A booking is for at least one person."))
+    if persons > min(service.max_persons, MAX_PERSONS_PER_BOOKING):
+        raise BookingError(
+            BookingError.TOO_MANY_PERSONS,
+            _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons},
+        )
+
+
+def _check_municipality(*, service: Service, municipality: str) -> None:
+    if not service.requires_municipality:
+        return
+    if not municipality:
+        raise BookingError(
+            BookingError.MUNICIPALITY_REQUIRED,
+            _("Please tell us the municipality you live in or are moving to."),
+        )
+    if not is_participating(municipality):
+        raise BookingError(
+            BookingError.MUNICIPALITY_NOT_PARTICIPATING,
+            _(
+                "Fast-track registration at this desk is only for residents of the participating municipalities. "
+                "Please register at the town hall of your own municipality."
+            ),
+        )
+
+
+def _check_start(
+    *, snapshot: CapacitySnapshot, service: Service, start: datetime, now: datetime, enforce_notice: bool
+) -> None:
+    if start.tzinfo is None:
+        raise BookingError(BookingError.OFF_GRID, _("That time is not valid."))
+    if start < now:
+        raise BookingError(BookingError.IN_PAST, _("That time has already passed."))
+    if not snapshot.is_on_grid(start):
+        raise BookingError(BookingError.OFF_GRID, _("Appointments start at fixed times; please pick one of them."))
+    if enforce_notice and start < snapshot.earliest_start(service):
+        raise BookingError(BookingError.TOO_SOON, _("That time is too soon to book; please pick a later time."))
+    day = start.astimezone(snapshot.location.tz).date()
+    if day > snapshot.latest_bookable_day(service):
+        raise BookingError(
+            BookingError.OUTSIDE_HORIZON,
+            _("This service can be booked at most %(days)d days ahead.") % {"days": service.booking_horizon_days},
+        )
+    intervals = snapshot.opening_intervals(day)
+    if not intervals:
+        raise BookingError(BookingError.CLOSED, _("The desk is closed on that day."))
+    if not any(begin <= start < end for begin, end in intervals):
+        raise BookingError(BookingError.CLOSED, _("The desk is not open at that time."))
+
+
+def _check_counter(*, counter: Counter, location: Location, service: Service) -> None:
+    if counter.location_id != location.pk:
+        raise BookingError(BookingError.WRONG_LOCATION, _("That counter is at another location."))
+    if not counter.is_active:
+        raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter is not in use."))
+    if not counter.services.filter(pk=service.pk).exists():
+        raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter does not offer this service."))
+
+
+def _check_names(*, names: Sequence[PersonName], persons: int) -> None:
+    if len(names) != persons or any(not n.first_name.strip() or not n.last_name.strip() for n in names):
+        raise BookingError(BookingError.NAMES_MISMATCH, _("Please give the names of every person, as on their ID."))
+
+
+def _slot_taken() -> BookingError:
+    return BookingError(BookingError.SLOT_TAKEN, _("Sorry, that time has just been taken. Please pick another."))
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+
+def _units_filter(units: Sequence[UnitKey]) -> Q:
+    query = Q()
+    for counter_id, unit_start in units:
+        query |= Q(counter_id=counter_id, unit_start=unit_start)
+    return query
+
+
+def _insert_claims(
+    *, appointment: Appointment, units: Sequence[UnitKey], expires_at: datetime | None, now: datetime
+) -> None:
+    """Insert claims in a savepoint; a unit held by anyone else raises SLOT_TAKEN and leaves no trace."""
+    if not units:
+        return
+    try:
+        with transaction.atomic():
+            # Expired holds still have rows until the sweep; they must not block a real booking.
+            SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+            SlotClaim.objects.bulk_create(
+                [
+                    SlotClaim(appointment=appointment, counter_id=c, unit_start=u, expires_at=expires_at)
+                    for c, u in units
+                ]
+            )
+    except IntegrityError as error:
+        raise _slot_taken() from error
+
+
+def _allocate_and_claim(
+    *,
+    appointment: Appointment,
+    service: Service,
+    persons: int,
+    start: datetime,
+    now: datetime,
+    enforce_notice: bool,
+    counter: Counter | None,
+    expires_at: datetime | None,
+    keep_units: frozenset[UnitKey] = frozenset(),
+) -> Allocation:
+    """Find counters for the booking and claim them, retrying with fresh data if another booking won."""
+    location = appointment.location
+    day = start.astimezone(location.tz).date() if start.tzinfo else start.date()
+    for attempt in range(CLAIM_ATTEMPTS):
+        snapshot = load_snapshot(
+            location=location,
+            start_date=day,
+            end_date=day,
+            now=now,
+            ignore_appointment_id=appointment.pk if keep_units else None,
+        )
+        _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
+        allocation = snapshot.allocate(
+            service=service, persons=persons, start=start, counter_ids=[counter.pk] if counter else None
+        )
+        if allocation is None:
+            raise _slot_taken()
+        try:
+            _insert_claims(
+                appointment=appointment,
+                units=[unit for unit in allocation.units if unit not in keep_units],
+                expires_at=expires_at,
+                now=now,
+            )
+        except BookingError:
+            if attempt == CLAIM_ATTEMPTS - 1:
+                raise
+            continue
+        return allocation
+    raise _slot_taken()  # pragma: no cover - the loop always returns or raises
+
+
+def _create_appointment(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    status: str,
+    municipality: str,
+    language: str,
+    hold_expires_at: datetime | None = None,
+) -> Appointment:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Appointment.objects.create(
+                    reference=new_reference(short_code=location.short_code),
+                    service=service,
+                    location=location,
+                    start=start,
+                    end=start + service.duration,  # corrected once the allocation is known
+                    persons=persons,
+                    status=status,
+                    municipality=municipality,
+                    language=language,
+                    hold_expires_at=hold_expires_at,
+                    created_at=now,
+                )
+        except IntegrityError:
+            continue  # a reference collision: draw another
+    raise RuntimeError("Could not draw a unique booking reference.")
+
+
+def _issue_manage_token(appointment: Appointment) -> str:
+    appointment.manage_token_salt = new_token_salt()
+    token = manage_token(salt=appointment.manage_token_salt)
+    appointment.manage_token_hash = hash_token(token)
+    return token
+
+
+def _record(
+    *, appointment: Appointment, kind: str, now: datetime, actor: AbstractBaseUser | None = None, detail: str = ""
+) -> None:
+    """Append to the audit trail. `detail` must never carry personal data."""
+    AppointmentEvent.objects.create(appointment=appointment, kind=kind, at=now, actor=actor, detail=detail[:200])
+
+
+def _save_people(*, appointment: Appointment, names: Sequence[PersonName]) -> None:
+    Person.objects.filter(appointment=appointment).delete()
+    Person.objects.bulk_create(
+        [
+            Person(
+                appointment=appointment, position=index, first_name=n.first_name.strip(), last_name=n.last_name.strip()
+            )
+            for index, n in enumerate(names, start=1)
+        ]
+    )
+
+
+# ---- actions --------------------------------------------------------------------------------
+
+
+def hold_slot(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    municipality: str = "",
+    language: str = "en",
+) -> Appointment:
+    """Claim a slot for a few minutes while the person fills in their details."""
+    _check_service_and_persons(service=service, persons=persons)
+    _check_municipality(service=service, municipality=municipality)
+    expires_at = now + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
+    with transaction.atomic(durable=True):
+        appointment = _create_appointment(
+            location=location,
+            service=service,
+            start=start,
+            persons=persons,
+            now=now,
+            status=AppointmentStatus.HELD,
+            municipality=municipality,
+            language=language,
+            hold_expires_at=expires_at,
+        )
+        allocation = _allocate_and_claim(
+            appointment=appointment,
+            service=service,
+            persons=persons,
+            start=start,
+            now=now,
+            enforce_notice=True,
+            counter=None,
+            expires_at=expires_at,
+        )
+        appointment.end = allocation.end
+        appointment.save(update_fields=["end"])
+        _record(appointment=appointment, kind=EventKind.HELD, now=now)
+    return appointment
+
+
+def confirm_hold(
+    *,
+    appointment: Appointment,
+    names: Sequence[PersonName],
+    contact_email: str,
+    phone: str = "",
+    language: str = "en",
+    now: datetime,
+) -> BookingResult:
+    """Turn a hold into a booking. A lapsed hold still succeeds if nobody took its slot meanwhile."""
+    with transaction.atomic(durable=True):
+        locked = Appointment.objects.select_for_update().select_related("service", "location").get(pk=appointment.pk)
+        if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
+            raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
+        _check_names(names=names, persons=locked.persons)
+        claims = SlotClaim.objects.filter(appointment=locked)
+        if locked.status == AppointmentStatus.HELD and locked.hold_expires_at and locked.hold_expires_at > now:
+            claims.update(expires_at=None)
+        else:
+            # The hold lapsed. Its claims are still ours if nobody needed their units meanwhile (a
+            # booking deletes expired claims only where it inserts its own); otherwise claim afresh.
+            kept = claims.update(expires_at=None)
+            if kept < locked.persons * units_per_person(location=locked.location, service=locked.service):
+                claims.delete()
+                allocation = _allocate_and_claim(
+                    appointment=locked,
+                    service=locked.service,
+                    persons=locked.persons,
+                    start=locked.start,
+                    now=now,
+                    enforce_notice=False,
+                    counter=None,
+                    expires_at=None,
+                )
+                locked.end = allocation.end
+        _save_people(appointment=locked, names=names)
+        token = _issue_manage_token(locked)
+        locked.status = AppointmentStatus.BOOKED
+        locked.booked_at = now
+        locked.hold_expires_at = None
+        locked.contact_email = contact_email
+        locked.phone = phone
+        locked.language = language
+        locked.save(
+            update_fields=[
+                "status",
+                "booked_at",
+                "hold_expires_at",
+                "contact_email",
+                "phone",
+                "language",
+                "end",
+                "manage_token_salt",
+                "manage_token_hash",
+            ]
+        )
+        _record(appointment=locked, kind=EventKind.BOOKED, now=now)
+    return BookingResult(appointment=locked, manage_token=token)
+
+
+def book_appointment(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    names: Sequence[PersonName],
+    contact_email: str = "",
+    phone: str = "",
+    language: str = "en",
+    municipality: str = "",
+    now: datetime,
+    counter: Counter | None = None,
+    booked_by: AbstractBaseUser | None = None,
+    enforce_notice: bool = False,
+) -> BookingResult:
+    """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter."""
+    persons = len(names)
+    _check_service_and_persons(service=service, persons=persons)
+    _check_names(names=names, persons=persons)
+    _check_municipality(service=service, municipality=municipality)
+    if counter is not None:
+        _check_counter(counter=counter, location=location, service=service)
+    with transaction.atomic(durable=True):
+        appointment = _create_appointment(
+            location=location,
+            service=service,
+            start=start,
+            persons=persons,
+            now=now,
+            status=AppointmentStatus.BOOKED,
+            municipality=municipality,
+            language=language,
+        )
+        allocation = _allocate_and_claim(
+            appointment=appointment,
+            service=service,
+            persons=persons,
+            start=start,
+            now=now,
+            enforce_notice=enforce_notice,
+            counter=counter,
+            expires_at=None,
+        )
+        _save_people(appointment=appointment, names=names)
+        token = _issue_manage_token(appointment)
+        appointment.end = allocation.end
+        appointment.booked_at = now
+        appointment.contact_email = contact_email
+        appointment.phone = phone
+        appointment.booked_by = booked_by
+        appointment.save(
+            update_fields=[
+                "end",
+                "booked_at",
+                "contact_email",
+                "phone",
+                "booked_by",
+                "manage_token_salt",
+                "manage_token_hash",
+            ]
+        )
+        _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
+    return BookingResult(appointment=appointment, manage_token=token)
+
+
+def cancel_appointment(
+    *, appointment: Appointment, now: datetime, reason: str = "", actor: AbstractBaseUser | None = None
+) -> Appointment:
+    """Cancel a held or booked appointment and free its counters in the same transaction."""
+    with transaction.atomic(durable=True):
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.BOOKED):
+            raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be cancelled."))
+        SlotClaim.objects.filter(appointment=locked).delete()
+        locked.status = AppointmentStatus.CANCELLED
+        locked.cancelled_at = now
+        locked.cancel_reason = reason[:200]
+        locked.hold_expires_at = None
+        locked.sequence += 1
+        locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "hold_expires_at", "sequence"])
+        _record(appointment=locked, kind=EventKind.CANCELLED, now=now, actor=actor, detail=locked.cancel_reason)
+    return locked
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    new_start: datetime,
+    now: datetime,
+    counter: Counter | None = None,
+    enforce_notice: bool = True,
+    actor: AbstractBaseUser | None = None,
+) -> Appointment:
+    """Move a booking. The new slot is claimed before the old one is released; if the new slot is
+    gone, BookingError(SLOT_TAKEN) is raised and the booking keeps its old slot untouched."""
+    with transaction.atomic(durable=True):
+        locked = Appointment.objects.select_for_update().select_related("service", "location").get(pk=appointment.pk)
+        if locked.status != AppointmentStatus.BOOKED:
+            raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
+        if counter is not None:
+            _check_counter(counter=counter, location=locked.location, service=locked.service)
+        old_units = frozenset(
+            (counter_id, unit)
+            for counter_id, unit in SlotClaim.objects.filter(appointment=locked).values_list("counter_id", "unit_start")
+        )
+        allocation = _allocate_and_claim(
+            appointment=locked,
+            service=locked.service,
+            persons=locked.persons,
+            start=new_start,
+            now=now,
+            enforce_notice=enforce_notice,
+            counter=counter,
+            expires_at=None,
+            keep_units=old_units,
+        )
+        released = old_units - frozenset(allocation.units)
+        if released:
+            SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
+        old_start = locked.start
+        locked.start = allocation.start
+        locked.end = allocation.end
+        locked.sequence += 1
+        locked.save(update_fields=["start", "end", "sequence"])
+        _record(
+            appointment=locked,
+            kind=EventKind.RESCHEDULED,
+            now=now,
+            actor=actor,
+            detail=f"{old_start.isoformat()} → {locked.start.isoformat()}",
+        )
+    return locked
+
+
+def expire_holds(*, now: datetime) -> int:
+    """Release the claims of lapsed holds and mark them expired; returns how many lapsed."""
+    with transaction.atomic(durable=True):
+        lapsed = list(
+            Appointment.objects.select_for_update(skip_locked=True)
+            .filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        if not lapsed:
+            return 0
+        SlotClaim.objects.filter(appointment_id__in=lapsed, expires_at__lte=now).delete()
+        Appointment.objects.filter(pk__in=lapsed).update(status=AppointmentStatus.EXPIRED)
+    return len(lapsed)

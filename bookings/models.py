@@ -1,0 +1,386 @@
+"""Locations, counters, opening hours, closures, appointments and the claims that keep them apart.
+
+Data and constraints only: every write with side effects lives in bookings/actions.py.
+"""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from services.models import MAX_PERSONS_PER_BOOKING, Service
+
+GRID_CHOICES = [
+    (5, _("5 minutes")),
+    (10, _("10 minutes")),
+    (15, _("15 minutes")),
+    (20, _("20 minutes")),
+    (30, _("30 minutes")),
+]
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class Location(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    short_code = models.CharField(
+        _("short code"),
+        max_length=5,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2,5}$", _("Use 2 to 5 capital letters, e.g. MAA."))],
+        help_text=_("Starts every booking reference, e.g. MAA-7KQ4-9XD2."),
+    )
+    street = models.CharField(_("street and number"), max_length=120)
+    postcode = models.CharField(_("postcode"), max_length=10)
+    city = models.CharField(_("city"), max_length=80)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Europe/Amsterdam",
+        choices=[(name, name) for name in sorted(available_timezones()) if name.startswith("Europe/")],
+    )
+    grid_minutes = models.PositiveSmallIntegerField(
+        _("time grid"),
+        choices=GRID_CHOICES,
+        default=15,
+        help_text=_("Appointments start on this grid, counted from midnight."),
+    )
+    ind_desk_key = models.CharField(
+        _("IND desk key"),
+        max_length=64,
+        blank=True,
+        help_text=_("The key the IND's appointment system uses for this desk, if it has one."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ind_desk_key"], condition=~Q(ind_desk_key=""), name="location_unique_ind_desk_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def address(self) -> str:
+        return f"{self.street}, {self.postcode} {self.city}"
+
+    def local_datetime(self, day: date, clock: time) -> datetime:
+        return datetime.combine(day, clock, tzinfo=self.tz)
+
+
+class Counter(models.Model):
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="counters", verbose_name=_("location")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    services = models.ManyToManyField(Service, related_name="counters", verbose_name=_("services"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["location", "name"]
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="counter_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.location.short_code} · {self.name}"
+
+
+class OpeningHours(models.Model):
+    """One opening interval on a weekday; several a weekday make a lunch break."""
+
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("location")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("opens"))
+    end_time = models.TimeField(_("closes"))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Leave empty when there is no end date.")
+    )
+
+    class Meta:
+        ordering = ["location", "weekday", "start_time"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(condition=Q(start_time__lt=models.F("end_time")), name="opening_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_from__lte=models.F("valid_until")),
+                name="opening_valid_from_before_until",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    def applies_on(self, day: date) -> bool:
+        return (
+            day.weekday() == self.weekday
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+class Closure(models.Model):
+    """Days a location (or every location, when empty) is closed, on top of Dutch public holidays."""
+
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        related_name="closures",
+        null=True,
+        blank=True,
+        verbose_name=_("location"),
+        help_text=_("Leave empty to close every location."),
+    )
+    start_date = models.DateField(_("first closed day"))
+    end_date = models.DateField(_("last closed day"))
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        constraints = [
+            models.CheckConstraint(condition=Q(start_date__lte=models.F("end_date")), name="closure_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}–{self.end_date}: {self.reason}"
+
+
+class AppointmentStatus(models.TextChoices):
+    HELD = "held", _("held")
+    BOOKED = "booked", _("booked")
+    CHECKED_IN = "checked_in", _("checked in")
+    DONE = "done", _("done")
+    NO_SHOW = "no_show", _("no-show")
+    CANCELLED = "cancelled", _("cancelled")
+    EXPIRED = "expired", _("hold expired")
+
+
+# Statuses whose appointment still occupies counter time.
+LIVE_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+
+
+class Appointment(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("service")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("location")
+    )
+    start = models.DateTimeField(_("start"), db_index=True)
+    end = models.DateTimeField(_("end"))
+    persons = models.PositiveSmallIntegerField(
+        _("persons"), validators=[MinValueValidator(1), MaxValueValidator(MAX_PERSONS_PER_BOOKING)]
+    )
+    contact_email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="en")
+    municipality = models.CharField(_("municipality"), max_length=80, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.HELD, db_index=True
+    )
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    # The manage link's token is derived from this salt with the secret key; only its hash is
+    # stored for look-up, so a copy of the database alone does not open anyone's booking.
+    manage_token_salt = models.CharField(max_length=64, blank=True, editable=False)
+    manage_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    created_at = models.DateTimeField(_("created at"))
+    booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    no_show_at = models.DateTimeField(_("no-show at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
+    # Incremented on every change the person's calendar must follow (the .ics SEQUENCE).
+    sequence = models.PositiveIntegerField(_("revision"), default=0)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(persons__gte=1, persons__lte=MAX_PERSONS_PER_BOOKING),
+                name="appointment_persons_1_to_6",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "start"], name="appointment_location_start")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class Person(models.Model):
+    """A person the appointment is for, with the names as on their ID."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="people", verbose_name=_("appointment")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    first_name = models.CharField(_("first name(s)"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+
+    class Meta:
+        ordering = ["appointment", "position"]
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        constraints = [models.UniqueConstraint(fields=["appointment", "position"], name="person_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class SlotClaim(models.Model):
+    """One grid unit of one counter, claimed by one appointment.
+
+    The unique constraint on (counter, unit_start) is the booking invariant: two appointments can
+    never hold the same counter at the same moment, whatever races the application loses. A claim
+    of a hold carries `expires_at`; an expired claim no longer blocks availability and is deleted by
+    the next booking that needs its unit, or by the expiry sweep. Releasing capacity deletes claims.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="claims")
+    counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="claims")
+    unit_start = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("slot claim")
+        verbose_name_plural = _("slot claims")
+        constraints = [models.UniqueConstraint(fields=["counter", "unit_start"], name="claim_unique_counter_unit")]
+        indexes = [models.Index(fields=["unit_start"], name="claim_unit_start")]
+
+    def __str__(self) -> str:
+        return f"{self.counter} @ {self.unit_start:%Y-%m-%d %H:%M}"
+
+
+class EventKind(models.TextChoices):
+    HELD = "held", _("held")
+    BOOKED = "booked", _("booked")
+    CANCELLED = "cancelled", _("cancelled")
+    RESCHEDULED = "rescheduled", _("moved")
+    CHECKED_IN = "checked_in", _("checked in")
+    STARTED = "started", _("started")
+    DONE = "done", _("done")
+    NO_SHOW = "no_show", _("no-show")
+    ANONYMISED = "anonymised", _("anonymised")
+
+
+class AppointmentEvent(models.Model):
+    """The audit trail: who did what to an appointment, and when. No personal data in `detail`."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="events", verbose_name=_("appointment")
+    )
+    at = models.DateTimeField(_("when"))
+    kind = models.CharField(_("what"), max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+        help_text=_("Empty when the person did it online, or the system did."),
+    )
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["appointment", "at", "pk"]
+        verbose_name = _("appointment event")
+        verbose_name_plural = _("appointment events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class EmailKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("confirmation")
+    REMINDER = "reminder", _("reminder")
+    CANCELLATION = "cancellation", _("cancellation")
+    RESCHEDULE = "reschedule", _("reschedule")
+    FEEDBACK = "feedback", _("feedback request")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class OutboxEmail(models.Model):
+    """One customer e-mail, written in the same transaction as the change it tells about.
+
+    Unique per (appointment, kind, revision): a reminder is sent once; a reschedule notice once per
+    move (revision is the appointment's `sequence` when it was queued).
+    """
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="emails", verbose_name=_("appointment")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=EmailKind.choices)
+    revision = models.PositiveIntegerField(_("revision"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created at"))
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "kind", "revision"], name="outbox_unique_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.appointment_id}"

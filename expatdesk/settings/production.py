@@ -1,0 +1,40 @@
+"""Production settings: refuse to start without a secret key, a database and Redis."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import DATABASE_URL, REDIS_URL, SECRET_KEY, env_bool, env_int
+
+_missing = [
+    name
+    for name, value in (
+        ("DJANGO_SECRET_KEY", SECRET_KEY),
+        ("DATABASE_URL", DATABASE_URL),
+        ("REDIS_URL", REDIS_URL),
+    )
+    if not value
+]
+if _missing:
+    raise ImproperlyConfigured(
+        "Production settings need these environment variables: "
+        + ", ".join(_missing)
+        + ". See the configuration table in README.md."
+    )
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long and random.")
+
+DEBUG = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
