@@ -344,6 +344,8 @@ class EmailKind(models.TextChoices):
     CANCELLATION = "cancellation", _("cancellation")
     RESCHEDULE = "reschedule", _("reschedule")
     FEEDBACK = "feedback", _("feedback request")
+    # "Find my booking": the manage link again; revision counts the resends (1, 2, ...).
+    MANAGE_LINK = "manage_link", _("manage link")
 
 
 class OutboxStatus(models.TextChoices):
@@ -351,6 +353,8 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", _("sending")
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
+    # Not sent because it no longer applies (e.g. a reminder for a cancelled appointment).
+    SKIPPED = "skipped", _("skipped")
 
 
 class OutboxEmail(models.Model):
@@ -371,6 +375,8 @@ class OutboxEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created at"))
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # Set when a failed attempt is retried later, so the sweep leaves the row to its retry until then.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
 
