@@ -88,7 +88,7 @@ class CapacitySnapshot:
 
     def opening_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's open intervals as aware datetimes; empty when the desk is closed."""
-        if self.closure_reason(day) is not None:
+        if not self.location.is_active or self.closure_reason(day) is not None:
             return []
         intervals = [
             (self.location.local_datetime(day, hours.start_time), self.location.local_datetime(day, hours.end_time))
@@ -136,6 +136,8 @@ class CapacitySnapshot:
         self, *, service: Service, persons: int, start: datetime, counter_ids: Iterable[int] | None = None
     ) -> Allocation | None:
         """Place `persons` on counters from `start`, ending as early as possible; None if it does not fit."""
+        if persons < 1:
+            return None
         interval_end = next(
             (
                 end
@@ -176,9 +178,12 @@ class CapacitySnapshot:
     # ---- free times -----------------------------------------------------------------------
 
     def earliest_start(self, service: Service) -> datetime:
-        return self.now + service.minimum_notice
+        # In UTC: adding to a local time adds wall-clock time, which is an hour off across a DST night.
+        return self.now.astimezone(UTC) + service.minimum_notice
 
     def free_slots_on(self, *, service: Service, persons: int, day: date) -> list[Slot]:
+        if not 1 <= persons <= service.max_persons:
+            return []
         if day > self.latest_bookable_day(service) or day < self.local_today():
             return []
         earliest = self.earliest_start(service)
@@ -307,3 +312,32 @@ def first_free_days(
             None,
         )
     return result
+
+
+def nearest_free_slots(
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    around: datetime,
+    now: datetime,
+    limit: int = 6,
+    window_days: int = 7,
+) -> list[Slot]:
+    """Up to `limit` free starts closest to `around` (within `window_days` either side), in time order.
+
+    Offered when the time a person held was taken meanwhile: one snapshot, four queries.
+    """
+    tz = location.tz
+    today = now.astimezone(tz).date()
+    day = around.astimezone(tz).date()
+    start_date = max(today, day - timedelta(days=window_days))
+    end_date = min(today + timedelta(days=service.booking_horizon_days), day + timedelta(days=window_days))
+    if end_date < start_date:
+        return []
+    by_day = free_slots(
+        location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+    )
+    candidates = [slot for slots in by_day.values() for slot in slots if slot.start != around]
+    nearest = sorted(candidates, key=lambda slot: (abs(slot.start - around), slot.start))[:limit]
+    return sorted(nearest, key=lambda slot: slot.start)
