@@ -1,0 +1,311 @@
+"""`python manage.py seed_demo`: the Maastricht desk, two demo accounts and a few weeks of appointments.
+
+Safe to run again: it creates only what is missing. Sample appointments are booked through
+bookings.actions (so they hold real counter time) and only when the desk has none yet.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from bookings.actions import BookingError, PersonName, book_appointment
+from bookings.availability import free_slots
+from bookings.models import Appointment, Counter, Location, OpeningHours, Weekday
+from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from services.catalogue import DESK_SERVICES
+from services.models import Service
+
+DESK = {
+    "short_code": "MAA",
+    "name": "Stadskantoor Maastricht",
+    "street": "Mosae Forum 10",
+    "postcode": "6211 DW",
+    "city": "Maastricht",
+    "time_zone": "Europe/Amsterdam",
+    "grid_minutes": 15,
+    "ind_desk_key": "6c5280823686521552efe85094e607cf",
+}
+COUNTER_NAMES = ("Counter 1", "Counter 2", "Counter 3")
+OPEN_DAYS = (Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
+OPEN_INTERVALS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
+
+STAFF_GROUP = "Desk staff"
+ADMIN_GROUP = "Admins"
+STAFF_USERNAME = "desk"
+ADMIN_USERNAME = "admin"
+# Desk staff look everything up and cancel appointments (through the admin action); admins configure.
+STAFF_PERMISSIONS = [
+    ("bookings", "view_location"),
+    ("bookings", "view_counter"),
+    ("bookings", "view_openinghours"),
+    ("bookings", "view_closure"),
+    ("bookings", "view_appointment"),
+    ("bookings", "change_appointment"),
+    ("bookings", "view_person"),
+    ("bookings", "view_slotclaim"),
+    ("bookings", "view_appointmentevent"),
+    ("bookings", "view_outboxemail"),
+    ("services", "view_service"),
+]
+ADMIN_APPS = ("bookings", "services")
+
+SAMPLE_DAYS = 21
+SAMPLE_SEED = 2020  # the year the desk opened; a fixed seed gives the same demo every time
+READABLE_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# Fake but plausible households, as their names appear on an ID, in several scripts.
+# (last name, first names of the household, e-mail local part at example.org)
+HOUSEHOLDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Rossi", ("Sofia", "Marco", "Giulia", "Luca"), "sofia.rossi"),
+    ("Müller", ("Lukas", "Anna", "Jonas"), "lukas.mueller"),
+    ("Wójcik", ("Zofia", "Piotr"), "zofia.wojcik"),
+    ("Ferreira", ("João", "Mariana", "Tiago"), "joao.ferreira"),
+    ("García López", ("Mateo", "Lucía"), "mateo.garcia"),
+    ("Lefèvre", ("Émilie",), "emilie.lefevre"),
+    ("Østergaard", ("Søren", "Ida"), "soren.ostergaard"),
+    ("Yılmaz", ("Ayşe", "Emre", "Elif"), "ayse.yilmaz"),
+    ("Okafor", ("Chidi", "Ngozi", "Amara"), "chidi.okafor"),
+    ("Popescu", ("Ana", "Andrei"), "ana.popescu"),
+    ("Nguyễn", ("Ngọc Anh",), "ngocanh.nguyen"),
+    ("Sharma", ("Priya", "Rohan", "Aarav"), "priya.sharma"),
+    ("शर्मा", ("अनन्या", "विहान"), "ananya.sharma"),
+    ("Коваленко", ("Олена", "Андрій"), "olena.kovalenko"),
+    ("Смирнов", ("Дмитрий",), "dmitry.smirnov"),
+    ("Παπαδοπούλου", ("Ελένη",), "eleni.papadopoulou"),
+    ("حداد", ("ليلى", "يوسف", "سارة"), "layla.haddad"),
+    ("الخطيب", ("عمر",), "omar.alkhatib"),
+    ("王", ("伟", "芳", "明"), "wei.wang"),
+    ("李", ("娜",), "na.li"),
+    ("高橋", ("陽翔", "さくら"), "haruto.takahashi"),
+    ("김", ("지민", "서연"), "jimin.kim"),
+    ("כהן", ("נועה",), "noa.cohen"),
+    ("Ní Bhriain", ("Aoife",), "aoife.nibhriain"),
+)
+# How many persons a sample booking is for: mostly one, sometimes a family.
+PERSONS_WEIGHTS = {1: 60, 2: 22, 3: 12, 4: 6}
+
+
+@dataclass
+class Account:
+    username: str
+    role: str
+    password: str | None  # set only when created or reset by this run
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the Maastricht demo desk, a desk-staff and an admin account, and sample appointments. "
+        "Running it again does no harm."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Run even when DEBUG is off (never do this on a live system)."
+        )
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give the existing demo accounts new passwords and print them.",
+        )
+
+    def handle(self, *args: Any, force: bool, reset_passwords: bool, **options: Any) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates demo accounts and fake appointments, so it refuses to run with DEBUG off. "
+                "Use --force if this really is a demo system."
+            )
+        with transaction.atomic():
+            services = ensure_services()
+            location = ensure_location(services=services)
+            accounts = ensure_accounts(reset_passwords=reset_passwords)
+        staff = get_user_model().objects.get(username=STAFF_USERNAME)
+        if Appointment.objects.filter(location=location).exists():
+            booked = None
+        else:
+            booked = book_samples(location=location, services=services, staff=staff)
+        self.report(location=location, accounts=accounts, booked=booked)
+
+    def report(self, *, location: Location, accounts: list[Account], booked: int | None) -> None:
+        out = self.stdout
+        counters = location.counters.count()
+        out.write(self.style.SUCCESS("ExpatDesk demo data is ready."))
+        out.write(f"  Location:     {location.name} ({location.short_code}), {location.address}")
+        out.write(f"  Counters:     {counters}")
+        for weekday, intervals in opening_summary(location=location).items():
+            out.write(f"  Open:         {weekday} {intervals}")
+        if booked is None:
+            total = Appointment.objects.filter(location=location).count()
+            out.write(f"  Appointments: the desk already has {total}; no samples added.")
+        else:
+            out.write(f"  Appointments: {booked} sample bookings over the next {SAMPLE_DAYS} days.")
+        out.write("")
+        out.write(f"  Log in at {settings.EXPATDESK_SITE_URL.rstrip('/')}/admin/ with:")
+        for account in accounts:
+            if account.password:
+                out.write(
+                    self.style.WARNING(
+                        f"    {account.role:<11} username {account.username:<6} password {account.password}"
+                    )
+                )
+            else:
+                out.write(f"    {account.role:<11} username {account.username:<6} (exists; password unchanged)")
+        if not all(account.password for account in accounts):
+            out.write("  Forgot a password? Run: python manage.py seed_demo --reset-passwords")
+
+
+def ensure_services() -> list[Service]:
+    """The six desk services, created from the catalogue where missing; admins' edits are kept."""
+    services = []
+    for data in DESK_SERVICES:
+        service, _created = Service.objects.get_or_create(
+            code=data["code"], defaults={key: value for key, value in data.items() if key != "code"}
+        )
+        services.append(service)
+    return services
+
+
+def ensure_location(*, services: list[Service]) -> Location:
+    location, _created = Location.objects.get_or_create(
+        short_code=DESK["short_code"], defaults={key: value for key, value in DESK.items() if key != "short_code"}
+    )
+    for name in COUNTER_NAMES:
+        counter, created = Counter.objects.get_or_create(location=location, name=name)
+        if created:
+            counter.services.set(services)
+    if not OpeningHours.objects.filter(location=location).exists():
+        OpeningHours.objects.bulk_create(
+            OpeningHours(location=location, weekday=weekday, start_time=start, end_time=end)
+            for weekday in OPEN_DAYS
+            for start, end in OPEN_INTERVALS
+        )
+    return location
+
+
+def opening_summary(*, location: Location) -> dict[str, str]:
+    """The regular opening hours per weekday, as "09:00-12:30, 13:30-17:00" (en dashes in the output)."""
+    summary: dict[str, list[str]] = {}
+    for hours in OpeningHours.objects.filter(location=location).order_by("weekday", "start_time"):
+        summary.setdefault(str(Weekday(hours.weekday).label), []).append(
+            f"{hours.start_time:%H:%M}–{hours.end_time:%H:%M}"
+        )
+    return {weekday: ", ".join(intervals) for weekday, intervals in summary.items()}
+
+
+def _permissions(pairs: list[tuple[str, str]]) -> list[Permission]:
+    wanted = set(pairs)
+    found = [
+        permission
+        for permission in Permission.objects.filter(content_type__app_label__in={app for app, _ in pairs})
+        .select_related("content_type")
+        .filter(codename__in={codename for _, codename in pairs})
+        if (permission.content_type.app_label, permission.codename) in wanted
+    ]
+    if len(found) != len(wanted):
+        raise CommandError("Some permissions are missing; run `python manage.py migrate` first.")
+    return found
+
+
+def ensure_accounts(*, reset_passwords: bool) -> list[Account]:
+    staff_group, _created = Group.objects.get_or_create(name=STAFF_GROUP)
+    staff_group.permissions.add(*_permissions(STAFF_PERMISSIONS))
+    admin_group, _created = Group.objects.get_or_create(name=ADMIN_GROUP)
+    admin_group.permissions.add(*Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+
+    accounts = [
+        _ensure_user(
+            username=ADMIN_USERNAME,
+            role="Admin",
+            group=admin_group,
+            superuser=True,
+            reset_password=reset_passwords,
+        ),
+        _ensure_user(
+            username=STAFF_USERNAME,
+            role="Desk staff",
+            group=staff_group,
+            superuser=False,
+            reset_password=reset_passwords,
+        ),
+    ]
+    return accounts
+
+
+def _ensure_user(*, username: str, role: str, group: Group, superuser: bool, reset_password: bool) -> Account:
+    user_model = get_user_model()
+    user: AbstractUser | None = user_model.objects.filter(username=username).first()
+    password = None
+    if user is None:
+        password = get_random_string(16, READABLE_CHARS)
+        user = user_model.objects.create_user(
+            username=username,
+            email=f"{username}@example.org",
+            password=password,
+            is_staff=True,
+            is_superuser=superuser,
+        )
+    elif reset_password:
+        password = get_random_string(16, READABLE_CHARS)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    user.groups.add(group)
+    return Account(username=username, role=role, password=password)
+
+
+def _open_days(*, location: Location, first: date, days: int) -> list[date]:
+    weekdays = set(OpeningHours.objects.filter(location=location).values_list("weekday", flat=True))
+    return [
+        first + timedelta(days=offset)
+        for offset in range(days)
+        if (first + timedelta(days=offset)).weekday() in weekdays
+    ]
+
+
+def book_samples(*, location: Location, services: list[Service], staff: AbstractUser) -> int:
+    """Book 6 to 10 appointments on each open day of the next weeks, each through book_appointment."""
+    rng = random.Random(SAMPLE_SEED)
+    now = timezone.now()
+    today = now.astimezone(location.tz).date()
+    bookable = [service for service in services if service.is_active]
+    booked = 0
+    for day in _open_days(location=location, first=today, days=SAMPLE_DAYS):
+        for _attempt in range(rng.randint(6, 10)):
+            service = rng.choice(bookable)
+            last_name, first_names, email = rng.choice(HOUSEHOLDS)
+            persons = rng.choices(list(PERSONS_WEIGHTS), weights=list(PERSONS_WEIGHTS.values()))[0]
+            persons = min(persons, service.max_persons, len(first_names))
+            slots = free_slots(
+                location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+            )
+            if not slots.get(day):
+                continue
+            municipality = ""
+            if service.requires_municipality:
+                municipality = "Maastricht" if rng.random() < 0.5 else rng.choice(PARTICIPATING_MUNICIPALITIES)
+            try:
+                book_appointment(
+                    location=location,
+                    service=service,
+                    start=rng.choice(slots[day]).start,
+                    names=[PersonName(first_name=first, last_name=last_name) for first in first_names[:persons]],
+                    contact_email=f"{email}@example.org",
+                    phone=f"+31 6 {rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.4 else "",
+                    language="nl" if rng.random() < 0.15 else "en",
+                    municipality=municipality,
+                    now=now,
+                    booked_by=staff if rng.random() < 0.2 else None,
+                )
+            except BookingError:
+                continue  # someone else (or a real user on a shared demo) took the time meanwhile
+            booked += 1
+    return booked

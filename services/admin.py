@@ -1,0 +1,49 @@
+"""Admin for the service catalogue: what people can book, in English and Dutch, and its booking rules."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from services.models import Service
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name_en",
+        "code",
+        "duration_minutes",
+        "max_persons",
+        "requires_municipality",
+        "ind_product_key",
+        "minimum_notice_minutes",
+        "booking_horizon_days",
+        "display_order",
+        "is_active",
+    ]
+    list_display_links = ["name_en", "code"]
+    list_filter = ["is_active", "requires_municipality", "ind_product_key"]
+    search_fields = ["code", "name_en", "name_nl", "description_en", "description_nl"]
+    ordering = ["display_order", "code"]
+    fieldsets = [
+        (None, {"fields": ["code", "is_active", "display_order"]}),
+        (_("English texts"), {"fields": ["name_en", "description_en", "what_to_bring_en"]}),
+        (_("Dutch texts"), {"fields": ["name_nl", "description_nl", "what_to_bring_nl"]}),
+        (
+            _("Booking rules"),
+            {
+                "fields": [
+                    "duration_minutes",
+                    "max_persons",
+                    "requires_municipality",
+                    "minimum_notice_minutes",
+                    "booking_horizon_days",
+                    "ind_product_key",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
+        # The code appears in links people already have; once a service exists it stays put.
+        return ["code"] if obj is not None else []

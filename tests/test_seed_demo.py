@@ -1,0 +1,162 @@
+"""`manage.py seed_demo`: the Maastricht desk, its accounts and sample bookings; running it twice does no harm."""
+
+import re
+from datetime import time, timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from bookings.availability import units_per_person
+from bookings.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Counter,
+    Location,
+    OpeningHours,
+    Person,
+    SlotClaim,
+)
+from services.catalogue import DESK_SERVICES
+from services.models import Service
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def printed_passwords(output: str) -> dict[str, str]:
+    return dict(re.findall(r"username (\S+)\s+password (\S+)", output))
+
+
+def counts() -> dict[str, int]:
+    user_model = get_user_model()
+    return {
+        "locations": Location.objects.count(),
+        "counters": Counter.objects.count(),
+        "counter services": Counter.services.through.objects.count(),
+        "opening hours": OpeningHours.objects.count(),
+        "services": Service.objects.count(),
+        "users": user_model.objects.count(),
+        "appointments": Appointment.objects.count(),
+        "persons": Person.objects.count(),
+        "claims": SlotClaim.objects.count(),
+        "events": AppointmentEvent.objects.count(),
+    }
+
+
+def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(settings):
+    settings.DEBUG = True
+    started = timezone.now()
+
+    output = seed()
+
+    location = Location.objects.get()
+    assert (location.name, location.street, location.postcode, location.city, location.short_code) == (
+        "Stadskantoor Maastricht",
+        "Mosae Forum 10",
+        "6211 DW",
+        "Maastricht",
+        "MAA",
+    )
+    assert location.ind_desk_key == "6c5280823686521552efe85094e607cf"
+    assert Service.objects.count() == 6
+    assert set(Service.objects.values_list("code", flat=True)) == {data["code"] for data in DESK_SERVICES}
+    counters = list(location.counters.prefetch_related("services"))
+    assert len(counters) == 3
+    for counter in counters:
+        assert counter.is_active
+        assert {service.code for service in counter.services.all()} == {data["code"] for data in DESK_SERVICES}
+    hours = sorted(location.opening_hours.values_list("weekday", "start_time", "end_time"))
+    assert hours == [
+        (weekday, start, end)
+        for weekday in (1, 2, 3)
+        for start, end in ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
+    ]
+
+    user_model = get_user_model()
+    admin = user_model.objects.get(username="admin")
+    desk = user_model.objects.get(username="desk")
+    assert admin.is_superuser and admin.is_staff
+    assert list(admin.groups.values_list("name", flat=True)) == ["Admins"]
+    assert desk.is_staff and not desk.is_superuser
+    assert list(desk.groups.values_list("name", flat=True)) == ["Desk staff"]
+    assert desk.has_perm("bookings.view_appointment") and desk.has_perm("bookings.change_appointment")
+    assert not desk.has_perm("bookings.change_location")
+    passwords = printed_passwords(output)
+    assert set(passwords) == {"admin", "desk"}
+    assert admin.check_password(passwords["admin"])
+    assert desk.check_password(passwords["desk"])
+    assert "/admin/" in output
+
+    appointments = list(Appointment.objects.select_related("service", "location"))
+    assert len(appointments) >= 20
+    for appointment in appointments:
+        assert appointment.status == AppointmentStatus.BOOKED
+        assert started <= appointment.start <= started + timedelta(days=21)
+        assert appointment.contact_email.endswith("@example.org")
+        assert appointment.people.count() == appointment.persons
+        assert appointment.claims.count() == appointment.persons * units_per_person(
+            location=location, service=appointment.service
+        )
+        if appointment.service.requires_municipality:
+            assert appointment.municipality
+    names = Person.objects.values_list("first_name", "last_name")
+    assert any(not (first + last).isascii() for first, last in names)
+    assert Appointment.objects.filter(persons__gt=1).exists()
+
+    before = counts()
+    again = seed()
+
+    assert counts() == before
+    assert printed_passwords(again) == {}
+    assert "exists; password unchanged" in again
+    assert "--reset-passwords" in again
+    admin.refresh_from_db()
+    assert admin.check_password(passwords["admin"])
+
+
+def test_reset_passwords_prints_new_passwords_that_work(settings):
+    settings.DEBUG = True
+    first = printed_passwords(seed())
+
+    second = printed_passwords(seed("--reset-passwords"))
+
+    user_model = get_user_model()
+    assert set(second) == {"admin", "desk"}
+    for username, password in second.items():
+        assert password != first[username]
+        assert user_model.objects.get(username=username).check_password(password)
+
+
+def test_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        seed()
+    assert Location.objects.count() == 0
+    assert get_user_model().objects.count() == 0
+
+    seed("--force")
+    assert Location.objects.filter(short_code="MAA").exists()
+
+
+def test_keeps_an_admins_changes_to_the_desk(settings):
+    settings.DEBUG = True
+    seed()
+    counter = Counter.objects.get(name="Counter 3")
+    counter.services.set(Service.objects.filter(code="biometrics"))
+    OpeningHours.objects.filter(weekday=3).delete()
+
+    seed()
+
+    assert list(counter.services.values_list("code", flat=True)) == ["biometrics"]
+    assert not OpeningHours.objects.filter(weekday=3).exists()
