@@ -153,6 +153,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "expire-holds": {"task": "bookings.tasks.expire_holds_task", "schedule": 60.0},
+    # Re-queue outbox rows whose task was lost (Redis or the worker was down).
+    "sweep-outbox": {"task": "bookings.tasks.sweep_outbox", "schedule": 60.0},
+    # Reminders are found by this scan, never by ETA tasks; the outbox makes each one unique.
+    "send-due-reminders": {"task": "bookings.tasks.send_due_reminders", "schedule": 300.0},
 }
 
 # E-mail: files under EMAIL_FILE_PATH by default; EMAIL_HOST switches to SMTP.
@@ -172,6 +176,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ExpatDesk <noreply@ex
 # Booking rules that are the desk's policy rather than a service's property.
 EXPATDESK_HOLD_MINUTES = env_int("EXPATDESK_HOLD_MINUTES", default=10)
 EXPATDESK_SITE_URL = os.environ.get("EXPATDESK_SITE_URL", "http://127.0.0.1:8000")
+# E-mail: a reminder this many hours before the appointment; failed sends are retried after
+# base, 2 * base, 4 * base, ... seconds, this many times, then the outbox row is marked failed.
+EXPATDESK_REMINDER_HOURS = env_int("EXPATDESK_REMINDER_HOURS", default=24)
+EXPATDESK_EMAIL_RETRY_SECONDS = env_int("EXPATDESK_EMAIL_RETRY_SECONDS", default=30)
+EXPATDESK_EMAIL_MAX_RETRIES = env_int("EXPATDESK_EMAIL_MAX_RETRIES", default=6)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,153 @@
+"""Render and send one customer e-mail from the outbox. No database writes here.
+
+Every e-mail is HTML (single column, inline styles, readable in a phone's mail app) plus plain text,
+in the language the customer booked in. Confirmation, reminder and reschedule notices carry the
+booking as an `.ics` (METHOD:REQUEST, the same UID each time); a cancellation carries METHOD:CANCEL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.mime.text import MIMEText
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import dateformat, translation
+from django.utils.translation import gettext as _
+
+from bookings.ics import appointment_ics
+from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail
+from bookings.tokens import manage_token
+
+# Kinds whose e-mail tells about a live booking: not sent any more once the booking is cancelled.
+LIVE_KINDS = (EmailKind.CONFIRMATION, EmailKind.REMINDER, EmailKind.RESCHEDULE, EmailKind.MANAGE_LINK)
+LIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+
+
+@dataclass(frozen=True)
+class Wording:
+    subject: str
+    heading: str
+    intro: str
+    ics_method: str | None
+
+
+def _wording(*, kind: str, appointment: Appointment, when: str) -> Wording:
+    """The kind-specific sentences, translated in the active language."""
+    values = {"reference": appointment.reference, "when": when, "desk": appointment.location.name}
+    if kind == EmailKind.CONFIRMATION:
+        return Wording(
+            subject=_("Your appointment on %(when)s (%(reference)s)") % values,
+            heading=_("Your appointment is booked"),
+            intro=_("Thank you. Your appointment at %(desk)s is booked. The details are below.") % values,
+            ics_method="REQUEST",
+        )
+    if kind == EmailKind.REMINDER:
+        return Wording(
+            subject=_("Reminder: your appointment on %(when)s (%(reference)s)") % values,
+            heading=_("See you soon"),
+            intro=_("This is a reminder of your appointment at %(desk)s.") % values,
+            ics_method="REQUEST",
+        )
+    if kind == EmailKind.RESCHEDULE:
+        return Wording(
+            subject=_("Your appointment has been moved to %(when)s (%(reference)s)") % values,
+            heading=_("Your appointment has been moved"),
+            intro=_("Your appointment at %(desk)s has been moved. The new date and time are below.") % values,
+            ics_method="REQUEST",
+        )
+    if kind == EmailKind.CANCELLATION:
+        return Wording(
+            subject=_("Your appointment on %(when)s has been cancelled (%(reference)s)") % values,
+            heading=_("Your appointment has been cancelled"),
+            intro=_("Your appointment at %(desk)s below has been cancelled. You are welcome to book a new one.")
+            % values,
+            ics_method="CANCEL",
+        )
+    if kind == EmailKind.MANAGE_LINK:
+        return Wording(
+            subject=_("The link to your booking (%(reference)s)") % values,
+            heading=_("Your booking"),
+            intro=_("You asked for the link to view, move or cancel your booking. Here it is."),
+            ics_method=None,
+        )
+    raise ValueError(f"No e-mail is written for the outbox kind {kind!r}.")
+
+
+def manage_url(appointment: Appointment) -> str:
+    """The absolute manage link; the token is derived from the booking's salt, never stored."""
+    token = manage_token(salt=appointment.manage_token_salt)
+    return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:manage", kwargs={"token": token})
+
+
+def start_url() -> str:
+    return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:start")
+
+
+def should_send(email: OutboxEmail) -> bool:
+    """False when the e-mail no longer applies: no address, or a booking that is no longer live."""
+    appointment = email.appointment
+    if not appointment.contact_email:
+        return False
+    if email.kind in LIVE_KINDS:
+        return appointment.status in LIVE_STATUSES
+    if email.kind == EmailKind.CANCELLATION:
+        return appointment.status == AppointmentStatus.CANCELLED
+    return True
+
+
+def _local(appointment: Appointment) -> tuple[datetime, datetime]:
+    tz = appointment.location.tz
+    return appointment.start.astimezone(tz), appointment.end.astimezone(tz)
+
+
+def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMultiAlternatives:
+    """The complete message for one outbox row, rendered in the booking's language."""
+    appointment = email.appointment
+    language = appointment.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        start, end = _local(appointment)
+        when = dateformat.format(start, "l j F Y, H:i")
+        wording = _wording(kind=email.kind, appointment=appointment, when=when)
+        live = email.kind != EmailKind.CANCELLATION
+        context = {
+            "language": translation.get_language(),
+            "wording": wording,
+            "appointment": appointment,
+            "people": list(appointment.people.all()),
+            "service_name": appointment.service.name,
+            "what_to_bring": appointment.service.what_to_bring if live else "",
+            "location": appointment.location,
+            "date": dateformat.format(start, "l j F Y"),
+            "start_time": dateformat.format(start, "H:i"),
+            "end_time": dateformat.format(end, "H:i"),
+            "time_zone": appointment.location.time_zone,
+            "manage_url": manage_url(appointment) if live else "",
+            "book_again_url": start_url() if not live else "",
+            "has_calendar_file": wording.ics_method is not None,
+        }
+        text = render_to_string("emails/message.txt", context)
+        html = render_to_string("emails/message.html", context)
+        message = EmailMultiAlternatives(
+            subject=wording.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[appointment.contact_email],
+            headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
+        )
+        message.attach_alternative(html, "text/html")
+        if wording.ics_method is not None:
+            ics = appointment_ics(appointment=appointment, method=wording.ics_method, now=now)
+            part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
+            part.set_param("method", wording.ics_method)
+            part.add_header("Content-Disposition", "attachment", filename=f"{appointment.reference}.ics")
+            message.attach(part)
+    return message
+
+
+def send_outbox_email(email: OutboxEmail, *, now: datetime | None = None) -> None:
+    """Send one outbox row's e-mail. SMTP errors (smtplib.SMTPException, OSError) propagate to the task."""
+    build_message(email, now=now).send(fail_silently=False)
