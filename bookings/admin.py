@@ -231,7 +231,7 @@ class WhenFilter(admin.SimpleListFilter):
 
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
-    list_display = ["reference", "service", "location", "start", "persons", "status"]
+    list_display = ["reference", "service", "location", "start", "persons", "names", "status"]
     list_filter = ["status", WhenFilter, "service", "location"]
     list_select_related = ["service", "location"]
     search_fields = ["reference", "people__first_name", "people__last_name", "contact_email"]
@@ -261,6 +261,13 @@ class AppointmentAdmin(admin.ModelAdmin):
         ),
     ]
     inlines = [PersonInline, SlotClaimInline, AppointmentEventInline, OutboxEmailInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        return super().get_queryset(request).prefetch_related("people")
+
+    @admin.display(description=_("names"))
+    def names(self, obj: Appointment) -> str:
+        return ", ".join(str(person) for person in obj.people.all())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
