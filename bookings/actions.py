@@ -9,8 +9,8 @@ which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -82,7 +82,12 @@ class BookingResult:
 
 
 def _check_service_and_persons(*, service: Service, persons: int) -> None:
-    if not service.is_active:
+    # Read the flag from the database: the object may be stale, unsaved, or its row deleted.
+    if (
+        not service.is_active
+        or service.pk is None
+        or not Service.objects.filter(pk=service.pk, is_active=True).exists()
+    ):
         raise BookingError(BookingError.SERVICE_INACTIVE, _("This service cannot be booked at the moment."))
     if persons < 1:
         raise BookingError(BookingError.TOO_FEW_PERSONS, _("A booking is for at least one person."))
@@ -135,6 +140,11 @@ def _check_start(
         raise BookingError(BookingError.CLOSED, _("The desk is not open at that time."))
 
 
+def _check_aware(start: datetime) -> None:
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise BookingError(BookingError.OFF_GRID, _("That time is not valid."))
+
+
 def _check_counter(*, counter: Counter, location: Location, service: Service) -> None:
     if counter.location_id != location.pk:
         raise BookingError(BookingError.WRONG_LOCATION, _("That counter is at another location."))
@@ -151,6 +161,21 @@ def _check_names(*, names: Sequence[PersonName], persons: int) -> None:
 
 def _slot_taken() -> BookingError:
     return BookingError(BookingError.SLOT_TAKEN, _("Sorry, that time has just been taken. Please pick another."))
+
+
+def _does_not_fit(
+    *, snapshot: CapacitySnapshot, service: Service, persons: int, start: datetime, counter_ids: list[int] | None
+) -> BookingError:
+    """Why no allocation was found: taken by other bookings, or impossible however empty the desk is."""
+    if not (counter_ids if counter_ids is not None else snapshot.counters_for(service)):
+        return BookingError(BookingError.COUNTER_INACTIVE, _("This service is not offered at this desk at the moment."))
+    empty_desk = replace(snapshot, taken=set())
+    if empty_desk.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids) is None:
+        return BookingError(
+            BookingError.CLOSED,
+            _("There is not enough time left before the desk closes at that time; please pick an earlier time."),
+        )
+    return _slot_taken()
 
 
 # ---- claims ---------------------------------------------------------------------------------
@@ -207,11 +232,12 @@ def _allocate_and_claim(
             ignore_appointment_id=appointment.pk if keep_units else None,
         )
         _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
-        allocation = snapshot.allocate(
-            service=service, persons=persons, start=start, counter_ids=[counter.pk] if counter else None
-        )
+        counter_ids = [counter.pk] if counter else None
+        allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
         if allocation is None:
-            raise _slot_taken()
+            raise _does_not_fit(
+                snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids
+            )
         try:
             _insert_claims(
                 appointment=appointment,
@@ -319,9 +345,11 @@ def hold_slot(
     language: str = "en",
 ) -> Appointment:
     """Claim a slot for a few minutes while the person fills in their details."""
+    _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
     _check_municipality(service=service, municipality=municipality)
-    expires_at = now + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
+    # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
+    expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
     with transaction.atomic(durable=True):
         appointment = _create_appointment(
             location=location,
@@ -428,6 +456,7 @@ def book_appointment(
 ) -> BookingResult:
     """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter."""
     persons = len(names)
+    _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
     _check_names(names=names, persons=persons)
     _check_municipality(service=service, municipality=municipality)
