@@ -1,0 +1,236 @@
+"""Forms for the public booking pages. They check the shape of input only; the rules live in actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
+from django import forms
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from services.models import Service
+
+OTHER_MUNICIPALITY = "other"
+
+
+def _helper(*layout: object) -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False  # the templates write the <form> with its action and CSRF token
+    helper.disable_csrf = True
+    if layout:
+        helper.layout = Layout(*layout)
+    return helper
+
+
+def parse_month(value: str | None) -> date | None:
+    """'2026-12' → date(2026, 12, 1); None for anything else."""
+    if not value or len(value) != 7:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+def parse_day(value: str | None) -> date | None:
+    """'2026-12-01' → date(2026, 12, 1); None for anything else."""
+    if not value or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class QuestionsForm(forms.Form):
+    """What the service needs to know before a time can be offered: persons, and the municipality."""
+
+    persons = forms.TypedChoiceField(
+        label=_("How many persons is the appointment for?"),
+        coerce=int,
+        help_text=_("Include yourself, and family members who need the same service."),
+        error_messages={
+            "required": _("Please choose the number of persons."),
+            "invalid_choice": _("Please choose a number of persons from the list."),
+        },
+    )
+    municipality = forms.ChoiceField(
+        label=_("Which municipality do you live in, or are you moving to?"),
+        required=False,
+        error_messages={"invalid_choice": _("Please choose a municipality from the list.")},
+    )
+
+    def __init__(self, *args: object, service: Service, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.fields["persons"].choices = [(n, str(n)) for n in range(1, service.max_persons + 1)]
+        if service.requires_municipality:
+            field = self.fields["municipality"]
+            field.required = True
+            field.error_messages["required"] = _("Please choose the municipality you live in or are moving to.")
+            field.help_text = _("Fast-track registration is for new residents of the participating municipalities.")
+            field.choices = [
+                ("", _("Choose a municipality")),
+                *((name, name) for name in PARTICIPATING_MUNICIPALITIES),
+                (OTHER_MUNICIPALITY, _("Another municipality")),
+            ]
+        else:
+            del self.fields["municipality"]
+        self.helper = _helper()
+
+    @property
+    def is_outside(self) -> bool:
+        """True when the person lives outside the participating municipalities (valid forms only)."""
+        return self.cleaned_data.get("municipality") == OTHER_MUNICIPALITY
+
+    def query(self) -> dict[str, str]:
+        """The answers as query parameters for the calendar and times pages."""
+        params = {"persons": str(self.cleaned_data["persons"])}
+        if self.cleaned_data.get("municipality"):
+            params["municipality"] = self.cleaned_data["municipality"]
+        return params
+
+
+class HoldForm(QuestionsForm):
+    """A chosen start time with the answers it was offered for."""
+
+    start = forms.CharField(max_length=40, error_messages={"required": _("Please choose a time.")})
+
+    def clean_start(self) -> datetime:
+        raw = self.cleaned_data["start"]
+        try:
+            start = datetime.fromisoformat(raw)
+        except ValueError:
+            raise forms.ValidationError(_("That time is not valid; please choose one of the times shown.")) from None
+        if start.tzinfo is None:
+            raise forms.ValidationError(_("That time is not valid; please choose one of the times shown."))
+        return start
+
+
+class StartForm(forms.Form):
+    """A new start time for an existing booking."""
+
+    start = HoldForm.base_fields["start"]
+    clean_start = HoldForm.clean_start
+
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()\-./]{6,30}$",
+    _("Enter a phone number with digits only, for example +31 6 12345678."),
+)
+
+
+class DetailsForm(forms.Form):
+    """The names of every person as on their ID, contact details, language and consent."""
+
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=254,
+        help_text=_("We send the confirmation and the link to change or cancel your appointment here."),
+        error_messages={
+            "required": _("Please enter your e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.com."),
+        },
+    )
+    phone = forms.CharField(
+        label=_("Phone number (optional)"),
+        max_length=32,
+        required=False,
+        validators=[phone_validator],
+        help_text=_("Only used if the desk needs to reach you about this appointment."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language for e-mails"),
+        choices=settings.LANGUAGES,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose a language.")},
+    )
+    consent = forms.BooleanField(
+        label=_("I have read the privacy statement and agree that the desk uses these details for my appointment."),
+        error_messages={"required": _("Please agree to the privacy statement to book the appointment.")},
+    )
+
+    def __init__(self, *args: object, persons: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.persons = persons
+        name_fields: dict[str, forms.Field] = {}
+        fieldsets = []
+        for number in range(1, persons + 1):
+            name_fields[f"first_name_{number}"] = forms.CharField(
+                label=_("First name(s)"),
+                max_length=100,
+                help_text=_("As on the passport or ID card."),
+                error_messages={"required": _("Please enter the first name(s) as on the ID.")},
+            )
+            name_fields[f"last_name_{number}"] = forms.CharField(
+                label=_("Last name"),
+                max_length=100,
+                error_messages={"required": _("Please enter the last name as on the ID.")},
+            )
+            legend = _("Person %(number)d") % {"number": number} if persons > 1 else _("Your name")
+            fieldsets.append(
+                Fieldset(
+                    legend,
+                    Field(f"first_name_{number}", autocomplete="given-name" if number == 1 else "off"),
+                    Field(f"last_name_{number}", autocomplete="family-name" if number == 1 else "off"),
+                    css_class="border rounded p-3 mb-3",
+                )
+            )
+        # Names first, in order, then the contact details.
+        self.fields = {**name_fields, **self.fields}
+        self.helper = _helper(
+            *fieldsets,
+            Fieldset(
+                _("How we reach you"),
+                Field("email", autocomplete="email"),
+                Field("phone", autocomplete="tel"),
+                "language",
+                css_class="border rounded p-3 mb-3",
+            ),
+            Div(
+                HTML(
+                    '<p id="privacy-summary">{% load i18n %}{% url "bookings:privacy" as privacy_url %}'
+                    '{% blocktranslate %}The desk uses your names, e-mail address and phone number only for this '
+                    "appointment and removes them after it. Read the "
+                    '<a href="{{ privacy_url }}">privacy statement</a>.{% endblocktranslate %}</p>'
+                ),
+                "consent",
+            ),
+        )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean_phone(self) -> str:
+        return self.cleaned_data["phone"].strip()
+
+    def names(self) -> list[tuple[str, str]]:
+        return [
+            (self.cleaned_data[f"first_name_{n}"].strip(), self.cleaned_data[f"last_name_{n}"].strip())
+            for n in range(1, self.persons + 1)
+        ]
+
+
+class FindBookingForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Booking reference"),
+        max_length=30,
+        help_text=_("It is in your confirmation e-mail and looks like MAA-7KQ4-9XD2."),
+        error_messages={"required": _("Please enter your booking reference.")},
+    )
+    email = forms.EmailField(
+        label=_("E-mail address you booked with"),
+        max_length=254,
+        error_messages={
+            "required": _("Please enter your e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.com."),
+        },
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(Field("reference", autocomplete="off"), Field("email", autocomplete="email"))

@@ -1,0 +1,464 @@
+"""The public booking flow: questions → calendar → times → hold → details → confirmation.
+
+Views are thin: forms check the shape of input, actions enforce the rules (BookingError becomes a
+message), availability and selectors read. Everything works without JavaScript: every step is a
+plain link or a plain form.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import date, datetime, timedelta
+from urllib.parse import quote_plus
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bookings import actions, availability, selectors
+from bookings.actions import BookingError, PersonName
+from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
+from bookings.models import Appointment, AppointmentStatus, Location
+from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from bookings.views.common import (
+    CONFIRMATION_MINUTES,
+    CONFIRMED_KEY,
+    DRAFT_KEY,
+    HOLD_KEY,
+    FlowRedirect,
+    add_months,
+    handles_flow_redirects,
+    last_bookable_day,
+    local_today,
+    location_or_redirect,
+    month_weeks,
+    redirect_with,
+    service_or_redirect,
+    start_over,
+    url_with_query,
+    weekday_names,
+)
+from services.models import Service
+
+STEPS = 5  # questions, date, time, details, confirmation
+
+
+def _step(number: int) -> dict[str, int]:
+    return {"step": number, "steps": STEPS}
+
+
+def _render_questions(
+    request: HttpRequest, *, service: Service, form: QuestionsForm, status: int = 200
+) -> HttpResponse:
+    return render(request, "bookings/questions.html", {"service": service, "form": form, **_step(1)}, status=status)
+
+
+def _render_outside(request: HttpRequest, *, service: Service, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "bookings/outside.html",
+        {"service": service, "municipalities": PARTICIPATING_MUNICIPALITIES},
+        status=status,
+    )
+
+
+def _answers(request: HttpRequest, *, service: Service) -> QuestionsForm | HttpResponse:
+    """The answers carried in the query string, or the response that asks again (400 / outside page)."""
+    form = QuestionsForm(data=request.GET, service=service)
+    if not form.is_valid():
+        messages.error(request, _("Please answer the questions first."))
+        return _render_questions(request, service=service, form=form, status=400)
+    if form.is_outside:
+        return _render_outside(request, service=service)
+    return form
+
+
+def _time_choices(slots: list[availability.Slot], *, location: Location) -> list[dict[str, str]]:
+    return [
+        {
+            "value": slot.start.isoformat(),
+            "label": timezone.localtime(slot.start, location.tz).strftime("%H:%M"),
+            "day": slot.start.astimezone(location.tz).date(),
+        }
+        for slot in slots
+    ]
+
+
+# ---- questions ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@handles_flow_redirects
+def questions(request: HttpRequest, service_code: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code)
+    if request.method == "POST":
+        form = QuestionsForm(data=request.POST, service=service)
+        if not form.is_valid():
+            return _render_questions(request, service=service, form=form)
+        if form.is_outside:
+            return _render_outside(request, service=service)
+        request.session.pop(DRAFT_KEY, None)
+        return redirect(url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=form.query()))
+    initial = {"persons": request.GET.get("persons", 1), "municipality": request.GET.get("municipality", "")}
+    form = QuestionsForm(initial=initial, service=service)
+    return _render_questions(request, service=service, form=form)
+
+
+# ---- calendar -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+@handles_flow_redirects
+def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code)
+    answers = _answers(request, service=service)
+    if isinstance(answers, HttpResponse):
+        return answers
+    location = location_or_redirect(request)
+    now = timezone.now()
+    query = answers.query()
+    calendar_url = url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=query)
+    today = local_today(location=location, now=now)
+    last_day = last_bookable_day(location=location, service=service, now=now)
+    first_month, last_month = today.replace(day=1), last_day.replace(day=1)
+
+    raw_month = request.GET.get("month")
+    month = parse_month(raw_month)
+    if raw_month and month is None:
+        return redirect_with(
+            request, calendar_url, _("That month is not valid; here is the first month with free days.")
+        )
+    if month is not None and not first_month <= month <= last_month:
+        return redirect_with(
+            request,
+            calendar_url,
+            _("Appointments can only be booked up to %(days)d days ahead; please choose a month shown here.")
+            % {"days": service.booking_horizon_days},
+        )
+
+    free = availability.free_days(
+        location=location,
+        service=service,
+        persons=answers.cleaned_data["persons"],
+        start_date=today,
+        end_date=last_day,
+        now=now,
+    )
+    if month is None:
+        month = free[0].replace(day=1) if free else first_month
+
+    def month_link(target: date) -> str | None:
+        if not first_month <= target <= last_month:
+            return None
+        return url_with_query(
+            "bookings:calendar",
+            kwargs={"service_code": service.code},
+            query={**query, "month": target.strftime("%Y-%m")},
+        )
+
+    weeks = month_weeks(month=month)
+    times_urls = {
+        day: url_with_query(
+            "bookings:times", kwargs={"service_code": service.code, "day": day.isoformat()}, query=query
+        )
+        for day in free
+        if day.year == month.year and day.month == month.month
+    }
+    weeks_with_links = [
+        [None if day is None else {"day": day, "url": times_urls.get(day)} for day in week] for week in weeks
+    ]
+    return render(
+        request,
+        "bookings/calendar.html",
+        {
+            "service": service,
+            "location": location,
+            "persons": answers.cleaned_data["persons"],
+            "municipality": answers.cleaned_data.get("municipality", ""),
+            "month": month,
+            "weeks": weeks_with_links,
+            "weekdays": weekday_names(),
+            "free_in_month": [day for day in free if day in times_urls],
+            "no_free_day": not free,
+            "first_free_day": free[0] if free else None,
+            "previous_url": month_link(add_months(month, -1)),
+            "next_url": month_link(add_months(month, 1)),
+            "questions_url": url_with_query("bookings:questions", kwargs={"service_code": service.code}, query=query),
+            "last_day": last_day,
+            **_step(2),
+        },
+    )
+
+
+# ---- times ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+@handles_flow_redirects
+def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code)
+    answers = _answers(request, service=service)
+    if isinstance(answers, HttpResponse):
+        return answers
+    location = location_or_redirect(request)
+    now = timezone.now()
+    query = answers.query()
+    calendar_url = url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=query)
+    chosen = parse_day(day)
+    if chosen is None:
+        return redirect_with(request, calendar_url, _("That date is not valid; please choose a day in the calendar."))
+    today = local_today(location=location, now=now)
+    if not today <= chosen <= last_bookable_day(location=location, service=service, now=now):
+        return redirect_with(
+            request, calendar_url, _("That day cannot be booked; please choose a day in the calendar.")
+        )
+    slots = availability.free_slots(
+        location=location,
+        service=service,
+        persons=answers.cleaned_data["persons"],
+        start_date=chosen,
+        end_date=chosen,
+        now=now,
+    ).get(chosen, [])
+    if not slots:
+        return redirect_with(
+            request,
+            url_with_query(
+                "bookings:calendar",
+                kwargs={"service_code": service.code},
+                query={**query, "month": chosen.strftime("%Y-%m")},
+            ),
+            _("There are no free times left on that day; please choose another day."),
+        )
+    return render(
+        request,
+        "bookings/times.html",
+        {
+            "service": service,
+            "location": location,
+            "day": chosen,
+            "persons": answers.cleaned_data["persons"],
+            "municipality": answers.cleaned_data.get("municipality", ""),
+            "times": _time_choices(slots, location=location),
+            "hold_minutes": settings.EXPATDESK_HOLD_MINUTES,
+            "calendar_url": url_with_query(
+                "bookings:calendar",
+                kwargs={"service_code": service.code},
+                query={**query, "month": chosen.strftime("%Y-%m")},
+            ),
+            **_step(3),
+        },
+    )
+
+
+# ---- hold -----------------------------------------------------------------------------------
+
+
+def _release_previous_hold(*, appointment_id: int | None, keep_id: int, now: datetime) -> None:
+    """A person holds one time at once: a new hold lets go of the one they had."""
+    if not appointment_id or appointment_id == keep_id:
+        return
+    previous = Appointment.objects.filter(pk=appointment_id, status=AppointmentStatus.HELD).first()
+    if previous is None:
+        return
+    with suppress(BookingError):  # it changed meanwhile (booked or lapsed): nothing to let go of
+        actions.cancel_appointment(appointment=previous, now=now, reason="replaced by a new hold")
+
+
+@require_POST
+@handles_flow_redirects
+def hold(request: HttpRequest, service_code: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code)
+    form = HoldForm(data=request.POST, service=service)
+    if not form.is_valid():
+        if set(form.errors) == {"start"}:
+            return redirect_with(
+                request,
+                url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=form.query()),
+                _("That time is not valid; please choose one of the times shown."),
+            )
+        return redirect_with(
+            request,
+            reverse("bookings:questions", kwargs={"service_code": service.code}),
+            _("Please answer the questions again."),
+        )
+    if form.is_outside:
+        return _render_outside(request, service=service)
+    location = location_or_redirect(request)
+    now = timezone.now()
+    start = form.cleaned_data["start"]
+    try:
+        appointment = actions.hold_slot(
+            location=location,
+            service=service,
+            start=start,
+            persons=form.cleaned_data["persons"],
+            municipality=form.cleaned_data.get("municipality", ""),
+            language=get_language() or "en",
+            now=now,
+        )
+    except BookingError as error:
+        day = start.astimezone(location.tz).date()
+        return redirect_with(
+            request,
+            url_with_query(
+                "bookings:times",
+                kwargs={"service_code": service.code, "day": day.isoformat()},
+                query=form.query(),
+            ),
+            str(error.message),
+        )
+    previous = request.session.get(HOLD_KEY) or {}
+    _release_previous_hold(appointment_id=previous.get("appointment_id"), keep_id=appointment.pk, now=now)
+    request.session[HOLD_KEY] = {
+        "appointment_id": appointment.pk,
+        "service": service.code,
+        "persons": appointment.persons,
+        "municipality": appointment.municipality,
+    }
+    return redirect("bookings:details")
+
+
+# ---- details --------------------------------------------------------------------------------
+
+
+def _session_hold(request: HttpRequest) -> Appointment:
+    data = request.session.get(HOLD_KEY)
+    appointment = None
+    if isinstance(data, dict) and isinstance(data.get("appointment_id"), int):
+        appointment = selectors.held_appointment(appointment_id=data["appointment_id"])
+    if appointment is None:
+        raise FlowRedirect(
+            start_over(request, _("You have not chosen a time yet, or your session has ended. Please start again."))
+        )
+    return appointment
+
+
+def _details_context(*, appointment: Appointment, form: DetailsForm, now: datetime) -> dict:
+    expires = appointment.hold_expires_at
+    lapsed = appointment.status == AppointmentStatus.EXPIRED or expires is None or expires <= now
+    return {
+        "appointment": appointment,
+        "service": appointment.service,
+        "location": appointment.location,
+        "form": form,
+        "hold_lapsed": lapsed,
+        "hold_expires_at": expires,
+        "hold_minutes_left": 0 if lapsed else max(1, int((expires - now).total_seconds() // 60)),
+        **_step(4),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@handles_flow_redirects
+def details(request: HttpRequest) -> HttpResponse:
+    appointment = _session_hold(request)
+    now = timezone.now()
+    if request.method == "GET":
+        draft = request.session.get(DRAFT_KEY)
+        initial = draft if isinstance(draft, dict) else {"language": (get_language() or "en")[:2]}
+        form = DetailsForm(initial=initial, persons=appointment.persons)
+        return render(request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now))
+
+    form = DetailsForm(data=request.POST, persons=appointment.persons)
+    if not form.is_valid():
+        return render(request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now))
+    try:
+        result = actions.confirm_hold(
+            appointment=appointment,
+            names=[PersonName(first_name=first, last_name=last) for first, last in form.names()],
+            contact_email=form.cleaned_data["email"],
+            phone=form.cleaned_data["phone"],
+            language=form.cleaned_data["language"],
+            now=now,
+        )
+    except BookingError as error:
+        if error.code == BookingError.SLOT_TAKEN:
+            return _slot_taken(request, appointment=appointment, form=form, message=str(error.message), now=now)
+        if error.code == BookingError.NAMES_MISMATCH:
+            form.add_error(None, error.message)
+            return render(
+                request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now)
+            )
+        return start_over(request, str(error.message))
+    request.session.pop(HOLD_KEY, None)
+    request.session.pop(DRAFT_KEY, None)
+    request.session[CONFIRMED_KEY] = {
+        "appointment_id": result.appointment.pk,
+        "token": result.manage_token,
+        "until": (now + timedelta(minutes=CONFIRMATION_MINUTES)).isoformat(),
+    }
+    return redirect("bookings:confirmation")
+
+
+def _slot_taken(
+    request: HttpRequest, *, appointment: Appointment, form: DetailsForm, message: str, now: datetime
+) -> HttpResponse:
+    """The hold lapsed and someone took the time: keep what was typed, offer the nearest free times."""
+    request.session[DRAFT_KEY] = {name: form.cleaned_data[name] for name in form.fields}
+    nearest = availability.nearest_free_slots(
+        location=appointment.location,
+        service=appointment.service,
+        persons=appointment.persons,
+        around=appointment.start,
+        now=now,
+    )
+    context = _details_context(appointment=appointment, form=form, now=now)
+    context.update(
+        {
+            "slot_taken_message": message,
+            "nearest_times": _time_choices(nearest, location=appointment.location),
+            "hold_data": request.session.get(HOLD_KEY, {}),
+        }
+    )
+    return render(request, "bookings/details.html", context)
+
+
+# ---- confirmation ---------------------------------------------------------------------------
+
+
+def openstreetmap_url(location: Location) -> str:
+    return f"https://www.openstreetmap.org/search?query={quote_plus(location.address)}"
+
+
+@require_http_methods(["GET"])
+def confirmation(request: HttpRequest) -> HttpResponse:
+    data = request.session.get(CONFIRMED_KEY)
+    appointment = None
+    if isinstance(data, dict):
+        until = parse_datetime(str(data.get("until", "")))
+        if until is not None and until > timezone.now() and isinstance(data.get("appointment_id"), int):
+            appointment = selectors.appointment_with_details(appointment_id=data["appointment_id"])
+    if appointment is None or appointment.status != AppointmentStatus.BOOKED:
+        request.session.pop(CONFIRMED_KEY, None)
+        return start_over(
+            request,
+            _(
+                "There is no booking to show here any more. Your confirmation e-mail has the details and the link "
+                "to change or cancel your appointment."
+            ),
+        )
+    token = data["token"]
+    manage_path = reverse("bookings:manage", kwargs={"token": token})
+    return render(
+        request,
+        "bookings/confirmation.html",
+        {
+            "appointment": appointment,
+            "service": appointment.service,
+            "location": appointment.location,
+            "people": list(appointment.people.all()),
+            "manage_url": request.build_absolute_uri(manage_path),
+            "manage_path": manage_path,
+            "ics_url": reverse("bookings:ics", kwargs={"token": token}),
+            "map_url": openstreetmap_url(appointment.location),
+            **_step(5),
+        },
+    )

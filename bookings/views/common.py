@@ -1,0 +1,110 @@
+"""Small helpers shared by the public views: session keys, service and location look-ups, month maths."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from bookings import selectors
+from bookings.models import Location
+from services.models import Service
+
+# Session keys. Only ids and what the person typed live in the session; never in URLs.
+HOLD_KEY = "booking_hold"  # {"appointment_id": int, "service": code, "persons": int, "municipality": str}
+DRAFT_KEY = "booking_draft"  # the details form as typed, kept when a lapsed hold lost its slot
+CONFIRMED_KEY = "booking_confirmed"  # {"appointment_id": int, "token": str, "until": iso} for the confirmation page
+
+# How long the confirmation page (and its manage token) stays in the session.
+CONFIRMATION_MINUTES = 30
+
+
+class FlowRedirect(Exception):
+    """Raised by helpers to leave a view with a redirect and a message."""
+
+    def __init__(self, response: HttpResponseRedirect) -> None:
+        super().__init__("redirect")
+        self.response = response
+
+
+def redirect_with(request: HttpRequest, to: str, message: str, *, level: int = messages.ERROR) -> HttpResponseRedirect:
+    messages.add_message(request, level, message)
+    return HttpResponseRedirect(to)
+
+
+def service_or_redirect(request: HttpRequest, code: str) -> Service:
+    """The active service with `code`; 404 for an unknown code, back to the start for an inactive one."""
+    service = selectors.bookable_service(code=code)
+    if service is None:
+        raise Http404(_("There is no such service."))
+    if not service.is_active:
+        raise FlowRedirect(
+            redirect_with(request, reverse("bookings:start"), _("This service cannot be booked at the moment."))
+        )
+    return service
+
+
+def location_or_redirect(request: HttpRequest) -> Location:
+    location = selectors.desk_location()
+    if location is None:
+        raise FlowRedirect(
+            redirect_with(request, reverse("bookings:start"), _("Online booking is not available at the moment."))
+        )
+    return location
+
+
+def url_with_query(name: str, *, kwargs: dict | None = None, query: dict[str, str] | None = None) -> str:
+    url = reverse(name, kwargs=kwargs)
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def local_today(*, location: Location, now: datetime) -> date:
+    return now.astimezone(location.tz).date()
+
+
+def last_bookable_day(*, location: Location, service: Service, now: datetime) -> date:
+    return local_today(location=location, now=now) + timedelta(days=service.booking_horizon_days)
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_weeks(*, month: date) -> list[list[date | None]]:
+    """The month as weeks from Monday to Sunday; days outside the month are None."""
+    return [
+        [day if day.month == month.month else None for day in week]
+        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    ]
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """(abbreviation, full name) Monday first, in the active language."""
+    from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
+
+    return [(str(WEEKDAYS_ABBR[i]), str(WEEKDAYS[i])) for i in range(7)]
+
+
+def start_over(request: HttpRequest, message: str) -> HttpResponseRedirect:
+    return redirect_with(request, reverse("bookings:start"), message)
+
+
+def handles_flow_redirects(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn a FlowRedirect raised by a helper into its redirect."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except FlowRedirect as leave:
+            return leave.response
+
+    return wrapper
