@@ -182,7 +182,7 @@ class CapacitySnapshot:
         return self.now.astimezone(UTC) + service.minimum_notice
 
     def free_slots_on(self, *, service: Service, persons: int, day: date) -> list[Slot]:
-        if not 1 <= persons <= service.max_persons:
+        if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
         if day > self.latest_bookable_day(service) or day < self.local_today():
             return []

@@ -196,6 +196,13 @@ def test_inactive_location_has_no_slots(desk, service, monday_morning):
     assert first_free_day(location=desk, service=service, now=monday_morning) is None
 
 
+def test_inactive_service_has_no_slots(desk, service, monday_morning):
+    service.is_active = False
+    service.save(update_fields=["is_active"])
+    assert slots_on(desk, service, TUESDAY, monday_morning) == []
+    assert first_free_day(location=desk, service=service, now=monday_morning) is None
+
+
 # ---- notice and horizon -----------------------------------------------------------------------
 
 
