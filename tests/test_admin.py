@@ -273,6 +273,7 @@ def test_cancel_action_asks_first_then_cancels_through_the_action_and_frees_the_
     assert not SlotClaim.objects.filter(appointment=appointment).exists()
     event = AppointmentEvent.objects.get(appointment=appointment, kind=EventKind.CANCELLED)
     assert event.actor == admin_user
+    assert OutboxEmail.objects.filter(appointment=appointment, kind="cancellation").exists()
     assert "1 appointment cancelled" in response.content.decode()
 
 
