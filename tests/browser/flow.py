@@ -1,0 +1,60 @@
+"""Steps through the booking pages the way a person does: by what the page shows, never by typing URLs."""
+
+import re
+
+from django.core import mail
+
+from bookings.models import Appointment
+
+# Links to days with free times carry "<weekday day month>: free times" as their accessible name.
+FREE_DAY = re.compile(r": free times$")
+TIME = re.compile(r"^\d{2}:\d{2}$")
+MANAGE_LINK = re.compile(r"https?://\S+/manage/[^/\s]+/")
+
+
+def choose_service(page, *, name: str) -> None:
+    """Press "Book this" on the card whose heading is the service's name."""
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=name, exact=True))
+    card.get_by_role("link", name="Book this").click()
+
+
+def first_free_day(page, *, label: re.Pattern = FREE_DAY) -> None:
+    """Click the first day offered; go to the next month while this one offers none."""
+    for _ in range(3):
+        days = page.get_by_role("link", name=label)
+        if days.count():
+            days.first.click()
+            return
+        page.get_by_role("link", name="Next month").click()
+    raise AssertionError("the calendar offered no free day in three months")
+
+
+def first_free_time(page) -> str:
+    button = page.get_by_role("button", name=TIME).first
+    label = button.inner_text().strip()
+    button.click()
+    return label
+
+
+def fill_details(page, *, names: list[tuple[str, str]], email: str) -> None:
+    for number, (first, last) in enumerate(names, start=1):
+        group = page.get_by_role("group", name="Your name" if len(names) == 1 else f"Person {number}")
+        group.get_by_label("First name(s)").fill(first)
+        group.get_by_label("Last name").fill(last)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("radio", name="English").check()
+    page.get_by_role("checkbox", name=re.compile("privacy statement")).check()
+
+
+def manage_link_from_last_email(*, to: str) -> str:
+    messages = [message for message in mail.outbox if to in message.to]
+    assert messages, f"no e-mail to {to}; outbox: {[m.subject for m in mail.outbox]}"
+    found = MANAGE_LINK.findall(messages[-1].body)
+    assert found, f"no manage link in the e-mail:\n{messages[-1].body}"
+    return found[0]
+
+
+def only_appointment() -> Appointment:
+    appointments = list(Appointment.objects.all())
+    assert len(appointments) == 1, appointments
+    return appointments[0]
