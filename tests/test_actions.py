@@ -459,6 +459,7 @@ BAD_STARTS = [
         id="kings-day",
     ),
     pytest.param("closed", {"start": at(WEDNESDAY, "09:00"), "closure": True}, id="admin-closure"),
+    pytest.param("closed", {"inactive_location": True}, id="inactive-location"),
     pytest.param("off_grid", {"start": at(TUESDAY, "09:05")}, id="off-grid-minutes"),
     pytest.param("off_grid", {"start": at(TUESDAY, "09:00") + timedelta(seconds=30)}, id="off-grid-seconds"),
     pytest.param("off_grid", {"start": datetime(2026, 12, 1, 9, 0)}, id="naive-time"),
@@ -479,6 +480,9 @@ def apply_scenario(desk, service, extra: dict):
         service = ServiceFactory(duration_minutes=30)
         for counter in desk.counters.all():
             counter.services.add(service)
+    if extra.pop("inactive_location", False):
+        desk.is_active = False
+        desk.save(update_fields=["is_active"])
     if extra.pop("closure", False):
         Closure.objects.create(location=desk, start_date=WEDNESDAY, end_date=WEDNESDAY, reason="Training")
     notice = extra.pop("notice", None)
