@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -114,9 +114,13 @@ class LocationAdmin(admin.ModelAdmin):
     inlines = [CounterInline, OpeningHoursInline, LocationClosureInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
-        return super().get_queryset(request).annotate(_active_counters=Count("counters", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_active_counters=Count("counters", filter=Q(counters__is_active=True), distinct=True))
+        )
 
-    @admin.display(description=_("counters"), ordering="_active_counters")
+    @admin.display(description=_("active counters"), ordering="_active_counters")
     def active_counters(self, obj: Location) -> int:
         return obj._active_counters
 

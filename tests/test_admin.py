@@ -128,6 +128,15 @@ def test_location_page_shows_counters_hours_and_closures_inline(admin_client, de
     assert "Training" in page
 
 
+def test_location_list_counts_active_counters(admin_client, desk):
+    desk.counters.filter(name="Counter 3").update(is_active=False)
+
+    response = admin_client.get(admin_url(Location, "changelist"))
+
+    location = response.context["cl"].result_list[0]
+    assert location._active_counters == 2
+
+
 def location_post_data(location: Location, **extra) -> dict:
     data = {
         "name": location.name,
