@@ -106,7 +106,7 @@ class HoldForm(QuestionsForm):
             start = datetime.fromisoformat(raw)
         except ValueError:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown.")) from None
-        if start.tzinfo is None:
+        if start.tzinfo is None or not 2000 <= start.year <= 2200:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown."))
         return start
 
@@ -194,7 +194,7 @@ class DetailsForm(forms.Form):
             Div(
                 HTML(
                     '<p id="privacy-summary">{% load i18n %}{% url "bookings:privacy" as privacy_url %}'
-                    '{% blocktranslate %}The desk uses your names, e-mail address and phone number only for this '
+                    "{% blocktranslate %}The desk uses your names, e-mail address and phone number only for this "
                     "appointment and removes them after it. Read the "
                     '<a href="{{ privacy_url }}">privacy statement</a>.{% endblocktranslate %}</p>'
                 ),

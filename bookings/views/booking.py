@@ -105,6 +105,7 @@ def questions(request: HttpRequest, service_code: str) -> HttpResponse:
         if form.is_outside:
             return _render_outside(request, service=service)
         request.session.pop(DRAFT_KEY, None)
+        request.session.pop(CONFIRMED_KEY, None)
         return redirect(url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=form.query()))
     initial = {"persons": request.GET.get("persons", 1), "municipality": request.GET.get("municipality", "")}
     form = QuestionsForm(initial=initial, service=service)
@@ -415,7 +416,6 @@ def _slot_taken(
         {
             "slot_taken_message": message,
             "nearest_times": _time_choices(nearest, location=appointment.location),
-            "hold_data": request.session.get(HOLD_KEY, {}),
         }
     )
     return render(request, "bookings/details.html", context)
