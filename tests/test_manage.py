@@ -107,7 +107,9 @@ def test_cancel_asks_first_then_cancels_on_post_with_csrf(booking):
     booking.appointment.refresh_from_db()
     assert booking.appointment.status == AppointmentStatus.BOOKED  # GET changes nothing
 
-    assert client.post(url).status_code == 403  # no CSRF token
+    refused = client.post(url)  # no CSRF token
+    assert refused.status_code == 403
+    assert "The form has expired" in page(refused)
     booking.appointment.refresh_from_db()
     assert booking.appointment.status == AppointmentStatus.BOOKED
 

@@ -508,3 +508,33 @@ def test_page_titles_change_per_step(client, desk, service):
     ):
         titles.add(re.search(r"<title>(.*?)</title>", page(client.get(url)), re.S).group(1))
     assert len(titles) == 3
+
+
+def test_calendar_and_times_cost_the_same_queries_however_many_bookings(client, desk, service):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    calendar_url = reverse("bookings:calendar", kwargs={"service_code": service.code}) + "?persons=1"
+    times_url = first_times_url(client, calendar_url)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as calendar_queries:
+            assert client.get(calendar_url).status_code == 200
+        with CaptureQueriesContext(connection) as times_queries:
+            assert client.get(times_url).status_code == 200
+        return len(calendar_queries), len(times_queries)
+
+    before = counts()
+    now = timezone.now()
+    for start in [datetime.fromisoformat(value) for value in starts_on(client, times_url)[:8]]:
+        actions.book_appointment(
+            location=desk, service=service, start=start, names=[PersonName("A", "B")], contact_email="", now=now
+        )
+    assert counts() == before
+    assert before[0] <= 8 and before[1] <= 8
+
+
+def test_start_page_queries(client, desk, service, django_assert_num_queries):
+    # session-less GET: services, location, opening hours (the footer reuses the location)
+    with django_assert_num_queries(3):
+        assert client.get(reverse("bookings:start")).status_code == 200
