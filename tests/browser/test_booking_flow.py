@@ -1,4 +1,5 @@
-"""A person who has never seen the site books on a phone, gets the e-mail and cancels from its link."""
+"""A person who has never seen the site books on a phone, gets the e-mail and cancels from its link,
+with JavaScript on and with JavaScript off."""
 
 import re
 
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.browser
 EMAIL = "ana.novak@example.com"
 
 
-def test_new_user_books_on_a_phone_then_cancels_from_the_email(site, page):
+@pytest.mark.parametrize("javascript", [pytest.param(True, id="javascript"), pytest.param(False, id="no-javascript")])
+def test_new_user_books_on_a_phone_then_cancels_from_the_email(site, new_context, javascript):
+    page = new_context(java_script_enabled=javascript).new_page()
     page.goto(site.url + "/")
     choose_service(page, name="Fast-track registration (EU/EEA/Swiss nationals)")
 
@@ -35,6 +38,12 @@ def test_new_user_books_on_a_phone_then_cancels_from_the_email(site, page):
 
     page.get_by_role("heading", name="Your details", exact=True).wait_for()
     assert page.get_by_text(re.compile(r"We keep this time for you until \d{2}:\d{2}")).is_visible()
+    # The countdown is JavaScript's extra: it shows the minutes left only when scripts run.
+    countdown = page.get_by_role("timer")
+    if javascript:
+        assert re.search(r"\d+ minutes? left", countdown.inner_text())
+    else:
+        assert not countdown.is_visible()
     fill_details(page, names=[("Ana", "Novak"), ("Luka", "Novak")], email=EMAIL)
     page.get_by_role("button", name="Book this appointment").click()
 
