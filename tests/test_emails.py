@@ -13,7 +13,7 @@ from bookings.models import EmailKind, OutboxEmail, OutboxStatus
 from bookings.tokens import hash_token
 from tests.conftest import AMSTERDAM
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.email_urls")]
+pytestmark = pytest.mark.django_db
 
 TUESDAY_9 = datetime(2026, 12, 1, 9, 0, tzinfo=AMSTERDAM)
 
