@@ -1,6 +1,6 @@
 """Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
 
-One Chromium for the whole session (the machine has two cores); every test gets fresh contexts. The live
+One Chromium for all browser tests (the machine has two cores); every test gets fresh contexts. The live
 server runs in a thread of this process, so settings overrides, django.core.mail.outbox and the eager
 Celery tasks are shared with the test.
 """
@@ -17,9 +17,6 @@ from services.catalogue import DESK_SERVICES
 from services.models import Service
 from tests.conftest import require
 from tests.factories import make_desk
-
-# Playwright's sync API runs an asyncio loop in the test thread; Django would refuse ORM calls from it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,19 +36,30 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
+    """One Chromium for the browser tests, closed when they are done (before the rest of the suite runs on)."""
     require(os.path.exists(CHROMIUM), f"Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - requirements-dev.txt installs it
         require(False, "the playwright package (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    # Playwright's sync API runs an asyncio loop in the test thread; Django would refuse the tests' ORM calls
+    # while it is running. Allowed only for as long as Playwright runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -80,7 +88,7 @@ def page(new_context) -> object:
 
 
 @pytest.fixture
-def site(live_server, settings, mailoutbox) -> object:
+def site(chromium, live_server, settings, mailoutbox) -> object:
     """The live server with the desk's six real services and one open desk, and e-mail links pointing at it."""
     settings.EXPATDESK_SITE_URL = live_server.url
     cache.clear()  # rate-limit counters of an earlier test
