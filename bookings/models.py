@@ -274,8 +274,41 @@ class Person(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class CounterBlock(models.Model):
+    """A counter taken out of service for a period (illness, a broken machine).
+
+    Its units are claimed like an appointment's (SlotClaim rows with `block` set), so the same unique
+    constraint keeps bookings off a blocked counter and availability needs no extra query.
+    """
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="blocks", verbose_name=_("counter"))
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = _("counter block")
+        verbose_name_plural = _("counter blocks")
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="counter_block_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counter} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+
+
 class SlotClaim(models.Model):
-    """One grid unit of one counter, claimed by one appointment.
+    """One grid unit of one counter, claimed by one appointment (or by a counter block).
 
     The unique constraint on (counter, unit_start) is the booking invariant: two appointments can
     never hold the same counter at the same moment, whatever races the application loses. A claim
@@ -283,7 +316,8 @@ class SlotClaim(models.Model):
     the next booking that needs its unit, or by the expiry sweep. Releasing capacity deletes claims.
     """
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="claims")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="claims", null=True)
+    block = models.ForeignKey(CounterBlock, on_delete=models.CASCADE, related_name="claims", null=True)
     counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="claims")
     unit_start = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -291,7 +325,15 @@ class SlotClaim(models.Model):
     class Meta:
         verbose_name = _("slot claim")
         verbose_name_plural = _("slot claims")
-        constraints = [models.UniqueConstraint(fields=["counter", "unit_start"], name="claim_unique_counter_unit")]
+        constraints = [
+            models.UniqueConstraint(fields=["counter", "unit_start"], name="claim_unique_counter_unit"),
+            # A claim belongs to exactly one appointment or one counter block.
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, block__isnull=True)
+                | Q(appointment__isnull=True, block__isnull=False),
+                name="claim_appointment_xor_block",
+            ),
+        ]
         indexes = [models.Index(fields=["unit_start"], name="claim_unit_start")]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ the web process, and e-mails are written to files. See README.md for every varia
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "services",
     "bookings",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -64,8 +69,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the outcome of every login attempt (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "expatdesk.urls"
@@ -102,6 +110,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault(
         "options", f"-c lock_timeout={env_int('DATABASE_LOCK_TIMEOUT_MS', default=5000)}"
     )
+
+# Staff sign-in: password (throttled by django-axes), then a TOTP code (django-otp). See desk/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "desk:login"
+LOGIN_REDIRECT_URL = "desk:agenda"
+LOGOUT_REDIRECT_URL = "desk:login"
+# Staff must confirm every sign-in with a TOTP code. Production refuses to start with it off; the
+# embedded demo (local settings) may switch it off for a first look.
+EXPATDESK_REQUIRE_2FA = env_bool("EXPATDESK_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = "ExpatDesk"
+# Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that pair is
+# locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "desk/locked_out.html"
+# Never log passwords or codes that were typed into the login form.
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASE_URL, REDIS_URL, SECRET_KEY, env_bool, env_int
+from .base import DATABASE_URL, EXPATDESK_REQUIRE_2FA, REDIS_URL, SECRET_KEY, env_bool, env_int
 
 _missing = [
     name
@@ -22,6 +22,9 @@ if _missing:
     )
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long and random.")
+
+if not EXPATDESK_REQUIRE_2FA:
+    raise ImproperlyConfigured("EXPATDESK_REQUIRE_2FA cannot be switched off in production: staff need a second factor.")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,119 @@
+"""Desk forms: input shape only; the actions in bookings/actions.py enforce the rules."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from bookings.models import Counter, Location
+from services.models import Service
+
+
+class TokenForm(forms.Form):
+    token = forms.RegexField(
+        label=_("Code from your authenticator app"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Type the 6 digits your app shows.")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+    def clean_token(self) -> str:
+        return self.cleaned_data["token"].strip()
+
+
+class AgendaForm(forms.Form):
+    """Which day of which location; both default (first location, today) when left out."""
+
+    location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
+    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(label=_("Reference or name"), required=False, max_length=100)
+
+    def __init__(self, *args, locations, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
+        self.fields["location"].choices = [(loc.pk, loc.name) for loc in locations]
+
+
+class ReferenceForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Booking reference"),
+        max_length=40,
+        help_text=_("Type it, or scan the QR code on the confirmation."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the cancellation"), max_length=200)
+
+
+class MoveForm(forms.Form):
+    day = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label=_("New start time"), widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+    counter = forms.ModelChoiceField(
+        queryset=None, label=_("Counter"), required=False, empty_label=_("Any free counter")
+    )
+
+    def __init__(self, *args, counters, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters])
+
+
+class WalkInForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
+    service = forms.ModelChoiceField(queryset=None, label=_("Service"), empty_label=None)
+    contact_email = forms.EmailField(label=_("E-mail (optional)"), required=False)
+    municipality = forms.CharField(label=_("Municipality (for registration)"), required=False, max_length=80)
+
+    def __init__(self, *args, locations, services, persons: int = 6, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
+        self.fields["service"].queryset = Service.objects.filter(pk__in=[s.pk for s in services])
+        for index in range(1, persons + 1):
+            required = index == 1
+            self.fields[f"first_name_{index}"] = forms.CharField(
+                label=_("Person %(n)d: first name(s)") % {"n": index}, max_length=100, required=required
+            )
+            self.fields[f"last_name_{index}"] = forms.CharField(
+                label=_("Person %(n)d: last name") % {"n": index}, max_length=100, required=required
+            )
+        self.persons = persons
+
+    def names(self) -> list[tuple[str, str]]:
+        pairs = []
+        for index in range(1, self.persons + 1):
+            first = self.cleaned_data.get(f"first_name_{index}", "").strip()
+            last = self.cleaned_data.get(f"last_name_{index}", "").strip()
+            if first or last:
+                pairs.append((first, last))
+        return pairs
+
+    def clean(self):
+        cleaned = super().clean()
+        for index in range(1, self.persons + 1):
+            first = (cleaned.get(f"first_name_{index}") or "").strip()
+            last = (cleaned.get(f"last_name_{index}") or "").strip()
+            if bool(first) != bool(last):
+                self.add_error(
+                    f"last_name_{index}" if first else f"first_name_{index}",
+                    _("Give both the first and the last name, as on the ID."),
+                )
+        return cleaned
+
+
+class BlockForm(forms.Form):
+    counter = forms.ModelChoiceField(queryset=None, label=_("Counter"), empty_label=None)
+    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_day = forms.DateField(
+        label=_("Until date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty for the same day."),
+    )
+    end_time = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
+    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("E.g. illness. Not shown to customers."))
+
+    def __init__(self, *args, counters, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters]).select_related(
+            "location"
+        )

@@ -1,0 +1,206 @@
+"""Read queries for the desk pages. No writes. Every function costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Q
+
+from bookings.availability import CapacitySnapshot, load_snapshot
+from bookings.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Counter,
+    CounterBlock,
+    Location,
+    Person,
+    SlotClaim,
+)
+from bookings.tokens import normalise_reference
+
+# Holds that were never completed are not the desk's business.
+NOT_ON_AGENDA = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)
+SEARCH_LIMIT = 50
+
+
+@dataclass
+class AgendaRow:
+    appointment: Appointment
+    names: list[str] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)
+
+    @property
+    def counter_label(self) -> str:
+        return ", ".join(self.counters)
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    booked: int
+    waiting: int
+    arrived: int
+    done: int
+    no_shows: int
+    cancelled: int
+    free_minutes: int
+
+
+@dataclass
+class Agenda:
+    location: Location
+    day: date
+    rows: list[AgendaRow]
+    blocks: list[CounterBlock]
+    totals: DayTotals
+    closed_reason: str | None
+    opening: list[tuple[datetime, datetime]]
+
+
+def desk_locations() -> list[Location]:
+    return list(Location.objects.filter(is_active=True).order_by("name", "pk"))
+
+
+def location_counters(*, location: Location) -> list[Counter]:
+    return list(Counter.objects.filter(location=location, is_active=True).order_by("name"))
+
+
+def _day_range(location: Location, day: date) -> tuple[datetime, datetime]:
+    tz = location.tz
+    return datetime.combine(day, time.min, tzinfo=tz), datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _names_and_counters(appointments: Q, ids: set[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """People's names and counter names per appointment, in two queries whatever the number of rows."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for appointment_id, first, last in (
+        Person.objects.filter(appointments)
+        .order_by("appointment_id", "position")
+        .values_list("appointment_id", "first_name", "last_name")
+    ):
+        if appointment_id in ids:
+            names[appointment_id].append(f"{first} {last}".strip())
+    counters: dict[int, list[str]] = defaultdict(list)
+    for appointment_id, counter_name in (
+        SlotClaim.objects.filter(appointments, appointment__isnull=False)
+        .order_by("appointment_id", "counter__name")
+        .values_list("appointment_id", "counter__name")
+        .distinct()
+    ):
+        if appointment_id in ids and counter_name not in counters[appointment_id]:
+            counters[appointment_id].append(counter_name)
+    return names, counters
+
+
+def free_minutes_left(*, snapshot: CapacitySnapshot, day: date) -> int:
+    """Counter time still free on `day` from `now` on, in minutes, over every active counter."""
+    counters = list(snapshot.counter_services)
+    free_units = 0
+    for begin, end in snapshot.opening_intervals(day):
+        unit = snapshot.first_grid_point(max(begin, snapshot.now))
+        while unit + snapshot.grid <= end:
+            utc = unit.astimezone(UTC)
+            free_units += sum(1 for counter_id in counters if (counter_id, utc) not in snapshot.taken)
+            unit += snapshot.grid
+    return free_units * snapshot.location.grid_minutes
+
+
+def day_agenda(*, location: Location, day: date, now: datetime) -> Agenda:
+    """Everything on the desk's day at `location`: 1 + 2 + 4 (snapshot) + 1 (blocks) queries."""
+    start, end = _day_range(location, day)
+    appointments = list(
+        Appointment.objects.filter(location=location, start__gte=start, start__lt=end)
+        .exclude(status__in=NOT_ON_AGENDA)
+        .select_related("service")
+        .order_by("start", "reference")
+    )
+    ids = {a.pk for a in appointments}
+    names, counters = _names_and_counters(
+        Q(appointment__location=location, appointment__start__gte=start, appointment__start__lt=end), ids
+    )
+    rows = [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+    snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
+    blocks = list(
+        CounterBlock.objects.filter(counter__location=location, start__lt=end, end__gt=start)
+        .select_related("counter")
+        .order_by("start")
+    )
+    statuses = [a.status for a in appointments]
+    totals = DayTotals(
+        booked=sum(1 for s in statuses if s != AppointmentStatus.CANCELLED),
+        waiting=statuses.count(AppointmentStatus.BOOKED),
+        arrived=statuses.count(AppointmentStatus.CHECKED_IN) + statuses.count(AppointmentStatus.DONE),
+        done=statuses.count(AppointmentStatus.DONE),
+        no_shows=statuses.count(AppointmentStatus.NO_SHOW),
+        cancelled=statuses.count(AppointmentStatus.CANCELLED),
+        free_minutes=free_minutes_left(snapshot=snapshot, day=day),
+    )
+    return Agenda(
+        location=location,
+        day=day,
+        rows=rows,
+        blocks=blocks,
+        totals=totals,
+        closed_reason=snapshot.closure_reason(day),
+        opening=snapshot.opening_intervals(day),
+    )
+
+
+def search_appointments(*, query: str, location: Location | None = None) -> list[AgendaRow]:
+    """Appointments whose reference matches, or whose people's names contain every word typed."""
+    query = query.strip()
+    if not query:
+        return []
+    reference = normalise_reference(query)
+    matches = Q(reference=reference) | Q(reference__icontains=query)
+    words = query.split()[:4]
+    name_match = Q()
+    for word in words:
+        name_match &= Q(people__first_name__icontains=word) | Q(people__last_name__icontains=word)
+    queryset = Appointment.objects.filter(matches | name_match).exclude(status__in=NOT_ON_AGENDA)
+    if location is not None:
+        queryset = queryset.filter(location=location)
+    ids = list(queryset.order_by("-start").values_list("pk", flat=True).distinct()[:SEARCH_LIMIT])
+    appointments = list(Appointment.objects.filter(pk__in=ids).select_related("service", "location").order_by("start"))
+    names, counters = _names_and_counters(Q(appointment_id__in=ids), set(ids))
+    return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+
+
+def appointment_by_reference(*, reference: str) -> Appointment | None:
+    return (
+        Appointment.objects.select_related("service", "location")
+        .filter(reference=normalise_reference(reference))
+        .exclude(status__in=NOT_ON_AGENDA)
+        .first()
+    )
+
+
+def appointment_detail(*, appointment: Appointment) -> dict:
+    """People, counters and the audit trail of one appointment, for its desk page."""
+    names, counters = _names_and_counters(Q(appointment_id=appointment.pk), {appointment.pk})
+    events = list(AppointmentEvent.objects.filter(appointment=appointment).select_related("actor").order_by("at", "pk"))
+    return {"names": names[appointment.pk], "counters": counters[appointment.pk], "events": events}
+
+
+def affected_by_block(*, block: CounterBlock) -> list[AgendaRow]:
+    """Live appointments holding time on the blocked counter in the blocked period: staff must move or cancel them."""
+    appointment_ids = set(
+        SlotClaim.objects.filter(
+            counter=block.counter,
+            unit_start__lt=block.end,
+            unit_start__gt=block.start - timedelta(minutes=block.counter.location.grid_minutes),
+            appointment__isnull=False,
+            appointment__status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.HELD],
+        ).values_list("appointment_id", flat=True)
+    )
+    appointments = list(
+        Appointment.objects.filter(pk__in=appointment_ids).select_related("service", "location").order_by("start")
+    )
+    names, counters = _names_and_counters(Q(appointment_id__in=appointment_ids), appointment_ids)
+    return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+
+
+def counter_block(*, block_id: int) -> CounterBlock | None:
+    return CounterBlock.objects.select_related("counter__location").filter(pk=block_id).first()

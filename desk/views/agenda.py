@@ -1,0 +1,112 @@
+"""The desk's day: agenda, its auto-refreshed fragment, print view, CSV export, search."""
+
+import csv
+from datetime import date
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from desk import selectors
+from desk.forms import AgendaForm, ReferenceForm
+from desk.permissions import desk_required
+
+
+def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None, list, int]:
+    """Read location and date from the query (defaults: the first location, today) and load that day."""
+    now = timezone.now()
+    locations = selectors.desk_locations()
+    if not locations:
+        return AgendaForm(locations=locations), None, [], 200
+    data = request.GET.copy()
+    data.setdefault("location", str(locations[0].pk))
+    if not data.get("day"):
+        data["day"] = now.astimezone(locations[0].tz).date().isoformat()
+    form = AgendaForm(data, locations=locations)
+    if not form.is_valid():
+        return form, None, [], 400
+    location = form.cleaned_data["location"]
+    day: date = form.cleaned_data["day"]
+    agenda = selectors.day_agenda(location=location, day=day, now=now)
+    results = selectors.search_appointments(query=form.cleaned_data["q"], location=location)
+    return form, agenda, results, 200
+
+
+def _context(request: HttpRequest) -> tuple[dict, int]:
+    form, agenda, results, status = _pick_day(request)
+    return {
+        "form": form,
+        "agenda": agenda,
+        "results": results,
+        "searched": bool(form.is_bound and form.is_valid() and form.cleaned_data.get("q")),
+        "reference_form": ReferenceForm(),
+        "now": timezone.now(),
+        "refresh_query": request.GET.urlencode(),
+        # Where an action on a row returns to: the agenda page, also when the row came from the fragment.
+        "page_url": reverse("desk:agenda") + ("?" + request.GET.urlencode() if request.GET else ""),
+    }, status
+
+
+@require_GET
+@desk_required
+def agenda(request: HttpRequest) -> HttpResponse:
+    context, status = _context(request)
+    return render(request, "desk/agenda.html", context, status=status)
+
+
+@require_GET
+@desk_required
+def agenda_fragment(request: HttpRequest) -> HttpResponse:
+    """The part of the agenda that changes, for the page's 30-second refresh."""
+    context, status = _context(request)
+    return render(request, "desk/_agenda_day.html", context, status=status)
+
+
+@require_GET
+@desk_required
+def agenda_print(request: HttpRequest) -> HttpResponse:
+    context, status = _context(request)
+    return render(request, "desk/agenda_print.html", context, status=status)
+
+
+@require_GET
+@desk_required
+def agenda_csv(request: HttpRequest) -> HttpResponse:
+    form, agenda, _results, _status = _pick_day(request)
+    if agenda is None:
+        return HttpResponse(
+            " ".join(str(e) for errors in form.errors.values() for e in errors) or _("No location."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"desk-{agenda.location.short_code}-{agenda.day.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [_("start"), _("end"), _("counter"), _("reference"), _("service"), _("persons"), _("names"), _("status")]
+    )
+    tz = agenda.location.tz
+    for row in agenda.rows:
+        a = row.appointment
+        writer.writerow(
+            [
+                a.start.astimezone(tz).strftime("%H:%M"),
+                a.end.astimezone(tz).strftime("%H:%M"),
+                row.counter_label,
+                a.reference,
+                a.service.name,
+                a.persons,
+                "; ".join(_csv_safe(name) for name in row.names),
+                a.get_status_display(),
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Keep a spreadsheet from running a name as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

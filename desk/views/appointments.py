@@ -1,0 +1,235 @@
+"""Desk actions on one appointment, walk-ins and counter blocks. Thin: forms check shape, actions decide."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bookings import actions
+from bookings.actions import BookingError, PersonName
+from bookings.models import Appointment
+from desk import selectors
+from desk.forms import BlockForm, CancelForm, MoveForm, ReferenceForm, WalkInForm
+from desk.permissions import desk_required
+from services.models import Service
+
+
+def _appointment_or_404(reference: str) -> Appointment:
+    appointment = selectors.appointment_by_reference(reference=reference)
+    if appointment is None:
+        raise Http404(_("No booking with that reference."))
+    return appointment
+
+
+def _back(request: HttpRequest, appointment: Appointment) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("desk:appointment", args=[appointment.reference])
+
+
+def _detail_context(appointment: Appointment, **extra) -> dict:
+    counters = selectors.location_counters(location=appointment.location)
+    context = {
+        "appointment": appointment,
+        **selectors.appointment_detail(appointment=appointment),
+        "cancel_form": CancelForm(),
+        "move_form": MoveForm(
+            counters=counters,
+            initial={"day": appointment.start.astimezone(appointment.location.tz).date()},
+        ),
+        "now": timezone.now(),
+    }
+    context.update(extra)
+    return context
+
+
+def _refused(request: HttpRequest, appointment: Appointment, error: BookingError, **extra) -> HttpResponse:
+    """Show the appointment again with the reason its action was refused; nothing was changed."""
+    appointment.refresh_from_db()
+    context = _detail_context(appointment, error=error.message, **extra)
+    return render(request, "desk/appointment.html", context, status=409 if error.code == "slot_taken" else 400)
+
+
+@require_http_methods(["GET"])
+@desk_required
+def appointment_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    appointment = _appointment_or_404(reference)
+    return render(request, "desk/appointment.html", _detail_context(appointment))
+
+
+def _simple_action(action: Callable[..., Appointment], done_message: str):
+    @require_POST
+    @desk_required
+    def view(request: HttpRequest, reference: str) -> HttpResponse:
+        appointment = _appointment_or_404(reference)
+        try:
+            action(appointment=appointment, now=timezone.now(), actor=request.user)
+        except BookingError as error:
+            return _refused(request, appointment, error)
+        messages.success(request, done_message % {"reference": appointment.reference})
+        return redirect(_back(request, appointment))
+
+    return view
+
+
+check_in_appointment = _simple_action(actions.check_in, gettext_lazy("%(reference)s is checked in."))
+start_service = _simple_action(actions.start_service, gettext_lazy("%(reference)s: service started."))
+finish_service = _simple_action(actions.finish_service, gettext_lazy("%(reference)s is done."))
+mark_no_show = _simple_action(actions.mark_no_show, gettext_lazy("%(reference)s is marked as a no-show."))
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def check_in_by_reference(request: HttpRequest) -> HttpResponse:
+    """Check in by typing or scanning the reference."""
+    form = ReferenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        appointment = selectors.appointment_by_reference(reference=form.cleaned_data["reference"])
+        if appointment is None:
+            form.add_error("reference", _("No booking with that reference. Check the letters and digits."))
+            return render(request, "desk/check_in.html", {"form": form}, status=404)
+        try:
+            actions.check_in(appointment=appointment, now=timezone.now(), actor=request.user)
+        except BookingError as error:
+            return _refused(request, appointment, error)
+        messages.success(request, _("%(reference)s is checked in.") % {"reference": appointment.reference})
+        return redirect(_back(request, appointment))
+    return render(request, "desk/check_in.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+@desk_required
+def cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    appointment = _appointment_or_404(reference)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/appointment.html", _detail_context(appointment, cancel_form=form), status=400)
+    try:
+        actions.staff_cancel_appointment(
+            appointment=appointment, reason=form.cleaned_data["reason"], now=timezone.now(), actor=request.user
+        )
+    except BookingError as error:
+        return _refused(request, appointment, error, cancel_form=form)
+    messages.success(request, _("%(reference)s is cancelled.") % {"reference": appointment.reference})
+    return redirect(_back(request, appointment))
+
+
+@require_POST
+@desk_required
+def move(request: HttpRequest, reference: str) -> HttpResponse:
+    appointment = _appointment_or_404(reference)
+    form = MoveForm(request.POST, counters=selectors.location_counters(location=appointment.location))
+    if not form.is_valid():
+        return render(request, "desk/appointment.html", _detail_context(appointment, move_form=form), status=400)
+    new_start = datetime.combine(form.cleaned_data["day"], form.cleaned_data["time"], tzinfo=appointment.location.tz)
+    try:
+        actions.move_appointment(
+            appointment=appointment,
+            new_start=new_start,
+            counter=form.cleaned_data["counter"],
+            now=timezone.now(),
+            actor=request.user,
+        )
+    except BookingError as error:
+        return _refused(request, appointment, error, move_form=form)
+    messages.success(request, _("%(reference)s is moved.") % {"reference": appointment.reference})
+    return redirect(_back(request, appointment))
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def walk_in(request: HttpRequest) -> HttpResponse:
+    locations = selectors.desk_locations()
+    services = list(Service.objects.active())
+    form = WalkInForm(request.POST or None, locations=locations, services=services)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                result = actions.walk_in(
+                    location=form.cleaned_data["location"],
+                    service=form.cleaned_data["service"],
+                    names=[PersonName(first_name=f, last_name=last) for f, last in form.names()],
+                    contact_email=form.cleaned_data["contact_email"],
+                    municipality=form.cleaned_data["municipality"],
+                    now=timezone.now(),
+                    actor=request.user,
+                )
+            except BookingError as error:
+                form.add_error(None, error.message)
+            else:
+                appointment = result.appointment
+                messages.success(
+                    request,
+                    _("Walk-in %(reference)s booked at %(time)s and checked in.")
+                    % {
+                        "reference": appointment.reference,
+                        "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
+                    },
+                )
+                return redirect("desk:appointment", reference=appointment.reference)
+    return render(request, "desk/walk_in.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def block_counter(request: HttpRequest) -> HttpResponse:
+    counters = [c for location in selectors.desk_locations() for c in selectors.location_counters(location=location)]
+    form = BlockForm(request.POST or None, counters=counters)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            counter = form.cleaned_data["counter"]
+            tz = counter.location.tz
+            start = datetime.combine(form.cleaned_data["day"], form.cleaned_data["start_time"], tzinfo=tz)
+            end_day = form.cleaned_data["end_day"] or form.cleaned_data["day"]
+            end = datetime.combine(end_day, form.cleaned_data["end_time"], tzinfo=tz)
+            try:
+                block = actions.block_counter(
+                    counter=counter,
+                    start=start,
+                    end=end,
+                    reason=form.cleaned_data["reason"],
+                    now=timezone.now(),
+                    actor=request.user,
+                )
+            except BookingError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("%(counter)s is blocked.") % {"counter": counter.name})
+                return redirect("desk:block", block_id=block.pk)
+    return render(request, "desk/block_form.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def block_detail(request: HttpRequest, block_id: int) -> HttpResponse:
+    """A block and the appointments it affects, each with a move and a cancel form."""
+    block = selectors.counter_block(block_id=block_id)
+    if block is None:
+        raise Http404(_("That block no longer exists."))
+    if request.method == "POST":
+        actions.end_counter_block(block=block)
+        messages.success(request, _("%(counter)s is back in service.") % {"counter": block.counter.name})
+        return redirect("desk:agenda")
+    affected = selectors.affected_by_block(block=block)
+    counters = selectors.location_counters(location=block.counter.location)
+    context = {
+        "block": block,
+        "affected": affected,
+        "move_form": MoveForm(counters=counters),
+        "cancel_form": CancelForm(initial={"reason": block.reason}),
+        "this_url": request.get_full_path(),
+    }
+    return render(request, "desk/block_detail.html", context)
