@@ -538,3 +538,9 @@ def test_start_page_queries(client, desk, service, django_assert_num_queries):
     # session-less GET: services, location, opening hours (the footer reuses the location)
     with django_assert_num_queries(3):
         assert client.get(reverse("bookings:start")).status_code == 200
+
+
+def test_page_title_says_error_when_the_form_has_errors(client, desk, service):
+    url = reverse("bookings:questions", kwargs={"service_code": service.code})
+    assert "<title>Error:" not in page(client.get(url))
+    assert "<title>Error:" in page(client.post(url, {"persons": "0"}))
