@@ -192,12 +192,7 @@ class DetailsForm(forms.Form):
                 css_class="border rounded p-3 mb-3",
             ),
             Div(
-                HTML(
-                    '<p id="privacy-summary">{% load i18n %}{% url "bookings:privacy" as privacy_url %}'
-                    "{% blocktranslate %}The desk uses your names, e-mail address and phone number only for this "
-                    "appointment and removes them after it. Read the "
-                    '<a href="{{ privacy_url }}">privacy statement</a>.{% endblocktranslate %}</p>'
-                ),
+                HTML('{% include "bookings/_privacy_summary.html" %}'),
                 "consent",
             ),
         )

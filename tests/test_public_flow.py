@@ -132,6 +132,7 @@ def test_full_flow(client, desk, service, persons, django_assert_max_num_queries
     assert content.count('name="last_name_') == persons
     assert 'data-hold-expires="' in content
     assert "<script>" not in content  # no inline script: the countdown is a static file
+    assert 'href="/privacy/"' in content and 'name="consent"' in content
 
     response = client.post(reverse("bookings:details"), details_data(persons))
     assert response.status_code == 302
