@@ -6,18 +6,17 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from desk import selectors
+from desk import clock, selectors
 from desk.forms import AgendaForm, ReferenceForm
 from desk.permissions import desk_required
 
 
 def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None, list, int]:
     """Read location and date from the query (defaults: the first location, today) and load that day."""
-    now = timezone.now()
+    now = clock.now()
     locations = selectors.desk_locations()
     if not locations:
         return AgendaForm(locations=locations), None, [], 200
@@ -43,7 +42,7 @@ def _context(request: HttpRequest) -> tuple[dict, int]:
         "results": results,
         "searched": bool(form.is_bound and form.is_valid() and form.cleaned_data.get("q")),
         "reference_form": ReferenceForm(),
-        "now": timezone.now(),
+        "now": clock.now(),
         "refresh_query": request.GET.urlencode(),
         # Where an action on a row returns to: the agenda page, also when the row came from the fragment.
         "page_url": reverse("desk:agenda") + ("?" + request.GET.urlencode() if request.GET else ""),

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bookings import actions
 from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment
-from desk import selectors
+from desk import clock, selectors
 from desk.forms import BlockForm, CancelForm, MoveForm, ReferenceForm, WalkInForm
 from desk.permissions import desk_required
 from services.models import Service
@@ -46,7 +45,7 @@ def _detail_context(appointment: Appointment, **extra) -> dict:
             counters=counters,
             initial={"day": appointment.start.astimezone(appointment.location.tz).date()},
         ),
-        "now": timezone.now(),
+        "now": clock.now(),
     }
     context.update(extra)
     return context
@@ -72,7 +71,7 @@ def _simple_action(action: Callable[..., Appointment], done_message: str):
     def view(request: HttpRequest, reference: str) -> HttpResponse:
         appointment = _appointment_or_404(reference)
         try:
-            action(appointment=appointment, now=timezone.now(), actor=request.user)
+            action(appointment=appointment, now=clock.now(), actor=request.user)
         except BookingError as error:
             return _refused(request, appointment, error)
         messages.success(request, done_message % {"reference": appointment.reference})
@@ -98,7 +97,7 @@ def check_in_by_reference(request: HttpRequest) -> HttpResponse:
             form.add_error("reference", _("No booking with that reference. Check the letters and digits."))
             return render(request, "desk/check_in.html", {"form": form}, status=404)
         try:
-            actions.check_in(appointment=appointment, now=timezone.now(), actor=request.user)
+            actions.check_in(appointment=appointment, now=clock.now(), actor=request.user)
         except BookingError as error:
             return _refused(request, appointment, error)
         messages.success(request, _("%(reference)s is checked in.") % {"reference": appointment.reference})
@@ -115,7 +114,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
         return render(request, "desk/appointment.html", _detail_context(appointment, cancel_form=form), status=400)
     try:
         actions.staff_cancel_appointment(
-            appointment=appointment, reason=form.cleaned_data["reason"], now=timezone.now(), actor=request.user
+            appointment=appointment, reason=form.cleaned_data["reason"], now=clock.now(), actor=request.user
         )
     except BookingError as error:
         return _refused(request, appointment, error, cancel_form=form)
@@ -136,7 +135,7 @@ def move(request: HttpRequest, reference: str) -> HttpResponse:
             appointment=appointment,
             new_start=new_start,
             counter=form.cleaned_data["counter"],
-            now=timezone.now(),
+            now=clock.now(),
             actor=request.user,
         )
     except BookingError as error:
@@ -162,7 +161,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     names=[PersonName(first_name=f, last_name=last) for f, last in form.names()],
                     contact_email=form.cleaned_data["contact_email"],
                     municipality=form.cleaned_data["municipality"],
-                    now=timezone.now(),
+                    now=clock.now(),
                     actor=request.user,
                 )
             except BookingError as error:
@@ -201,7 +200,7 @@ def block_counter(request: HttpRequest) -> HttpResponse:
                     start=start,
                     end=end,
                     reason=form.cleaned_data["reason"],
-                    now=timezone.now(),
+                    now=clock.now(),
                     actor=request.user,
                 )
             except BookingError as error:

@@ -1,0 +1,107 @@
+"""Who reaches what: anonymous, desk staff and admin × every desk URL and the admin."""
+
+from datetime import datetime
+
+import pytest
+
+from bookings import actions
+from tests.conftest import AMSTERDAM
+from tests.desk_support import book, desk_admin, desk_staff, make_user, sign_in
+
+TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=AMSTERDAM)
+
+
+@pytest.fixture
+def world(desk, service, monday_morning):
+    appointment = book(desk, service, TUESDAY_10, now=monday_morning)
+    block = actions.block_counter(
+        counter=desk.counters.order_by("name").last(),
+        start=TUESDAY_10.replace(hour=14),
+        end=TUESDAY_10.replace(hour=15),
+        reason="Training",
+        now=monday_morning,
+        actor=None,
+    )
+    return {"appointment": appointment, "block": block, "desk": desk}
+
+
+def desk_get_urls(world) -> list[str]:
+    ref = world["appointment"].reference
+    query = f"?location={world['desk'].pk}&day=2026-12-01"
+    return [
+        "/desk/" + query,
+        "/desk/day/" + query,
+        "/desk/print/" + query,
+        "/desk/export.csv" + query,
+        "/desk/check-in/",
+        "/desk/walk-in/",
+        "/desk/block/",
+        f"/desk/block/{world['block'].pk}/",
+        f"/desk/appointment/{ref}/",
+    ]
+
+
+def desk_post_urls(world) -> list[str]:
+    ref = world["appointment"].reference
+    return [
+        f"/desk/appointment/{ref}/{action}/" for action in ("check-in", "start", "finish", "no-show", "cancel", "move")
+    ] + ["/desk/check-in/", "/desk/walk-in/", "/desk/block/", f"/desk/block/{world['block'].pk}/"]
+
+
+ADMIN_URLS = ["/admin/", "/admin/bookings/appointment/", "/admin/bookings/location/add/", "/admin/auth/user/"]
+
+
+def test_anonymous_is_sent_to_the_login_everywhere(client, world):
+    for url in desk_get_urls(world):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith("/desk/login/?next="), url
+    for url in desk_post_urls(world):
+        response = client.post(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith("/desk/login/"), url
+    for url in ADMIN_URLS:
+        response = client.get(url, follow=True)
+        assert response.redirect_chain, url
+        assert response.redirect_chain[-1][0].startswith("/desk/login/"), url
+    world["appointment"].refresh_from_db()
+    assert world["appointment"].status == "booked"
+
+
+def test_desk_staff_run_the_desk_but_do_not_configure(client, world):
+    sign_in(client, desk_staff())
+    for url in desk_get_urls(world):
+        assert client.get(url).status_code == 200, url
+    for url in ADMIN_URLS:
+        response = client.get(url)
+        assert response.status_code == 302, url  # the admin sends them to sign in as someone who may
+
+
+def test_admins_run_the_desk_and_configure(client, world):
+    sign_in(client, desk_admin())
+    for url in desk_get_urls(world):
+        assert client.get(url).status_code == 200, url
+    for url in ADMIN_URLS:
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_signed_in_user_without_a_desk_role_is_refused(client, world):
+    sign_in(client, make_user("visitor", group=None))
+    for url in desk_get_urls(world):
+        assert client.get(url).status_code == 403, url
+    for url in desk_post_urls(world):
+        assert client.post(url).status_code == 403, url
+    world["appointment"].refresh_from_db()
+    assert world["appointment"].status == "booked"
+
+
+def test_staff_without_the_second_factor_are_sent_to_confirm_it(client, world):
+    sign_in(client, desk_staff(), second_factor=False)
+    for url in desk_get_urls(world):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith("/desk/verify/?next="), url
+    for url in desk_post_urls(world):
+        assert client.post(url).status_code == 302, url
+    world["appointment"].refresh_from_db()
+    assert world["appointment"].status == "booked"
