@@ -120,6 +120,7 @@ def test_cancel_asks_first_then_cancels_on_post_with_csrf(booking):
     booking.appointment.refresh_from_db()
     assert booking.appointment.status == AppointmentStatus.CANCELLED
     assert not SlotClaim.objects.filter(appointment=booking.appointment).exists()
+    assert OutboxEmail.objects.filter(appointment=booking.appointment, kind=EmailKind.CANCELLATION).count() == 1
     assert client.get(manage_url(booking.manage_token)).status_code == 404
 
 

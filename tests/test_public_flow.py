@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from bookings import actions
 from bookings.actions import PersonName
-from bookings.models import Appointment, AppointmentStatus, Person, SlotClaim
+from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
 from tests.factories import ServiceFactory
 
@@ -146,6 +146,9 @@ def test_full_flow(client, desk, service, persons, django_assert_max_num_queries
     assert names == [(f"Jane{n}", f"Doe-{n}") for n in range(1, persons + 1)]
     assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == persons
     assert HOLD_KEY not in client.session
+    assert list(OutboxEmail.objects.filter(appointment=booked).values_list("kind", flat=True)) == [
+        EmailKind.CONFIRMATION
+    ]
 
     with django_assert_max_num_queries(10):
         response = client.get(reverse("bookings:confirmation"))
@@ -193,6 +196,7 @@ def test_a_new_hold_lets_go_of_the_previous_one(client, desk, service):
     assert first.status == AppointmentStatus.CANCELLED
     assert not SlotClaim.objects.filter(appointment=first).exists()
     assert Appointment.objects.filter(status=AppointmentStatus.HELD).count() == 1
+    assert not OutboxEmail.objects.exists()  # letting go of a hold e-mails nobody
 
 
 # ---- a lapsed hold --------------------------------------------------------------------------------
