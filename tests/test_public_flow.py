@@ -549,3 +549,26 @@ def test_page_title_says_error_when_the_form_has_errors(client, desk, service):
     url = reverse("bookings:questions", kwargs={"service_code": service.code})
     assert "<title>Error:" not in page(client.get(url))
     assert "<title>Error:" in page(client.post(url, {"persons": "0"}))
+
+
+def test_hold_on_a_time_taken_meanwhile_goes_back_to_the_times_with_the_reason(client, desk, service):
+    calendar_url = reverse("bookings:calendar", kwargs={"service_code": service.code}) + "?persons=1"
+    times_url = first_times_url(client, calendar_url)
+    start = starts_on(client, times_url)[0]
+    actions.book_appointment(
+        location=desk,
+        service=service,
+        start=datetime.fromisoformat(start),
+        names=[PersonName("Other", "Person")] * 3,
+        contact_email="other@example.org",
+        now=timezone.now(),
+    )
+    response = client.post(
+        reverse("bookings:hold", kwargs={"service_code": service.code}), {"persons": "1", "start": start}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == times_url
+    content = page(client.get(response["Location"]))
+    assert "Sorry, that time has just been taken. Please pick another." in content
+    assert start not in [html.unescape(v) for v in START_BUTTON.findall(content)]
+    assert not Appointment.objects.filter(status=AppointmentStatus.HELD).exists()
