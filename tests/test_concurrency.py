@@ -1,0 +1,566 @@
+"""The booking invariant under real races: PostgreSQL, real threads, real commits (DESIGN.md §4, §8).
+
+Every race starts its threads behind a `threading.Barrier` once each has its own database
+connection, and each thread closes that connection when it is done. After a race the database is
+checked by one function, `invariant_violations`: no counter has two appointments whose claimed units
+intersect, every claim lies inside its appointment's start and end, every live appointment holds
+exactly the claims its persons need, and no claim belongs to a dead appointment.
+
+Each race also runs once against `NaiveDesk`, written below: the same availability check in Python
+(the same snapshot and allocation), then a pause, then the insert — with no database constraint behind
+it. The same checks find the overbooking there, so they are proven able to fail.
+
+The service takes 15 minutes a person (one grid unit); `monday_morning` is Monday 30 November 2026
+08:00 in Amsterdam; the desks open on Tuesday 1 December.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from bookings.actions import (
+    BookingError,
+    BookingResult,
+    PersonName,
+    book_appointment,
+    hold_slot,
+    reschedule_appointment,
+)
+from bookings.availability import UnitKey, free_slots, load_snapshot, units_per_person
+from bookings.models import Appointment, AppointmentStatus, Counter, Location, SlotClaim
+from bookings.tokens import new_reference
+from services.models import Service
+from tests.conftest import AMSTERDAM, require, uses_postgresql
+from tests.factories import CounterFactory, LocationFactory, OpeningHoursFactory, make_desk
+
+TUESDAY = date(2026, 12, 1)
+WEDNESDAY = date(2026, 12, 2)
+THURSDAY = date(2026, 12, 3)
+
+# How long the naive path pauses between its check and its insert: the window a slow request gives.
+NAIVE_WINDOW_SECONDS = 0.15
+# A thread that has not finished by then is stuck (the lock timeout is 5 seconds).
+THREAD_TIMEOUT_SECONDS = 60
+
+Claim = tuple[int, int, datetime]  # (counter id, appointment id, unit start in UTC)
+
+
+def at(day: date, clock_time: str) -> datetime:
+    hour, minute = map(int, clock_time.split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
+
+
+def names(count: int) -> list[PersonName]:
+    return [PersonName(first_name=f"Person {index + 1}", last_name="Race") for index in range(count)]
+
+
+@pytest.fixture
+def postgresql() -> None:
+    require(uses_postgresql(), "the race tests need PostgreSQL: set DATABASE_URL=postgres://...")
+
+
+# ---- the race harness ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    trace: str = ""
+
+    @property
+    def won(self) -> bool:
+        return self.error is None
+
+    @property
+    def slot_taken(self) -> bool:
+        return isinstance(self.error, BookingError) and self.error.code == BookingError.SLOT_TAKEN
+
+    @property
+    def appointment_id(self) -> int:
+        value = self.value.appointment if isinstance(self.value, BookingResult) else self.value
+        return value.pk
+
+
+def race(attempts: list[Callable[[], Any]]) -> list[Outcome]:
+    """Run every attempt in its own thread, released together by a barrier; outcomes in the same order."""
+    barrier = threading.Barrier(len(attempts))
+    outcomes: list[Outcome] = [Outcome(error=RuntimeError("thread did not finish"))] * len(attempts)
+
+    def run(index: int, attempt: Callable[[], Any]) -> None:
+        try:
+            connection.ensure_connection()  # connect first, so that the barrier releases the queries together
+            barrier.wait(timeout=THREAD_TIMEOUT_SECONDS)
+            outcomes[index] = Outcome(value=attempt())
+        except BaseException as error:
+            outcomes[index] = Outcome(error=error, trace=traceback.format_exc())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, attempt)) for index, attempt in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT_SECONDS)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
+    return outcomes
+
+
+def unexpected_errors(outcomes: Iterable[Outcome]) -> list[str]:
+    """Every failure must be the domain's SLOT_TAKEN: anything else would be a 500 for the person."""
+    return [outcome.trace for outcome in outcomes if not outcome.won and not outcome.slot_taken]
+
+
+def assert_only_slot_taken(outcomes: Iterable[Outcome], context: str = "") -> None:
+    errors = unexpected_errors(outcomes)
+    assert errors == [], f"{context} unexpected errors:\n" + "\n".join(errors)
+
+
+# ---- the invariant, checked on the rows ---------------------------------------------------------
+
+
+def real_claims(location: Location) -> list[Claim]:
+    rows = SlotClaim.objects.filter(counter__location=location).values_list(
+        "counter_id", "appointment_id", "unit_start"
+    )
+    return [(counter_id, appointment_id, unit.astimezone(UTC)) for counter_id, appointment_id, unit in rows]
+
+
+def invariant_violations(location: Location, claims: list[Claim]) -> list[str]:
+    """Everything wrong with these claims and the location's appointments; empty when the invariant holds."""
+    grid = timedelta(minutes=location.grid_minutes)
+    appointments = {a.pk: a for a in Appointment.objects.filter(location=location).select_related("service")}
+    problems: list[str] = []
+    units_on_counter: dict[int, dict[int, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    claim_count: dict[int, int] = defaultdict(int)
+    for counter_id, appointment_id, unit in claims:
+        appointment = appointments.get(appointment_id)
+        if appointment is None or not appointment.is_live:
+            problems.append(f"counter {counter_id} {unit:%H:%M}: claimed by dead appointment {appointment_id}")
+            continue
+        if not (appointment.start <= unit and unit + grid <= appointment.end):
+            problems.append(
+                f"counter {counter_id} {unit:%H:%M}: outside appointment {appointment_id} "
+                f"({appointment.start:%H:%M}-{appointment.end:%H:%M})"
+            )
+        units_on_counter[counter_id][appointment_id].append(unit)
+        claim_count[appointment_id] += 1
+    for appointment in appointments.values():
+        needed = appointment.persons * units_per_person(location=location, service=appointment.service)
+        if appointment.is_live and claim_count[appointment.pk] != needed:
+            problems.append(f"appointment {appointment.pk} holds {claim_count[appointment.pk]} units, needs {needed}")
+    for counter_id, by_appointment in units_on_counter.items():
+        # What each appointment occupies on this counter: from its first claimed unit to the end of its last.
+        spans = sorted((min(units), max(units) + grid, pk) for pk, units in by_appointment.items())
+        for index, (start, end, pk) in enumerate(spans):
+            for other_start, other_end, other_pk in spans[index + 1 :]:
+                if other_start < end and start < other_end:
+                    problems.append(
+                        f"counter {counter_id}: appointments {pk} ({start:%H:%M}-{end:%H:%M}) and "
+                        f"{other_pk} ({other_start:%H:%M}-{other_end:%H:%M}) overlap"
+                    )
+    return problems
+
+
+def overlaps(problems: list[str]) -> list[str]:
+    return [problem for problem in problems if problem.endswith("overlap")]
+
+
+# ---- the naive path: check in Python, pause, insert; no constraint behind it -----------------------
+
+
+class NaiveDesk:
+    """What the invariant would be without SlotClaim's unique constraint.
+
+    It checks availability exactly as the real path does (the same snapshot and allocation), from its
+    own claims table that has no unique constraint, then inserts the Appointment and its claims.
+    """
+
+    def __init__(self, location: Location, now: datetime) -> None:
+        self.location = location
+        self.now = now
+
+    @staticmethod
+    def create_table() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE naive_claim (appointment_id bigint NOT NULL, counter_id bigint NOT NULL, "
+                "unit_start timestamp with time zone NOT NULL)"
+            )
+
+    @staticmethod
+    def drop_table() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS naive_claim")
+
+    def claims(self) -> list[Claim]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT counter_id, appointment_id, unit_start FROM naive_claim")
+            return [(counter_id, pk, unit.astimezone(UTC)) for counter_id, pk, unit in cursor.fetchall()]
+
+    def _check(
+        self, *, service: Service, persons: int, start: datetime, counter: Counter | None, ignore: int | None = None
+    ):
+        """The check-then part: read the claims, allocate in Python."""
+        day = start.astimezone(self.location.tz).date()
+        snapshot = load_snapshot(location=self.location, start_date=day, end_date=day, now=self.now)
+        taken: set[UnitKey] = {(counter_id, unit) for counter_id, pk, unit in self.claims() if pk != ignore}
+        allocation = replace(snapshot, taken=taken).allocate(
+            service=service, persons=persons, start=start, counter_ids=[counter.pk] if counter else None
+        )
+        if allocation is None:
+            raise BookingError(BookingError.SLOT_TAKEN, "taken (naive check)")
+        return allocation
+
+    def _insert_claims(self, appointment_id: int, units: Iterable[UnitKey]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO naive_claim (appointment_id, counter_id, unit_start) VALUES (%s, %s, %s)",
+                [(appointment_id, counter_id, unit) for counter_id, unit in units],
+            )
+
+    def book(
+        self, *, service: Service, start: datetime, persons: int = 1, counter: Counter | None = None, pause: bool = True
+    ) -> Appointment:
+        allocation = self._check(service=service, persons=persons, start=start, counter=counter)
+        if pause:
+            clock.sleep(NAIVE_WINDOW_SECONDS)
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                reference=new_reference(short_code=self.location.short_code),
+                service=service,
+                location=self.location,
+                start=allocation.start,
+                end=allocation.end,
+                persons=persons,
+                status=AppointmentStatus.BOOKED,
+                created_at=self.now,
+                booked_at=self.now,
+            )
+            self._insert_claims(appointment.pk, allocation.units)
+        return appointment
+
+    def reschedule(self, *, appointment: Appointment, new_start: datetime) -> Appointment:
+        allocation = self._check(
+            service=appointment.service,
+            persons=appointment.persons,
+            start=new_start,
+            counter=None,
+            ignore=appointment.pk,
+        )
+        clock.sleep(NAIVE_WINDOW_SECONDS)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM naive_claim WHERE appointment_id = %s", [appointment.pk])
+            self._insert_claims(appointment.pk, allocation.units)
+            Appointment.objects.filter(pk=appointment.pk).update(start=allocation.start, end=allocation.end)
+        return appointment
+
+
+@pytest.fixture
+def naive_table(postgresql, transactional_db):
+    NaiveDesk.create_table()
+    yield
+    NaiveDesk.drop_table()
+
+
+# ---- race 1: the last free place ------------------------------------------------------------------
+
+LAST_PLACE = at(TUESDAY, "09:15")
+ATTEMPTS_AT_LAST_PLACE = 50
+
+
+def desk_with_one_unit_left(service: Service, book_first: Callable[..., Any]) -> Location:
+    """One counter, open on Tuesday 1 December only, 09:00–09:30; 09:00 is booked, so 09:15 is the last place."""
+    location = LocationFactory()
+    CounterFactory(location=location, services=[service])
+    OpeningHoursFactory(
+        location=location,
+        weekday=TUESDAY.weekday(),
+        start_time=time(9, 0),
+        end_time=time(9, 30),
+        valid_from=TUESDAY,
+        valid_until=TUESDAY,
+    )
+    book_first(location=location, start=at(TUESDAY, "09:00"))
+    return location
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_fifty_attempts_at_the_last_free_place_end_with_exactly_one_booking(postgresql, service, monday_morning):
+    now = monday_morning
+
+    def book_first(*, location: Location, start: datetime) -> None:
+        book_appointment(location=location, service=service, start=start, names=names(1), now=now)
+
+    location = desk_with_one_unit_left(service, book_first)
+    horizon = now.date() + timedelta(days=service.booking_horizon_days)
+    free = free_slots(location=location, service=service, persons=1, start_date=now.date(), end_date=horizon, now=now)
+    assert [slot.start for slots in free.values() for slot in slots] == [LAST_PLACE]
+
+    def attempt(index: int) -> Callable[[], Any]:
+        if index % 2:
+            return lambda: hold_slot(location=location, service=service, start=LAST_PLACE, persons=1, now=now)
+        return lambda: book_appointment(location=location, service=service, start=LAST_PLACE, names=names(1), now=now)
+
+    outcomes = race([attempt(index) for index in range(ATTEMPTS_AT_LAST_PLACE)])
+
+    assert_only_slot_taken(outcomes)
+    winners = [outcome for outcome in outcomes if outcome.won]
+    assert len(winners) == 1
+    assert sum(outcome.slot_taken for outcome in outcomes) == ATTEMPTS_AT_LAST_PLACE - 1
+    winner = Appointment.objects.get(pk=winners[0].appointment_id)
+    assert winner.start == LAST_PLACE
+    assert winner.is_live
+    # The losers left nothing behind: the booking made first and the winner are all there is.
+    assert Appointment.objects.filter(location=location).count() == 2
+    assert SlotClaim.objects.filter(unit_start=LAST_PLACE, appointment=winner).count() == 1
+    assert invariant_violations(location, real_claims(location)) == []
+    assert (
+        free_slots(location=location, service=service, persons=1, start_date=TUESDAY, end_date=TUESDAY, now=now) == {}
+    )
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_naive_path_overbooks_the_last_free_place(naive_table, service, monday_morning):
+    now = monday_morning
+    naive: NaiveDesk | None = None
+
+    def book_first(*, location: Location, start: datetime) -> None:
+        nonlocal naive
+        naive = NaiveDesk(location, now)
+        naive.book(service=service, start=start, pause=False)
+
+    location = desk_with_one_unit_left(service, book_first)
+    assert naive is not None
+    # Before the race the naive desk is sound, and it sees 09:00 taken and 09:15 free, as the real one does.
+    assert invariant_violations(location, naive.claims()) == []
+    assert [unit for _counter, _pk, unit in naive.claims()] == [at(TUESDAY, "09:00")]
+
+    outcomes = race([lambda: naive.book(service=service, start=LAST_PLACE)] * ATTEMPTS_AT_LAST_PLACE)
+
+    assert_only_slot_taken(outcomes)
+    assert sum(outcome.won for outcome in outcomes) > 1
+    assert overlaps(invariant_violations(location, naive.claims()))
+
+
+# ---- race 2: a family of 3 against single persons ---------------------------------------------------
+
+FAMILY_ROUND_STARTS = [
+    at(day, clock_time) for day in (TUESDAY, WEDNESDAY) for clock_time in ("09:00", "10:00", "11:00", "14:00")
+]
+
+
+def family_round(
+    *,
+    location: Location,
+    counters: list[Counter],
+    start: datetime,
+    index: int,
+    book: Callable[..., Any],
+) -> list[Callable[[], Any]]:
+    """Prepare one round and return its attempts: a family of 3 at `start`, two singles at `start` and two
+    at `start` + 15 minutes. In even rounds the third counter is already busy at `start`, so the family
+    cannot sit side by side: two of them follow each other on one counter, into the singles' later unit."""
+    if index % 2 == 0:
+        book(start=start, persons=1, counter=counters[2], hold=False)
+    later = start + timedelta(minutes=location.grid_minutes)
+    return [
+        lambda: book(start=start, persons=3, counter=None, hold=index % 4 < 2),
+        lambda: book(start=start, persons=1, counter=None, hold=True),
+        lambda: book(start=start, persons=1, counter=None, hold=False),
+        lambda: book(start=later, persons=1, counter=None, hold=True),
+        lambda: book(start=later, persons=1, counter=None, hold=False),
+    ]
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_family_of_three_racing_single_bookings_never_overlaps_a_counter(postgresql, service, monday_morning):
+    now = monday_morning
+    location = make_desk(services=[service], counters=3)
+    counters = list(Counter.objects.filter(location=location).order_by("name"))
+
+    def book(*, start: datetime, persons: int, counter: Counter | None, hold: bool) -> Any:
+        if hold:
+            return hold_slot(location=location, service=service, start=start, persons=persons, now=now)
+        return book_appointment(
+            location=location, service=service, start=start, names=names(persons), now=now, counter=counter
+        )
+
+    family_won = 0
+    for index, start in enumerate(FAMILY_ROUND_STARTS):
+        outcomes = race(family_round(location=location, counters=counters, start=start, index=index, book=book))
+        assert_only_slot_taken(outcomes, f"round {index}:")
+        assert invariant_violations(location, real_claims(location)) == [], f"round {index}"
+        family_won += outcomes[0].won
+        # A loser leaves no appointment behind: this round's appointments are the winners (and the one
+        # booked before the race in even rounds), and every one of them is live.
+        this_round = Appointment.objects.filter(location=location, start__in=[start, start + timedelta(minutes=15)])
+        assert this_round.count() == sum(outcome.won for outcome in outcomes) + (index % 2 == 0)
+        assert all(appointment.is_live for appointment in this_round)
+    # Not asserted (that would be a timing assumption), but the rounds are meant to see both outcomes.
+    print(f"family won {family_won} of {len(FAMILY_ROUND_STARTS)} rounds")
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_naive_path_lets_a_family_overlap_single_bookings(naive_table, service, monday_morning):
+    now = monday_morning
+    location = make_desk(services=[service], counters=3)
+    counters = list(Counter.objects.filter(location=location).order_by("name"))
+    naive = NaiveDesk(location, now)
+
+    def book(*, start: datetime, persons: int, counter: Counter | None, hold: bool) -> Appointment:
+        return naive.book(service=service, start=start, persons=persons, counter=counter)
+
+    attempts = family_round(location=location, counters=counters, start=FAMILY_ROUND_STARTS[0], index=0, book=book)
+    assert invariant_violations(location, naive.claims()) == []  # sound before the race
+    outcomes = race(attempts)
+
+    assert_only_slot_taken(outcomes)
+    assert outcomes[0].won
+    family = outcomes[0].appointment_id
+    assert [problem for problem in overlaps(invariant_violations(location, naive.claims())) if f" {family} " in problem]
+
+
+# ---- race 3: a reschedule against a new booking for the same slot -----------------------------------
+
+RESCHEDULE_ROUNDS = 24
+
+
+def one_counter_units(location: Location, service: Service, now: datetime, count: int) -> list[datetime]:
+    free = free_slots(
+        location=location,
+        service=service,
+        persons=1,
+        start_date=TUESDAY,
+        end_date=TUESDAY + timedelta(days=14),
+        now=now,
+    )
+    starts = [slot.start for slots in free.values() for slot in slots]
+    assert len(starts) >= count
+    return starts[:count]
+
+
+def reschedule_round_problems(
+    *,
+    location: Location,
+    claims: list[Claim],
+    appointment_id: int,
+    counter_id: int,
+    old_start: datetime,
+    new_start: datetime,
+    rescheduled: Outcome,
+    rival: Outcome,
+) -> list[str]:
+    """Exactly one of the two won, and the rescheduled appointment holds either its new slot or its old one."""
+    problems = [f"unexpected error: {trace}" for trace in unexpected_errors([rescheduled, rival])]
+    appointment = Appointment.objects.get(pk=appointment_id)
+    mine = {(c, unit) for c, pk, unit in claims if pk == appointment_id}
+    old_unit, new_unit = (counter_id, old_start.astimezone(UTC)), (counter_id, new_start.astimezone(UTC))
+    holders = {unit: [pk for c, pk, u in claims if (c, u) == unit] for unit in (old_unit, new_unit)}
+    if rescheduled.won and rival.won:
+        problems.append("both the reschedule and the new booking won the same slot")
+    elif rescheduled.won:
+        if appointment.start != new_start or mine != {new_unit}:
+            problems.append(f"the reschedule won but the appointment holds {mine} from {appointment.start}")
+        if holders[old_unit]:
+            problems.append(f"the old slot was not released: {holders[old_unit]}")
+        if holders[new_unit] != [appointment_id]:
+            problems.append(f"the new slot is held by {holders[new_unit]}")
+    elif rival.won:
+        if appointment.start != old_start or appointment.status != AppointmentStatus.BOOKED or mine != {old_unit}:
+            problems.append(f"the new booking won but the old appointment lost its slot: {mine}")
+        if holders[new_unit] != [rival.appointment_id]:
+            problems.append(f"the new slot is held by {holders[new_unit]}, not the new booking")
+    else:
+        problems.append("neither the reschedule nor the new booking won")
+    return problems + invariant_violations(location, claims)
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_reschedule_racing_a_new_booking_never_double_books_nor_loses_the_old_slot(
+    postgresql, service, monday_morning
+):
+    now = monday_morning
+    location = make_desk(services=[service], counters=1)
+    counter = Counter.objects.get(location=location)
+    units = one_counter_units(location, service, now, 2 * RESCHEDULE_ROUNDS)
+    reschedule_won = 0
+    for index in range(RESCHEDULE_ROUNDS):
+        old_start, new_start = units[2 * index], units[2 * index + 1]
+        appointment = book_appointment(
+            location=location, service=service, start=old_start, names=names(1), now=now
+        ).appointment
+
+        def new_booking(start: datetime = new_start, hold: bool = index % 2 == 1) -> Any:
+            if hold:
+                return hold_slot(location=location, service=service, start=start, persons=1, now=now)
+            return book_appointment(location=location, service=service, start=start, names=names(1), now=now)
+
+        rescheduled, rival = race(
+            [
+                lambda appointment=appointment, start=new_start: reschedule_appointment(
+                    appointment=appointment, new_start=start, now=now
+                ),
+                new_booking,
+            ]
+        )
+        problems = reschedule_round_problems(
+            location=location,
+            claims=real_claims(location),
+            appointment_id=appointment.pk,
+            counter_id=counter.pk,
+            old_start=old_start,
+            new_start=new_start,
+            rescheduled=rescheduled,
+            rival=rival,
+        )
+        assert problems == [], f"round {index}:\n" + "\n".join(problems)
+        reschedule_won += rescheduled.won
+    print(f"the reschedule won {reschedule_won} of {RESCHEDULE_ROUNDS} rounds")
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_naive_path_double_books_a_rescheduled_slot(naive_table, service, monday_morning):
+    now = monday_morning
+    location = make_desk(services=[service], counters=1)
+    counter = Counter.objects.get(location=location)
+    naive = NaiveDesk(location, now)
+    old_start, new_start = one_counter_units(location, service, now, 2)
+    appointment = naive.book(service=service, start=old_start, pause=False)
+
+    rescheduled, rival = race(
+        [
+            lambda: naive.reschedule(appointment=appointment, new_start=new_start),
+            lambda: naive.book(service=service, start=new_start),
+        ]
+    )
+
+    problems = reschedule_round_problems(
+        location=location,
+        claims=naive.claims(),
+        appointment_id=appointment.pk,
+        counter_id=counter.pk,
+        old_start=old_start,
+        new_start=new_start,
+        rescheduled=rescheduled,
+        rival=rival,
+    )
+    assert "both the reschedule and the new booking won the same slot" in problems
+    assert overlaps(problems)
