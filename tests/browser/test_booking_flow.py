@@ -2,11 +2,15 @@
 with JavaScript on and with JavaScript off."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
-from bookings.models import AppointmentStatus
+from bookings.actions import PersonName, book_appointment
+from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from tests.browser.conftest import assert_accessible
 from tests.browser.flow import (
     choose_service,
     fill_details,
@@ -82,3 +86,51 @@ def test_new_user_books_on_a_phone_then_cancels_from_the_email(site, new_context
     # The link from the e-mail no longer opens the booking.
     response = page.goto(link)
     assert response.status == 404
+
+
+def test_lapsed_hold_whose_time_was_taken_keeps_what_was_typed(site, page):
+    page.goto(site.url + "/")
+    choose_service(page, name="Biometrics (fingerprints, photo and signature)")
+    page.get_by_role("button", name="Show free days").click()
+    first_free_day(page)
+    first_free_time(page)
+    page.get_by_role("heading", name="Your details", exact=True).wait_for()
+
+    # Ten minutes pass, and three other people book that time on the desk's three counters.
+    held = only_appointment()
+    past = timezone.now() - timedelta(minutes=1)
+    Appointment.objects.filter(pk=held.pk).update(hold_expires_at=past)
+    SlotClaim.objects.filter(appointment=held).update(expires_at=past)
+    page.reload()
+    assert page.get_by_text("The time we kept for you has run out.", exact=False).is_visible()
+    assert_accessible(page, where="the details page after the hold lapsed")
+    for number in range(3):
+        book_appointment(
+            location=held.location,
+            service=held.service,
+            start=held.start,
+            names=[PersonName(first_name="Other", last_name=f"Person {number}")],
+            contact_email=f"other{number}@example.com",
+            now=timezone.now(),
+        )
+
+    fill_details(page, names=[("Ana", "Novak")], email=EMAIL)
+    page.get_by_role("button", name="Book this appointment").click()
+
+    page.get_by_role("alert").filter(has_text="Sorry, that time has just been taken").wait_for()
+    assert page.get_by_label("First name(s)").input_value() == "Ana"
+    assert page.get_by_label("E-mail address").input_value() == EMAIL
+    assert_accessible(page, where="the details page when the time was taken")
+    page.get_by_role("heading", name="The nearest free times").wait_for()
+    page.locator("main form").first.get_by_role("button").first.click()
+
+    page.get_by_role("heading", name="Your details", exact=True).wait_for()
+    assert page.get_by_label("First name(s)").input_value() == "Ana"
+    assert page.get_by_label("E-mail address").input_value() == EMAIL
+    page.get_by_role("checkbox", name=re.compile("privacy statement")).check()
+    page.get_by_role("button", name="Book this appointment").click()
+
+    page.get_by_role("heading", name="Your appointment is booked").wait_for()
+    [booked] = Appointment.objects.filter(contact_email=EMAIL, status=AppointmentStatus.BOOKED)
+    assert booked.start != held.start
+    assert [(p.first_name, p.last_name) for p in booked.people.all()] == [("Ana", "Novak")]
