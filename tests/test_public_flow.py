@@ -572,3 +572,19 @@ def test_hold_on_a_time_taken_meanwhile_goes_back_to_the_times_with_the_reason(c
     assert "Sorry, that time has just been taken. Please pick another." in content
     assert start not in [html.unescape(v) for v in START_BUTTON.findall(content)]
     assert not Appointment.objects.filter(status=AppointmentStatus.HELD).exists()
+
+
+def test_in_dutch_the_flow_holds_in_dutch_and_the_details_default_to_dutch(client, desk, service):
+    client.post("/i18n/setlang/", {"language": "nl", "next": "/"})
+    held, _ = hold_first_time(client, service, 1)
+    assert held.language == "nl"
+    content = page(client.get(reverse("bookings:details")))
+    assert '<html lang="nl">' in content
+    assert re.search(r'value="nl"[^>]*checked', content)
+    client.post(reverse("bookings:details"), {k: v for k, v in details_data(1).items() if k != "language"})
+    held.refresh_from_db()
+    assert held.status == AppointmentStatus.HELD  # the language is required; nothing is written without it
+    client.post(reverse("bookings:details"), details_data(1, language="nl"))
+    held.refresh_from_db()
+    assert (held.status, held.language) == (AppointmentStatus.BOOKED, "nl")
+    assert '<html lang="nl">' in page(client.get(reverse("bookings:confirmation")))
