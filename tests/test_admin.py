@@ -16,6 +16,7 @@ from bookings.models import (
     AppointmentEvent,
     AppointmentStatus,
     Closure,
+    CounterBlock,
     EventKind,
     Location,
     OpeningHours,
@@ -82,6 +83,14 @@ def one_of_each(desk, service, appointment, monday_morning, admin_user):
         appointment=appointment, kind="confirmation", defaults={"created_at": monday_morning}
     )
     Group.objects.create(name="Desk staff")
+    actions.block_counter(
+        counter=desk.counters.get(name="Counter 3"),
+        start=datetime(2026, 12, 2, 9, 0, tzinfo=AMSTERDAM),
+        end=datetime(2026, 12, 2, 10, 0, tzinfo=AMSTERDAM),
+        reason="Broken printer",
+        now=monday_morning,
+        actor=admin_user,
+    )
     return appointment
 
 
@@ -91,7 +100,7 @@ def admin_url(model, view: str, *args) -> str:
 
 def test_every_registered_model_has_a_working_changelist_and_change_page(admin_client, one_of_each):
     registered = list(admin.site._registry)
-    assert {Appointment, Location, Closure, OutboxEmail} <= set(registered)
+    assert {Appointment, Location, Closure, OutboxEmail, CounterBlock} <= set(registered)
     for model in registered:
         response = admin_client.get(admin_url(model, "changelist"))
         assert response.status_code == 200, model
@@ -295,6 +304,16 @@ def test_cancelling_an_already_cancelled_appointment_reports_the_booking_error(a
     page = response.content.decode()
     assert f"{appointment.reference}: This appointment can no longer be cancelled." in page
     assert AppointmentEvent.objects.filter(appointment=appointment, kind=EventKind.CANCELLED).count() == 1
+
+
+def test_counter_blocks_are_read_only_in_the_admin(admin_client, one_of_each):
+    block = CounterBlock.objects.get()
+
+    assert admin_client.get(admin_url(CounterBlock, "add")).status_code == 403
+    assert admin_client.post(admin_url(CounterBlock, "delete", block.pk), {"post": "yes"}).status_code == 403
+    assert admin_client.post(admin_url(CounterBlock, "change", block.pk), {"reason": "x"}).status_code == 403
+    assert "Broken printer" in admin_client.get(admin_url(CounterBlock, "changelist")).content.decode()
+    assert CounterBlock.objects.get().reason == "Broken printer"
 
 
 def test_appointments_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, appointment):

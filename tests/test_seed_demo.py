@@ -5,9 +5,11 @@ from datetime import time, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from bookings.availability import units_per_person
@@ -95,6 +97,7 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
     assert set(passwords) == {"admin", "desk"}
     assert admin.check_password(passwords["admin"])
     assert desk.check_password(passwords["desk"])
+    assert f"Sign in at http://127.0.0.1:8000{resolve_url(django_settings.LOGIN_URL)}" in output
     assert "/admin/" in output
 
     appointments = list(Appointment.objects.select_related("service", "location"))

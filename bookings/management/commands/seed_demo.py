@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.shortcuts import resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -56,6 +58,7 @@ STAFF_PERMISSIONS = [
     ("bookings", "view_slotclaim"),
     ("bookings", "view_appointmentevent"),
     ("bookings", "view_outboxemail"),
+    ("bookings", "view_counterblock"),
     ("services", "view_service"),
 ]
 ADMIN_APPS = ("bookings", "services")
@@ -150,7 +153,10 @@ class Command(BaseCommand):
         else:
             out.write(f"  Appointments: {booked} sample bookings over the next {SAMPLE_DAYS} days.")
         out.write("")
-        out.write(f"  Log in at {settings.EXPATDESK_SITE_URL.rstrip('/')}/admin/ with:")
+        site = settings.EXPATDESK_SITE_URL.rstrip("/")
+        out.write(
+            f"  Sign in at {site}{resolve_url(settings.LOGIN_URL)} (the admin is at {site}{reverse('admin:index')}):"
+        )
         for account in accounts:
             if account.password:
                 out.write(
@@ -162,6 +168,9 @@ class Command(BaseCommand):
                 out.write(f"    {account.role:<11} username {account.username:<6} (exists; password unchanged)")
         if not all(account.password for account in accounts):
             out.write("  Forgot a password? Run: python manage.py seed_demo --reset-passwords")
+        if getattr(settings, "EXPATDESK_REQUIRE_2FA", False):
+            out.write("  The first sign-in sets up an authenticator app: scan the QR code, or type the key shown.")
+            out.write("  To look around without one, start with EXPATDESK_REQUIRE_2FA=false (never in production).")
 
 
 def ensure_services() -> list[Service]:
