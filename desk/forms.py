@@ -117,3 +117,34 @@ class BlockForm(forms.Form):
         self.fields["counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters]).select_related(
             "location"
         )
+
+
+class ClosureForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
+    start_date = forms.DateField(
+        label=_("First closed day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end_date = forms.DateField(
+        label=_("Last closed day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to close one day."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def __init__(self, *args, locations, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("The last closed day cannot be before the first."))
+        return cleaned
+
+    def closure(self):
+        start = self.cleaned_data.get("start_date")
+        if not start:
+            return None
+        return start, self.cleaned_data.get("end_date") or start

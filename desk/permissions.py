@@ -49,3 +49,20 @@ def desk_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def is_desk_admin(user) -> bool:
+    return user.is_superuser or user.groups.filter(name=ADMINS_GROUP).exists()
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """As desk_required, and only for admins (the Admins group or superusers)."""
+
+    @wraps(view)
+    @desk_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not is_desk_admin(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

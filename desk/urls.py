@@ -1,6 +1,6 @@
 from django.urls import path
 
-from desk.views import agenda, appointments, auth
+from desk.views import agenda, appointments, auth, capacity
 
 app_name = "desk"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("day/", agenda.agenda_fragment, name="agenda_fragment"),
     path("print/", agenda.agenda_print, name="agenda_print"),
     path("export.csv", agenda.agenda_csv, name="agenda_csv"),
+    path("capacity/", capacity.capacity, name="capacity"),
     path("check-in/", appointments.check_in_by_reference, name="check_in"),
     path("walk-in/", appointments.walk_in, name="walk_in"),
     path("block/", appointments.block_counter, name="block_counter"),
