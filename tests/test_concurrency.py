@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 
 from bookings.actions import (
@@ -33,6 +34,7 @@ from bookings.actions import (
     BookingResult,
     PersonName,
     book_appointment,
+    confirm_hold,
     hold_slot,
     reschedule_appointment,
 )
@@ -136,8 +138,15 @@ def real_claims(location: Location) -> list[Claim]:
     return [(counter_id, appointment_id, unit.astimezone(UTC)) for counter_id, appointment_id, unit in rows]
 
 
-def invariant_violations(location: Location, claims: list[Claim]) -> list[str]:
-    """Everything wrong with these claims and the location's appointments; empty when the invariant holds."""
+def hm(moment: datetime) -> str:
+    return f"{moment.astimezone(AMSTERDAM):%a %H:%M}"
+
+
+def invariant_violations(location: Location, claims: list[Claim], *, now: datetime | None = None) -> list[str]:
+    """Everything wrong with these claims and the location's appointments; empty when the invariant holds.
+
+    A hold that lapsed before `now` may have lost its claims to a booking: it must hold none or all.
+    """
     grid = timedelta(minutes=location.grid_minutes)
     appointments = {a.pk: a for a in Appointment.objects.filter(location=location).select_related("service")}
     problems: list[str] = []
@@ -146,18 +155,19 @@ def invariant_violations(location: Location, claims: list[Claim]) -> list[str]:
     for counter_id, appointment_id, unit in claims:
         appointment = appointments.get(appointment_id)
         if appointment is None or not appointment.is_live:
-            problems.append(f"counter {counter_id} {unit:%H:%M}: claimed by dead appointment {appointment_id}")
+            problems.append(f"counter {counter_id} {hm(unit)}: claimed by dead appointment {appointment_id}")
             continue
         if not (appointment.start <= unit and unit + grid <= appointment.end):
             problems.append(
-                f"counter {counter_id} {unit:%H:%M}: outside appointment {appointment_id} "
-                f"({appointment.start:%H:%M}-{appointment.end:%H:%M})"
+                f"counter {counter_id} {hm(unit)}: outside appointment {appointment_id} "
+                f"({hm(appointment.start)}-{hm(appointment.end)})"
             )
         units_on_counter[counter_id][appointment_id].append(unit)
         claim_count[appointment_id] += 1
     for appointment in appointments.values():
         needed = appointment.persons * units_per_person(location=location, service=appointment.service)
-        if appointment.is_live and claim_count[appointment.pk] != needed:
+        lapsed = appointment.status == AppointmentStatus.HELD and now is not None and appointment.hold_expires_at <= now
+        if appointment.is_live and claim_count[appointment.pk] not in ({0, needed} if lapsed else {needed}):
             problems.append(f"appointment {appointment.pk} holds {claim_count[appointment.pk]} units, needs {needed}")
     for counter_id, by_appointment in units_on_counter.items():
         # What each appointment occupies on this counter: from its first claimed unit to the end of its last.
@@ -166,8 +176,8 @@ def invariant_violations(location: Location, claims: list[Claim]) -> list[str]:
             for other_start, other_end, other_pk in spans[index + 1 :]:
                 if other_start < end and start < other_end:
                     problems.append(
-                        f"counter {counter_id}: appointments {pk} ({start:%H:%M}-{end:%H:%M}) and "
-                        f"{other_pk} ({other_start:%H:%M}-{other_end:%H:%M}) overlap"
+                        f"counter {counter_id}: appointments {pk} ({hm(start)}-{hm(end)}) and "
+                        f"{other_pk} ({hm(other_start)}-{hm(other_end)}) overlap"
                     )
     return problems
 
@@ -183,7 +193,8 @@ class NaiveDesk:
     """What the invariant would be without SlotClaim's unique constraint.
 
     It checks availability exactly as the real path does (the same snapshot and allocation), from its
-    own claims table that has no unique constraint, then inserts the Appointment and its claims.
+    own claims table that has no unique constraint, then inserts the Appointment and its claims. As in
+    the real path, a claim of a hold carries an expiry and stops counting once it has passed.
     """
 
     def __init__(self, location: Location, now: datetime) -> None:
@@ -195,7 +206,7 @@ class NaiveDesk:
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TABLE naive_claim (appointment_id bigint NOT NULL, counter_id bigint NOT NULL, "
-                "unit_start timestamp with time zone NOT NULL)"
+                "unit_start timestamp with time zone NOT NULL, expires_at timestamp with time zone NULL)"
             )
 
     @staticmethod
@@ -214,7 +225,13 @@ class NaiveDesk:
         """The check-then part: read the claims, allocate in Python."""
         day = start.astimezone(self.location.tz).date()
         snapshot = load_snapshot(location=self.location, start_date=day, end_date=day, now=self.now)
-        taken: set[UnitKey] = {(counter_id, unit) for counter_id, pk, unit in self.claims() if pk != ignore}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT counter_id, unit_start FROM naive_claim "
+                "WHERE appointment_id <> %s AND (expires_at IS NULL OR expires_at > %s)",
+                [ignore or 0, self.now],
+            )
+            taken: set[UnitKey] = {(counter_id, unit.astimezone(UTC)) for counter_id, unit in cursor.fetchall()}
         allocation = replace(snapshot, taken=taken).allocate(
             service=service, persons=persons, start=start, counter_ids=[counter.pk] if counter else None
         )
@@ -222,15 +239,22 @@ class NaiveDesk:
             raise BookingError(BookingError.SLOT_TAKEN, "taken (naive check)")
         return allocation
 
-    def _insert_claims(self, appointment_id: int, units: Iterable[UnitKey]) -> None:
+    def _insert_claims(self, appointment_id: int, units: Iterable[UnitKey], expires_at: datetime | None = None) -> None:
         with connection.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO naive_claim (appointment_id, counter_id, unit_start) VALUES (%s, %s, %s)",
-                [(appointment_id, counter_id, unit) for counter_id, unit in units],
+                "INSERT INTO naive_claim (appointment_id, counter_id, unit_start, expires_at) VALUES (%s, %s, %s, %s)",
+                [(appointment_id, counter_id, unit, expires_at) for counter_id, unit in units],
             )
 
     def book(
-        self, *, service: Service, start: datetime, persons: int = 1, counter: Counter | None = None, pause: bool = True
+        self,
+        *,
+        service: Service,
+        start: datetime,
+        persons: int = 1,
+        counter: Counter | None = None,
+        pause: bool = True,
+        hold_expires_at: datetime | None = None,
     ) -> Appointment:
         allocation = self._check(service=service, persons=persons, start=start, counter=counter)
         if pause:
@@ -243,11 +267,36 @@ class NaiveDesk:
                 start=allocation.start,
                 end=allocation.end,
                 persons=persons,
-                status=AppointmentStatus.BOOKED,
+                status=AppointmentStatus.HELD if hold_expires_at else AppointmentStatus.BOOKED,
+                hold_expires_at=hold_expires_at,
                 created_at=self.now,
-                booked_at=self.now,
+                booked_at=None if hold_expires_at else self.now,
             )
+            with connection.cursor() as cursor:  # expired claims no longer count: make room
+                cursor.executemany(
+                    "DELETE FROM naive_claim WHERE counter_id = %s AND unit_start = %s AND expires_at <= %s",
+                    [(counter_id, unit, self.now) for counter_id, unit in allocation.units],
+                )
+            self._insert_claims(appointment.pk, allocation.units, hold_expires_at)
+        return appointment
+
+    def confirm(self, *, appointment: Appointment) -> Appointment:
+        """Confirm a hold: if it lapsed, check that nobody else holds its slot now, then keep it."""
+        allocation = self._check(
+            service=appointment.service,
+            persons=appointment.persons,
+            start=appointment.start,
+            counter=None,
+            ignore=appointment.pk,
+        )
+        clock.sleep(NAIVE_WINDOW_SECONDS)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM naive_claim WHERE appointment_id = %s", [appointment.pk])
             self._insert_claims(appointment.pk, allocation.units)
+            Appointment.objects.filter(pk=appointment.pk).update(
+                status=AppointmentStatus.BOOKED, hold_expires_at=None, booked_at=self.now
+            )
         return appointment
 
     def reschedule(self, *, appointment: Appointment, new_start: datetime) -> Appointment:
@@ -563,4 +612,111 @@ def test_the_naive_path_double_books_a_rescheduled_slot(naive_table, service, mo
         rival=rival,
     )
     assert "both the reschedule and the new booking won the same slot" in problems
+    assert overlaps(problems)
+
+
+# ---- race 4: confirming a lapsed hold against new bookings for its slot --------------------------------
+
+CONFIRM_ROUNDS = 20
+# The confirmation is a couple of queries, a new booking half a dozen before it touches the claim: the
+# confirmation starts later by this much more each round, so the rounds sweep across the interleavings.
+CONFIRM_DELAY_STEP_SECONDS = 0.001
+HOLD_LAPSED = timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES + 1)
+
+
+def confirm_round_problems(
+    *,
+    location: Location,
+    claims: list[Claim],
+    now: datetime,
+    hold_id: int,
+    unit: UnitKey,
+    confirmed: Outcome,
+    rivals: list[Outcome],
+) -> list[str]:
+    """Exactly one won: a confirmed hold holds its slot; a refused one is left as it was."""
+    problems = [f"unexpected error: {trace}" for trace in unexpected_errors([confirmed, *rivals])]
+    hold = Appointment.objects.get(pk=hold_id)
+    holders = [pk for counter_id, pk, unit_start in claims if (counter_id, unit_start) == unit]
+    winners = [rival for rival in rivals if rival.won]
+    if confirmed.won + len(winners) > 1:
+        problems.append("more than one of the confirmation and the new bookings won the same slot")
+    elif confirmed.won:
+        if hold.status != AppointmentStatus.BOOKED or holders != [hold_id]:
+            problems.append(f"the confirmation won but the slot is held by {holders} ({hold.status})")
+    elif winners:
+        if hold.status != AppointmentStatus.HELD or holders != [winners[0].appointment_id]:
+            problems.append(f"a new booking won but the slot is held by {holders}; the hold is {hold.status}")
+    else:
+        problems.append("neither the confirmation nor a new booking won")
+    return problems + invariant_violations(location, claims, now=now)
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_confirming_a_lapsed_hold_racing_new_bookings_for_its_slot_never_double_books(
+    postgresql, service, monday_morning
+):
+    location = make_desk(services=[service], counters=1)
+    counter = Counter.objects.get(location=location)
+    later = monday_morning + HOLD_LAPSED
+    confirm_won = 0
+    for index, start in enumerate(one_counter_units(location, service, monday_morning, CONFIRM_ROUNDS)):
+        hold = hold_slot(location=location, service=service, start=start, persons=1, now=monday_morning)
+
+        def confirm(hold: Appointment = hold, delay: float = index * CONFIRM_DELAY_STEP_SECONDS) -> BookingResult:
+            clock.sleep(delay)
+            return confirm_hold(appointment=hold, names=names(1), contact_email="", now=later)
+
+        confirmed, *rivals = race(
+            [
+                confirm,
+                lambda start=start: hold_slot(location=location, service=service, start=start, persons=1, now=later),
+                lambda start=start: book_appointment(
+                    location=location, service=service, start=start, names=names(1), now=later
+                ),
+            ]
+        )
+        problems = confirm_round_problems(
+            location=location,
+            claims=real_claims(location),
+            now=later,
+            hold_id=hold.pk,
+            unit=(counter.pk, start.astimezone(UTC)),
+            confirmed=confirmed,
+            rivals=rivals,
+        )
+        assert problems == [], f"round {index}:\n" + "\n".join(problems)
+        if confirmed.won:  # and its claim no longer expires
+            assert SlotClaim.objects.filter(appointment=hold, expires_at__isnull=True).count() == 1
+        confirm_won += confirmed.won
+    print(f"the confirmation won {confirm_won} of {CONFIRM_ROUNDS} rounds")
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_naive_path_double_books_the_slot_of_a_lapsed_hold(naive_table, service, monday_morning):
+    location = make_desk(services=[service], counters=1)
+    counter = Counter.objects.get(location=location)
+    (start,) = one_counter_units(location, service, monday_morning, 1)
+    naive = NaiveDesk(location, monday_morning)
+    hold = naive.book(
+        service=service, start=start, pause=False, hold_expires_at=monday_morning + (HOLD_LAPSED - timedelta(minutes=1))
+    )
+    naive.now = later = monday_morning + HOLD_LAPSED
+
+    confirmed, *rivals = race(
+        [lambda: naive.confirm(appointment=hold)] + [lambda: naive.book(service=service, start=start)] * 2
+    )
+
+    problems = confirm_round_problems(
+        location=location,
+        claims=naive.claims(),
+        now=later,
+        hold_id=hold.pk,
+        unit=(counter.pk, start.astimezone(UTC)),
+        confirmed=confirmed,
+        rivals=rivals,
+    )
+    assert "more than one of the confirmation and the new bookings won the same slot" in problems
     assert overlaps(problems)
