@@ -179,3 +179,26 @@ def test_axes_and_otp_are_wired_as_documented():
     )
     assert "axes.middleware.AxesMiddleware" in middleware
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+@pytest.mark.django_db
+def test_the_admin_signs_in_through_the_desk_password_then_code(client):
+    admin = desk_admin()
+    device = totp_device(admin)
+    response = client.get("/admin/bookings/location/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/desk/login/?next=")
+    client.post(LOGIN, {"username": "boss", "password": PASSWORD, "next": "/admin/bookings/location/"})
+    response = client.get("/admin/bookings/location/", follow=True)
+    final = response.redirect_chain[-1][0]
+    assert final.startswith("/desk/verify/?next=")
+    response = client.post(final, {"token": code_for(device)})
+    assert response.status_code == 302
+    assert response.url == "/admin/bookings/location/"
+    assert client.get(response.url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_desk_staff_who_open_the_admin_are_refused_not_asked_to_sign_in_again(client):
+    sign_in(client, desk_staff())
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
