@@ -344,3 +344,14 @@ def test_a_block_that_ends_before_it_starts_is_refused(staff_client, desk, desk_
     )
     assert response.status_code == 400
     assert b"must end after it starts" in response.content
+
+
+def test_times_are_shown_in_the_locations_time_zone(staff_client, service, monday_morning, desk_time):
+    from zoneinfo import ZoneInfo
+
+    london = make_desk(services=[service], time_zone="Europe/London")
+    ten_in_london = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+    appointment = book(london, service, ten_in_london, now=monday_morning)
+    html = staff_client.get(f"/desk/?location={london.pk}&day=2026-12-01").content.decode()
+    assert "10:00–10:15" in html
+    assert "10:00" in staff_client.get(f"/desk/appointment/{appointment.reference}/").content.decode()

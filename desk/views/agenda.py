@@ -4,7 +4,6 @@ import csv
 from datetime import date
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_GET
 from desk import clock, selectors
 from desk.forms import AgendaForm, ReferenceForm
 from desk.permissions import desk_required
+from desk.views.common import render_local
 
 
 def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None, list, int]:
@@ -49,11 +49,15 @@ def _context(request: HttpRequest) -> tuple[dict, int]:
     }, status
 
 
+def _location(context: dict):
+    return context["agenda"].location if context["agenda"] else None
+
+
 @require_GET
 @desk_required
 def agenda(request: HttpRequest) -> HttpResponse:
     context, status = _context(request)
-    return render(request, "desk/agenda.html", context, status=status)
+    return render_local(request, "desk/agenda.html", context, location=_location(context), status=status)
 
 
 @require_GET
@@ -61,14 +65,14 @@ def agenda(request: HttpRequest) -> HttpResponse:
 def agenda_fragment(request: HttpRequest) -> HttpResponse:
     """The part of the agenda that changes, for the page's 30-second refresh."""
     context, status = _context(request)
-    return render(request, "desk/_agenda_day.html", context, status=status)
+    return render_local(request, "desk/_agenda_day.html", context, location=_location(context), status=status)
 
 
 @require_GET
 @desk_required
 def agenda_print(request: HttpRequest) -> HttpResponse:
     context, status = _context(request)
-    return render(request, "desk/agenda_print.html", context, status=status)
+    return render_local(request, "desk/agenda_print.html", context, location=_location(context), status=status)
 
 
 @require_GET

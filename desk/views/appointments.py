@@ -18,6 +18,7 @@ from bookings.models import Appointment
 from desk import clock, selectors
 from desk.forms import BlockForm, CancelForm, MoveForm, ReferenceForm, WalkInForm
 from desk.permissions import desk_required
+from desk.views.common import render_local
 from services.models import Service
 
 
@@ -55,14 +56,20 @@ def _refused(request: HttpRequest, appointment: Appointment, error: BookingError
     """Show the appointment again with the reason its action was refused; nothing was changed."""
     appointment.refresh_from_db()
     context = _detail_context(appointment, error=error.message, **extra)
-    return render(request, "desk/appointment.html", context, status=409 if error.code == "slot_taken" else 400)
+    return render_local(
+        request,
+        "desk/appointment.html",
+        context,
+        location=appointment.location,
+        status=409 if error.code == "slot_taken" else 400,
+    )
 
 
 @require_http_methods(["GET"])
 @desk_required
 def appointment_detail(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
-    return render(request, "desk/appointment.html", _detail_context(appointment))
+    return render_local(request, "desk/appointment.html", _detail_context(appointment), location=appointment.location)
 
 
 def _simple_action(action: Callable[..., Appointment], done_message: str):
@@ -111,7 +118,8 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return render(request, "desk/appointment.html", _detail_context(appointment, cancel_form=form), status=400)
+        context = _detail_context(appointment, cancel_form=form)
+        return render_local(request, "desk/appointment.html", context, location=appointment.location, status=400)
     try:
         actions.staff_cancel_appointment(
             appointment=appointment, reason=form.cleaned_data["reason"], now=clock.now(), actor=request.user
@@ -128,7 +136,8 @@ def move(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
     form = MoveForm(request.POST, counters=selectors.location_counters(location=appointment.location))
     if not form.is_valid():
-        return render(request, "desk/appointment.html", _detail_context(appointment, move_form=form), status=400)
+        context = _detail_context(appointment, move_form=form)
+        return render_local(request, "desk/appointment.html", context, location=appointment.location, status=400)
     new_start = datetime.combine(form.cleaned_data["day"], form.cleaned_data["time"], tzinfo=appointment.location.tz)
     try:
         actions.move_appointment(
@@ -231,4 +240,4 @@ def block_detail(request: HttpRequest, block_id: int) -> HttpResponse:
         "cancel_form": CancelForm(initial={"reason": block.reason}),
         "this_url": request.get_full_path(),
     }
-    return render(request, "desk/block_detail.html", context)
+    return render_local(request, "desk/block_detail.html", context, location=block.counter.location)

@@ -12,6 +12,7 @@ from bookings.actions import BookingError
 from desk import clock, selectors
 from desk.forms import ClosureForm
 from desk.permissions import admin_required
+from desk.views.common import render_local
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,4 +50,4 @@ def capacity(request: HttpRequest) -> HttpResponse:
                 return redirect(reverse("desk:capacity") + f"?location={location.pk}")
     preview = selectors.capacity_preview(location=location, now=now, closure=closure)
     context = {"form": form, "preview": preview, "closure": closure, "error": error}
-    return render(request, "desk/capacity.html", context, status=400 if error else 200)
+    return render_local(request, "desk/capacity.html", context, location=location, status=400 if error else 200)
