@@ -6,7 +6,7 @@ here, and every change goes through bookings/actions.py (an admin action for can
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -59,6 +59,22 @@ class OpeningHoursForm(forms.ModelForm):
         return data
 
 
+def live_appointments_on(*, location_id: int | None, start_date: date, end_date: date) -> int:
+    """How many live appointments fall on these days at the location (every location when None).
+
+    The same rule as bookings.actions.add_closure, which the desk's capacity preview uses under a lock;
+    the admin's forms run inside Django's own transaction, so they check it here before saving.
+    """
+    now = timezone.now()
+    appointments = Appointment.objects.filter(start__date__gte=start_date, start__date__lte=end_date).filter(
+        Q(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN])
+        | Q(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
+    )
+    if location_id is not None:
+        appointments = appointments.filter(location_id=location_id)
+    return appointments.count()
+
+
 class ClosureForm(forms.ModelForm):
     class Meta:
         model = Closure
@@ -69,6 +85,21 @@ class ClosureForm(forms.ModelForm):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and start > end:
             self.add_error("end_date", _("The last closed day cannot be before the first."))
+        elif start and end:
+            # On a location's page the location comes from the page, not from a field of this form.
+            location = data.get("location") if "location" in self.fields else self.instance.location
+            count = live_appointments_on(location_id=location.pk if location else None, start_date=start, end_date=end)
+            if count:
+                raise forms.ValidationError(
+                    ngettext(
+                        "%(count)d appointment falls on these days. Move or cancel it first "
+                        "(the desk's capacity preview lists it).",
+                        "%(count)d appointments fall on these days. Move or cancel them first "
+                        "(the desk's capacity preview lists them).",
+                        count,
+                    )
+                    % {"count": count}
+                )
         return data
 
 

@@ -168,6 +168,31 @@ def location_post_data(location: Location, **extra) -> dict:
     return data | extra
 
 
+def management_forms_for_existing(location: Location) -> dict:
+    """The inline rows a location already has, posted back unchanged."""
+    data = {"counters-TOTAL_FORMS": str(location.counters.count() + 0)}
+    data["counters-INITIAL_FORMS"] = data["counters-TOTAL_FORMS"]
+    for index, counter in enumerate(location.counters.order_by("pk")):
+        data |= {
+            f"counters-{index}-id": str(counter.pk),
+            f"counters-{index}-location": str(location.pk),
+            f"counters-{index}-name": counter.name,
+            f"counters-{index}-services": [str(pk) for pk in counter.services.values_list("pk", flat=True)],
+            f"counters-{index}-is_active": "on" if counter.is_active else "",
+        }
+    hours = list(location.opening_hours.order_by("pk"))
+    data |= {"opening_hours-TOTAL_FORMS": str(len(hours)), "opening_hours-INITIAL_FORMS": str(len(hours))}
+    for index, row in enumerate(hours):
+        data |= {
+            f"opening_hours-{index}-id": str(row.pk),
+            f"opening_hours-{index}-location": str(location.pk),
+            f"opening_hours-{index}-weekday": str(row.weekday),
+            f"opening_hours-{index}-start_time": row.start_time.strftime("%H:%M"),
+            f"opening_hours-{index}-end_time": row.end_time.strftime("%H:%M"),
+        }
+    return data
+
+
 def test_an_admin_adds_a_counter_and_opening_hours_on_the_location_page(admin_client, service):
     location = LocationFactory()
     data = location_post_data(
@@ -219,6 +244,48 @@ def test_a_closure_that_ends_before_it_starts_gets_a_plain_error(admin_client):
     assert response.status_code == 200
     assert "The last closed day cannot be before the first." in response.content.decode()
     assert not Closure.objects.exists()
+
+
+@pytest.mark.parametrize("all_locations", [False, True])
+def test_a_closure_on_a_day_with_appointments_is_refused(admin_client, appointment, desk, all_locations):
+    data = {"start_date": "2026-11-30", "end_date": "2026-12-01", "reason": "Move"}
+    if not all_locations:
+        data["location"] = str(desk.pk)
+
+    response = admin_client.post(admin_url(Closure, "add"), data)
+
+    assert response.status_code == 200
+    assert "1 appointment falls on these days. Move or cancel it first" in response.content.decode()
+    assert not Closure.objects.exists()
+
+
+def test_a_closure_on_the_location_page_is_refused_on_a_day_with_appointments(admin_client, appointment, desk):
+    data = location_post_data(
+        desk,
+        **{
+            "closures-TOTAL_FORMS": "1",
+            "closures-0-start_date": "2026-12-01",
+            "closures-0-end_date": "2026-12-01",
+            "closures-0-reason": "Training",
+        },
+    )
+    data |= management_forms_for_existing(desk)
+
+    response = admin_client.post(admin_url(Location, "change", desk.pk), data)
+
+    assert response.status_code == 200
+    assert "1 appointment falls on these days." in response.content.decode()
+    assert not Closure.objects.exists()
+
+
+def test_a_closure_on_a_free_day_is_saved(admin_client, appointment, desk):
+    response = admin_client.post(
+        admin_url(Closure, "add"),
+        {"location": str(desk.pk), "start_date": "2026-12-02", "end_date": "2026-12-03", "reason": "Training"},
+    )
+
+    assert response.status_code == 302
+    assert Closure.objects.get().reason == "Training"
 
 
 @pytest.mark.parametrize("query", ["Østergaard", "ida", "soren.ostergaard@example.org"])
