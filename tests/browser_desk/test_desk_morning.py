@@ -6,12 +6,13 @@ from datetime import datetime
 import pytest
 from django.core.cache import cache
 from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from bookings.models import Appointment, AppointmentStatus
+from bookings.models import Appointment, AppointmentStatus, Closure
 from desk import clock
 from tests.browser.conftest import assert_accessible
 from tests.conftest import AMSTERDAM
-from tests.desk_support import PASSWORD, book, desk_staff, totp_device
+from tests.desk_support import PASSWORD, book, desk_admin, desk_staff, totp_device
 from tests.factories import make_desk
 
 pytestmark = pytest.mark.browser
@@ -112,3 +113,44 @@ def test_a_morning_at_the_desk(morning, new_context):
     assert_accessible(page, where="print view")
     page.goto(base + "/desk/check-in/")
     assert_accessible(page, where="check-in page")
+
+
+def test_an_admin_sets_up_the_app_and_previews_a_closed_day(
+    live_server, service, monday_morning, new_context, monkeypatch
+):
+
+    cache.clear()
+    monkeypatch.setattr(clock, "now", lambda: monday_morning)
+    desk = make_desk(services=[service], name="Expat Centre Maastricht")
+    booked = book(desk, service, at(11), now=monday_morning)
+    desk_admin("boss")
+    page = new_context(viewport=DESKTOP).new_page()
+
+    page.goto(live_server.url + "/desk/capacity/")
+    page.get_by_label("Username").fill("boss")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/desk/2fa/setup/**")
+    assert_accessible(page, where="authenticator setup")
+    device = TOTPDevice.objects.get(user__username="boss")
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    page.get_by_label("Code from your authenticator app").fill(code)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Capacity for the next six weeks").wait_for()
+    assert_accessible(page, where="capacity")
+
+    # Tuesday has a booking: the preview lists it and offers no save.
+    page.locator("#id_start_date").fill("2026-12-01")
+    page.locator("#id_reason").fill("Staff outing")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("1 appointment falls on these days").wait_for()
+    assert page.get_by_role("link", name=booked.reference).is_visible()
+    assert_accessible(page, where="capacity with a closure over a booking")
+
+    # Wednesday is free: preview, then save.
+    page.locator("#id_start_date").fill("2026-12-02")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("No appointment falls on these days.").wait_for()
+    page.get_by_role("button", name="Save the closure").click()
+    page.get_by_text("The closure is saved.").wait_for()
+    assert Closure.objects.get().reason == "Staff outing"
