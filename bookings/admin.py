@@ -86,8 +86,9 @@ class ClosureForm(forms.ModelForm):
         if start and end and start > end:
             self.add_error("end_date", _("The last closed day cannot be before the first."))
         elif start and end:
-            # On a location's page the location comes from the page, not from a field of this form.
-            location = data.get("location") if "location" in self.fields else self.instance.location
+            location = data.get("location")  # on a location's page: that location, maybe not saved yet
+            if location is not None and location.pk is None:
+                return data  # a new location has no appointments yet
             count = live_appointments_on(location_id=location.pk if location else None, start_date=start, end_date=end)
             if count:
                 raise forms.ValidationError(

@@ -278,6 +278,25 @@ def test_a_closure_on_the_location_page_is_refused_on_a_day_with_appointments(ad
     assert not Closure.objects.exists()
 
 
+def test_a_closure_of_another_location_is_not_held_up_by_this_ones_appointments(admin_client, appointment, service):
+    other = LocationFactory()
+    closure = {
+        "closures-TOTAL_FORMS": "1",
+        "closures-0-start_date": "2026-12-01",
+        "closures-0-end_date": "2026-12-01",
+        "closures-0-reason": "Training",
+    }
+
+    changed = admin_client.post(admin_url(Location, "change", other.pk), location_post_data(other, **closure))
+    new = LocationFactory.build()
+    added = admin_client.post(admin_url(Location, "add"), location_post_data(new, **closure))
+
+    assert (changed.status_code, added.status_code) == (302, 302)
+    assert sorted(Closure.objects.values_list("location__short_code", flat=True)) == sorted(
+        [other.short_code, new.short_code]
+    )
+
+
 def test_a_closure_on_a_free_day_is_saved(admin_client, appointment, desk):
     response = admin_client.post(
         admin_url(Closure, "add"),
