@@ -10,7 +10,11 @@
     // Do not replace buttons the user is about to press.
     if (box.contains(document.activeElement) && document.activeElement !== document.body) { return; }
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
+      // Signed out meanwhile (the fragment redirects to the login): reload, so the page shows that.
+      .then(function (response) {
+        if (response.redirected) { window.location.reload(); return null; }
+        return response.ok ? response.text() : null;
+      })
       .then(function (html) { if (html !== null) { box.innerHTML = html; } })
       .catch(function () { /* offline for a moment: try again next time */ });
   }
