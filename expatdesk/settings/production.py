@@ -24,7 +24,9 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long and random.")
 
 if not EXPATDESK_REQUIRE_2FA:
-    raise ImproperlyConfigured("EXPATDESK_REQUIRE_2FA cannot be switched off in production: staff need a second factor.")
+    raise ImproperlyConfigured(
+        "EXPATDESK_REQUIRE_2FA cannot be switched off in production: staff need a second factor."
+    )
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
