@@ -202,3 +202,24 @@ def test_desk_staff_who_open_the_admin_are_refused_not_asked_to_sign_in_again(cl
     sign_in(client, desk_staff())
     response = client.get("/admin/", follow=True)
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_page_asked_for_survives_the_second_factor_with_its_query(client):
+    staff = desk_staff()
+    device = totp_device(staff)
+    password_login(client, "desk")
+    wanted = "/desk/?location=1&day=2026-12-01"
+    response = client.get(wanted)
+    assert response.status_code == 302
+    response = client.post(response.url, {"token": code_for(device)})
+    assert response.url == wanted
+
+
+@pytest.mark.django_db
+def test_the_second_factor_never_sends_people_to_another_site(client):
+    staff = desk_staff()
+    device = totp_device(staff)
+    password_login(client, "desk")
+    response = client.post(reverse("desk:verify") + "?next=https://evil.example/", {"token": code_for(device)})
+    assert response.url == "/desk/"

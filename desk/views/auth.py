@@ -2,6 +2,7 @@
 
 from base64 import b32encode
 from binascii import unhexlify
+from urllib.parse import urlencode
 
 import django_otp
 from django.contrib.auth import views as auth_views
@@ -43,7 +44,7 @@ def _next_url(request: HttpRequest) -> str:
 def verify(request: HttpRequest) -> HttpResponse:
     """Ask for the code of the staff member's authenticator app; without one yet, set it up first."""
     if not twofactor.confirmed_devices(request.user):
-        return redirect(reverse("desk:totp_setup") + "?next=" + _next_url(request))
+        return redirect(reverse("desk:totp_setup") + "?" + urlencode({"next": _next_url(request)}))
     form = TokenForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -64,7 +65,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 def totp_setup(request: HttpRequest) -> HttpResponse:
     """Enrol a first authenticator app. Once a staff member has one, only an admin can reset it."""
     if twofactor.confirmed_devices(request.user):
-        return redirect(reverse("desk:verify") + "?next=" + _next_url(request))
+        return redirect(reverse("desk:verify") + "?" + urlencode({"next": _next_url(request)}))
     device = twofactor.pending_device(request.user)
     form = TokenForm(request.POST or None)
     status = 200
