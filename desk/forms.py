@@ -25,6 +25,7 @@ class AgendaForm(forms.Form):
     location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
     day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     q = forms.CharField(label=_("Reference or name"), required=False, max_length=100)
+    after = forms.TimeField(label=_("From"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
 
     def __init__(self, *args, locations, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -355,3 +355,13 @@ def test_times_are_shown_in_the_locations_time_zone(staff_client, service, monda
     html = staff_client.get(f"/desk/?location={london.pk}&day=2026-12-01").content.decode()
     assert "10:00–10:15" in html
     assert "10:00" in staff_client.get(f"/desk/appointment/{appointment.reference}/").content.decode()
+
+
+def test_print_the_afternoon(staff_client, desk, day, desk_time, monday_morning, service):
+    afternoon = book(desk, service, at(14), now=monday_morning, names=[("Noor", "Bakker")])
+    response = staff_client.get(f"/desk/print/?location={desk.pk}&day=2026-12-01&after=12:00")
+    html = response.content.decode()
+    assert afternoon.reference in html
+    assert day["anna"].reference not in html and day["li"].reference not in html
+    assert "from 12:00" in html
+    assert staff_client.get(f"/desk/print/?location={desk.pk}&day=2026-12-01&after=noon").status_code == 400

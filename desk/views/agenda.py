@@ -72,6 +72,13 @@ def agenda_fragment(request: HttpRequest) -> HttpResponse:
 @desk_required
 def agenda_print(request: HttpRequest) -> HttpResponse:
     context, status = _context(request)
+    agenda, form = context["agenda"], context["form"]
+    after = form.cleaned_data.get("after") if agenda else None
+    if after is not None:
+        # "Print the afternoon": only what starts from that time on.
+        tz = agenda.location.tz
+        agenda.rows = [row for row in agenda.rows if row.appointment.start.astimezone(tz).time() >= after]
+        context["after"] = after
     return render_local(request, "desk/agenda_print.html", context, location=_location(context), status=status)
 
 
