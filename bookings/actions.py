@@ -523,7 +523,9 @@ def cancel_appointment(
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.BOOKED):
             raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be cancelled."))
         was_booked = locked.status == AppointmentStatus.BOOKED
+        released = list(SlotClaim.objects.filter(appointment=locked).values_list("counter_id", "unit_start"))
         SlotClaim.objects.filter(appointment=locked).delete()
+        _hand_to_blocks(units=released, now=now)  # time on a blocked counter stays blocked
         locked.status = AppointmentStatus.CANCELLED
         locked.cancelled_at = now
         locked.cancel_reason = reason[:200]
@@ -579,6 +581,7 @@ def reschedule_appointment(
         released = old_units - frozenset(allocation.units)
         if released:
             SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
+            _hand_to_blocks(units=list(released), now=now)  # time on a blocked counter stays blocked
         old_start = locked.start
         locked.start = allocation.start
         locked.end = allocation.end
@@ -777,7 +780,34 @@ def _refuse_status(appointment: Appointment) -> BookingError:
 
 def _release_from(*, appointment: Appointment, now: datetime) -> None:
     """Free the appointment's counter time from now on, for walk-ins; the past claims stay as a record."""
-    SlotClaim.objects.filter(appointment=appointment, unit_start__gte=now).delete()
+    released = SlotClaim.objects.filter(appointment=appointment, unit_start__gte=now)
+    units = list(released.values_list("counter_id", "unit_start"))
+    released.delete()
+    _hand_to_blocks(units=units, now=now)
+
+
+def _hand_to_blocks(*, units: Sequence[UnitKey], now: datetime) -> None:
+    """Units an appointment gives up on a counter that is blocked then go to the block, in the same
+    transaction: a blocked counter never becomes bookable because a booking on it left."""
+    if not units:
+        return
+    first, last = min(unit for _c, unit in units), max(unit for _c, unit in units)
+    blocks = list(
+        CounterBlock.objects.select_related("counter__location").filter(
+            counter_id__in={counter_id for counter_id, _u in units},
+            start__lt=last + timedelta(hours=1),
+            end__gt=first,
+        )
+    )
+    claims = []
+    for block in blocks:
+        grid = timedelta(minutes=block.counter.location.grid_minutes)
+        claims += [
+            SlotClaim(block=block, counter_id=counter_id, unit_start=unit)
+            for counter_id, unit in units
+            if counter_id == block.counter_id and unit < block.end and unit + grid > block.start and unit + grid > now
+        ]
+    SlotClaim.objects.bulk_create(claims, ignore_conflicts=True)
 
 
 def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
@@ -857,9 +887,7 @@ def staff_cancel_appointment(
     reason = " ".join(reason.split())
     if not reason:
         raise BookingError(REASON_REQUIRED, _("Please give a reason for the cancellation."))
-    cancelled = cancel_appointment(appointment=appointment, now=now, reason=reason, actor=actor)
-    reclaim_counter_blocks(location=cancelled.location, start=cancelled.start, end=cancelled.end, now=now)
-    return cancelled
+    return cancel_appointment(appointment=appointment, now=now, reason=reason, actor=actor)
 
 
 def move_appointment(
@@ -871,12 +899,9 @@ def move_appointment(
     counter: Counter | None = None,
 ) -> Appointment:
     """Move a booking to another time and/or counter at staff's request (no minimum notice)."""
-    old_start, old_end = appointment.start, appointment.end
-    moved = reschedule_appointment(
+    return reschedule_appointment(
         appointment=appointment, new_start=new_start, now=now, counter=counter, enforce_notice=False, actor=actor
     )
-    reclaim_counter_blocks(location=moved.location, start=old_start, end=old_end, now=now)
-    return moved
 
 
 def walk_in(
@@ -992,19 +1017,6 @@ def block_counter(
         )
         _claim_block_units(block=block, now=now)
     return block
-
-
-def reclaim_counter_blocks(*, location: Location, start: datetime, end: datetime, now: datetime) -> int:
-    """After an appointment left a blocked period (moved or cancelled), give its units to the block."""
-    with transaction.atomic(durable=True):
-        blocks = list(
-            CounterBlock.objects.select_related("counter__location").filter(
-                counter__location=location, start__lt=end, end__gt=max(start, now)
-            )
-        )
-        for block in blocks:
-            _claim_block_units(block=block, now=now)
-    return len(blocks)
 
 
 def end_counter_block(*, block: CounterBlock) -> None:

@@ -265,3 +265,26 @@ def test_bad_blocks_are_refused_and_create_nothing(desk, staff, start, end, reas
     assert error.value.code == code
     assert not CounterBlock.objects.exists()
     assert not SlotClaim.objects.exists()
+
+
+def test_time_left_on_a_blocked_counter_stays_blocked(desk, service, staff, monday_morning):
+    """Whoever frees time on a blocked counter (the person online, a no-show, a move), it goes to the block."""
+    first = desk.counters.order_by("name").first()
+    online = book(desk, service, at(10), now=monday_morning, counter=first)
+    pair = book(desk, service, at(11), now=monday_morning, names=[("A", "B"), ("C", "D")], counter=first)
+    moved = book(desk, service, at(12), now=monday_morning, counter=first)
+    block = actions.block_counter(
+        counter=first, start=at(9), end=at(12, 30), reason="Ill", now=monday_morning, actor=staff
+    )
+    assert len(affected_by_block(block=block)) == 3
+
+    actions.cancel_appointment(appointment=online, now=monday_morning)  # the person cancels online
+    actions.mark_no_show(appointment=pair, now=at(11, 5), actor=staff)
+    actions.move_appointment(appointment=moved, new_start=at(14), now=monday_morning, actor=staff)
+
+    blocked = set(SlotClaim.objects.filter(block=block).values_list("unit_start", flat=True))
+    assert {at(10), at(11, 15), at(12)} <= blocked
+    assert affected_by_block(block=block) == []
+    snapshot = load_snapshot(location=desk, start_date=TUESDAY.date(), end_date=TUESDAY.date(), now=at(11, 5))
+    for unit in (at(11, 15), at(12)):
+        assert snapshot.allocate(service=service, persons=1, start=unit, counter_ids=[first.pk]) is None
