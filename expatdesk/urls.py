@@ -5,5 +5,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("desk/", include("desk.urls")),
+    path("", include("api.urls")),
     path("", include("bookings.urls")),
 ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "desk",
+    "api",
 ]
 
 MIDDLEWARE = [
