@@ -19,6 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot, units_per_person
+from bookings.cache import availability_changed, days_around
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -296,8 +297,12 @@ def _issue_manage_token(appointment: Appointment) -> str:
 def _record(
     *, appointment: Appointment, kind: str, now: datetime, actor: AbstractBaseUser | None = None, detail: str = ""
 ) -> None:
-    """Append to the audit trail. `detail` must never carry personal data."""
+    """Append to the audit trail. `detail` must never carry personal data.
+
+    Every change to an appointment is recorded here, so here cached free-time answers of its location
+    and day are dropped too, once the transaction commits (bookings/cache.py)."""
     AppointmentEvent.objects.create(appointment=appointment, kind=kind, at=now, actor=actor, detail=detail[:200])
+    availability_changed(location_id=appointment.location_id, days=days_around(appointment.start))
 
 
 def _save_people(*, appointment: Appointment, names: Sequence[PersonName]) -> None:
@@ -583,6 +588,7 @@ def reschedule_appointment(
             SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
             _hand_to_blocks(units=list(released), now=now)  # time on a blocked counter stays blocked
         old_start = locked.start
+        availability_changed(location_id=locked.location_id, days=days_around(old_start))
         locked.start = allocation.start
         locked.end = allocation.end
         locked.sequence += 1
@@ -601,13 +607,16 @@ def reschedule_appointment(
 def expire_holds(*, now: datetime) -> int:
     """Release the claims of lapsed holds and mark them expired; returns how many lapsed."""
     with transaction.atomic(durable=True):
-        lapsed = list(
+        rows = list(
             Appointment.objects.select_for_update(skip_locked=True)
             .filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now)
-            .values_list("pk", flat=True)
+            .values_list("pk", "location_id", "start")
         )
-        if not lapsed:
+        if not rows:
             return 0
+        lapsed = [pk for pk, _location_id, _start in rows]
+        for _pk, location_id, start in rows:
+            availability_changed(location_id=location_id, days=days_around(start))
         SlotClaim.objects.filter(appointment_id__in=lapsed, expires_at__lte=now).delete()
         Appointment.objects.filter(pk__in=lapsed).update(status=AppointmentStatus.EXPIRED)
     return len(lapsed)
@@ -1015,6 +1024,7 @@ def block_counter(
         block = CounterBlock.objects.create(
             counter=counter, start=start, end=end, reason=reason[:200], created_at=now, created_by=actor
         )
+        availability_changed(location_id=counter.location_id, days=None)
         _claim_block_units(block=block, now=now)
     return block
 
@@ -1023,6 +1033,7 @@ def end_counter_block(*, block: CounterBlock) -> None:
     """Put the counter back in service: its block and the block's claims go."""
     with transaction.atomic(durable=True):
         CounterBlock.objects.filter(pk=block.pk).delete()
+        availability_changed(location_id=block.counter.location_id, days=None)
 
 
 APPOINTMENTS_IN_CLOSURE = "appointments_in_closure"
@@ -1070,4 +1081,5 @@ def add_closure(
                 )
                 % {"count": live},
             )
+        availability_changed(location_id=location.pk, days=None)
         return Closure.objects.create(location=location, start_date=start_date, end_date=end_date, reason=reason[:200])
