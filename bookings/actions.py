@@ -626,8 +626,14 @@ def expire_holds(*, now: datetime) -> int:
 
 # "Find my booking" sends the manage link at most once in this interval, however often it is asked.
 MANAGE_LINK_RESEND_INTERVAL = timedelta(minutes=5)
-# A row claimed this long ago without an outcome belongs to a worker that died: it may be claimed again.
-OUTBOX_STALE_AFTER = timedelta(minutes=10)
+
+
+def _outbox_stale_after() -> timedelta:
+    """A row claimed this long ago without an outcome belongs to a worker that died: it may be claimed
+    again (EXPATDESK_OUTBOX_STALE_SECONDS)."""
+    return timedelta(seconds=settings.EXPATDESK_OUTBOX_STALE_SECONDS)
+
+
 # A pending row this old whose task has not run (Redis or the worker was down) is queued again.
 OUTBOX_REQUEUE_AFTER = timedelta(minutes=1)
 # Hard cap over every path (retries and re-claims of stale rows): a row is never tried more often.
@@ -698,7 +704,8 @@ def claim_outbox_email(*, email_id: int, now: datetime) -> OutboxEmail | None:
         claimed = (
             OutboxEmail.objects.filter(pk=email_id, attempts__lt=OUTBOX_MAX_ATTEMPTS)
             .filter(
-                Q(status=OutboxStatus.PENDING) | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - OUTBOX_STALE_AFTER)
+                Q(status=OutboxStatus.PENDING)
+                | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - _outbox_stale_after())
             )
             .update(status=OutboxStatus.SENDING, claimed_at=now, next_attempt_at=None, attempts=F("attempts") + 1)
         )
@@ -740,7 +747,7 @@ def requeue_outbox(*, now: datetime, limit: int = 500) -> int:
             created_at__lte=now - OUTBOX_REQUEUE_AFTER,
         )
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - OUTBOX_REQUEUE_AFTER))
-        | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - OUTBOX_STALE_AFTER)
+        | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - _outbox_stale_after())
     )
     ids = list(lost.order_by("pk").values_list("pk", flat=True)[:limit])
     for email_id in ids:
@@ -1083,3 +1090,118 @@ def add_closure(
             )
         availability_changed(location_id=location.pk, days=None)
         return Closure.objects.create(location=location, start_date=start_date, end_date=end_date, reason=reason[:200])
+
+
+# ---- privacy: anonymise after the appointment, export or erase on request (issue 5) -----------
+# Imports for this section only, so the top of the module stays as other changes left it.
+from django.contrib.sessions.models import Session  # noqa: E402
+
+# Error codes of the privacy actions (BookingError.code).
+EMAIL_REQUIRED = "email_required"
+# The most appointments one anonymisation run takes in one transaction; the task runs until done.
+ANONYMISE_BATCH = 500
+# AppointmentEvent.detail of the erasure's own cancellations (no personal data).
+ERASURE_DETAIL = "erasure on request"
+
+
+def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBaseUser | None, detail: str) -> None:
+    """Erase the personal data of these (locked) appointments; keep what statistics need.
+
+    Erased: the people's names (Person rows deleted), e-mail, phone, the manage link (salt and hash:
+    the link stops working), the cancellation reason and event details (free text staff may have typed),
+    and the outbox's error texts; e-mails not yet sent are skipped. Kept: reference, service, location,
+    times, number of persons, language, municipality (one of the 17 participating municipalities, the
+    figure the municipalities fund the desk by; on its own it identifies nobody), status and timestamps.
+    """
+    Person.objects.filter(appointment_id__in=appointment_ids).delete()
+    Appointment.objects.filter(pk__in=appointment_ids).update(
+        contact_email="", phone="", manage_token_salt="", manage_token_hash="", cancel_reason=""
+    )
+    AppointmentEvent.objects.filter(appointment_id__in=appointment_ids).exclude(detail="").update(detail="")
+    OutboxEmail.objects.filter(appointment_id__in=appointment_ids).exclude(last_error="").update(last_error="")
+    OutboxEmail.objects.filter(
+        appointment_id__in=appointment_ids, status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
+    ).update(status=OutboxStatus.SKIPPED, next_attempt_at=None)
+    AppointmentEvent.objects.bulk_create(
+        [
+            AppointmentEvent(appointment_id=pk, kind=EventKind.ANONYMISED, at=now, actor=actor, detail=detail)
+            for pk in appointment_ids
+        ]
+    )
+
+
+def _not_anonymised() -> Q:
+    return ~Q(Exists(AppointmentEvent.objects.filter(appointment=OuterRef("pk"), kind=EventKind.ANONYMISED)))
+
+
+def anonymise_past_appointments(*, now: datetime, limit: int = ANONYMISE_BATCH) -> int:
+    """Erase the personal data of appointments that ended more than EXPATDESK_ANONYMISE_AFTER_DAYS ago
+    (whatever their status), at most `limit` in one go; returns how many. Also deletes expired sessions
+    (a session can hold a half-typed booking form). Rows another transaction holds are left to the next run.
+    """
+    cutoff = now - timedelta(days=settings.EXPATDESK_ANONYMISE_AFTER_DAYS)
+    with transaction.atomic(durable=True):
+        ids = list(
+            Appointment.objects.select_for_update(skip_locked=True)
+            .filter(end__lt=cutoff)
+            .filter(_not_anonymised())
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            _erase(appointment_ids=ids, now=now, actor=None, detail="")
+        _delete_sessions(now=now)
+    return len(ids)
+
+
+def _delete_sessions(*, now: datetime, email: str = "") -> None:
+    """Delete expired sessions and, given an address, the live ones that hold it (a half-typed booking
+    form). Only for sessions in the database; other session stores expire by themselves."""
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return
+    Session.objects.filter(expire_date__lt=now).delete()
+    if not email:
+        return
+    from django.contrib.sessions.backends.db import SessionStore
+
+    needle = email.casefold()
+    store = SessionStore()
+    holding = [
+        session.session_key
+        for session in Session.objects.all().iterator()
+        if needle in str(store.decode(session.session_data)).casefold()
+    ]
+    Session.objects.filter(session_key__in=holding).delete()
+
+
+def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | None) -> int:
+    """Erase one person's data on request: every appointment booked with this e-mail address.
+
+    Sessions holding the address (a half-typed booking form) are deleted too.
+    Their live bookings still to come (held or booked) are cancelled first, in the same transaction,
+    and their counter time is free again: a booking without a name cannot be served at the desk. No
+    cancellation e-mail is sent (the person asked for this, and the address is erased). Returns how many
+    appointments were erased.
+    """
+    email = email.strip()
+    if not email:
+        raise BookingError(EMAIL_REQUIRED, _("Please give the e-mail address of the person."))
+    with transaction.atomic(durable=True):
+        locked = list(Appointment.objects.filter(contact_email__iexact=email).select_for_update().order_by("pk"))
+        for appointment in locked:
+            if appointment.status in (AppointmentStatus.HELD, AppointmentStatus.BOOKED) and appointment.end > now:
+                claims = SlotClaim.objects.filter(appointment=appointment)
+                released = list(claims.values_list("counter_id", "unit_start"))
+                claims.delete()
+                _hand_to_blocks(units=released, now=now)
+                appointment.status = AppointmentStatus.CANCELLED
+                appointment.cancelled_at = now
+                appointment.hold_expires_at = None
+                appointment.sequence += 1
+                appointment.save(update_fields=["status", "cancelled_at", "hold_expires_at", "sequence"])
+                _record(appointment=appointment, kind=EventKind.CANCELLED, now=now, actor=actor)
+        ids = [appointment.pk for appointment in locked]
+        if ids:
+            _erase(appointment_ids=ids, now=now, actor=actor, detail=ERASURE_DETAIL)
+        _delete_sessions(now=now, email=email)
+    return len(ids)

@@ -302,6 +302,20 @@ class AppointmentAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
         return super().get_queryset(request).prefetch_related("people")
 
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        from bookings.admin_privacy import personal_data_view
+
+        return [
+            path(
+                "personal-data/",
+                self.admin_site.admin_view(lambda request: personal_data_view(self, request)),
+                name="bookings_appointment_personal_data",
+            ),
+            *super().get_urls(),
+        ]
+
     @admin.display(description=_("names"))
     def names(self, obj: Appointment) -> str:
         return ", ".join(str(person) for person in obj.people.all())

@@ -89,3 +89,14 @@ def sweep_outbox() -> int:
 def send_due_reminders() -> int:
     """Beat: write (and queue) the reminders of bookings starting within EXPATDESK_REMINDER_HOURS."""
     return actions.queue_due_reminders(now=timezone.now())
+
+
+@shared_task
+def anonymise_past_appointments_task() -> int:
+    """Beat, daily: erase the personal data of appointments past the retention period, in batches."""
+    total = 0
+    while True:
+        done = actions.anonymise_past_appointments(now=timezone.now())
+        total += done
+        if done < actions.ANONYMISE_BATCH:
+            return total

@@ -24,6 +24,7 @@ app_name = "bookings"
 urlpatterns = [
     path("", pages.start, name="start"),
     path("privacy/", pages.privacy, name="privacy"),
+    path("accessibility/", pages.accessibility, name="accessibility"),
     path("find/", pages.find_booking, name="find"),
     # Fixed paths before the service code, which is a slug.
     path("book/details/", booking.details, name="details"),

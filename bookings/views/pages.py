@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from itertools import groupby
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -43,7 +44,25 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "bookings/privacy.html")
+    return render(
+        request,
+        "bookings/privacy.html",
+        {
+            "location": selectors.desk_location(),
+            "controller": settings.EXPATDESK_PRIVACY_CONTROLLER,
+            "privacy_email": settings.EXPATDESK_PRIVACY_EMAIL,
+            "retention_days": settings.EXPATDESK_ANONYMISE_AFTER_DAYS,
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "bookings/accessibility.html",
+        {"location": selectors.desk_location(), "privacy_email": settings.EXPATDESK_PRIVACY_EMAIL},
+    )
 
 
 @require_http_methods(["GET", "POST"])

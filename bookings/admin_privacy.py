@@ -1,0 +1,82 @@
+"""Admin page for a person's data request: find by e-mail address, download everything as JSON, or erase.
+
+Linked from the appointments list ("Personal data request"). Looking and exporting need the right to
+view appointments; erasing needs the right to change them. The e-mail address asked for is never
+written to a log or the admin history.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookings import actions
+from bookings.privacy import appointments_for_email, export_personal_data
+
+
+class PersonalDataForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address the person booked with"), max_length=254)
+    confirm = forms.BooleanField(
+        label=_("I have checked that the request comes from this person, and the data may be erased."),
+        required=False,
+    )
+
+
+def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    can_erase = request.user.has_perm("bookings.change_appointment")
+    form = PersonalDataForm(data=request.POST or None)
+    found = None
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        action = request.POST.get("do", "find")
+        now = timezone.now()
+        if action == "export":
+            data = export_personal_data(email=email, now=now)
+            response = HttpResponse(
+                json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="personal-data-{now:%Y%m%d-%H%M%S}.json"'
+            response["Cache-Control"] = "no-store"
+            return response
+        if action == "erase":
+            if not can_erase:
+                raise PermissionDenied
+            if not form.cleaned_data["confirm"]:
+                form.add_error("confirm", _("Tick the box to confirm the erasure."))
+            else:
+                erased = actions.erase_personal_data(email=email, now=now, actor=request.user)
+                model_admin.message_user(
+                    request,
+                    ngettext(
+                        "The personal data of %(count)d appointment has been erased.",
+                        "The personal data of %(count)d appointments has been erased.",
+                        erased,
+                    )
+                    % {"count": erased},
+                    level=messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:bookings_appointment_changelist"))
+        found = list(appointments_for_email(email))
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Personal data request"),
+        "opts": opts,
+        "form": form,
+        "found": found,
+        "can_erase": can_erase,
+    }
+    response = TemplateResponse(request, "admin/bookings/appointment/personal_data.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,79 @@
+"""Read-only: everything the desk holds about one person, for a data request (GDPR article 15).
+
+A person is found by the e-mail address they booked with; the export lists every appointment booked
+with it: the people on it, the times, the contact details, the history and the e-mails sent.
+Erasing is bookings.actions.erase_personal_data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from bookings.models import Appointment
+
+
+def appointments_for_email(email: str) -> QuerySet[Appointment]:
+    """Every appointment booked with this e-mail address (case-insensitive); none for an empty one."""
+    email = email.strip()
+    if not email:
+        return Appointment.objects.none()
+    return (
+        Appointment.objects.filter(contact_email__iexact=email)
+        .select_related("service", "location")
+        .prefetch_related("people", "events", "emails")
+        .order_by("start", "pk")
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_personal_data(*, email: str, now: datetime) -> dict[str, Any]:
+    """A JSON-ready copy of one person's data. Staff who acted are not named (their data is not the person's)."""
+    appointments = []
+    for appointment in appointments_for_email(email):
+        appointments.append(
+            {
+                "reference": appointment.reference,
+                "service": appointment.service.name,
+                "location": appointment.location.name,
+                "address": appointment.location.address,
+                "start": _iso(appointment.start),
+                "end": _iso(appointment.end),
+                "status": appointment.status,
+                "persons": appointment.persons,
+                "people": [
+                    {"first_name": person.first_name, "last_name": person.last_name}
+                    for person in appointment.people.all()
+                ],
+                "email": appointment.contact_email,
+                "phone": appointment.phone,
+                "municipality": appointment.municipality,
+                "language": appointment.language,
+                "created_at": _iso(appointment.created_at),
+                "booked_at": _iso(appointment.booked_at),
+                "checked_in_at": _iso(appointment.checked_in_at),
+                "done_at": _iso(appointment.done_at),
+                "no_show_at": _iso(appointment.no_show_at),
+                "cancelled_at": _iso(appointment.cancelled_at),
+                "cancel_reason": appointment.cancel_reason,
+                "events": [
+                    {"at": _iso(event.at), "kind": event.kind, "detail": event.detail}
+                    for event in appointment.events.all()
+                ],
+                "emails": [
+                    {
+                        "kind": sent.kind,
+                        "status": sent.status,
+                        "created_at": _iso(sent.created_at),
+                        "sent_at": _iso(sent.sent_at),
+                    }
+                    for sent in appointment.emails.all()
+                ],
+            }
+        )
+    return {"email": email.strip(), "exported_at": now.isoformat(), "appointments": appointments}
