@@ -634,8 +634,12 @@ def _outbox_stale_after() -> timedelta:
     return timedelta(seconds=settings.EXPATDESK_OUTBOX_STALE_SECONDS)
 
 
-# A pending row this old whose task has not run (Redis or the worker was down) is queued again.
-OUTBOX_REQUEUE_AFTER = timedelta(minutes=1)
+def _outbox_requeue_after() -> timedelta:
+    """A pending row this old whose task has not run (Redis or the worker was down) is queued again
+    (EXPATDESK_OUTBOX_REQUEUE_SECONDS)."""
+    return timedelta(seconds=settings.EXPATDESK_OUTBOX_REQUEUE_SECONDS)
+
+
 # Hard cap over every path (retries and re-claims of stale rows): a row is never tried more often.
 OUTBOX_MAX_ATTEMPTS = 10
 
@@ -744,9 +748,9 @@ def requeue_outbox(*, now: datetime, limit: int = 500) -> int:
     lost = OutboxEmail.objects.filter(attempts__lt=OUTBOX_MAX_ATTEMPTS).filter(
         Q(
             status=OutboxStatus.PENDING,
-            created_at__lte=now - OUTBOX_REQUEUE_AFTER,
+            created_at__lte=now - _outbox_requeue_after(),
         )
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - OUTBOX_REQUEUE_AFTER))
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - _outbox_requeue_after()))
         | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - _outbox_stale_after())
     )
     ids = list(lost.order_by("pk").values_list("pk", flat=True)[:limit])

@@ -228,6 +228,9 @@ EXPATDESK_EMAIL_MAX_RETRIES = env_int("EXPATDESK_EMAIL_MAX_RETRIES", default=6)
 # An outbox row claimed ("sending") this many seconds ago without an outcome belongs to a worker that
 # died mid-send: the sweep queues it again and a worker may claim it again.
 EXPATDESK_OUTBOX_STALE_SECONDS = env_int("EXPATDESK_OUTBOX_STALE_SECONDS", default=600)
+# A pending outbox row this many seconds old whose task never ran (Redis or the worker was down) is
+# queued again by the sweep (sweep-outbox, every minute).
+EXPATDESK_OUTBOX_REQUEUE_SECONDS = env_int("EXPATDESK_OUTBOX_REQUEUE_SECONDS", default=60)
 # Privacy: names, e-mail and phone are erased this many days after the appointment (the privacy
 # statement quotes it as the retention period).
 EXPATDESK_ANONYMISE_AFTER_DAYS = env_int("EXPATDESK_ANONYMISE_AFTER_DAYS", default=30)

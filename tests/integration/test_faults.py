@@ -1,0 +1,324 @@
+"""Faults, with nothing lost: Redis down while a person books, SMTP refusing, a worker killed mid-send,
+and a database lock not granted in time.
+
+Each test starts its own `redis-server` on a spare port and its own Celery worker on it (never the
+machine's Redis), an aiosmtpd server, and kills them all in teardown. Every wait is bounded.
+Run alone with `pytest -m integration tests/integration/test_faults.py` (needs DATABASE_URL for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from celery.signals import before_task_publish
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import actions, tasks
+from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, OutboxStatus, SlotClaim
+from expatdesk.celery import app as celery_app
+from tests.conftest import AMSTERDAM, require, uses_postgresql
+from tests.integration.conftest import (
+    ROOT,
+    WORKER_START_TIMEOUT,
+    Mailbox,
+    WorkerHandle,
+    _reset_producer_pools,
+    _test_database_url,
+    free_port,
+    wait_for,
+)
+from tests.test_public_flow import details_data, first_times_url, starts_on
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+DELIVERY_TIMEOUT = 60.0  # includes the worker reconnecting to a restarted Redis (2 s, 4 s, ... backoff)
+STALE_SECONDS = 2  # the worker may re-claim a 'sending' row this old (EXPATDESK_OUTBOX_STALE_SECONDS)
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+
+
+# ---- parts: a Redis server, an SMTP server and a Celery worker of the test's own ----------------
+
+
+class RedisServer:
+    """A throw-away `redis-server` on a spare port, without persistence; can be stopped and started again."""
+
+    def __init__(self, *, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        with open(self.workdir / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"redis-server exited with {self.process.returncode}")
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout=10, what="redis-server to answer")
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+
+class BlockingMailbox(Mailbox):
+    """A mailbox whose next DATA command hangs until released (then fails): a send in progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block_next = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.block_next > 0:
+            self.block_next -= 1
+            self.entered.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "421 4.3.0 Closing"  # never acknowledged: not delivered
+        return await super().handle_DATA(server, session, envelope)
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.mailbox = BlockingMailbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, ready_timeout=5)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.mailbox.release.set()
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    require(shutil.which("redis-server") is not None, "redis-server is needed for the fault tests")
+    server = RedisServer(workdir=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_worker(django_db_blocker, own_redis, smtp, tmp_path):
+    """Start Celery workers on the test's Redis and database, sending to its SMTP server; all are
+    killed in teardown."""
+    require(uses_postgresql(), "the fault tests need PostgreSQL: set DATABASE_URL")
+    started: list[WorkerHandle] = []
+    redis_client = redis.Redis.from_url(own_redis.url, socket_timeout=5)
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+
+    def start(*, pool: str = "solo") -> WorkerHandle:
+        number = len(started) + 1
+        publish_log = tmp_path / f"published-{number}.jsonl"
+        publish_log.touch()
+        log_path = tmp_path / f"worker-{number}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.integration.worker_settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": own_redis.url,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_USE_TLS": "false",
+            "EXPATDESK_TEST_PUBLISH_LOG": str(publish_log),
+            "EXPATDESK_OUTBOX_STALE_SECONDS": str(STALE_SECONDS),
+            "EXPATDESK_OUTBOX_REQUEUE_SECONDS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "expatdesk",
+            "worker",
+            f"--pool={pool}",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            f"--hostname=faults-{os.getpid()}-{number}@%h",
+        ]
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        worker = WorkerHandle(process=process, log_path=log_path, publish_log=publish_log, redis_client=redis_client)
+        started.append(worker)
+        wait_for(worker.is_ready, timeout=WORKER_START_TIMEOUT, what="the Celery worker to start")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    redis_client.close()
+
+
+@pytest.fixture
+def publish_to(own_redis):
+    """Make this process publish tasks to the test's Redis (not run them eagerly)."""
+    published: list[dict] = []
+
+    def record(sender=None, body=None, **kwargs):
+        published.append({"task": sender, "args": list(body[0])})
+
+    before_task_publish.connect(record, weak=False)
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    celery_app.conf.update(broker_url=own_redis.url, task_always_eager=False)
+    _reset_producer_pools()
+    try:
+        yield published
+    finally:
+        before_task_publish.disconnect(record)
+        celery_app.conf.update(**saved)
+        _reset_producer_pools()
+
+
+def book_through_the_pages(client, service) -> Appointment:
+    """Questions → calendar → times → hold → details, as a person does it; returns the booking."""
+    answers = {"persons": "1"}
+    response = client.post(reverse("bookings:questions", kwargs={"service_code": service.code}), answers)
+    assert response.status_code == 302
+    start = starts_on(client, first_times_url(client, response["Location"]))[0]
+    response = client.post(reverse("bookings:hold", kwargs={"service_code": service.code}), {**answers, "start": start})
+    assert response.status_code == 302
+    response = client.post(reverse("bookings:details"), details_data(1))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("bookings:confirmation")
+    return Appointment.objects.get(status=AppointmentStatus.BOOKED)
+
+
+def book_directly(desk, service) -> Appointment:
+    """A booking a few days ahead of the real time (the worker and the manage pages use the real clock)."""
+    now = timezone.now()
+    for offset in range(2, 9):
+        start = datetime.combine((now + timedelta(days=offset)).astimezone(AMSTERDAM).date(), datetime.min.time())
+        start = start.replace(hour=10, tzinfo=AMSTERDAM)
+        try:
+            return actions.book_appointment(
+                location=desk,
+                service=service,
+                start=start,
+                names=[actions.PersonName("Ann", "Example")],
+                contact_email="ann.example@example.org",
+                now=now,
+            ).appointment
+        except actions.BookingError as error:
+            if error.code != actions.BookingError.CLOSED:
+                raise
+    pytest.fail("No open day in the next week")
+
+
+def confirmation(appointment: Appointment) -> OutboxEmail:
+    return OutboxEmail.objects.get(appointment=appointment, kind=EmailKind.CONFIRMATION)
+
+
+def assert_delivered_once(mailbox: Mailbox, appointment: Appointment) -> None:
+    received = mailbox.messages()
+    assert len(received) == 1, [m["Subject"] for m in received]
+    assert appointment.reference in received[0]["Subject"]
+    assert confirmation(appointment).status == OutboxStatus.SENT
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    assert SlotClaim.objects.filter(appointment=appointment).exists()
+
+
+def sweep_until(condition, *, timeout: float, what: str) -> None:
+    """Run the outbox sweep (the beat's job) every second until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}")
+        tasks.sweep_outbox.delay()
+        time.sleep(1.0)
+
+
+# ---- (a) Redis down while a person books ---------------------------------------------------------
+
+
+def test_redis_down_during_a_booking_the_booking_stands_and_the_sweep_sends_it_once(
+    client, desk, service, own_redis, smtp, start_worker, publish_to, caplog
+):
+    worker = start_worker()
+    own_redis.stop()
+
+    appointment = book_through_the_pages(client, service)
+
+    # The task could not be queued: the booking stands, its e-mail waits in the outbox.
+    assert publish_to == [{"task": "bookings.tasks.send_outbox_email", "args": [confirmation(appointment).pk]}]
+    assert confirmation(appointment).status == OutboxStatus.PENDING
+    assert confirmation(appointment).attempts == 0
+    assert any("on_commit" in record.getMessage() for record in caplog.records), "the failed publish is logged"
+    assert smtp.mailbox.messages() == []
+
+    own_redis.start()  # the same port, empty: the lost task is not there
+    sweep_until(smtp.mailbox.messages, timeout=DELIVERY_TIMEOUT, what="the swept confirmation over SMTP")
+    worker.wait_idle()
+    # More sweeps find nothing left to send.
+    tasks.sweep_outbox.delay()
+    worker.wait_idle()
+
+    assert_delivered_once(smtp.mailbox, appointment)
+    assert confirmation(appointment).attempts == 1
