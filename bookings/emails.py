@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEMultipart
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, translation
 from django.utils.translation import gettext as _
 
+from bookings import qr
 from bookings.ics import appointment_ics
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail
 from bookings.tokens import manage_token
@@ -77,6 +80,29 @@ def _wording(*, kind: str, appointment: Appointment, when: str) -> Wording:
     raise ValueError(f"No e-mail is written for the outbox kind {kind!r}.")
 
 
+class MessageWithInlineImages(EmailMultiAlternatives):
+    """HTML with inline images: multipart/alternative [text, multipart/related [html, images]], then the
+    attachments, so mail apps show the images in the HTML and do not list them as attachments."""
+
+    def __init__(self, *args, inline_images: list[MIMEBase] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_images = inline_images or []
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if not self.inline_images or not msg.is_multipart():
+            return msg
+        parts = msg.get_payload()
+        for index, part in enumerate(parts):
+            if part.get_content_type() == "text/html":
+                related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
+                related.attach(part)
+                for image in self.inline_images:
+                    related.attach(image)
+                parts[index] = related
+        return msg
+
+
 def manage_url(appointment: Appointment) -> str:
     """The absolute manage link; the token is derived from the booking's salt, never stored."""
     token = manage_token(salt=appointment.manage_token_salt)
@@ -128,10 +154,13 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
             "manage_url": manage_url(appointment) if live else "",
             "book_again_url": start_url() if not live else "",
             "has_calendar_file": wording.ics_method is not None,
+            # The reference as a QR code for the desk's scanner, on e-mails about a booking still to come.
+            "qr_cid": qr.content_id(appointment.reference) if live else "",
         }
         text = render_to_string("emails/message.txt", context)
         html = render_to_string("emails/message.html", context)
-        message = EmailMultiAlternatives(
+        message = MessageWithInlineImages(
+            inline_images=[qr.reference_png_part(appointment.reference)] if live else [],
             subject=wording.subject,
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import actions, availability, selectors
+from bookings import actions, availability, qr, selectors
 from bookings.actions import BookingError, PersonName
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
@@ -459,6 +459,7 @@ def confirmation(request: HttpRequest) -> HttpResponse:
             "manage_path": manage_path,
             "ics_url": reverse("bookings:ics", kwargs={"token": token}),
             "map_url": openstreetmap_url(appointment.location),
+            "qr_src": qr.reference_svg_data_uri(appointment.reference),
             **_step(5),
         },
     )
