@@ -322,3 +322,47 @@ def test_redis_down_during_a_booking_the_booking_stands_and_the_sweep_sends_it_o
 
     assert_delivered_once(smtp.mailbox, appointment)
     assert confirmation(appointment).attempts == 1
+
+
+# ---- (b) the mail server down or refusing ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["down", "refusing"])
+def test_smtp_down_or_refusing_is_retried_with_backoff_and_delivered_once(
+    desk, service, smtp, start_worker, publish_to, fault
+):
+    worker = start_worker()
+    if fault == "down":
+        smtp.stop()  # nothing listens on the port: connection refused
+    else:
+        smtp.mailbox.refuse_next = 2  # "451 Try again later", twice
+
+    appointment = book_directly(desk, service)
+
+    def failed_twice() -> bool:
+        row = confirmation(appointment)
+        return row.attempts >= 2 and row.status == OutboxStatus.PENDING  # waiting for its next retry
+
+    wait_for(failed_twice, timeout=DELIVERY_TIMEOUT, what="two failed attempts")
+    assert smtp.mailbox.messages() == []
+    if fault == "down":
+        assert confirmation(appointment).last_error == "ConnectionRefusedError"
+        smtp.start()  # back on the same port
+    else:
+        assert confirmation(appointment).last_error == "SMTPDataError 451"
+    wait_for(smtp.mailbox.messages, timeout=DELIVERY_TIMEOUT, what="the retried confirmation over SMTP")
+    worker.wait_idle()
+    tasks.sweep_outbox.delay()  # a sweep afterwards finds nothing to send again
+    worker.wait_idle()
+
+    assert_delivered_once(smtp.mailbox, appointment)
+    row = confirmation(appointment)
+    assert row.attempts >= 3
+    assert row.last_error == ""
+    # Exponential backoff: the retries waited 1 s, then 2 s (EXPATDESK_EMAIL_RETRY_SECONDS=1 in the worker).
+    log = worker.log()
+    assert "retry in 1s" in log
+    assert "retry in 2s" in log
+    # The worker's own retries carry the row's id only.
+    retries = [m for m in worker.published() if m["task"] == "bookings.tasks.send_outbox_email"]
+    assert {"task": "bookings.tasks.send_outbox_email", "args": [row.pk], "kwargs": {}} in retries
