@@ -1,0 +1,96 @@
+"""Keys of the IND-compatible API: desks, products and slots.
+
+Desk keys: a location answers to its IND desk key (`Location.ind_desk_key`, e.g. the Maastricht
+expat-centre desk's `6c5280823686521552efe85094e607cf`) and to its short code (`MAA`). The desk list
+names a desk by its IND key when it has one, else by its short code.
+
+Product keys: a service with an IND product key (`BIO`, `DOC`, `VAA`) answers to it. A service the
+IND's system lacks answers to its code in capitals (`registration-eu` → `REGISTRATION-EU`,
+`immigration-advice` → `IMMIGRATION-ADVICE`); the IND key wins if both could match.
+
+Slot keys: opaque strings signed with the SECRET_KEY (django.core.signing), carrying the location,
+service, start and persons; a hold's key carries the held appointment too. A key that was altered or
+made up fails the signature and is refused as malformed; a key cannot name a slot of another desk
+without that being noticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core import signing
+from django.db.models import Q
+
+from bookings.models import Location
+from services.models import Service
+
+_SALT = "expatdesk.api.ind.slot"
+
+
+def desk_key(location: Location) -> str:
+    return location.ind_desk_key or location.short_code
+
+
+def find_desk(key: str) -> Location | None:
+    """The active location answering to `key` (IND desk key or short code), or None."""
+    if not key or len(key) > 64:
+        return None
+    return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+
+
+def product_key(service: Service) -> str:
+    return service.ind_product_key or service.code.upper()
+
+
+def find_product(key: str) -> Service | None:
+    """The active service answering to product key `key`, or None."""
+    if not key or len(key) > 40:
+        return None
+    services = list(Service.objects.active().filter(Q(ind_product_key=key) | Q(ind_product_key="", code__iexact=key)))
+    return next((s for s in services if s.ind_product_key == key), services[0] if services else None)
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """What a slot key says: where, what, when and for how many; `hold_id` for a hold's key."""
+
+    location_id: int
+    service_id: int
+    start: datetime
+    persons: int
+    hold_id: int | None = None
+
+
+def slot_key(ref: SlotRef) -> str:
+    payload = [ref.location_id, ref.service_id, int(ref.start.timestamp()), ref.persons]
+    if ref.hold_id is not None:
+        payload.append(ref.hold_id)
+    return signing.dumps(payload, salt=_SALT, compress=False)
+
+
+def read_slot_key(key: str) -> SlotRef | None:
+    """The slot a key names, or None when the key is malformed or was not made by us."""
+    if not isinstance(key, str) or not key or len(key) > 200:
+        return None
+    try:
+        payload = signing.loads(key, salt=_SALT)
+    except (signing.BadSignature, ValueError, UnicodeError):
+        return None
+    if (
+        not isinstance(payload, list)
+        or len(payload) not in (4, 5)
+        or not all(isinstance(part, int) and not isinstance(part, bool) for part in payload)
+    ):
+        return None
+    try:
+        start = datetime.fromtimestamp(payload[2], tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return SlotRef(
+        location_id=payload[0],
+        service_id=payload[1],
+        start=start,
+        persons=payload[3],
+        hold_id=payload[4] if len(payload) == 5 else None,
+    )

@@ -1,0 +1,296 @@
+"""IND-compatible endpoints under /oap/api/: the shape of the IND's online appointment system, so that
+scripts written for it work against the desk by changing only the base URL.
+
+Views are thin: api.ind_forms checks input, bookings.actions books, bookings.availability reads, and
+api.caching shares slot answers and limits polling. Every answer starts with the `)]}',` prefix and
+errors have one shape (api.ind_responses).
+
+CSRF: these JSON POSTs are exempt. The API uses no cookies and no session or login: a request carries
+everything it needs in its body, so a forged cross-site request gains nothing a script could not do
+directly, and CSRF protection (which defends cookie-authenticated sessions) has nothing to protect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from api import caching
+from api.ind_forms import (
+    BookInput,
+    book_input,
+    hold_input,
+    json_object,
+    persons_from_query,
+    product_from_query,
+    slot_from_key,
+)
+from api.ind_keys import SlotRef, desk_key, find_desk, find_product, product_key, slot_key
+from api.ind_responses import (
+    CONTENT_TYPE,
+    SLOT_MISMATCH,
+    UNKNOWN_DESK,
+    UNKNOWN_PRODUCT,
+    UNKNOWN_SLOT,
+    ApiError,
+    error_response,
+    method_not_allowed,
+    not_found,
+    ok_body,
+)
+from bookings import actions, availability
+from bookings.actions import BookingError
+from bookings.models import Appointment, Counter, Location
+from services.models import Service
+
+View = Callable[..., HttpResponse]
+
+
+def api_view(*, methods: list[str], group: str) -> Callable[[View], View]:
+    """Method check (405), rate limit (429), and ApiError/BookingError → the error shape."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if request.method not in methods:
+                return method_not_allowed(methods)
+            limited = caching.rate_limited(request, group=group)
+            if limited is not None:
+                return limited
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error_response(error)
+            except BookingError as error:
+                return error_response(ApiError.from_booking_error(error))
+
+        return wrapper
+
+    return decorate
+
+
+def _desk(key: str) -> Location:
+    location = find_desk(key)
+    if location is None:
+        raise ApiError(UNKNOWN_DESK, 404, _("There is no such desk."))
+    return location
+
+
+def _unknown_slot() -> ApiError:
+    return ApiError(UNKNOWN_SLOT, 404, _("There is no such slot at this desk; take a key from its list of slots."))
+
+
+def _slot_service(*, ref: SlotRef, location: Location) -> Service:
+    """The active service of a slot key that belongs to `location`."""
+    if ref.location_id != location.pk:
+        raise _unknown_slot()
+    service = Service.objects.active().filter(pk=ref.service_id).first()
+    if service is None:
+        raise _unknown_slot()
+    return service
+
+
+def _slot_data(*, location: Location, service: Service, ref: SlotRef, end: datetime) -> dict:
+    tz = location.tz
+    return {
+        "key": slot_key(ref),
+        "date": ref.start.astimezone(tz).date().isoformat(),
+        "startTime": ref.start.astimezone(tz).strftime("%H:%M"),
+        "endTime": end.astimezone(tz).strftime("%H:%M"),
+        "parts": ref.persons,
+    }
+
+
+# ---- desks and slots (polled; shared and cached) ----------------------------------------------------
+
+
+@api_view(methods=["GET"], group=caching.POLL)
+def desks(request: HttpRequest) -> HttpResponse:
+    service = product_from_query(request.GET)
+    locations = Location.objects.filter(
+        is_active=True,
+        pk__in=Counter.objects.filter(is_active=True, services=service).values("location_id"),
+    ).order_by("name", "pk")
+    body = ok_body([{"key": desk_key(loc), "version": 1, "name": loc.name} for loc in locations])
+    return caching.shared_response(request, body)
+
+
+@api_view(methods=["GET"], group=caching.POLL)
+def slots(request: HttpRequest, desk: str) -> HttpResponse:
+    location = _desk(desk)
+    service = product_from_query(request.GET)
+    persons = persons_from_query(request.GET)
+
+    def compute() -> bytes:
+        now = timezone.now()
+        today = now.astimezone(location.tz).date()
+        by_day = availability.free_slots(
+            location=location,
+            service=service,
+            persons=persons,
+            start_date=today,
+            end_date=today + timedelta(days=service.booking_horizon_days),
+            now=now,
+        )
+        return ok_body(
+            [
+                _slot_data(
+                    location=location,
+                    service=service,
+                    ref=SlotRef(location_id=location.pk, service_id=service.pk, start=slot.start, persons=persons),
+                    end=slot.end,
+                )
+                for day in sorted(by_day)
+                for slot in by_day[day]
+            ]
+        )
+
+    body = caching.cached_body(name="ind-slots", location_id=location.pk, parts=(service.pk, persons), compute=compute)
+    return caching.shared_response(request, body)
+
+
+# ---- hold and book (never cached) -------------------------------------------------------------------
+
+
+def _remembered_hold_key(request: HttpRequest, key: str) -> str:
+    """Where a hold made through a plain slot key is remembered for the same client, so that a script
+    which holds and then books with the listed slot (not the hold's key) books its own hold."""
+    digest = hashlib.sha256(f"{request.META.get('REMOTE_ADDR', '')}|{key}".encode()).hexdigest()
+    return f"api:ind-hold:{digest}"
+
+
+@api_view(methods=["POST"], group=caching.WRITE)
+def hold(request: HttpRequest, desk: str, key: str, product: str | None = None) -> HttpResponse:
+    location = _desk(desk)
+    ref = slot_from_key(key)
+    service = _slot_service(ref=ref, location=location)
+    if product is not None:
+        named = find_product(product)
+        if named is None:
+            raise ApiError(UNKNOWN_PRODUCT, 404, _("There is no such product at this desk."))
+        if named.pk != service.pk:
+            raise _unknown_slot()
+    given = hold_input(json_object(request), key=key)
+    appointment = actions.hold_slot(
+        location=location,
+        service=service,
+        start=ref.start,
+        persons=ref.persons,
+        municipality=given.municipality,
+        language=given.language,
+        now=timezone.now(),
+    )
+    if ref.hold_id is None:
+        cache.set(_remembered_hold_key(request, key), appointment.pk, timeout=settings.EXPATDESK_HOLD_MINUTES * 60)
+    held = SlotRef(
+        location_id=location.pk,
+        service_id=service.pk,
+        start=appointment.start,
+        persons=appointment.persons,
+        hold_id=appointment.pk,
+    )
+    body = ok_body(_slot_data(location=location, service=service, ref=held, end=appointment.end))
+    return caching.private_response(HttpResponse(body, content_type=CONTENT_TYPE))
+
+
+def _check_matches_slot(*, given: BookInput, ref: SlotRef, location: Location, service: Service) -> None:
+    """The appointment's own copy of the slot (all optional) must say what the key says."""
+    local = ref.start.astimezone(location.tz)
+    mismatched = []
+    if given.product_key and find_product(given.product_key) != service:
+        mismatched.append("appointment.productKey")
+    if given.parts is not None and given.parts != ref.persons:
+        mismatched.append("appointment.parts")
+    if given.date and given.date != local.date().isoformat():
+        mismatched.append("appointment.date")
+    if given.start_time and given.start_time[:5] != local.strftime("%H:%M"):
+        mismatched.append("appointment.startTime")
+    if mismatched:
+        message = _("This does not match the slot of the key.")
+        raise ApiError(
+            SLOT_MISMATCH,
+            400,
+            _("The appointment does not match the slot it books."),
+            fields=dict.fromkeys(mismatched, message),
+        )
+    if len(given.names) != ref.persons:
+        raise ApiError(
+            BookingError.NAMES_MISMATCH.upper(),
+            400,
+            _("Give one customer for each of the %(count)d persons of the slot.") % {"count": ref.persons},
+        )
+
+
+def _appointment_key(appointment: Appointment) -> str:
+    return salted_hmac("expatdesk.api.ind.appointment", appointment.reference).hexdigest()[:32]
+
+
+@api_view(methods=["POST"], group=caching.WRITE)
+def book(request: HttpRequest, desk: str) -> HttpResponse:
+    location = _desk(desk)
+    given = book_input(json_object(request))
+    ref = slot_from_key(given.key)
+    service = _slot_service(ref=ref, location=location)
+    _check_matches_slot(given=given, ref=ref, location=location, service=service)
+    now = timezone.now()
+    details = {
+        "names": given.names,
+        "contact_email": given.email,
+        "phone": given.phone,
+        "language": given.language,
+    }
+    hold_id = ref.hold_id or cache.get(_remembered_hold_key(request, given.key))
+    if hold_id is not None:
+        held = Appointment.objects.filter(pk=hold_id, location=location, service=service).first()
+        if held is None:
+            raise _unknown_slot()
+        result = actions.confirm_hold(appointment=held, now=now, **details)
+    else:
+        # No hold yet: hold, then confirm, each its own durable action; a failed confirm lets the hold go.
+        held = actions.hold_slot(
+            location=location,
+            service=service,
+            start=ref.start,
+            persons=ref.persons,
+            municipality=given.municipality,
+            language=given.language,
+            now=now,
+        )
+        try:
+            result = actions.confirm_hold(appointment=held, now=now, **details)
+        except BookingError:
+            with suppress(BookingError):
+                actions.cancel_appointment(appointment=held, now=now, reason="API booking not completed")
+            raise
+    appointment = result.appointment
+    tz = location.tz
+    data = {
+        "key": _appointment_key(appointment),
+        "code": appointment.reference,
+        "productKey": product_key(service),
+        "date": appointment.start.astimezone(tz).date().isoformat(),
+        "startTime": appointment.start.astimezone(tz).strftime("%H:%M"),
+        "endTime": appointment.end.astimezone(tz).strftime("%H:%M"),
+        "parts": appointment.persons,
+        "language": appointment.language,
+        "status": appointment.status.upper(),
+    }
+    return caching.private_response(HttpResponse(ok_body(data), content_type=CONTENT_TYPE))
+
+
+@csrf_exempt
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other address under /oap/api/: 404 in the error shape."""
+    return error_response(not_found())
