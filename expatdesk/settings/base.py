@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +74,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database lock not granted within DATABASE_LOCK_TIMEOUT_MS: a 503 "busy, try again" page.
+    "expatdesk.busy.BusyDatabaseMiddleware",
     # Last, so that it sees the outcome of every login attempt (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
@@ -188,6 +191,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "bookings.tasks.sweep_outbox", "schedule": 60.0},
     # Reminders are found by this scan, never by ETA tasks; the outbox makes each one unique.
     "send-due-reminders": {"task": "bookings.tasks.send_due_reminders", "schedule": 300.0},
+    # Erase personal data EXPATDESK_ANONYMISE_AFTER_DAYS after the appointment (daily, at night).
+    "anonymise-past-appointments": {
+        "task": "bookings.tasks.anonymise_past_appointments_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # E-mail: files under EMAIL_FILE_PATH by default; EMAIL_HOST switches to SMTP.
@@ -217,6 +225,19 @@ EXPATDESK_API_WRITE_RATE = os.environ.get("EXPATDESK_API_WRITE_RATE", "10/m")
 EXPATDESK_REMINDER_HOURS = env_int("EXPATDESK_REMINDER_HOURS", default=24)
 EXPATDESK_EMAIL_RETRY_SECONDS = env_int("EXPATDESK_EMAIL_RETRY_SECONDS", default=30)
 EXPATDESK_EMAIL_MAX_RETRIES = env_int("EXPATDESK_EMAIL_MAX_RETRIES", default=6)
+# An outbox row claimed ("sending") this many seconds ago without an outcome belongs to a worker that
+# died mid-send: the sweep queues it again and a worker may claim it again.
+EXPATDESK_OUTBOX_STALE_SECONDS = env_int("EXPATDESK_OUTBOX_STALE_SECONDS", default=600)
+# A pending outbox row this many seconds old whose task never ran (Redis or the worker was down) is
+# queued again by the sweep (sweep-outbox, every minute).
+EXPATDESK_OUTBOX_REQUEUE_SECONDS = env_int("EXPATDESK_OUTBOX_REQUEUE_SECONDS", default=60)
+# Privacy: names, e-mail and phone are erased this many days after the appointment (the privacy
+# statement quotes it as the retention period).
+EXPATDESK_ANONYMISE_AFTER_DAYS = env_int("EXPATDESK_ANONYMISE_AFTER_DAYS", default=30)
+# Named in the privacy statement: who is responsible for the personal data, and where to ask about it
+# (empty: people are asked to write to or visit the desk's address).
+EXPATDESK_PRIVACY_CONTROLLER = os.environ.get("EXPATDESK_PRIVACY_CONTROLLER", "Gemeente Maastricht")
+EXPATDESK_PRIVACY_EMAIL = os.environ.get("EXPATDESK_PRIVACY_EMAIL", "")
 
 LOGGING = {
     "version": 1,
