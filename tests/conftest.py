@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.factories import ServiceFactory, make_desk
 
@@ -24,6 +25,13 @@ def require(condition: bool, reason: str) -> None:
 
 def uses_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: no rate-limit counts, cached answers or availability
+    versions (bookings/cache.py) of an earlier test, whose database ids a later test may reuse."""
+    cache.clear()
 
 
 @pytest.fixture
