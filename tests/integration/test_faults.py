@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -366,3 +367,69 @@ def test_smtp_down_or_refusing_is_retried_with_backoff_and_delivered_once(
     # The worker's own retries carry the row's id only.
     retries = [m for m in worker.published() if m["task"] == "bookings.tasks.send_outbox_email"]
     assert {"task": "bookings.tasks.send_outbox_email", "args": [row.pk], "kwargs": {}} in retries
+
+
+# ---- (c) a worker killed in the middle of a send -----------------------------------------------------
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def settled(worker: WorkerHandle) -> bool:
+    """No message waiting and every task this worker took has finished (the log is the witness: a
+    worker killed earlier leaves its message in Redis's `unacked` until the visibility timeout)."""
+
+    def finished() -> bool:
+        if worker.redis.llen("celery"):
+            return False
+        log = worker.log()
+        done = ("] succeeded", "] retry:", "] raised", "Task handler raised error")
+        return log.count("] received") == sum(log.count(outcome) for outcome in done)
+
+    if not finished():
+        return False
+    time.sleep(0.3)  # a task that just finished may be publishing the next one
+    return finished()
+
+
+@pytest.mark.parametrize("killed", ["pool process", "whole worker"])
+def test_a_worker_killed_during_a_send_delivers_once_after_a_new_worker_starts(
+    desk, service, smtp, start_worker, publish_to, killed
+):
+    worker = start_worker(pool="prefork" if killed == "pool process" else "solo")
+    smtp.mailbox.block_next = 1  # the first send hangs in DATA until the worker is dead
+
+    appointment = book_directly(desk, service)
+
+    wait_for(smtp.mailbox.entered.is_set, timeout=DELIVERY_TIMEOUT, what="the first send to reach DATA")
+    assert confirmation(appointment).status == OutboxStatus.SENDING
+    if killed == "pool process":
+        [child] = child_pids(worker.process.pid)
+        os.kill(child, signal.SIGKILL)
+        # The main process sees its child die, rejects the message back to the queue (acks_late,
+        # reject_on_worker_lost) and forks a new pool process.
+        wait_for(lambda: "WorkerLostError" in worker.log(), timeout=30, what="the worker to notice the kill")
+        wait_for(
+            lambda: [p for p in child_pids(worker.process.pid) if p != child], timeout=30, what="a new pool process"
+        )
+    else:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(timeout=10)
+        worker = start_worker(pool="solo")
+    smtp.mailbox.release.set()  # the dead worker's connection never got its 250: nothing delivered
+
+    # The row is still 'sending' under the dead worker's claim; after EXPATDESK_OUTBOX_STALE_SECONDS the
+    # sweep (the beat's job, here every second) queues it again and the new worker claims and sends it.
+    sweep_until(smtp.mailbox.messages, timeout=DELIVERY_TIMEOUT, what="the confirmation from the new worker")
+    wait_for(lambda: settled(worker), timeout=DELIVERY_TIMEOUT, what="the worker to finish its tasks")
+    tasks.sweep_outbox.delay()
+    tasks.send_outbox_email.delay(confirmation(appointment).pk)  # a late duplicate of the task: no second send
+    wait_for(lambda: settled(worker), timeout=DELIVERY_TIMEOUT, what="the worker to finish its tasks")
+
+    assert_delivered_once(smtp.mailbox, appointment)
+    assert confirmation(appointment).attempts == 2  # the killed send and the one that went out
+    assert smtp.mailbox.attempts == 1  # after the blocked DATA of the killed send, one more: delivered
