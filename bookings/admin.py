@@ -32,6 +32,7 @@ from bookings.models import (
     Person,
     SlotClaim,
 )
+from bookings.opening_hours import appointments_outside
 
 admin.site.site_header = _("ExpatDesk administration")
 admin.site.site_title = _("ExpatDesk admin")
@@ -119,9 +120,52 @@ class CounterInline(admin.TabularInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class OpeningHoursFormSet(forms.BaseInlineFormSet):
+    """A location's opening hours (and its grid, from the location form above) may not change so that live
+    appointments fall outside opening hours or off the grid: the same check as actions.change_opening_hours."""
+
+    def clean(self) -> None:
+        super().clean()
+        location = self.instance
+        if location.pk is None or any(form.errors for form in self.forms):
+            return  # a new location has no appointments; field errors are shown first
+        proposed = [
+            OpeningHours(
+                location=location, **{name: form.cleaned_data.get(name) for name in OpeningHoursForm.Meta.fields}
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        saved = Location.objects.filter(pk=location.pk).first()
+        if saved is None:
+            return
+        outside = appointments_outside(
+            location=saved,
+            current=list(OpeningHours.objects.filter(location=saved)),
+            proposed=proposed,
+            now=timezone.now(),
+            grid_minutes=location.grid_minutes,
+        )
+        if outside:
+            shown = ", ".join(
+                f"{a.reference} ({timezone.localtime(a.start, saved.tz):%d-%m-%Y %H:%M})" for a in outside[:20]
+            )
+            raise forms.ValidationError(
+                ngettext(
+                    "%(count)d appointment would fall outside opening hours or off the time grid: %(list)s. "
+                    "Move or cancel it first (the desk's capacity preview lists it).",
+                    "%(count)d appointments would fall outside opening hours or off the time grid: %(list)s. "
+                    "Move or cancel them first (the desk's capacity preview lists them).",
+                    len(outside),
+                )
+                % {"count": len(outside), "list": shown + (", …" if len(outside) > 20 else "")}
+            )
+
+
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
     form = OpeningHoursForm
+    formset = OpeningHoursFormSet
     extra = 0
 
 

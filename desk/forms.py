@@ -1,9 +1,12 @@
 """Desk forms: input shape only; the actions in bookings/actions.py enforce the rules."""
 
+from itertools import pairwise
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Counter, Location
+from bookings.models import Counter, Location, Weekday
+from bookings.opening_hours import HoursChange
 from services.models import Service
 
 
@@ -149,3 +152,73 @@ class ClosureForm(forms.Form):
         if not start:
             return None
         return start, self.cleaned_data.get("end_date") or start
+
+
+class OpeningHoursChangeForm(forms.Form):
+    """A proposed set of opening intervals for one weekday, with the period it applies to."""
+
+    INTERVALS = 3
+
+    location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
+    weekday = forms.TypedChoiceField(label=_("Weekday"), coerce=int, choices=Weekday.choices)
+    valid_from = forms.DateField(
+        label=_("Valid from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to start now."),
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty when there is no end date."),
+    )
+
+    def __init__(self, *args, locations, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
+        for index in range(1, self.INTERVALS + 1):
+            self.fields[f"opens_{index}"] = forms.TimeField(
+                label=_("Interval %(n)d opens") % {"n": index},
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}),
+            )
+            self.fields[f"closes_{index}"] = forms.TimeField(
+                label=_("Interval %(n)d closes") % {"n": index},
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        intervals = []
+        for index in range(1, self.INTERVALS + 1):
+            opens, closes = cleaned.get(f"opens_{index}"), cleaned.get(f"closes_{index}")
+            if f"opens_{index}" in self.errors or f"closes_{index}" in self.errors:
+                continue
+            if bool(opens) != bool(closes):
+                self.add_error(
+                    f"closes_{index}" if opens else f"opens_{index}",
+                    _("Give both the opening and the closing time, or neither."),
+                )
+            elif opens and closes and not opens < closes:
+                self.add_error(f"closes_{index}", _("The closing time must be after the opening time."))
+            elif opens and closes:
+                intervals.append((opens, closes))
+        intervals.sort()
+        if any(later[0] < earlier[1] for earlier, later in pairwise(intervals)):
+            raise forms.ValidationError(_("The opening intervals of a day must not overlap."))
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("The last valid day cannot be before the first."))
+        cleaned["intervals"] = tuple(intervals)
+        return cleaned
+
+    def change(self) -> HoursChange:
+        data = self.cleaned_data
+        return HoursChange(
+            weekday=data["weekday"],
+            intervals=data["intervals"],
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+        )

@@ -17,9 +17,11 @@ from bookings.models import (
     Counter,
     CounterBlock,
     Location,
+    OpeningHours,
     Person,
     SlotClaim,
 )
+from bookings.opening_hours import HoursChange, appointments_outside, plan_change
 from bookings.tokens import normalise_reference
 from services.models import Service
 
@@ -241,11 +243,17 @@ class CapacityPreview:
 
 
 def capacity_preview(
-    *, location: Location, now: datetime, closure: tuple[date, date] | None = None, days: int = PREVIEW_DAYS
+    *,
+    location: Location,
+    now: datetime,
+    closure: tuple[date, date] | None = None,
+    hours_change: HoursChange | None = None,
+    days: int = PREVIEW_DAYS,
 ) -> CapacityPreview:
     """Free start times and bookings per day and service for the next `days` days, before and after a
-    proposed closure, and the live appointments that closure would leave outside opening hours.
-    Eight queries, whatever the number of days, services or appointments."""
+    proposed closure or opening-hours change, and the live appointments that change would leave outside
+    opening hours. Eight queries (ten with an opening-hours change), whatever the number of days,
+    services or appointments."""
     services = list(Service.objects.active().filter(counters__location=location, counters__is_active=True).distinct())
     first = now.astimezone(location.tz).date()
     last = first + timedelta(days=days - 1)
@@ -254,6 +262,9 @@ def capacity_preview(
     if closure is not None:
         proposed = Closure(location=location, start_date=closure[0], end_date=closure[1], reason="")
         after = replace(snapshot, closures=[*snapshot.closures, proposed])
+    if hours_change is not None:
+        plan = plan_change(location=location, current=snapshot.opening_hours, change=hours_change)
+        after = replace(snapshot, opening_hours=plan.result)
     start, _ = _day_range(location, first)
     _, end = _day_range(location, last)
     booked: dict[tuple[date, int], int] = defaultdict(int)
@@ -275,7 +286,10 @@ def capacity_preview(
             CapacityDay(
                 day=day,
                 closed_reason=snapshot.closure_reason(day),
-                closed_after=closure is not None and closure[0] <= day <= closure[1],
+                closed_after=(closure is not None and closure[0] <= day <= closure[1])
+                or (
+                    after is not snapshot and bool(snapshot.opening_intervals(day)) and not after.opening_intervals(day)
+                ),
                 cells=cells,
             )
         )
@@ -284,6 +298,8 @@ def capacity_preview(
         closed_from, _ = _day_range(location, closure[0])
         _, closed_until = _day_range(location, closure[1])
         affected = _live_rows(location=location, start=closed_from, end=closed_until, now=now)
+    if hours_change is not None:
+        affected = _rows_outside_hours(location=location, change=hours_change, now=now)
     return CapacityPreview(location=location, services=services, days=rows, affected=affected)
 
 
@@ -302,3 +318,18 @@ def _live_rows(*, location: Location, start: datetime, end: datetime, now: datet
         Q(appointment__location=location, appointment__start__gte=start, appointment__start__lt=end), ids
     )
     return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+
+
+def _rows_outside_hours(*, location: Location, change: HoursChange, now: datetime) -> list[AgendaRow]:
+    """The live appointments (any time ahead, not only six weeks) the change would leave outside opening hours."""
+    current = list(OpeningHours.objects.filter(location=location))
+    proposed = plan_change(location=location, current=current, change=change).result
+    appointments = appointments_outside(location=location, current=current, proposed=proposed, now=now)
+    ids = {a.pk for a in appointments}
+    names, counters = _names_and_counters(Q(appointment_id__in=ids), ids)
+    return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+
+
+def opening_hours_of(*, location: Location) -> list[OpeningHours]:
+    """The location's opening-hours rows, by weekday and time."""
+    return list(OpeningHours.objects.filter(location=location).order_by("weekday", "start_time", "valid_from", "pk"))

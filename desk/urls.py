@@ -10,6 +10,7 @@ urlpatterns = [
     path("print/", agenda.agenda_print, name="agenda_print"),
     path("export.csv", agenda.agenda_csv, name="agenda_csv"),
     path("capacity/", capacity.capacity, name="capacity"),
+    path("capacity/hours/", capacity.opening_hours, name="capacity_hours"),
     path("check-in/", appointments.check_in_by_reference, name="check_in"),
     path("walk-in/", appointments.walk_in, name="walk_in"),
     path("block/", appointments.block_counter, name="block_counter"),

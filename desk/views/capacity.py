@@ -9,8 +9,9 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import actions
 from bookings.actions import BookingError
+from bookings.models import Location, OpeningHours, Weekday
 from desk import clock, selectors
-from desk.forms import ClosureForm
+from desk.forms import ClosureForm, OpeningHoursChangeForm
 from desk.permissions import admin_required
 from desk.views.common import render_local
 
@@ -51,3 +52,56 @@ def capacity(request: HttpRequest) -> HttpResponse:
     preview = selectors.capacity_preview(location=location, now=now, closure=closure)
     context = {"form": form, "preview": preview, "closure": closure, "error": error}
     return render_local(request, "desk/capacity.html", context, location=location, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def opening_hours(request: HttpRequest) -> HttpResponse:
+    """Preview new opening intervals for a weekday (six weeks before and after, and the appointments they
+    would leave outside opening hours); save them through actions.change_opening_hours."""
+    locations = selectors.desk_locations()
+    if not locations:
+        return render(request, "desk/capacity_hours.html", {"form": None, "preview": None})
+    data = (request.POST if request.method == "POST" else request.GET).copy()
+    data.setdefault("location", str(locations[0].pk))
+    proposing = "weekday" in data
+    form = OpeningHoursChangeForm(data if proposing else None, locations=locations)
+    now = clock.now()
+    if not proposing:
+        if request.method == "POST":
+            return render(request, "desk/capacity_hours.html", {"form": form, "preview": None}, status=400)
+        location = next((loc for loc in locations if str(loc.pk) == data["location"]), None)
+        if location is None:
+            form = OpeningHoursChangeForm(data, locations=locations)  # bound, to show the field's error
+            return render(request, "desk/capacity_hours.html", {"form": form, "preview": None}, status=400)
+        form = OpeningHoursChangeForm(locations=locations, initial={"location": location})
+        preview = selectors.capacity_preview(location=location, now=now)
+        context = {"form": form, "preview": preview, "change": None, "current": _current_hours(location)}
+        return render_local(request, "desk/capacity_hours.html", context, location=location)
+    if not form.is_valid():
+        return render(request, "desk/capacity_hours.html", {"form": form, "preview": None}, status=400)
+    location = form.cleaned_data["location"]
+    change = form.change()
+    error = None
+    if request.method == "POST":
+        try:
+            actions.change_opening_hours(location=location, change=change, now=now, actor=request.user)
+        except BookingError as refused:
+            error = refused.message
+        else:
+            messages.success(request, _("The new opening hours are saved."))
+            return redirect(reverse("desk:capacity_hours") + f"?location={location.pk}")
+    preview = selectors.capacity_preview(location=location, now=now, hours_change=change)
+    context = {
+        "form": form,
+        "preview": preview,
+        "change": change,
+        "weekday_label": Weekday(change.weekday).label,
+        "error": error,
+        "current": _current_hours(location),
+    }
+    return render_local(request, "desk/capacity_hours.html", context, location=location, status=400 if error else 200)
+
+
+def _current_hours(location: Location) -> list[OpeningHours]:
+    return selectors.opening_hours_of(location=location)
