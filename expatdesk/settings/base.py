@@ -61,6 +61,11 @@ INSTALLED_APPS = [
     "axes",
     "desk",
     "api",
+    # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
+    # schema viewer's assets served from static (no CDN).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +225,42 @@ EXPATDESK_SITE_URL = os.environ.get("EXPATDESK_SITE_URL", "http://127.0.0.1:8000
 EXPATDESK_SLOT_CACHE_SECONDS = env_int("EXPATDESK_SLOT_CACHE_SECONDS", default=5)
 EXPATDESK_API_POLL_RATE = os.environ.get("EXPATDESK_API_POLL_RATE", "30/m")
 EXPATDESK_API_WRITE_RATE = os.environ.get("EXPATDESK_API_WRITE_RATE", "10/m")
+# Our own API (/api/v1/, api/v1/): JSON only, no session authentication (so no CSRF); every error is
+# one JSON shape {"code", "message", "fields"} (api/v1/errors.py). Free days and times are limited at
+# EXPATDESK_API_POLL_RATE per client address, holds, bookings and changes at EXPATDESK_API_WRITE_RATE.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.v1.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ExpatDesk API",
+    "DESCRIPTION": (
+        "Services, locations, free days and times, holds, bookings, and changing or cancelling a booking "
+        "with its manage token, at the expat desk of South Limburg."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["api.v1.schema.only_api_v1"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "manageToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The manage token returned once by POST /api/v1/bookings/.",
+            }
+        }
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 # E-mail: a reminder this many hours before the appointment; failed sends are retried after
 # base, 2 * base, 4 * base, ... seconds, this many times, then the outbox row is marked failed.
 EXPATDESK_REMINDER_HOURS = env_int("EXPATDESK_REMINDER_HOURS", default=24)

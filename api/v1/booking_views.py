@@ -1,0 +1,240 @@
+"""Write endpoints of /api/v1/: hold a time, book it, and read, cancel or move a booking by its manage token.
+
+Every write goes through bookings.actions; a BookingError becomes the error body with its own code
+(api/v1/errors.py). The manage token travels in the Authorization header, never in the address, so it
+stays out of access logs.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.v1 import tokens
+from api.v1.docs import error_responses
+from api.v1.errors import ApiError
+from api.v1.selectors import bookable_location
+from api.v1.serializers import (
+    BookingCreatedSerializer,
+    BookingSerializer,
+    BookRequestSerializer,
+    HoldRequestSerializer,
+    HoldSerializer,
+    MoveRequestSerializer,
+)
+from api.v1.throttles import PollThrottle, WriteThrottle
+from api.v1.views import PublicView
+from bookings import actions
+from bookings import selectors as booking_selectors
+from bookings.actions import BookingError, PersonName
+from bookings.models import Appointment, AppointmentStatus, Location
+from services.selectors import service_by_code
+
+MANAGE_AUTH = [{"manageToken": []}]
+
+
+def _request_language() -> str:
+    return (get_language() or "en")[:2]
+
+
+def _location_for_hold(short_code: str) -> Location:
+    location = bookable_location(short_code=short_code)
+    if location is None:
+        raise drf_serializers.ValidationError({"location": [_("There is no such location.")]})
+    return location
+
+
+def _can_change(appointment: Appointment) -> bool:
+    """As on the manage page: a booking still to come can be moved or cancelled online."""
+    return appointment.status == AppointmentStatus.BOOKED and appointment.start > timezone.now()
+
+
+def _booking_data(appointment: Appointment) -> dict:
+    fresh = booking_selectors.appointment_with_details(appointment_id=appointment.pk)
+    return {
+        "reference": fresh.reference,
+        "status": fresh.status,
+        "service": {"code": fresh.service.code, "name": fresh.service.name},
+        "location": {
+            "short_code": fresh.location.short_code,
+            "name": fresh.location.name,
+            "address": fresh.location.address,
+        },
+        "start": fresh.start,
+        "end": fresh.end,
+        "persons": fresh.persons,
+        "people": fresh.people,
+        "contact_email": fresh.contact_email,
+        "phone": fresh.phone,
+        "language": fresh.language,
+        "can_change": _can_change(fresh),
+    }
+
+
+class HoldView(PublicView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="holds_create",
+        summary="Hold a free time for a few minutes",
+        description=(
+            "Claims the time while the person fills in their details. Answers an opaque `hold_token`: only this "
+            "caller has it, and it is what POST /api/v1/bookings/ needs."
+        ),
+        tags=["booking"],
+        request=HoldRequestSerializer,
+        responses={201: HoldSerializer, **error_responses(400, 409, 415, 422, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        body = HoldRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        location = _location_for_hold(data["location"])
+        service = service_by_code(code=data["service"])
+        if service is None:
+            raise drf_serializers.ValidationError({"service": [_("There is no such service.")]})
+        appointment = actions.hold_slot(
+            location=location,
+            service=service,
+            start=data["start"],
+            persons=data["persons"],
+            municipality=data["municipality"],
+            language=data.get("language") or _request_language(),
+            now=timezone.now(),
+        )
+        hold = {
+            "hold_token": tokens.hold_token(appointment_id=appointment.pk),
+            "expires_at": appointment.hold_expires_at,
+            "location": location.short_code,
+            "service": service.code,
+            "start": appointment.start,
+            "end": appointment.end,
+            "persons": appointment.persons,
+        }
+        return Response(HoldSerializer(hold).data, status=201)
+
+
+class BookView(PublicView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="bookings_create",
+        summary="Book a held time",
+        description=(
+            "Turns the hold into a booking and queues the confirmation e-mail. The answer carries the "
+            "`manage_token` — this once only; the e-mail has the manage link with the same token."
+        ),
+        tags=["booking"],
+        request=BookRequestSerializer,
+        responses={201: BookingCreatedSerializer, **error_responses(400, 409, 415, 422, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        body = BookRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        appointment_id = tokens.appointment_id_for_hold_token(token=data["hold_token"])
+        if appointment_id is None:
+            raise ApiError(
+                status_code=400,
+                code="invalid_hold_token",
+                message=_("This hold token is not valid, or too old; please hold a time again."),
+            )
+        appointment = booking_selectors.held_appointment(appointment_id=appointment_id)
+        if appointment is None:
+            raise ApiError(
+                status_code=409,
+                code="hold_not_available",
+                message=_("This hold has already been booked or released; please hold a time again."),
+            )
+        result = actions.confirm_hold(
+            appointment=appointment,
+            names=[PersonName(first_name=n["first_name"], last_name=n["last_name"]) for n in data["names"]],
+            contact_email=data["email"].strip(),
+            phone=data["phone"].strip(),
+            language=data.get("language") or _request_language(),
+            now=timezone.now(),
+        )
+        booking = {**_booking_data(result.appointment), "manage_token": result.manage_token}
+        return Response(BookingCreatedSerializer(booking).data, status=201)
+
+
+def _booking_for_request(request: Request) -> Appointment:
+    """The live booking the `Authorization: Bearer <token>` header opens; 401 without one, 404 for a wrong one."""
+    scheme, _space, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            status_code=401,
+            code="not_authenticated",
+            message=_("Send the manage token as the header Authorization: Bearer <token>."),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    appointment = booking_selectors.appointment_for_token(token=token.strip())
+    if appointment is None:
+        raise ApiError(status_code=404, code="booking_not_found", message=_("This token does not open a booking."))
+    return appointment
+
+
+class ManageView(PublicView):
+    throttle_classes = [PollThrottle]
+
+    @extend_schema(
+        operation_id="bookings_manage_retrieve",
+        summary="The booking the manage token opens",
+        tags=["manage"],
+        auth=MANAGE_AUTH,
+        responses={200: BookingSerializer, **error_responses(401, 404, 429)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(BookingSerializer(_booking_data(_booking_for_request(request))).data)
+
+
+class CancelView(PublicView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="bookings_manage_cancel",
+        summary="Cancel the booking",
+        description="Frees its time and queues the cancellation e-mail. No request body.",
+        tags=["manage"],
+        auth=MANAGE_AUTH,
+        request=None,
+        responses={200: BookingSerializer, **error_responses(401, 404, 422, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        appointment = _booking_for_request(request)
+        if not _can_change(appointment):
+            raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be cancelled online."))
+        cancelled = actions.cancel_appointment(appointment=appointment, now=timezone.now(), reason="cancelled online")
+        return Response(BookingSerializer(_booking_data(cancelled)).data)
+
+
+class MoveView(PublicView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="bookings_manage_move",
+        summary="Move the booking to another free time",
+        description=(
+            "The new time is claimed before the old one is let go: if it is taken (409), the booking keeps its "
+            "old time. Queues the e-mail with the new time."
+        ),
+        tags=["manage"],
+        auth=MANAGE_AUTH,
+        request=MoveRequestSerializer,
+        responses={200: BookingSerializer, **error_responses(400, 401, 404, 409, 415, 422, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        appointment = _booking_for_request(request)
+        body = MoveRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not _can_change(appointment):
+            raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be moved online."))
+        moved = actions.reschedule_appointment(
+            appointment=appointment, new_start=body.validated_data["start"], now=timezone.now()
+        )
+        return Response(BookingSerializer(_booking_data(moved)).data)

@@ -1,0 +1,35 @@
+"""OpenAPI helpers for the views: the error responses each endpoint documents."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+
+from api.v1.errors import ErrorSerializer
+
+_DESCRIPTIONS = {
+    400: "Input not valid (`validation_error`, with `fields`) or the body is not JSON (`parse_error`).",
+    401: "No manage token: send `Authorization: Bearer <token>` (`not_authenticated`).",
+    404: "Unknown code or short code, or a token that opens no booking (`not_found`, `booking_not_found`).",
+    405: "Method not allowed here (`method_not_allowed`).",
+    406: "Only application/json is answered (`not_acceptable`).",
+    409: "The time was taken meanwhile (`slot_taken`).",
+    415: "The body must be application/json (`unsupported_media_type`).",
+    422: (
+        "Refused by a booking rule; `code` says which: `too_many_persons`, `too_soon`, `in_past`, `closed`, "
+        "`outside_horizon`, `off_grid`, `municipality_required`, `municipality_not_participating`, "
+        "`names_mismatch`, `invalid_status`, `service_inactive`, `counter_inactive`, ..."
+    ),
+    429: "Too many requests from this address; see the Retry-After header (`throttled`).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The documented error responses, all with the one error shape."""
+    return {
+        status: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[status])
+        for status in sorted({*statuses, *COMMON})
+    }
+
+
+# Every endpoint may answer these: an Accept header that excludes JSON.
+COMMON = (406,)

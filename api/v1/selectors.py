@@ -1,0 +1,57 @@
+"""Read queries for /api/v1/. No writes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from bookings.models import Counter, Location, OpeningHours
+from services.models import Service
+from services.selectors import active_services
+
+
+def _locations(*, today: date) -> QuerySet[Location]:
+    return Location.objects.filter(is_active=True).prefetch_related(
+        Prefetch(
+            "opening_hours",
+            queryset=OpeningHours.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today)).order_by(
+                "weekday", "start_time"
+            ),
+            to_attr="current_opening_hours",
+        ),
+        Prefetch(
+            "counters",
+            queryset=Counter.objects.filter(is_active=True).prefetch_related(
+                Prefetch("services", queryset=Service.objects.active(), to_attr="active_services")
+            ),
+            to_attr="active_counters",
+        ),
+    )
+
+
+def active_locations(*, today: date) -> list[Location]:
+    """Bookable locations with their current and future opening hours and the services they offer."""
+    return list(_locations(today=today).order_by("name", "pk"))
+
+
+def active_location(*, short_code: str, today: date) -> Location | None:
+    return _locations(today=today).filter(short_code=short_code).first()
+
+
+def bookable_location(*, short_code: str) -> Location | None:
+    return Location.objects.filter(short_code=short_code, is_active=True).first()
+
+
+def services_offered(location: Location) -> list[Service]:
+    """The active services some active counter of `location` serves (needs `active_locations`' prefetch)."""
+    found = {service.pk: service for counter in location.active_counters for service in counter.active_services}
+    return sorted(found.values(), key=lambda service: (service.display_order, service.code))
+
+
+def catalogue() -> QuerySet[Service]:
+    return active_services()
+
+
+def active_service(*, code: str) -> Service | None:
+    return Service.objects.active().filter(code=code).first()

@@ -1,0 +1,239 @@
+"""Input and output shapes of /api/v1/. Input serializers check shape only; actions enforce the rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from api.v1 import selectors
+from bookings.forms import phone_validator
+from services.models import MAX_PERSONS_PER_BOOKING
+
+# Dates and times outside these years are refused as input: nothing can be booked there, and date
+# arithmetic near year 1 or 9999 would overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+# The longest range of days one request may ask about.
+MAX_RANGE_DAYS = 92
+
+LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
+
+
+def _check_year(value: date | datetime) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise serializers.ValidationError(
+            _("Use a date between the years %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
+
+
+def persons_field(**kwargs: object) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PERSONS_PER_BOOKING,
+        help_text=f"Number of persons, 1 to {MAX_PERSONS_PER_BOOKING} (and at most the service's `max_persons`).",
+        **kwargs,
+    )
+
+
+# ---- catalogue ------------------------------------------------------------------------------
+
+
+class ServiceSerializer(serializers.Serializer):
+    code = serializers.SlugField(help_text="Stable identifier of the service.")
+    name = serializers.CharField(help_text="In the request's language.")
+    description = serializers.CharField()
+    what_to_bring = serializers.CharField(allow_blank=True)
+    duration_minutes = serializers.IntegerField(help_text="Time per person.")
+    max_persons = serializers.IntegerField()
+    requires_municipality = serializers.BooleanField(
+        help_text="A hold needs `municipality`: one of the participating municipalities."
+    )
+    ind_product_key = serializers.CharField(allow_blank=True, help_text="BIO, DOC or VAA; empty if the IND has none.")
+    minimum_notice_minutes = serializers.IntegerField()
+    booking_horizon_days = serializers.IntegerField()
+
+
+class OpeningHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
+    start_time = serializers.TimeField(format="%H:%M")
+    end_time = serializers.TimeField(format="%H:%M")
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+
+
+class LocationSerializer(serializers.Serializer):
+    short_code = serializers.CharField(help_text="Stable identifier of the location, e.g. MAA.")
+    name = serializers.CharField()
+    street = serializers.CharField()
+    postcode = serializers.CharField()
+    city = serializers.CharField()
+    time_zone = serializers.CharField()
+    grid_minutes = serializers.IntegerField(help_text="Appointments start on this grid.")
+    services = serializers.SerializerMethodField(help_text="Codes of the services that can be booked here.")
+    opening_hours = OpeningHoursSerializer(many=True, source="current_opening_hours")
+
+    def get_services(self, location: object) -> list[str]:
+        return [service.code for service in selectors.services_offered(location)]
+
+
+class ServiceRefSerializer(serializers.Serializer):
+    code = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class LocationRefSerializer(serializers.Serializer):
+    short_code = serializers.CharField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+
+
+# ---- free days and times --------------------------------------------------------------------
+
+
+class FreeDaysQuerySerializer(serializers.Serializer):
+    persons = persons_field(default=1)
+    month = serializers.CharField(
+        required=False,
+        validators=[RegexValidator(r"^[0-9]{4}-(0[1-9]|1[0-2])$", _("Use a month like 2026-12."))],
+        help_text="A month, YYYY-MM. Or give start_date and end_date; with neither, the whole booking horizon.",
+    )
+    start_date = serializers.DateField(required=False, validators=[_check_year], help_text="First day, YYYY-MM-DD.")
+    end_date = serializers.DateField(required=False, validators=[_check_year], help_text="Last day, YYYY-MM-DD.")
+
+    def validate_month(self, value: str) -> date:
+        month = datetime.strptime(value, "%Y-%m").date()
+        _check_year(month)
+        return month
+
+    def validate(self, attrs: dict) -> dict:
+        has_range = "start_date" in attrs or "end_date" in attrs
+        if "month" in attrs and has_range:
+            raise serializers.ValidationError({"month": [_("Give either a month or start_date and end_date.")]})
+        if has_range:
+            if "start_date" not in attrs or "end_date" not in attrs:
+                raise serializers.ValidationError({"end_date": [_("Give both start_date and end_date.")]})
+            if attrs["end_date"] < attrs["start_date"]:
+                raise serializers.ValidationError({"end_date": [_("The last day comes before the first day.")]})
+            if (attrs["end_date"] - attrs["start_date"]).days >= MAX_RANGE_DAYS:
+                raise serializers.ValidationError(
+                    {"end_date": [_("Ask for at most %(days)d days at once.") % {"days": MAX_RANGE_DAYS}]}
+                )
+        return attrs
+
+
+class FreeTimesQuerySerializer(serializers.Serializer):
+    persons = persons_field(default=1)
+    date = serializers.DateField(validators=[_check_year], help_text="The day, YYYY-MM-DD.")
+
+
+class FreeDaysSerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="The location's short code.")
+    service = serializers.SlugField(help_text="The service's code.")
+    persons = serializers.IntegerField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    days = serializers.ListField(child=serializers.DateField(), help_text="Days with a free time, in order.")
+
+
+class FreeTimeSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="Pass this value as `start` to hold the time.")
+    end = serializers.DateTimeField(help_text="When the last person is expected to be done.")
+    time = serializers.CharField(help_text="The start as HH:MM in the location's time zone.")
+
+
+class FreeTimesSerializer(serializers.Serializer):
+    location = serializers.CharField()
+    service = serializers.SlugField()
+    persons = serializers.IntegerField()
+    date = serializers.DateField()
+    times = FreeTimeSerializer(many=True)
+
+
+# ---- hold and book --------------------------------------------------------------------------
+
+
+class HoldRequestSerializer(serializers.Serializer):
+    location = serializers.CharField(max_length=5, help_text="The location's short code.")
+    service = serializers.SlugField(max_length=40, help_text="The service's code.")
+    start = serializers.DateTimeField(
+        validators=[_check_year], help_text="A free time's `start`, ISO 8601 with its UTC offset."
+    )
+    persons = persons_field()
+    municipality = serializers.CharField(
+        max_length=80,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where the persons live or are moving to; required by services with `requires_municipality`.",
+    )
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+
+
+class HoldSerializer(serializers.Serializer):
+    hold_token = serializers.CharField(
+        help_text="Opaque; pass it to POST /api/v1/bookings/. Only you have it: keep it to yourself."
+    )
+    expires_at = serializers.DateTimeField(help_text="Book before this moment; later only if the time is still free.")
+    location = serializers.CharField()
+    service = serializers.SlugField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    persons = serializers.IntegerField()
+
+
+class PersonNameSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, help_text="As on the passport or ID card.")
+    last_name = serializers.CharField(max_length=100)
+
+
+class BookRequestSerializer(serializers.Serializer):
+    hold_token = serializers.CharField(max_length=300)
+    names = PersonNameSerializer(
+        many=True, min_length=1, max_length=MAX_PERSONS_PER_BOOKING, help_text="One entry per person of the hold."
+    )
+    email = serializers.EmailField(max_length=254, help_text="The confirmation and the manage link are sent here.")
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", validators=[phone_validator]
+    )
+    language = serializers.ChoiceField(
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        help_text="Language of the e-mails; the request's language if left out.",
+    )
+    consent = serializers.BooleanField(help_text="Must be true: the person agrees to the privacy statement.")
+
+    def validate_consent(self, value: bool) -> bool:
+        if value is not True:
+            raise serializers.ValidationError(_("Please agree to the privacy statement to book the appointment."))
+        return value
+
+
+class MoveRequestSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(validators=[_check_year], help_text="A free time's `start` for the same persons.")
+
+
+class BookingSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="Quote it at the desk, e.g. MAA-7KQ4-9XD2.")
+    status = serializers.CharField(help_text="booked, checked_in, cancelled, ...")
+    service = ServiceRefSerializer()
+    location = LocationRefSerializer()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    persons = serializers.IntegerField()
+    names = PersonNameSerializer(many=True, source="people.all")
+    email = serializers.CharField(source="contact_email", allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    language = serializers.CharField()
+    can_change = serializers.BooleanField(help_text="Whether it can still be moved or cancelled online.")
+
+
+class BookingCreatedSerializer(BookingSerializer):
+    manage_token = serializers.CharField(
+        help_text=(
+            "Shown only in this response: send it as `Authorization: Bearer <token>` to /api/v1/bookings/manage/. "
+            "The same token is in the manage link of the confirmation e-mail."
+        )
+    )

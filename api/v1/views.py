@@ -1,0 +1,212 @@
+"""Read endpoints of /api/v1/: the service catalogue, locations, free days and free times.
+
+Thin: serializers check the shape of the input, selectors and bookings.availability read.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.v1 import selectors
+from api.v1.docs import error_responses
+from api.v1.errors import ApiError
+from api.v1.serializers import (
+    FreeDaysQuerySerializer,
+    FreeDaysSerializer,
+    FreeTimesQuerySerializer,
+    FreeTimesSerializer,
+    LocationSerializer,
+    ServiceSerializer,
+)
+from api.v1.throttles import PollThrottle
+from bookings import availability
+from bookings.models import Location
+from services.models import Service
+
+
+class PublicView(APIView):
+    """No session or other authentication (so no CSRF): anyone may call, within the rate limits."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+def _not_found(message: str) -> ApiError:
+    return ApiError(status_code=404, code="not_found", message=message)
+
+
+def _service_or_404(code: str) -> Service:
+    service = selectors.active_service(code=code)
+    if service is None:
+        raise _not_found(_("There is no such service, or it cannot be booked at the moment."))
+    return service
+
+
+def _location_or_404(short_code: str) -> Location:
+    location = selectors.bookable_location(short_code=short_code)
+    if location is None:
+        raise _not_found(_("There is no such location."))
+    return location
+
+
+def _check_persons(*, service: Service, persons: int) -> None:
+    if persons > service.max_persons:
+        raise drf_serializers.ValidationError(
+            {
+                "persons": [
+                    _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons}
+                ]
+            }
+        )
+
+
+# ---- catalogue ------------------------------------------------------------------------------
+
+
+class ServiceListView(PublicView):
+    @extend_schema(
+        operation_id="services_list",
+        summary="The services that can be booked",
+        tags=["catalogue"],
+        responses={200: ServiceSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ServiceSerializer(selectors.catalogue(), many=True).data)
+
+
+class ServiceDetailView(PublicView):
+    @extend_schema(
+        operation_id="services_retrieve",
+        summary="One service, by its code",
+        tags=["catalogue"],
+        responses={200: ServiceSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        return Response(ServiceSerializer(_service_or_404(code)).data)
+
+
+class LocationListView(PublicView):
+    @extend_schema(
+        operation_id="locations_list",
+        summary="The locations, with opening hours and the services offered",
+        tags=["catalogue"],
+        responses={200: LocationSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        today = timezone.localdate()
+        return Response(LocationSerializer(selectors.active_locations(today=today), many=True).data)
+
+
+class LocationDetailView(PublicView):
+    @extend_schema(
+        operation_id="locations_retrieve",
+        summary="One location, by its short code",
+        tags=["catalogue"],
+        responses={200: LocationSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, short_code: str) -> Response:
+        location = selectors.active_location(short_code=short_code, today=timezone.localdate())
+        if location is None:
+            raise _not_found(_("There is no such location."))
+        return Response(LocationSerializer(location).data)
+
+
+# ---- free days and times --------------------------------------------------------------------
+
+
+class FreeDaysView(PublicView):
+    throttle_classes = [PollThrottle]
+
+    @extend_schema(
+        operation_id="free_days",
+        summary="Days with a free time for a service and a number of persons",
+        description=(
+            "Days in the month, or in [start_date, end_date], or in the whole booking horizon, that have at least "
+            "one free time. Days before today or beyond the service's booking horizon never have one."
+        ),
+        tags=["availability"],
+        parameters=[FreeDaysQuerySerializer],
+        responses={200: FreeDaysSerializer, **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request, short_code: str, code: str) -> Response:
+        location = _location_or_404(short_code)
+        service = _service_or_404(code)
+        query = FreeDaysQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        persons = query.validated_data["persons"]
+        _check_persons(service=service, persons=persons)
+        now = timezone.now()
+        today = now.astimezone(location.tz).date()
+        last_day = date.fromordinal(today.toordinal() + service.booking_horizon_days)
+        if "month" in query.validated_data:
+            month: date = query.validated_data["month"]
+            start_date, end_date = month, month.replace(day=monthrange(month.year, month.month)[1])
+        elif "start_date" in query.validated_data:
+            start_date, end_date = query.validated_data["start_date"], query.validated_data["end_date"]
+        else:
+            start_date, end_date = today, last_day
+        first, last = max(start_date, today), min(end_date, last_day)
+        days = (
+            availability.free_days(
+                location=location, service=service, persons=persons, start_date=first, end_date=last, now=now
+            )
+            if first <= last
+            else []
+        )
+        data = {
+            "location": location.short_code,
+            "service": service.code,
+            "persons": persons,
+            "start_date": start_date,
+            "end_date": end_date,
+            "days": days,
+        }
+        return Response(FreeDaysSerializer(data).data)
+
+
+class FreeTimesView(PublicView):
+    throttle_classes = [PollThrottle]
+
+    @extend_schema(
+        operation_id="free_times",
+        summary="The free times on one day for a service and a number of persons",
+        description="Hold one by passing its `start` to POST /api/v1/holds/.",
+        tags=["availability"],
+        parameters=[FreeTimesQuerySerializer],
+        responses={200: FreeTimesSerializer, **error_responses(400, 404, 429)},
+    )
+    def get(self, request: Request, short_code: str, code: str) -> Response:
+        location = _location_or_404(short_code)
+        service = _service_or_404(code)
+        query = FreeTimesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        persons, day = query.validated_data["persons"], query.validated_data["date"]
+        _check_persons(service=service, persons=persons)
+        now = timezone.now()
+        today = now.astimezone(location.tz).date()
+        slots: list[availability.Slot] = []
+        if today <= day <= date.fromordinal(today.toordinal() + service.booking_horizon_days):
+            slots = availability.free_slots(
+                location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+            ).get(day, [])
+        data = {
+            "location": location.short_code,
+            "service": service.code,
+            "persons": persons,
+            "date": day,
+            "times": [
+                {"start": slot.start, "end": slot.end, "time": slot.start.astimezone(location.tz).strftime("%H:%M")}
+                for slot in slots
+            ],
+        }
+        return Response(FreeTimesSerializer(data).data)
