@@ -19,15 +19,19 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg2
 import pytest
 import redis
 from aiosmtpd.controller import Controller
 from celery.signals import before_task_publish
+from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, tasks
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, OutboxStatus, SlotClaim
+from bookings.tokens import manage_token
 from expatdesk.celery import app as celery_app
 from tests.conftest import AMSTERDAM, require, uses_postgresql
 from tests.integration.conftest import (
@@ -433,3 +437,94 @@ def test_a_worker_killed_during_a_send_delivers_once_after_a_new_worker_starts(
     assert_delivered_once(smtp.mailbox, appointment)
     assert confirmation(appointment).attempts == 2  # the killed send and the one that went out
     assert smtp.mailbox.attempts == 1  # after the blocked DATA of the killed send, one more: delivered
+
+
+# ---- (d) the database slow to grant a lock ---------------------------------------------------------
+
+LOCK_TIMEOUT = "500ms"
+
+
+@pytest.fixture
+def short_lock_timeout():
+    """This test's connection gives up waiting for a lock after LOCK_TIMEOUT (the setting's default is
+    DATABASE_LOCK_TIMEOUT_MS, 5 s); the test client's requests use this same connection."""
+    require(uses_postgresql(), "the lock test needs PostgreSQL: set DATABASE_URL")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        configured = cursor.fetchone()[0]
+        assert configured not in ("0", "0ms"), "the settings must set a lock_timeout"
+        cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+
+
+@pytest.fixture
+def locker():
+    """A second PostgreSQL connection, to hold locks while the request runs; rolled back in teardown."""
+    db = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or None,
+    )
+    yield other
+    other.rollback()
+    other.close()
+
+
+def assert_busy_page(response) -> None:
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "no-store" in response["Cache-Control"]
+    content = response.content.decode()
+    assert "Busy, please try again" in content
+    assert 'href="/privacy/"' in content
+
+
+def test_a_booking_waiting_too_long_for_a_lock_gets_the_busy_page_and_succeeds_later(
+    client, desk, service, short_lock_timeout, locker
+):
+    answers = {"persons": "1"}
+    response = client.post(reverse("bookings:questions", kwargs={"service_code": service.code}), answers)
+    start = starts_on(client, first_times_url(client, response["Location"]))[0]
+    hold_url = reverse("bookings:hold", kwargs={"service_code": service.code})
+    with locker.cursor() as cursor:
+        cursor.execute("LOCK TABLE bookings_slotclaim IN EXCLUSIVE MODE")  # reads pass, writes wait
+
+    busy = client.post(hold_url, {**answers, "start": start})
+
+    assert_busy_page(busy)
+    assert not Appointment.objects.exists()  # the hold's transaction was rolled back whole
+    locker.rollback()
+    response = client.post(hold_url, {**answers, "start": start})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("bookings:details")
+    assert Appointment.objects.get().status == AppointmentStatus.HELD
+
+
+def test_a_cancellation_waiting_too_long_for_a_lock_gets_the_busy_page_in_the_persons_language(
+    client, desk, service, short_lock_timeout, locker
+):
+    appointment = book_directly(desk, service)
+    token = manage_token(salt=appointment.manage_token_salt)
+    cancel_url = reverse("bookings:cancel", kwargs={"token": token})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
+    assert client.get(cancel_url).status_code == 200
+    with locker.cursor() as cursor:  # a desk action holding the appointment's row
+        cursor.execute("SELECT id FROM bookings_appointment WHERE id = %s FOR UPDATE", [appointment.pk])
+
+    busy = client.post(cancel_url)
+
+    assert busy.status_code == 503
+    assert '<html lang="nl">' in busy.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    assert SlotClaim.objects.filter(appointment=appointment).exists()
+    locker.rollback()
+    done = client.post(cancel_url)
+    assert done.status_code == 200
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
