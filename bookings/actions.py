@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from bookings import abuse
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot, units_per_person
 from bookings.cache import availability_changed, days_around
 from bookings.models import (
@@ -60,6 +61,10 @@ class BookingError(Exception):
     MUNICIPALITY_NOT_PARTICIPATING = "municipality_not_participating"
     NAMES_MISMATCH = "names_mismatch"
     INVALID_STATUS = "invalid_status"
+    # Abuse rules (bookings/abuse.py); the IND API maps SIMILAR_APPOINTMENT_EXISTS to SIMILAR_APT_EXISTS.
+    SIMILAR_APPOINTMENT_EXISTS = "similar_appointment_exists"
+    COOLDOWN = "cooldown"
+    TOO_MANY_HOLDS = "too_many_holds"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(str(message))
@@ -336,6 +341,47 @@ def _write_email(*, appointment: Appointment, kind: str, now: datetime, revision
     return email
 
 
+def _check_customer_limits(*, service: Service, email: str, now: datetime, exclude_id: int | None) -> None:
+    """One live booking per e-mail address and service, and the cool-down after repeated cancellations.
+    Call inside the action's transaction: it locks the address until the transaction ends."""
+    if not email:
+        return
+    abuse.lock_email(email)
+    if abuse.has_live_booking(service=service, email=email, now=now, exclude_id=exclude_id):
+        raise BookingError(
+            BookingError.SIMILAR_APPOINTMENT_EXISTS,
+            _(
+                "There is already an appointment for this service with this e-mail address. To change its time, "
+                "use the link in its confirmation e-mail, or find it with “Find my booking”."
+            ),
+        )
+    if abuse.cooldown_until(email=email, now=now) is not None:
+        raise BookingError(
+            BookingError.COOLDOWN,
+            _(
+                "Several appointments with this e-mail address were cancelled recently, so it cannot be used for "
+                "a new booking for %(hours)d hours. Please try again later, or contact the desk."
+            )
+            % {"hours": settings.EXPATDESK_COOLDOWN_HOURS},
+        )
+
+
+def _check_holds_per_client(*, client_key: str, now: datetime) -> None:
+    """A bounded number of live holds per client address. Call inside the transaction (it locks the key)."""
+    if not client_key:
+        return
+    abuse.lock_client(client_key)
+    if abuse.live_holds(client_key=client_key, now=now) >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
+        raise BookingError(
+            BookingError.TOO_MANY_HOLDS,
+            _(
+                "Too many times are being held from your connection at the moment. Please finish or leave one "
+                "of the bookings you started, or wait %(minutes)d minutes, and try again."
+            )
+            % {"minutes": settings.EXPATDESK_HOLD_MINUTES},
+        )
+
+
 # ---- actions --------------------------------------------------------------------------------
 
 
@@ -348,14 +394,19 @@ def hold_slot(
     now: datetime,
     municipality: str = "",
     language: str = "en",
+    client_key: str = "",
 ) -> Appointment:
-    """Claim a slot for a few minutes while the person fills in their details."""
+    """Claim a slot for a few minutes while the person fills in their details.
+
+    `client_key` (bookings/abuse.py client_key_for) caps the live holds of one client address at
+    EXPATDESK_MAX_HOLDS_PER_IP; empty for callers that have no address (tests, commands)."""
     _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
     _check_municipality(service=service, municipality=municipality)
     # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
     expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
     with transaction.atomic(durable=True):
+        _check_holds_per_client(client_key=client_key, now=now)
         appointment = _create_appointment(
             location=location,
             service=service,
@@ -378,7 +429,8 @@ def hold_slot(
             expires_at=expires_at,
         )
         appointment.end = allocation.end
-        appointment.save(update_fields=["end"])
+        appointment.client_key = client_key
+        appointment.save(update_fields=["end", "client_key"])
         _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
@@ -406,6 +458,7 @@ def confirm_hold(
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
             raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
         _check_names(names=names, persons=locked.persons)
+        _check_customer_limits(service=locked.service, email=contact_email, now=now, exclude_id=locked.pk)
         claims = SlotClaim.objects.filter(appointment=locked)
         if locked.status == AppointmentStatus.HELD and locked.hold_expires_at and locked.hold_expires_at > now:
             claims.update(expires_at=None)
@@ -434,6 +487,7 @@ def confirm_hold(
         locked.contact_email = contact_email
         locked.phone = phone
         locked.language = language
+        locked.client_key = ""  # only holds count per address
         locked.save(
             update_fields=[
                 "status",
@@ -445,6 +499,7 @@ def confirm_hold(
                 "end",
                 "manage_token_salt",
                 "manage_token_hash",
+                "client_key",
             ]
         )
         _record(appointment=locked, kind=EventKind.BOOKED, now=now)
@@ -466,8 +521,12 @@ def book_appointment(
     counter: Counter | None = None,
     booked_by: AbstractBaseUser | None = None,
     enforce_notice: bool = False,
+    enforce_customer_limits: bool = True,
 ) -> BookingResult:
-    """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter."""
+    """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter.
+
+    `enforce_customer_limits=False` lets staff book past the one-live-booking-per-e-mail rule and the
+    cool-down (e.g. a walk-in, or a second appointment the desk agreed to)."""
     persons = len(names)
     _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
@@ -476,6 +535,8 @@ def book_appointment(
     if counter is not None:
         _check_counter(counter=counter, location=location, service=service)
     with transaction.atomic(durable=True):
+        if enforce_customer_limits:
+            _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
         appointment = _create_appointment(
             location=location,
             service=service,
@@ -535,8 +596,11 @@ def cancel_appointment(
         locked.cancelled_at = now
         locked.cancel_reason = reason[:200]
         locked.hold_expires_at = None
+        locked.client_key = ""
         locked.sequence += 1
-        locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "hold_expires_at", "sequence"])
+        locked.save(
+            update_fields=["status", "cancelled_at", "cancel_reason", "hold_expires_at", "sequence", "client_key"]
+        )
         _record(appointment=locked, kind=EventKind.CANCELLED, now=now, actor=actor, detail=locked.cancel_reason)
         if was_booked:
             _write_email(appointment=locked, kind=EmailKind.CANCELLATION, now=now)
@@ -618,7 +682,7 @@ def expire_holds(*, now: datetime) -> int:
         for _pk, location_id, start in rows:
             availability_changed(location_id=location_id, days=days_around(start))
         SlotClaim.objects.filter(appointment_id__in=lapsed, expires_at__lte=now).delete()
-        Appointment.objects.filter(pk__in=lapsed).update(status=AppointmentStatus.EXPIRED)
+        Appointment.objects.filter(pk__in=lapsed).update(status=AppointmentStatus.EXPIRED, client_key="")
     return len(lapsed)
 
 
@@ -962,6 +1026,7 @@ def walk_in(
                 now=now,
                 booked_by=actor,
                 enforce_notice=False,
+                enforce_customer_limits=False,  # staff decide at the desk
             )
         except BookingError as error:
             if error.code == BookingError.SLOT_TAKEN:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from services.models import MAX_PERSONS_PER_BOOKING, Service
@@ -232,6 +233,9 @@ class Appointment(models.Model):
         related_name="+",
         verbose_name=_("booked by"),
     )
+    # A keyed hash of the client address that holds it (bookings/abuse.py), to cap live holds per
+    # address; only while HELD: cleared when the hold is booked, cancelled or lapses.
+    client_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["start"]
@@ -244,7 +248,13 @@ class Appointment(models.Model):
                 name="appointment_persons_1_to_6",
             ),
         ]
-        indexes = [models.Index(fields=["location", "start"], name="appointment_location_start")]
+        indexes = [
+            models.Index(fields=["location", "start"], name="appointment_location_start"),
+            # Live holds per client address (only holds carry a key).
+            models.Index(fields=["client_key"], condition=~Q(client_key=""), name="appointment_client_key"),
+            # One live booking per e-mail address and service; cool-down after repeated cancellations.
+            models.Index(Upper("contact_email"), name="appointment_email_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from bookings.views import booking, manage, pages
+from expatdesk.ratelimits import rate_limited
 
 
 class IsoDayConverter:
@@ -25,16 +26,18 @@ urlpatterns = [
     path("", pages.start, name="start"),
     path("privacy/", pages.privacy, name="privacy"),
     path("accessibility/", pages.accessibility, name="accessibility"),
-    path("find/", pages.find_booking, name="find"),
+    # POSTs that hold, book, look up or change a booking are rate limited per client address
+    # (EXPATDESK_RATE_*; expatdesk/ratelimits.py); GETs are not.
+    path("find/", rate_limited("find")(pages.find_booking), name="find"),
     # Fixed paths before the service code, which is a slug.
-    path("book/details/", booking.details, name="details"),
+    path("book/details/", rate_limited("confirm")(booking.details), name="details"),
     path("book/confirmed/", booking.confirmation, name="confirmation"),
     path("book/<slug:service_code>/", booking.questions, name="questions"),
     path("book/<slug:service_code>/calendar/", booking.calendar, name="calendar"),
-    path("book/<slug:service_code>/hold/", booking.hold, name="hold"),
+    path("book/<slug:service_code>/hold/", rate_limited("hold")(booking.hold), name="hold"),
     path("book/<slug:service_code>/<isoday:day>/", booking.times, name="times"),
     path("manage/<str:token>/", manage.manage, name="manage"),
-    path("manage/<str:token>/cancel/", manage.cancel, name="cancel"),
-    path("manage/<str:token>/move/", manage.reschedule, name="reschedule"),
+    path("manage/<str:token>/cancel/", rate_limited("manage")(manage.cancel), name="cancel"),
+    path("manage/<str:token>/move/", rate_limited("manage")(manage.reschedule), name="reschedule"),
     path("manage/<str:token>/appointment.ics", manage.ics, name="ics"),
 ]

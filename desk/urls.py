@@ -1,6 +1,7 @@
 from django.urls import path
 
 from desk.views import agenda, appointments, auth, capacity
+from expatdesk.ratelimits import rate_limited
 
 app_name = "desk"
 
@@ -22,8 +23,9 @@ urlpatterns = [
     path("appointment/<str:reference>/no-show/", appointments.mark_no_show, name="appointment_no_show"),
     path("appointment/<str:reference>/cancel/", appointments.cancel, name="appointment_cancel"),
     path("appointment/<str:reference>/move/", appointments.move, name="appointment_move"),
-    path("login/", auth.LoginView.as_view(), name="login"),
+    # Password and code POSTs per address are rate limited (EXPATDESK_RATE_LOGIN), besides axes' lockout.
+    path("login/", rate_limited("login")(auth.LoginView.as_view()), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
-    path("verify/", auth.verify, name="verify"),
+    path("verify/", rate_limited("login")(auth.verify), name="verify"),
     path("2fa/setup/", auth.totp_setup, name="totp_setup"),
 ]

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import actions, availability, qr, selectors
+from bookings import abuse, actions, availability, qr, selectors
 from bookings.actions import BookingError, PersonName
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
@@ -45,6 +45,7 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
+from employers.selectors import booking_employer
 from services.models import Service
 
 STEPS = 5  # questions, date, time, details, confirmation
@@ -304,6 +305,7 @@ def hold(request: HttpRequest, service_code: str) -> HttpResponse:
             municipality=form.cleaned_data.get("municipality", ""),
             language=get_language() or "en",
             now=now,
+            client_key=abuse.client_key_for(request),
         )
     except BookingError as error:
         day = start.astimezone(location.tz).date()
@@ -383,12 +385,21 @@ def details(request: HttpRequest) -> HttpResponse:
     except BookingError as error:
         if error.code == BookingError.SLOT_TAKEN:
             return _slot_taken(request, appointment=appointment, form=form, message=str(error.message), now=now)
-        if error.code == BookingError.NAMES_MISMATCH:
+        if error.code in (
+            BookingError.NAMES_MISMATCH,
+            BookingError.SIMILAR_APPOINTMENT_EXISTS,
+            BookingError.COOLDOWN,
+        ):
+            # The hold stays: show what is wrong next to what was typed.
             form.add_error(None, error.message)
             return render(
                 request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now)
             )
         return start_over(request, str(error.message))
+    if booking_employer(request.user) is not None:
+        # HR staff of an approved employer booked for an employee: the booking goes on the employer's list.
+        with suppress(BookingError):  # cancelled in the moment since: it stays off the list
+            actions.record_employer_booking(appointment=result.appointment, user=request.user, now=now)
     request.session.pop(HOLD_KEY, None)
     request.session.pop(DRAFT_KEY, None)
     request.session[CONFIRMED_KEY] = {

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
     "desk",
     "api",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: no-store on every page that shows personal data (expatdesk/security.py).
+    "expatdesk.security.NoStoreForPersonalDataMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +87,8 @@ MIDDLEWARE = [
     # A database lock not granted within DATABASE_LOCK_TIMEOUT_MS: a 503 "busy, try again" page.
     "expatdesk.busy.BusyDatabaseMiddleware",
     # Last, so that it sees the outcome of every login attempt (django-axes).
+    # django-ratelimit's Ratelimited exception → the friendly 429 page (expatdesk/ratelimits.py).
+    "expatdesk.ratelimits.RatelimitedMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -281,9 +288,59 @@ EXPATDESK_PRIVACY_CONTROLLER = os.environ.get("EXPATDESK_PRIVACY_CONTROLLER", "G
 EXPATDESK_PRIVACY_EMAIL = os.environ.get("EXPATDESK_PRIVACY_EMAIL", "")
 
 LOGGING = {
+# Abuse (issue 5): POSTs per client address to the hold, confirm, find-my-booking, manage (cancel and
+# move) and staff login endpoints, as django-ratelimit rates ("20/10m" = 20 in ten minutes), counted in
+# the default cache (Redis in production). Over the limit: a 429 page with Retry-After.
+EXPATDESK_RATE_HOLD = os.environ.get("EXPATDESK_RATE_HOLD", "30/10m")
+EXPATDESK_RATE_CONFIRM = os.environ.get("EXPATDESK_RATE_CONFIRM", "20/10m")
+EXPATDESK_RATE_FIND = os.environ.get("EXPATDESK_RATE_FIND", "10/10m")
+EXPATDESK_RATE_MANAGE = os.environ.get("EXPATDESK_RATE_MANAGE", "20/10m")
+EXPATDESK_RATE_LOGIN = os.environ.get("EXPATDESK_RATE_LOGIN", "20/10m")
+RATELIMIT_VIEW = "expatdesk.ratelimits.ratelimited_view"
+# At most this many live holds at once from one client address (a keyed hash of it is kept on the
+# hold until it is booked, cancelled or lapses).
+EXPATDESK_MAX_HOLDS_PER_IP = env_int("EXPATDESK_MAX_HOLDS_PER_IP", default=5)
+# At most one live booking per e-mail address per service (staff may book past it).
+EXPATDESK_ONE_BOOKING_PER_EMAIL = env_bool("EXPATDESK_ONE_BOOKING_PER_EMAIL", default=True)
+# Someone who cancelled EXPATDESK_COOLDOWN_CANCELLATIONS bookings online within
+# EXPATDESK_COOLDOWN_DAYS days cannot book with that e-mail address for EXPATDESK_COOLDOWN_HOURS hours
+# after the last cancellation (0 cancellations switches the rule off).
+EXPATDESK_COOLDOWN_CANCELLATIONS = env_int("EXPATDESK_COOLDOWN_CANCELLATIONS", default=3)
+EXPATDESK_COOLDOWN_DAYS = env_int("EXPATDESK_COOLDOWN_DAYS", default=30)
+EXPATDESK_COOLDOWN_HOURS = env_int("EXPATDESK_COOLDOWN_HOURS", default=24)
+
+# Content Security Policy (django-csp 4): no inline script or style anywhere; every asset from static/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Logs: one JSON object a line (DJANGO_LOG_FORMAT=json, the production default) or plain text.
+# Log messages carry ids and references, never names, e-mail addresses or phone numbers.
+DJANGO_LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "plain")
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "expatdesk.logging.JsonFormatter"},
+    },
+    "filters": {"redact": {"()": "expatdesk.logging.RedactFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if DJANGO_LOG_FORMAT == "json" else "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }

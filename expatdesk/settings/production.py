@@ -1,9 +1,11 @@
 """Production settings: refuse to start without a secret key, a database and Redis."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASE_URL, EXPATDESK_REQUIRE_2FA, REDIS_URL, SECRET_KEY, env_bool, env_int
+from .base import DATABASE_URL, EXPATDESK_REQUIRE_2FA, LOGGING, REDIS_URL, SECRET_KEY, env_bool, env_int
 
 _missing = [
     name
@@ -34,10 +36,16 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
+# The load balancer asks for /healthz over plain HTTP on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Manage links carry a token in the path: never send the address to another site.
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: every form carries the token in a hidden field
+# Logs as JSON lines unless DJANGO_LOG_FORMAT=plain.
+LOGGING["handlers"]["console"]["formatter"] = "plain" if os.environ.get("DJANGO_LOG_FORMAT") == "plain" else "json"
 X_FRAME_OPTIONS = "DENY"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,109 @@
+"""Read-only checks against slot hoarding and repeated book-and-cancel (issue 5), used by bookings/actions.py.
+
+- One live booking per e-mail address per service: a BOOKED or CHECKED_IN appointment for the service,
+  with the same address (compared case-insensitively), that has not ended yet.
+- A bounded number of live holds per client address: the hold stores a keyed hash of the address
+  (`Appointment.client_key`, HMAC-SHA256 with the secret key, so a copy of the database alone does not
+  give the address back), cleared as soon as the hold is booked, cancelled or lapses.
+- A cool-down after repeated cancellations: EXPATDESK_COOLDOWN_CANCELLATIONS bookings cancelled online by
+  the person (not by staff) within EXPATDESK_COOLDOWN_DAYS days refuse new bookings with that address for
+  EXPATDESK_COOLDOWN_HOURS hours after the last of them.
+
+Concurrency: a count followed by an insert is a race, so the actions take a transaction-scoped advisory
+lock (PostgreSQL `pg_advisory_xact_lock`) on the e-mail address or the client key first; two bookings
+with the same address, or two holds from the same address, then run one after the other, and the
+second one sees the first's row. SQLite runs one writing transaction at a time anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+from django_ratelimit.core import _get_ip
+
+from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, EventKind
+from services.models import Service
+
+LIVE_BOOKING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+
+
+def client_key_for_address(address: str) -> str:
+    """A keyed hash of a client address: equal for equal addresses, useless without the secret key."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()
+
+
+def client_key_for(request: HttpRequest) -> str:
+    """The client key of the request's address (the same address django-ratelimit counts: REMOTE_ADDR,
+    or RATELIMIT_IP_META_KEY behind a proxy; IPv6 by /64)."""
+    try:
+        address = _get_ip(request)
+    except Exception:  # no usable address (e.g. a Unix socket without a proxy header)
+        return ""
+    return client_key_for_address(address)
+
+
+def lock(name: str) -> None:
+    """Serialise transactions about `name` until the current transaction ends (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def lock_email(email: str) -> None:
+    lock(f"email:{email.strip().lower()}")
+
+
+def lock_client(client_key: str) -> None:
+    lock(f"client:{client_key}")
+
+
+def has_live_booking(*, service: Service, email: str, now: datetime, exclude_id: int | None = None) -> bool:
+    if not email or not settings.EXPATDESK_ONE_BOOKING_PER_EMAIL:
+        return False
+    live = Appointment.objects.filter(
+        service=service, contact_email__iexact=email.strip(), status__in=LIVE_BOOKING_STATUSES, end__gt=now
+    )
+    if exclude_id is not None:
+        live = live.exclude(pk=exclude_id)
+    return live.exists()
+
+
+def live_holds(*, client_key: str, now: datetime) -> int:
+    if not client_key:
+        return 0
+    return Appointment.objects.filter(
+        client_key=client_key, status=AppointmentStatus.HELD, hold_expires_at__gt=now
+    ).count()
+
+
+def cooldown_until(*, email: str, now: datetime) -> datetime | None:
+    """When this address may book again, if it is in a cool-down now; else None."""
+    needed = settings.EXPATDESK_COOLDOWN_CANCELLATIONS
+    if not email or needed <= 0:
+        return None
+    by_staff = AppointmentEvent.objects.filter(
+        appointment=OuterRef("pk"), kind=EventKind.CANCELLED, actor__isnull=False
+    )
+    recent = list(
+        Appointment.objects.filter(
+            contact_email__iexact=email.strip(),
+            status=AppointmentStatus.CANCELLED,
+            booked_at__isnull=False,
+            cancelled_at__gte=now - timedelta(days=settings.EXPATDESK_COOLDOWN_DAYS),
+        )
+        .exclude(Exists(by_staff))
+        .order_by("-cancelled_at")
+        .values_list("cancelled_at", flat=True)[:needed]
+    )
+    if len(recent) < needed:
+        return None
+    until = recent[0] + timedelta(hours=settings.EXPATDESK_COOLDOWN_HOURS)
+    return until if until > now else None
