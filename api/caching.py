@@ -16,7 +16,9 @@ error shape, and `Retry-After` with the seconds until the window ends.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
+from contextlib import suppress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +28,8 @@ from django_ratelimit.core import get_usage
 
 from api.ind_responses import CONTENT_TYPE, RATE_LIMITED, ApiError, error_response
 from bookings.cache import version_token
+
+logger = logging.getLogger(__name__)
 
 POLL = "api-poll"
 WRITE = "api-write"
@@ -38,7 +42,11 @@ def cache_seconds() -> int:
 def rate_limited(request: HttpRequest, *, group: str) -> HttpResponse | None:
     """Count this request for its client; a 429 answer when the client is over its limit."""
     rate = settings.EXPATDESK_API_POLL_RATE if group == POLL else settings.EXPATDESK_API_WRITE_RATE
-    usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
+    try:
+        usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
+    except Exception:  # the shared cache is down: answer rather than refuse everyone
+        logger.warning("Cache unavailable: API rate limit of group %s not counted.", group)
+        return None
     if usage is None or not usage["should_limit"]:
         return None
     time_left = usage["time_left"]
@@ -60,12 +68,17 @@ def etag_of(body: bytes) -> str:
 
 def cached_body(*, name: str, location_id: int, parts: tuple[object, ...], compute: Callable[[], bytes]) -> bytes:
     """The answer `name` for `parts` at the location: from the cache, or computed and cached."""
-    version = version_token(location_id=location_id)
-    key = f"api:{name}:{location_id}:{':'.join(map(str, parts))}:{version}"
-    body = cache.get(key)
+    try:
+        version = version_token(location_id=location_id)
+        key = f"api:{name}:{location_id}:{':'.join(map(str, parts))}:{version}"
+        body = cache.get(key)
+    except Exception:  # the shared cache is down: compute every answer afresh meanwhile
+        logger.warning("Cache unavailable: API answer %s computed without the cache.", name)
+        return compute()
     if body is None:
         body = compute()
-        cache.set(key, body, timeout=cache_seconds())
+        with suppress(Exception):
+            cache.set(key, body, timeout=cache_seconds())
     return body
 
 

@@ -62,11 +62,16 @@ class SlotRef:
     hold_id: int | None = None
 
 
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=_SALT)
+
+
 def slot_key(ref: SlotRef) -> str:
     payload = [ref.location_id, ref.service_id, int(ref.start.timestamp()), ref.persons]
     if ref.hold_id is not None:
         payload.append(ref.hold_id)
-    return signing.dumps(payload, salt=_SALT, compress=False)
+    # Signer, not signing.dumps: no timestamp, so the same slot has the same key (and answer) every time.
+    return _signer().sign_object(payload)
 
 
 def read_slot_key(key: str) -> SlotRef | None:
@@ -74,7 +79,7 @@ def read_slot_key(key: str) -> SlotRef | None:
     if not isinstance(key, str) or not key or len(key) > 200:
         return None
     try:
-        payload = signing.loads(key, salt=_SALT)
+        payload = _signer().unsign_object(key)
     except (signing.BadSignature, ValueError, UnicodeError):
         return None
     if (

@@ -193,7 +193,8 @@ def hold(request: HttpRequest, desk: str, key: str, product: str | None = None) 
         now=timezone.now(),
     )
     if ref.hold_id is None:
-        cache.set(_remembered_hold_key(request, key), appointment.pk, timeout=settings.EXPATDESK_HOLD_MINUTES * 60)
+        with suppress(Exception):  # a cache that is down only loses this convenience
+            cache.set(_remembered_hold_key(request, key), appointment.pk, timeout=settings.EXPATDESK_HOLD_MINUTES * 60)
     held = SlotRef(
         location_id=location.pk,
         service_id=service.pk,
@@ -251,7 +252,10 @@ def book(request: HttpRequest, desk: str) -> HttpResponse:
         "phone": given.phone,
         "language": given.language,
     }
-    hold_id = ref.hold_id or cache.get(_remembered_hold_key(request, given.key))
+    hold_id = ref.hold_id
+    if hold_id is None:
+        with suppress(Exception):  # a cache that is down only loses this convenience
+            hold_id = cache.get(_remembered_hold_key(request, given.key))
     if hold_id is not None:
         held = Appointment.objects.filter(pk=hold_id, location=location, service=service).first()
         if held is None:

@@ -16,6 +16,7 @@ repeats an earlier value and no stale answer can come back under it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +25,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 _PREFIX = "availability-version"
+
+logger = logging.getLogger(__name__)
 
 
 def _any_key(location_id: int) -> str:
@@ -91,7 +94,10 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None) -> No
     Robust: a cache that is down must not fail a booking that has committed; its answers then live
     at most EXPATDESK_SLOT_CACHE_SECONDS.
     """
-    if cache.get(_any_key(location_id)) is None:
-        return  # no answer about this location is cached under a version: nothing to invalidate
+    try:
+        if cache.get(_any_key(location_id)) is None:
+            return  # no answer about this location is cached under a version: nothing to invalidate
+    except Exception:  # the cache is down: the action goes on; the bump after the commit is tried anyway
+        logger.warning("Cache unavailable while marking availability of location %s changed.", location_id)
     days = None if days is None else list(days)
     transaction.on_commit(lambda: bump_availability(location_id=location_id, days=days), robust=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import models
 from django.test import Client
 from django.urls import reverse
@@ -214,6 +215,18 @@ def test_slots_answer_to_the_ind_key_and_the_short_code_with_and_without_the_sla
         assert (ref.location_id, ref.persons, ref.hold_id) == (maastricht.pk, 1, None)
         local = ref.start.astimezone(maastricht.tz)
         assert (local.date().isoformat(), local.strftime("%H:%M")) == (slot["date"], slot["startTime"])
+
+
+def test_a_slot_keeps_its_key_from_one_answer_to_the_next(client, maastricht, settings, monkeypatch):
+    """Keys carry no signing time: a minute later (per the clock signatures read) the answer is the same."""
+    settings.EXPATDESK_SLOT_CACHE_SECONDS = 0  # computed afresh each time
+    first = client.get(slots_url(IND_DESK_KEY))
+    cache.clear()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 60)
+    second = client.get(slots_url(IND_DESK_KEY))
+    assert first.content == second.content
+    assert first["ETag"] == second["ETag"]
 
 
 def test_the_persons_parameter_changes_the_answer(client, maastricht):
@@ -589,3 +602,21 @@ def test_writes_are_rate_limited_separately(client, maastricht, settings):
     assert int(limited["Retry-After"]) >= 1
     assert Appointment.objects.count() == 1
     assert client.get(slots_url(IND_DESK_KEY)).status_code == 200  # polling has its own budget
+
+
+def test_the_api_and_the_actions_keep_working_while_the_cache_is_down(
+    client, maastricht, monkeypatch, django_capture_on_commit_callbacks
+):
+    slot = _a_slot(client)  # a version of the location is now in the cache
+    backend = caches["default"]
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for method in ("get", "set", "add", "incr", "get_many", "delete"):
+        monkeypatch.setattr(backend, method, down)
+    assert client.get(slots_url(IND_DESK_KEY)).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(client, f"/oap/api/desks/{IND_DESK_KEY}/appointments", booking_payload(slot))
+    assert response.status_code == 200
+    assert Appointment.objects.get().status == AppointmentStatus.BOOKED
