@@ -1349,3 +1349,35 @@ def change_opening_hours(
         OpeningHours.objects.filter(pk__in=[row.pk for row in plan.delete]).delete()
         OpeningHours.objects.bulk_create(plan.create)
         return list(OpeningHours.objects.filter(location=location).order_by("weekday", "start_time", "pk"))
+
+
+# ---- employers' bookings (issue 4, point 7) -----------------------------------------------------
+# Imports for this section only, so the top of the module stays as other changes left it.
+from employers.models import EmployerBooking, EmployerMembership  # noqa: E402
+
+NOT_AN_EMPLOYER = "not_an_employer"
+
+
+def record_employer_booking(*, appointment: Appointment, user: AbstractBaseUser, now: datetime) -> EmployerBooking:
+    """Record that HR staff of an approved employer made this booking (through the public flow) for an
+    employee: the employer sees it in its list, and the appointment says who booked it. Running it again
+    for the same booking changes nothing."""
+    with transaction.atomic(durable=True):
+        membership = (
+            EmployerMembership.objects.select_related("employer")
+            .filter(user_id=user.pk, user__is_active=True, employer__is_approved=True)
+            .first()
+        )
+        if membership is None:
+            raise BookingError(NOT_AN_EMPLOYER, _("Only the staff of an approved employer can book for employees."))
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN):
+            raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
+        if locked.booked_by_id is None:
+            locked.booked_by_id = user.pk
+            locked.save(update_fields=["booked_by"])
+        link, _created = EmployerBooking.objects.get_or_create(
+            appointment=locked,
+            defaults={"employer": membership.employer, "booked_by_id": user.pk, "created_at": now},
+        )
+    return link

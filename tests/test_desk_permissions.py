@@ -105,3 +105,82 @@ def test_staff_without_the_second_factor_are_sent_to_confirm_it(client, world):
         assert client.post(url).status_code == 302, url
     world["appointment"].refresh_from_db()
     assert world["appointment"].status == "booked"
+
+
+# ---- the employer role (HR staff of an approved employer) ---------------------------------------
+
+EMPLOYER_URLS = ["/employer/"]
+
+
+def hr_staff(email: str = "hr@brightlands.example", *, approved: bool = True):
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from employers import actions as employer_actions
+
+    employer = employer_actions.sign_up_employer(
+        name="Brightlands B.V.",
+        sponsor_number="",
+        contact_name="Hanna Rood",
+        email=email,
+        password="x" * 16,
+        now=timezone.now(),
+    )
+    if approved:
+        employer_actions.approve_employer(employer=employer, now=timezone.now(), actor=None)
+    return User.objects.get(username=email)
+
+
+def test_employers_see_their_page_but_not_the_desk_or_the_admin(client, world):
+    sign_in(client, hr_staff())
+    for url in EMPLOYER_URLS:
+        assert client.get(url).status_code == 200, url
+    for url in [*desk_get_urls(world), "/desk/capacity/", "/desk/capacity/hours/"]:
+        assert client.get(url).status_code == 403, url
+    for url in desk_post_urls(world):
+        assert client.post(url).status_code == 403, url
+    for url in ADMIN_URLS:
+        response = client.get(url)
+        assert response.status_code == 302, url  # not staff: the admin asks for someone who may
+        assert client.get(response.url).status_code == 403, url
+    world["appointment"].refresh_from_db()
+    assert world["appointment"].status == "booked"
+
+
+def test_desk_staff_and_admins_do_not_see_an_employers_page(client, world):
+    for user in (desk_staff(), desk_admin()):
+        sign_in(client, user)
+        for url in EMPLOYER_URLS:
+            assert client.get(url).status_code == 403, (user, url)
+
+
+def test_desk_staff_who_are_also_hr_staff_see_the_employers_page(client, world):
+    from django.contrib.auth.models import Group
+
+    from desk.permissions import DESK_STAFF_GROUP
+
+    user = hr_staff()
+    user.groups.add(Group.objects.get_or_create(name=DESK_STAFF_GROUP)[0])
+    sign_in(client, user)
+    for url in EMPLOYER_URLS:
+        assert client.get(url).status_code == 200, url
+    assert client.get(desk_get_urls(world)[0]).status_code == 200
+
+
+def test_anonymous_and_unverified_users_are_sent_to_sign_in_for_the_employers_page(client, world):
+    for url in EMPLOYER_URLS:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/employer/login/?next="), url
+    sign_in(client, hr_staff(), second_factor=False)
+    for url in EMPLOYER_URLS:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/desk/verify/?next="), url
+
+
+def test_capacity_pages_are_for_admins_only(client, world):
+    sign_in(client, desk_staff())
+    for url in ("/desk/capacity/", "/desk/capacity/hours/"):
+        assert client.get(url).status_code == 403, url
+    sign_in(client, desk_admin())
+    for url in ("/desk/capacity/", "/desk/capacity/hours/"):
+        assert client.get(url).status_code == 200, url

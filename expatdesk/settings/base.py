@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "desk",
+    "employers",
     "api",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
     # schema viewer's assets served from static (no CDN).
