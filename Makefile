@@ -40,7 +40,7 @@ format: setup
 
 # Re-extract and compile the English and Dutch catalogues (needs GNU gettext); the .mo files are committed.
 messages: setup
-	$(PY) manage.py makemessages --locale nl --ignore "$(VENV)/*" --ignore "node_modules/*"
+	$(PY) manage.py makemessages --locale nl --ignore "$(VENV)/*" --ignore "node_modules/*" --ignore "tests/*" --ignore "static/vendor/*"
 	$(PY) manage.py compilemessages --ignore "$(VENV)/*"
 
 clean:
