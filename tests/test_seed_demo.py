@@ -23,10 +23,13 @@ from bookings.models import (
     Person,
     SlotClaim,
 )
+from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
 from services.models import Service
 
 pytestmark = pytest.mark.django_db
+
+HR = "hr@brightlands.example"
 
 
 def seed(*args: str) -> str:
@@ -48,6 +51,8 @@ def counts() -> dict[str, int]:
         "opening hours": OpeningHours.objects.count(),
         "services": Service.objects.count(),
         "users": user_model.objects.count(),
+        "employers": Employer.objects.count(),
+        "memberships": EmployerMembership.objects.count(),
         "appointments": Appointment.objects.count(),
         "persons": Person.objects.count(),
         "claims": SlotClaim.objects.count(),
@@ -89,14 +94,22 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
     desk = user_model.objects.get(username="desk")
     assert admin.is_superuser and admin.is_staff
     assert list(admin.groups.values_list("name", flat=True)) == ["Admins"]
-    assert desk.is_staff and not desk.is_superuser
+    assert not desk.is_staff and not desk.is_superuser  # the desk through the group; not the admin
     assert list(desk.groups.values_list("name", flat=True)) == ["Desk staff"]
     assert desk.has_perm("bookings.view_appointment") and desk.has_perm("bookings.change_appointment")
     assert not desk.has_perm("bookings.change_location")
     passwords = printed_passwords(output)
-    assert set(passwords) == {"admin", "desk"}
+    assert set(passwords) == {"admin", "desk", HR}
     assert admin.check_password(passwords["admin"])
     assert desk.check_password(passwords["desk"])
+    hr = user_model.objects.get(username=HR)
+    assert hr.check_password(passwords[HR])
+    assert hr.is_active and not hr.is_staff and not hr.is_superuser
+    assert not hr.groups.exists()
+    employer = Employer.objects.get()
+    assert (employer.name, employer.is_approved) == ("Brightlands Demo B.V.", True)
+    assert list(EmployerMembership.objects.values_list("user__username", "employer")) == [(HR, employer.pk)]
+    assert "/employer/login/" in output
     assert f"Sign in at http://127.0.0.1:8000{resolve_url(django_settings.LOGIN_URL)}" in output
     assert "/admin/" in output
 
@@ -134,7 +147,7 @@ def test_reset_passwords_prints_new_passwords_that_work(settings):
     second = printed_passwords(seed("--reset-passwords"))
 
     user_model = get_user_model()
-    assert set(second) == {"admin", "desk"}
+    assert set(second) == {"admin", "desk", HR}
     for username, password in second.items():
         assert password != first[username]
         assert user_model.objects.get(username=username).check_password(password)
@@ -163,3 +176,32 @@ def test_keeps_an_admins_changes_to_the_desk(settings):
 
     assert list(counter.services.values_list("code", flat=True)) == ["biometrics"]
     assert not OpeningHours.objects.filter(weekday=3).exists()
+
+
+def test_the_demo_roles_reach_what_they_should(settings, client):
+    settings.DEBUG = True
+    settings.EXPATDESK_REQUIRE_2FA = False  # the demo without an authenticator app
+    seed()
+    user_model = get_user_model()
+    client.force_login(user_model.objects.get(username="desk"))
+    assert client.get("/desk/").status_code == 200
+    admin_page = client.get("/admin/")
+    assert admin_page.status_code == 302
+    assert client.get(admin_page.url).status_code == 403  # desk staff do not reach the admin
+    assert client.get("/employer/").status_code == 403
+    client.force_login(user_model.objects.get(username=HR))
+    assert client.get("/employer/").status_code == 200
+    assert client.get("/desk/").status_code == 403
+    client.force_login(user_model.objects.get(username="admin"))
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_demo_desk_account_made_as_staff_earlier_loses_the_admin(settings):
+    settings.DEBUG = True
+    seed()
+    desk = get_user_model().objects.get(username="desk")
+    desk.is_staff = True
+    desk.save(update_fields=["is_staff"])
+    seed()
+    desk.refresh_from_db()
+    assert not desk.is_staff

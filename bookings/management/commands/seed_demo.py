@@ -25,6 +25,7 @@ from bookings.actions import BookingError, PersonName, book_appointment
 from bookings.availability import free_slots
 from bookings.models import Appointment, Counter, Location, OpeningHours, Weekday
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
 from services.models import Service
 
@@ -46,6 +47,10 @@ STAFF_GROUP = "Desk staff"
 ADMIN_GROUP = "Admins"
 STAFF_USERNAME = "desk"
 ADMIN_USERNAME = "admin"
+# A recognised sponsor, approved, whose HR staff member books for new employees (employers/).
+EMPLOYER_NAME = "Brightlands Demo B.V."
+EMPLOYER_SPONSOR_NUMBER = "12345678"
+HR_USERNAME = "hr@brightlands.example"
 # Desk staff look everything up and cancel appointments (through the admin action); admins configure.
 STAFF_PERMISSIONS = [
     ("bookings", "view_location"),
@@ -108,7 +113,8 @@ class Account:
 
 class Command(BaseCommand):
     help = (
-        "Create the Maastricht demo desk, a desk-staff and an admin account, and sample appointments. "
+        "Create the Maastricht demo desk, a desk-staff and an admin account, an approved employer with an HR "
+        "account, and sample appointments. "
         "Running it again does no harm."
     )
 
@@ -166,6 +172,10 @@ class Command(BaseCommand):
                 )
             else:
                 out.write(f"    {account.role:<11} username {account.username:<6} (exists; password unchanged)")
+        out.write(
+            f"  Employer HR staff ({EMPLOYER_NAME}) sign in at {site}{reverse('employers:login')} and book "
+            f"for employees on the public pages; their bookings are at {site}{reverse('employers:bookings')}."
+        )
         if not all(account.password for account in accounts):
             out.write("  Forgot a password? Run: python manage.py seed_demo --reset-passwords")
         if getattr(settings, "EXPATDESK_REQUIRE_2FA", False):
@@ -237,20 +247,26 @@ def ensure_accounts(*, reset_passwords: bool) -> list[Account]:
             role="Admin",
             group=admin_group,
             superuser=True,
+            staff=True,
             reset_password=reset_passwords,
         ),
+        # Desk staff reach the desk through their group; without is_staff they do not reach the admin.
         _ensure_user(
             username=STAFF_USERNAME,
             role="Desk staff",
             group=staff_group,
             superuser=False,
+            staff=False,
             reset_password=reset_passwords,
         ),
+        _ensure_employer_hr(reset_password=reset_passwords),
     ]
     return accounts
 
 
-def _ensure_user(*, username: str, role: str, group: Group, superuser: bool, reset_password: bool) -> Account:
+def _ensure_user(
+    *, username: str, role: str, group: Group | None, superuser: bool, staff: bool, reset_password: bool
+) -> Account:
     user_model = get_user_model()
     user: AbstractUser | None = user_model.objects.filter(username=username).first()
     password = None
@@ -258,17 +274,45 @@ def _ensure_user(*, username: str, role: str, group: Group, superuser: bool, res
         password = get_random_string(16, READABLE_CHARS)
         user = user_model.objects.create_user(
             username=username,
-            email=f"{username}@example.org",
+            email=username if "@" in username else f"{username}@example.org",
             password=password,
-            is_staff=True,
+            is_staff=staff,
             is_superuser=superuser,
         )
     elif reset_password:
         password = get_random_string(16, READABLE_CHARS)
         user.set_password(password)
         user.save(update_fields=["password"])
-    user.groups.add(group)
+    if user.is_staff != staff:  # a demo made by an earlier version gave desk staff the admin
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
+    if group is not None:
+        user.groups.add(group)
     return Account(username=username, role=role, password=password)
+
+
+def _ensure_employer_hr(*, reset_password: bool) -> Account:
+    """The demo employer, approved, with its HR staff member (signs in at /employer/login/)."""
+    account = _ensure_user(
+        username=HR_USERNAME,
+        role="Employer HR",
+        group=None,
+        superuser=False,
+        staff=False,
+        reset_password=reset_password,
+    )
+    user = get_user_model().objects.get(username=HR_USERNAME)
+    if not EmployerMembership.objects.filter(user=user).exists():
+        employer = Employer.objects.filter(name=EMPLOYER_NAME).first() or Employer.objects.create(
+            name=EMPLOYER_NAME,
+            sponsor_number=EMPLOYER_SPONSOR_NUMBER,
+            contact_name="Demo HR",
+            is_approved=True,
+            approved_at=timezone.now(),
+            created_at=timezone.now(),
+        )
+        EmployerMembership.objects.create(user=user, employer=employer)
+    return account
 
 
 def _open_days(*, location: Location, first: date, days: int) -> list[date]:
