@@ -1,12 +1,14 @@
 from django.urls import path
 
 from employers import views
+from expatdesk.ratelimits import rate_limited
 
 app_name = "employers"
 
 urlpatterns = [
     path("", views.bookings, name="bookings"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("sign-up/", views.sign_up, name="sign_up"),
+    # Sign-in and sign-up POSTs per address share the staff sign-in's limit (EXPATDESK_RATE_LOGIN).
+    path("login/", rate_limited("login")(views.LoginView.as_view()), name="login"),
+    path("sign-up/", rate_limited("login")(views.sign_up), name="sign_up"),
     path("sign-up/sent/", views.signed_up, name="signed_up"),
 ]

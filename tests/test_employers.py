@@ -295,3 +295,17 @@ def test_record_employer_booking_refuses_a_cancelled_booking_and_is_idempotent(d
     with pytest.raises(BookingError):
         actions.record_employer_booking(appointment=cancelled, user=user, now=monday_morning)
     assert EmployerBooking.objects.count() == 1
+
+
+@pytest.mark.parametrize("url", ["/employer/sign-up/", "/employer/login/"])
+def test_sign_up_and_sign_in_posts_are_rate_limited_per_address(client, url):
+    from django.test import override_settings
+
+    data = sign_up_data(email="x@example.org") | {"username": "x@example.org"}
+    with override_settings(EXPATDESK_RATE_LOGIN="2/h"):
+        answers = [client.post(url, data, REMOTE_ADDR="10.9.9.9") for _ in range(2)]
+        assert all(answer.status_code != 429 for answer in answers)
+        limited = client.post(url, sign_up_data(email="y@example.org"), REMOTE_ADDR="10.9.9.9")
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) > 0
+    assert not Employer.objects.filter(memberships__user__username="y@example.org").exists()
