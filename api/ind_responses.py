@@ -39,8 +39,8 @@ SIMILAR_APT_EXISTS = "SIMILAR_APT_EXISTS"
 # BookingError.code → (errorCode, HTTP status); any other code becomes its own name in capitals, 400.
 _BOOKING_ERRORS: dict[str, tuple[str, int]] = {
     BookingError.SLOT_TAKEN: (APT_TAKEN, 409),
-    # Added by the hardening work (one live booking per person and service); mapped whenever it is raised.
-    "similar_appointment_exists": (SIMILAR_APT_EXISTS, 409),
+    BookingError.SIMILAR_APPOINTMENT_EXISTS: (SIMILAR_APT_EXISTS, 409),  # one live booking per e-mail and service
+    BookingError.TOO_MANY_HOLDS: ("TOO_MANY_HOLDS", 429),  # live holds per client address
     BookingError.INVALID_STATUS: ("INVALID_STATUS", 409),
 }
 

@@ -49,7 +49,7 @@ from api.ind_responses import (
     not_found,
     ok_body,
 )
-from bookings import actions, availability
+from bookings import abuse, actions, availability
 from bookings.actions import BookingError
 from bookings.models import Appointment, Counter, Location
 from services.models import Service
@@ -74,7 +74,10 @@ def api_view(*, methods: list[str], group: str) -> Callable[[View], View]:
             except ApiError as error:
                 return error_response(error)
             except BookingError as error:
-                return error_response(ApiError.from_booking_error(error))
+                response = error_response(ApiError.from_booking_error(error))
+                if error.code == BookingError.TOO_MANY_HOLDS:  # a hold lapses by then at the latest
+                    response["Retry-After"] = str(settings.EXPATDESK_HOLD_MINUTES * 60)
+                return response
 
         return wrapper
 
@@ -167,7 +170,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
 def _remembered_hold_key(request: HttpRequest, key: str) -> str:
     """Where a hold made through a plain slot key is remembered for the same client, so that a script
     which holds and then books with the listed slot (not the hold's key) books its own hold."""
-    digest = hashlib.sha256(f"{request.META.get('REMOTE_ADDR', '')}|{key}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{abuse.client_key_for(request)}|{key}".encode()).hexdigest()
     return f"api:ind-hold:{digest}"
 
 
@@ -191,6 +194,7 @@ def hold(request: HttpRequest, desk: str, key: str, product: str | None = None) 
         municipality=given.municipality,
         language=given.language,
         now=timezone.now(),
+        client_key=abuse.client_key_for(request),
     )
     if ref.hold_id is None:
         with suppress(Exception):  # a cache that is down only loses this convenience
@@ -271,6 +275,7 @@ def book(request: HttpRequest, desk: str) -> HttpResponse:
             municipality=given.municipality,
             language=given.language,
             now=now,
+            client_key=abuse.client_key_for(request),
         )
         try:
             result = actions.confirm_hold(appointment=held, now=now, **details)

@@ -620,3 +620,33 @@ def test_the_api_and_the_actions_keep_working_while_the_cache_is_down(
         response = post_json(client, f"/oap/api/desks/{IND_DESK_KEY}/appointments", booking_payload(slot))
     assert response.status_code == 200
     assert Appointment.objects.get().status == AppointmentStatus.BOOKED
+
+
+def test_a_second_booking_for_the_same_email_and_service_is_similar_apt_exists(
+    client, maastricht, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True  # off in the test settings
+    first, second = get_slots(client)[:2]
+    url = f"/oap/api/desks/{IND_DESK_KEY}/appointments"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_json(client, url, booking_payload(first)).status_code == 200
+    assert_error(post_json(client, url, booking_payload(second)), 409, "SIMILAR_APT_EXISTS")
+    # The hold made for it was let go: only the first booking holds counter time.
+    assert Appointment.objects.filter(status=AppointmentStatus.BOOKED).count() == 1
+    assert not Appointment.objects.filter(status=AppointmentStatus.HELD).exists()
+
+
+def test_holds_per_client_are_capped_with_too_many_holds(client, maastricht, settings):
+    settings.EXPATDESK_MAX_HOLDS_PER_IP = 2
+    data = get_slots(client)[:3]
+    for slot in data[:2]:
+        assert post_json(client, f"/oap/api/desks/MAA/slots/{slot['key']}", slot).status_code == 200
+    refused = post_json(client, f"/oap/api/desks/MAA/slots/{data[2]['key']}", data[2])
+    assert_error(refused, 429, "TOO_MANY_HOLDS")
+    assert int(refused["Retry-After"]) == settings.EXPATDESK_HOLD_MINUTES * 60
+    assert (
+        Client(REMOTE_ADDR="10.0.0.3")
+        .post(f"/oap/api/desks/MAA/slots/{data[2]['key']}", data=json.dumps(data[2]), content_type="application/json")
+        .status_code
+        == 200
+    )
