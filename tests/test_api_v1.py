@@ -189,6 +189,8 @@ def test_free_times_equal_free_slots(client, desk, service, persons):
         ({"persons": "two"}, "persons"),
         ({"month": "2026-13"}, "month"),
         ({"month": "december"}, "month"),
+        ({"month": "0000-01"}, "month"),
+        ({"month": "1999-12"}, "month"),
         ({"start_date": "2026-02-30", "end_date": "2026-03-01"}, "start_date"),
         ({"start_date": "2026-12-01"}, "end_date"),
         ({"start_date": "2026-12-10", "end_date": "2026-12-01"}, "end_date"),

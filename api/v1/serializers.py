@@ -7,6 +7,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.v1 import selectors
@@ -38,6 +39,14 @@ def persons_field(**kwargs: object) -> serializers.IntegerField:
     )
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"})
+class ClockField(serializers.TimeField):
+    """A clock time as HH:MM, in the location's time zone."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 # ---- catalogue ------------------------------------------------------------------------------
 
 
@@ -58,8 +67,8 @@ class ServiceSerializer(serializers.Serializer):
 
 class OpeningHoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start_time = serializers.TimeField(format="%H:%M")
-    end_time = serializers.TimeField(format="%H:%M")
+    start_time = ClockField()
+    end_time = ClockField()
     valid_from = serializers.DateField(allow_null=True)
     valid_until = serializers.DateField(allow_null=True)
 
@@ -104,7 +113,10 @@ class FreeDaysQuerySerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, validators=[_check_year], help_text="Last day, YYYY-MM-DD.")
 
     def validate_month(self, value: str) -> date:
-        month = datetime.strptime(value, "%Y-%m").date()
+        try:
+            month = datetime.strptime(value, "%Y-%m").date()
+        except ValueError:
+            raise serializers.ValidationError(_("Use a month like 2026-12.")) from None
         _check_year(month)
         return month
 
