@@ -387,3 +387,14 @@ def test_the_accessibility_statement_names_the_standard(client, desk):
     assert "WCAG" in page
     assert "2.1" in page
     assert "EN 301 549" in page
+
+
+@pytest.mark.parametrize("template", ["500.html", "403_csrf.html", "busy.html"])
+def test_the_standalone_error_pages_link_both_statements_without_the_database(template, django_assert_num_queries):
+    from django.template.loader import render_to_string
+
+    with django_assert_num_queries(0):
+        content = render_to_string(template)
+    footer = content.split('<footer class="site-footer">')[1]
+    assert f'href="{reverse("bookings:privacy")}"' in footer
+    assert f'href="{reverse("bookings:accessibility")}"' in footer
