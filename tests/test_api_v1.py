@@ -295,6 +295,7 @@ def test_hold_book_manage_round_trip_matches_the_web_flow(client, desk, service,
     # Manage: read, move, cancel.
     manage = client.get(f"{V1}/bookings/manage/", **bearer(token))
     assert manage.status_code == 200 and "manage_token" not in manage.json()
+    assert manage["Cache-Control"] == "no-store" and response["Cache-Control"] == "no-store"
     assert manage.json()["reference"] == api_booking.reference
     new_start = free_starts(desk, service, day, 2)[-1]
     with django_capture_on_commit_callbacks(execute=True):

@@ -76,7 +76,16 @@ def _booking_data(appointment: Appointment) -> dict:
     }
 
 
-class HoldView(PublicView):
+class PrivateAnswerView(PublicView):
+    """Answers about one person's hold or booking: never stored by a browser or a shared cache."""
+
+    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class HoldView(PrivateAnswerView):
     throttle_classes = [WriteThrottle]
 
     @extend_schema(
@@ -119,7 +128,7 @@ class HoldView(PublicView):
         return Response(HoldSerializer(hold).data, status=201)
 
 
-class BookView(PublicView):
+class BookView(PrivateAnswerView):
     throttle_classes = [WriteThrottle]
 
     @extend_schema(
@@ -179,7 +188,7 @@ def _booking_for_request(request: Request) -> Appointment:
     return appointment
 
 
-class ManageView(PublicView):
+class ManageView(PrivateAnswerView):
     throttle_classes = [PollThrottle]
 
     @extend_schema(
@@ -193,7 +202,7 @@ class ManageView(PublicView):
         return Response(BookingSerializer(_booking_data(_booking_for_request(request))).data)
 
 
-class CancelView(PublicView):
+class CancelView(PrivateAnswerView):
     throttle_classes = [WriteThrottle]
 
     @extend_schema(
@@ -213,7 +222,7 @@ class CancelView(PublicView):
         return Response(BookingSerializer(_booking_data(cancelled)).data)
 
 
-class MoveView(PublicView):
+class MoveView(PrivateAnswerView):
     throttle_classes = [WriteThrottle]
 
     @extend_schema(
