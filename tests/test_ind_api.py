@@ -650,3 +650,22 @@ def test_holds_per_client_are_capped_with_too_many_holds(client, maastricht, set
         .status_code
         == 200
     )
+
+
+def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
+    client, maastricht, bio, django_assert_num_queries
+):
+    # The desk, the product, then availability's four (counters, opening hours, closures, claims).
+    with django_assert_num_queries(6):
+        data = get_slots(client)
+    for slot in data[:8]:
+        actions.book_appointment(
+            location=maastricht,
+            service=bio,
+            start=read_slot_key(slot["key"]).start,
+            names=[actions.PersonName("A", "B")] * 3,  # all three counters at that time
+            now=timezone.now(),
+        )
+    cache.clear()
+    with django_assert_num_queries(6):
+        assert get_slots(client) != data
