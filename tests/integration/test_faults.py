@@ -304,8 +304,10 @@ def sweep_until(condition, *, timeout: float, what: str) -> None:
 
 
 def test_redis_down_during_a_booking_the_booking_stands_and_the_sweep_sends_it_once(
-    client, desk, service, own_redis, smtp, start_worker, publish_to, caplog
+    client, desk, service, own_redis, smtp, start_worker, publish_to, caplog, settings
 ):
+    # As in production, the cache (rate limits, availability versions) is on the same Redis as the broker.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": own_redis.url}}
     worker = start_worker()
     own_redis.stop()
 
