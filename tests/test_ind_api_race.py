@@ -4,13 +4,17 @@ Each round: a one-counter desk offers a slot; two clients (different addresses, 
 the other's hold) post the booking with the same listed key at the same moment, released by a
 barrier once both have a database connection. Exactly one wins; the other gets APT_TAKEN (409) in
 the API's error shape — never a 5xx — and the desk holds exactly one live appointment for that time.
+The same race against a naive hold (check in Python, then insert) books the slot twice, so the
+checks are shown able to fail.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time as clock
 import traceback
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -18,13 +22,18 @@ from django.db import connection
 from django.test import Client
 
 from api.ind_keys import read_slot_key
+from bookings import actions, availability
+from bookings.actions import BookingError
 from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from bookings.tokens import new_reference
 from tests.conftest import require, uses_postgresql
 from tests.factories import make_desk
 
 pytestmark = [pytest.mark.concurrency]
 
 THREAD_TIMEOUT_SECONDS = 60
+# How long the naive hold pauses between its check and its insert.
+NAIVE_WINDOW_SECONDS = 0.3
 ROUNDS = 3
 
 
@@ -80,13 +89,55 @@ def race_bookings(url: str, bodies: list[str]) -> list[tuple[int, bytes] | str]:
     return results
 
 
+def listed_slots(service) -> list[dict]:
+    response = Client().get(f"/oap/api/desks/RACE/slots/?productKey={service.code.upper()}&persons=1")
+    assert response.status_code == 200
+    return json.loads(response.content[6:])["data"]
+
+
+def naive_hold_slot(
+    *, location, service, start, persons, now, municipality="", language="en", client_key=""
+) -> Appointment:
+    """A hold as a naive API would make it: check the free slots in Python, then insert — no claims, so no
+    unique constraint behind the check. The pause is the window a slow request gives."""
+    day = start.astimezone(location.tz).date()
+    free = availability.free_slots(
+        location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+    )
+    if not any(slot.start == start for slot in free.get(day, [])):
+        raise BookingError(BookingError.SLOT_TAKEN, "taken")
+    clock.sleep(NAIVE_WINDOW_SECONDS)
+    return Appointment.objects.create(
+        reference=new_reference(short_code=location.short_code),
+        service=service,
+        location=location,
+        start=start,
+        end=start + service.duration,
+        persons=persons,
+        status=AppointmentStatus.HELD,
+        municipality=municipality,
+        language=language,
+        hold_expires_at=now + timedelta(minutes=10),
+        created_at=now,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_race_against_a_naive_hold_books_the_slot_twice(postgresql, service, monkeypatch):
+    """The checks below are able to fail: with a check-then-insert hold, both bookings win."""
+    desk = make_desk(services=[service], counters=1, short_code="RACE")
+    slot = listed_slots(service)[0]
+    monkeypatch.setattr(actions, "hold_slot", naive_hold_slot)
+    results = race_bookings("/oap/api/desks/RACE/appointments", [booking(slot, "Ann"), booking(slot, "Bob")])
+    assert [status for status, _content in results] == [200, 200], results
+    start = read_slot_key(slot["key"]).start
+    assert Appointment.objects.filter(location=desk, start=start, status=AppointmentStatus.BOOKED).count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_api_bookings_for_the_same_key_one_wins_the_other_gets_apt_taken(postgresql, service):
     desk = make_desk(services=[service], counters=1, short_code="RACE")
-    product = service.code.upper()
-    response = Client().get(f"/oap/api/desks/RACE/slots/?productKey={product}&persons=1")
-    assert response.status_code == 200
-    slots = json.loads(response.content[6:])["data"]
+    slots = listed_slots(service)
     assert len(slots) >= ROUNDS
     for slot in slots[:ROUNDS]:
         results = race_bookings("/oap/api/desks/RACE/appointments", [booking(slot, "Ann"), booking(slot, "Bob")])
