@@ -11,11 +11,13 @@ import json
 import logging
 import time
 from datetime import timedelta
+from io import StringIO
 from urllib.parse import quote
 
 import pytest
 from django.apps import apps
 from django.core.cache import cache, caches
+from django.core.management import call_command
 from django.db import models
 from django.test import Client
 from django.urls import reverse
@@ -669,3 +671,15 @@ def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
     cache.clear()
     with django_assert_num_queries(6):
         assert get_slots(client) != data
+
+
+def test_a_script_for_the_ind_finds_the_demo_desks_biometrics_slots(client, db):
+    """Done-when of issue 6: the seeded demo desk answers to the IND's Maastricht key; a script that asks
+    for the desks offering BIO and then their slots finds free biometrics times."""
+    call_command("seed_demo", "--force", stdout=StringIO())
+    desks = json.loads(client.get("/oap/api/desks/?productKey=BIO").content.decode()[6:])["data"]
+    assert IND_DESK_KEY in [desk["key"] for desk in desks]
+    answer = json.loads(client.get(f"/oap/api/desks/{IND_DESK_KEY}/slots/?productKey=BIO&persons=1").content[6:])
+    assert answer["status"] == "OK"
+    assert answer["data"], "the demo desk offers no biometrics slot"
+    assert answer["data"][0]["parts"] == 1
