@@ -35,6 +35,17 @@ RATE_SETTINGS = {
 DEFAULT_RETRY_AFTER = 60
 
 
+def client_ip(request: HttpRequest) -> str:
+    """RATELIMIT_IP_META_KEY: the client's address. Behind EXPATDESK_TRUSTED_PROXIES proxies that each
+    append to X-Forwarded-For, the address the outermost trusted proxy saw (addresses further left are
+    whatever the client claims, so they are never used); with none, REMOTE_ADDR."""
+    proxies = settings.EXPATDESK_TRUSTED_PROXIES
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if proxies > 0 and forwarded:
+        return forwarded[-min(proxies, len(forwarded))]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def rate_for(group: str) -> str:
     return getattr(settings, RATE_SETTINGS[group])
 

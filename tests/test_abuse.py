@@ -275,3 +275,16 @@ def test_the_details_page_explains_a_refusal_and_keeps_the_hold(client, desk, se
     assert "There is already an appointment for this service with this e-mail address" in response.content.decode()
     held.refresh_from_db()
     assert held.status == AppointmentStatus.HELD
+
+
+def test_behind_trusted_proxies_the_client_address_comes_from_x_forwarded_for(client, desk, service):
+    url = reverse("bookings:find")
+    proxied = {"REMOTE_ADDR": "10.0.0.254"}
+    with override_settings(EXPATDESK_RATE_FIND="1/h", EXPATDESK_TRUSTED_PROXIES=1):
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="203.0.113.1", **proxied).status_code != 429
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="203.0.113.2", **proxied).status_code != 429
+        # A forged left-most address does not make a new client: the proxy's own entry counts.
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.1", **proxied).status_code == 429
+    with override_settings(EXPATDESK_RATE_FIND="1/h", EXPATDESK_TRUSTED_PROXIES=0):
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.9", REMOTE_ADDR="10.0.0.9").status_code != 429
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.8", REMOTE_ADDR="10.0.0.9").status_code == 429

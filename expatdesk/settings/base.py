@@ -72,11 +72,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page that shows personal data (expatdesk/security.py).
     "expatdesk.security.NoStoreForPersonalDataMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,9 +87,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database lock not granted within DATABASE_LOCK_TIMEOUT_MS: a 503 "busy, try again" page.
     "expatdesk.busy.BusyDatabaseMiddleware",
-    # Last, so that it sees the outcome of every login attempt (django-axes).
     # django-ratelimit's Ratelimited exception → the friendly 429 page (expatdesk/ratelimits.py).
     "expatdesk.ratelimits.RatelimitedMiddleware",
+    # Last, so that it sees the outcome of every login attempt (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -288,7 +288,6 @@ EXPATDESK_ANONYMISE_AFTER_DAYS = env_int("EXPATDESK_ANONYMISE_AFTER_DAYS", defau
 EXPATDESK_PRIVACY_CONTROLLER = os.environ.get("EXPATDESK_PRIVACY_CONTROLLER", "Gemeente Maastricht")
 EXPATDESK_PRIVACY_EMAIL = os.environ.get("EXPATDESK_PRIVACY_EMAIL", "")
 
-LOGGING = {
 # Abuse (issue 5): POSTs per client address to the hold, confirm, find-my-booking, manage (cancel and
 # move) and staff login endpoints, as django-ratelimit rates ("20/10m" = 20 in ten minutes), counted in
 # the default cache (Redis in production). Over the limit: a 429 page with Retry-After.
@@ -298,6 +297,10 @@ EXPATDESK_RATE_FIND = os.environ.get("EXPATDESK_RATE_FIND", "10/10m")
 EXPATDESK_RATE_MANAGE = os.environ.get("EXPATDESK_RATE_MANAGE", "20/10m")
 EXPATDESK_RATE_LOGIN = os.environ.get("EXPATDESK_RATE_LOGIN", "20/10m")
 RATELIMIT_VIEW = "expatdesk.ratelimits.ratelimited_view"
+# Behind a load balancer every request comes from its address: count per client instead, taken from
+# X-Forwarded-For as appended by this many trusted proxies (0: REMOTE_ADDR). The API limits use it too.
+EXPATDESK_TRUSTED_PROXIES = env_int("EXPATDESK_TRUSTED_PROXIES", default=0)
+RATELIMIT_IP_META_KEY = "expatdesk.ratelimits.client_ip"
 # At most this many live holds at once from one client address (a keyed hash of it is kept on the
 # hold until it is booked, cancelled or lapses).
 EXPATDESK_MAX_HOLDS_PER_IP = env_int("EXPATDESK_MAX_HOLDS_PER_IP", default=5)
@@ -329,6 +332,7 @@ CONTENT_SECURITY_POLICY = {
 # Logs: one JSON object a line (DJANGO_LOG_FORMAT=json, the production default) or plain text.
 # Log messages carry ids and references, never names, e-mail addresses or phone numbers.
 DJANGO_LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "plain")
+LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
