@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import holidays
 from django.db.models import Q
+from django.utils import translation
 
 from bookings.models import Closure, Counter, Location, OpeningHours, SlotClaim
 from services.models import Service
@@ -30,12 +31,14 @@ UnitKey = tuple[int, datetime]  # (counter id, unit start in UTC)
 
 
 @lru_cache(maxsize=32)
-def _dutch_public_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("NL", years=year, language="en_US"))
+def _dutch_public_holidays(year: int, language: str = "en_US") -> dict[date, str]:
+    return dict(holidays.country_holidays("NL", years=year, language=language))
 
 
 def public_holiday_name(day: date) -> str | None:
-    return _dutch_public_holidays(day.year).get(day)
+    """The holiday's name in the active language: Dutch ("Eerste kerstdag") or English ("Christmas Day")."""
+    language = "nl" if (translation.get_language() or "").startswith("nl") else "en_US"
+    return _dutch_public_holidays(day.year, language).get(day)
 
 
 def units_per_person(*, location: Location, service: Service) -> int:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import ServiceFactory, make_desk
 
@@ -32,6 +33,15 @@ def _empty_cache():
     """Every test starts with an empty cache: no rate-limit counts, cached answers or availability
     versions (bookings/cache.py) of an earlier test, whose database ids a later test may reuse."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (English): LocaleMiddleware leaves the language of a
+    request in Dutch active in the thread afterwards, which would turn a later test's messages Dutch."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from bookings import actions, emails
+from bookings.availability import public_holiday_name
 from bookings.models import EmailKind, OutboxEmail
 from tests.conftest import AMSTERDAM, require
+from tests.desk_support import desk_staff, sign_in
 
 MESSAGES = Path(settings.BASE_DIR) / "locale" / "nl" / "LC_MESSAGES"
 PO_FILE = MESSAGES / "django.po"
@@ -322,3 +324,22 @@ def test_the_confirmation_e_mail_is_in_dutch(desk, service, monday_morning):
         assert phrase in body
     assert english_sources_in(body) == []
     assert english_sources_in(visible_text(message.alternatives[0][0])) == []
+
+
+def test_public_holiday_names_follow_the_active_language():
+    christmas = date(2026, 12, 25)
+    with translation.override("nl"):
+        assert public_holiday_name(christmas) == "Eerste kerstdag"
+    with translation.override("en"):
+        assert public_holiday_name(christmas) == "Christmas Day"
+
+
+def test_the_desk_agenda_is_in_dutch_and_names_a_holiday_in_dutch(dutch_client, desk, service):
+    sign_in(dutch_client, desk_staff())
+    response = dutch_client.get(reverse("desk:agenda"), {"location": desk.pk, "day": "2026-12-24"})
+    text = " ".join(visible_text(response.content.decode()).split())
+    for phrase in ["Agenda: ", "donderdag 24 december 2026", "Aanmelden met afspraakcode", "De dag in cijfers"]:
+        assert phrase in text
+    assert english_sources_in(text) == []
+    closed = dutch_client.get(reverse("desk:agenda"), {"location": desk.pk, "day": "2026-12-25"})
+    assert "Gesloten: Eerste kerstdag" in " ".join(visible_text(closed.content.decode()).split())
