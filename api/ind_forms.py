@@ -8,6 +8,7 @@ never read: they are dropped with the parsed body and appear in no result, log o
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +75,16 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
         raise ApiError(INVALID_JSON, 400, _("The request body is too large.")) from error
     try:
         data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ApiError(INVALID_JSON, 400, _("The request body is not valid JSON.")) from error
     if not isinstance(data, dict):
         raise ApiError(INVALID_JSON, 400, _("The request body must be a JSON object."))
     return data
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL and other control characters: never in a name, and PostgreSQL refuses NUL in text."""
+    return any(unicodedata.category(char) == "Cc" for char in value)
 
 
 def _invalid(fields: dict[str, str]) -> ApiError:
@@ -93,6 +99,9 @@ def _optional_text(data: dict[str, Any], name: str, *, max_length: int, errors: 
         errors[name] = _("This must be text.")
         return ""
     value = value.strip()
+    if has_control_characters(value):
+        errors[name] = _("This contains characters that are not allowed.")
+        return ""
     if len(value) > max_length:
         errors[name] = _("This is too long (at most %(max)d characters).") % {"max": max_length}
         return ""
@@ -160,7 +169,7 @@ def _customers(value: Any, errors: dict[str, str]) -> list[PersonName]:
         parts: dict[str, str] = {}
         for field in ("firstName", "lastName"):
             part = customer.get(field)
-            if not isinstance(part, str) or not part.strip():
+            if not isinstance(part, str) or not part.strip() or has_control_characters(part):
                 errors[f"appointment.customers[{index}].{field}"] = _("Give the name as on the ID.")
             elif len(part.strip()) > NAME_MAX_LENGTH:
                 errors[f"appointment.customers[{index}].{field}"] = _(

@@ -34,7 +34,7 @@ def desk_key(location: Location) -> str:
 
 def find_desk(key: str) -> Location | None:
     """The active location answering to `key` (IND desk key or short code), or None."""
-    if not key or len(key) > 64:
+    if not key or len(key) > 64 or "\x00" in key:
         return None
     return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
 
@@ -45,7 +45,7 @@ def product_key(service: Service) -> str:
 
 def find_product(key: str) -> Service | None:
     """The active service answering to product key `key`, or None."""
-    if not key or len(key) > 40:
+    if not key or len(key) > 40 or "\x00" in key:
         return None
     services = list(Service.objects.active().filter(Q(ind_product_key=key) | Q(ind_product_key="", code__iexact=key)))
     return next((s for s in services if s.ind_product_key == key), services[0] if services else None)

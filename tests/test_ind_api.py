@@ -683,3 +683,23 @@ def test_a_script_for_the_ind_finds_the_demo_desks_biometrics_slots(client, db):
     assert answer["status"] == "OK"
     assert answer["data"], "the demo desk offers no biometrics slot"
     assert answer["data"][0]["parts"] == 1
+
+
+def test_nul_characters_and_deep_json_are_refused_not_crashed_on(client, maastricht):
+    """PostgreSQL refuses NUL in text: such input must be a 4xx, never a query that fails with a 500."""
+    assert_error(client.get(slots_url("%00")), 404, "UNKNOWN_DESK")
+    assert_error(client.get(slots_url(IND_DESK_KEY, "B%00IO")), 404, "UNKNOWN_PRODUCT")
+    assert_error(client.get("/oap/api/desks/?productKey=%00"), 404, "UNKNOWN_PRODUCT")
+    slot = _a_slot(client)
+    url = f"/oap/api/desks/{IND_DESK_KEY}/appointments"
+    answer = assert_error(
+        post_json(client, url, booking_payload(slot, customers=[{"firstName": "Ja\x00ne", "lastName": "Doe"}])),
+        400,
+        "INVALID_INPUT",
+    )
+    assert "appointment.customers[0].firstName" in answer["data"]["fields"]
+    assert_error(post_json(client, url, booking_payload(slot, municipality="Maas\x00tricht")), 400, "INVALID_INPUT")
+    hold_url = f"/oap/api/desks/{IND_DESK_KEY}/slots/{slot['key']}"
+    assert_error(post_json(client, hold_url, {**slot, "municipality": "\x00"}), 400, "INVALID_INPUT")
+    assert_error(post_json(client, url, "[" * 100_000 + "]" * 100_000), 400, "INVALID_JSON")
+    assert not Appointment.objects.exists()
