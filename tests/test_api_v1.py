@@ -428,3 +428,18 @@ def test_errors_are_translated(client, desk, service):
     response = client.get(f"{V1}/services/nope/", HTTP_ACCEPT_LANGUAGE="nl")
     assert error_shape(response, 404, "not_found")
     assert response["Content-Language"] == "nl"
+
+
+def test_the_abuse_rules_apply_to_the_api(client, desk, service, settings):
+    settings.EXPATDESK_MAX_HOLDS_PER_IP = 2
+    settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True
+    starts = free_starts(desk, service, future_days(desk, service)[0])
+    held = [hold(client, desk, service, start) for start in starts[:2]]
+    assert [response.status_code for response in held] == [201, 201]
+    error_shape(hold(client, desk, service, starts[2]), 422, "too_many_holds")
+    # A hold from another address is not counted with these.
+    data = {"location": desk.short_code, "service": service.code, "start": starts[2].isoformat(), "persons": 1}
+    other = post_json(client, f"{V1}/holds/", data, REMOTE_ADDR="192.0.2.7")
+    assert other.status_code == 201
+    assert book(client, held[0].json()["hold_token"]).status_code == 201
+    error_shape(book(client, held[1].json()["hold_token"]), 409, "similar_appointment_exists")

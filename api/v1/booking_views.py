@@ -29,7 +29,7 @@ from api.v1.serializers import (
 )
 from api.v1.throttles import PollThrottle, WriteThrottle
 from api.v1.views import PublicView
-from bookings import actions
+from bookings import abuse, actions
 from bookings import selectors as booking_selectors
 from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment, AppointmentStatus, Location
@@ -115,6 +115,7 @@ class HoldView(PrivateAnswerView):
             municipality=data["municipality"],
             language=data.get("language") or _request_language(),
             now=timezone.now(),
+            client_key=abuse.client_key_for(request),
         )
         hold = {
             "hold_token": tokens.hold_token(appointment_id=appointment.pk),

@@ -12,12 +12,17 @@ _DESCRIPTIONS = {
     404: "Unknown code or short code, or a token that opens no booking (`not_found`, `booking_not_found`).",
     405: "Method not allowed here (`method_not_allowed`).",
     406: "Only application/json is answered (`not_acceptable`).",
-    409: "The time was taken meanwhile (`slot_taken`).",
+    409: (
+        "The time was taken meanwhile (`slot_taken`), the hold was already booked or released "
+        "(`hold_not_available`), or this e-mail address already has a booking for the service "
+        "(`similar_appointment_exists`)."
+    ),
     415: "The body must be application/json (`unsupported_media_type`).",
     422: (
         "Refused by a booking rule; `code` says which: `too_many_persons`, `too_soon`, `in_past`, `closed`, "
         "`outside_horizon`, `off_grid`, `municipality_required`, `municipality_not_participating`, "
-        "`names_mismatch`, `invalid_status`, `service_inactive`, `counter_inactive`, ..."
+        "`names_mismatch`, `invalid_status`, `service_inactive`, `counter_inactive`, `too_many_holds` (live holds "
+        "from one address), `cooldown` (after repeated cancellations), ..."
     ),
     429: "Too many requests from this address; see the Retry-After header (`throttled`).",
 }

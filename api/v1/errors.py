@@ -2,7 +2,8 @@
 
 `code` is stable, for programs; `message` is translated (the request's language), for people;
 `fields` maps each rejected input (dotted for nested input, e.g. `names.1.last_name`) to its messages.
-BookingError keeps its own code: 409 when the time was taken, 422 for every other rule it enforces.
+BookingError keeps its own code: 409 when the time was taken or the person already has a booking for the
+service, 422 for every other rule it enforces.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(detail)]}
 
 
-BOOKING_ERROR_STATUS = {BookingError.SLOT_TAKEN: status.HTTP_409_CONFLICT}
+BOOKING_ERROR_STATUS = {
+    BookingError.SLOT_TAKEN: status.HTTP_409_CONFLICT,
+    BookingError.SIMILAR_APPOINTMENT_EXISTS: status.HTTP_409_CONFLICT,
+}
 
 
 def _describe(exc: Exception, *, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:

@@ -1,7 +1,8 @@
 """Per-client rate limits of /api/v1/, read from the settings on every request (429 with Retry-After).
 
-Counted per REMOTE_ADDR in the shared cache, like the IND endpoints (api/caching.py): a client cannot
-pick its own identity with an X-Forwarded-For header.
+Counted per client address in the shared cache, the address django-ratelimit and the hold cap use
+(bookings/abuse.py: REMOTE_ADDR, or RATELIMIT_IP_META_KEY behind a trusted proxy), so a client cannot pick
+its own identity with an X-Forwarded-For header.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from bookings import abuse
+
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     setting_name = ""
@@ -19,7 +22,7 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         return getattr(settings, self.setting_name)
 
     def get_ident(self, request: Request) -> str:
-        return request.META.get("REMOTE_ADDR", "") or "unknown"
+        return abuse.client_key_for(request) or "unknown"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
