@@ -25,11 +25,13 @@ from api.ind_responses import (
     INVALID_KEY,
     INVALID_PERSONS,
     PRODUCT_KEY_REQUIRED,
+    SLOT_MISMATCH,
     UNKNOWN_PRODUCT,
     ApiError,
 )
-from bookings.actions import PersonName
+from bookings.actions import BookingError, PersonName
 from bookings.forms import phone_validator
+from bookings.models import Location
 from services.models import MAX_PERSONS_PER_BOOKING, Service
 
 NAME_MAX_LENGTH = 100
@@ -236,3 +238,31 @@ def book_input(data: dict[str, Any]) -> BookInput:
         start_time=texts["startTime"],
         end_time=texts["endTime"],
     )
+
+
+def check_matches_slot(*, given: BookInput, ref: SlotRef, location: Location, service: Service) -> None:
+    """The appointment's own copy of the slot (all optional) must say what the key says."""
+    local = ref.start.astimezone(location.tz)
+    mismatched = []
+    if given.product_key and find_product(given.product_key) != service:
+        mismatched.append("appointment.productKey")
+    if given.parts is not None and given.parts != ref.persons:
+        mismatched.append("appointment.parts")
+    if given.date and given.date != local.date().isoformat():
+        mismatched.append("appointment.date")
+    if given.start_time and given.start_time[:5] != local.strftime("%H:%M"):
+        mismatched.append("appointment.startTime")
+    if mismatched:
+        message = _("This does not match the slot of the key.")
+        raise ApiError(
+            SLOT_MISMATCH,
+            400,
+            _("The appointment does not match the slot it books."),
+            fields=dict.fromkeys(mismatched, message),
+        )
+    if len(given.names) != ref.persons:
+        raise ApiError(
+            BookingError.NAMES_MISMATCH.upper(),
+            400,
+            _("Give one customer for each of the %(count)d persons of the slot.") % {"count": ref.persons},
+        )

@@ -28,8 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api import caching
 from api.ind_forms import (
-    BookInput,
     book_input,
+    check_matches_slot,
     hold_input,
     json_object,
     persons_from_query,
@@ -39,7 +39,6 @@ from api.ind_forms import (
 from api.ind_keys import SlotRef, desk_key, find_desk, find_product, product_key, slot_key
 from api.ind_responses import (
     CONTENT_TYPE,
-    SLOT_MISMATCH,
     UNKNOWN_DESK,
     UNKNOWN_PRODUCT,
     UNKNOWN_SLOT,
@@ -210,34 +209,6 @@ def hold(request: HttpRequest, desk: str, key: str, product: str | None = None) 
     return caching.private_response(HttpResponse(body, content_type=CONTENT_TYPE))
 
 
-def _check_matches_slot(*, given: BookInput, ref: SlotRef, location: Location, service: Service) -> None:
-    """The appointment's own copy of the slot (all optional) must say what the key says."""
-    local = ref.start.astimezone(location.tz)
-    mismatched = []
-    if given.product_key and find_product(given.product_key) != service:
-        mismatched.append("appointment.productKey")
-    if given.parts is not None and given.parts != ref.persons:
-        mismatched.append("appointment.parts")
-    if given.date and given.date != local.date().isoformat():
-        mismatched.append("appointment.date")
-    if given.start_time and given.start_time[:5] != local.strftime("%H:%M"):
-        mismatched.append("appointment.startTime")
-    if mismatched:
-        message = _("This does not match the slot of the key.")
-        raise ApiError(
-            SLOT_MISMATCH,
-            400,
-            _("The appointment does not match the slot it books."),
-            fields=dict.fromkeys(mismatched, message),
-        )
-    if len(given.names) != ref.persons:
-        raise ApiError(
-            BookingError.NAMES_MISMATCH.upper(),
-            400,
-            _("Give one customer for each of the %(count)d persons of the slot.") % {"count": ref.persons},
-        )
-
-
 def _appointment_key(appointment: Appointment) -> str:
     return salted_hmac("expatdesk.api.ind.appointment", appointment.reference).hexdigest()[:32]
 
@@ -248,7 +219,7 @@ def book(request: HttpRequest, desk: str) -> HttpResponse:
     given = book_input(json_object(request))
     ref = slot_from_key(given.key)
     service = _slot_service(ref=ref, location=location)
-    _check_matches_slot(given=given, ref=ref, location=location, service=service)
+    check_matches_slot(given=given, ref=ref, location=location, service=service)
     now = timezone.now()
     details = {
         "names": given.names,
