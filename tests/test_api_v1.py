@@ -425,9 +425,11 @@ def test_a_past_booking_cannot_be_cancelled_online(client, desk, service):
 
 
 def test_errors_are_translated(client, desk, service):
+    english = error_shape(client.get(f"{V1}/services/nope/"), 404, "not_found")["message"]
     response = client.get(f"{V1}/services/nope/", HTTP_ACCEPT_LANGUAGE="nl")
-    assert error_shape(response, 404, "not_found")
+    dutch = error_shape(response, 404, "not_found")["message"]
     assert response["Content-Language"] == "nl"
+    assert english == "There is no such service, or it cannot be booked at the moment." and dutch != english
 
 
 def test_the_abuse_rules_apply_to_the_api(client, desk, service, settings):
