@@ -93,30 +93,32 @@ def _invalid(fields: dict[str, str]) -> ApiError:
     return ApiError(INVALID_INPUT, 400, _("Some fields are missing or not valid."), fields=fields)
 
 
-def _optional_text(data: dict[str, Any], name: str, *, max_length: int, errors: dict[str, str]) -> str:
+def _optional_text(
+    data: dict[str, Any], name: str, *, max_length: int, errors: dict[str, str], prefix: str = ""
+) -> str:
     value = data.get(name)
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[name] = _("This must be text.")
+        errors[prefix + name] = _("This must be text.")
         return ""
     value = value.strip()
     if has_control_characters(value):
-        errors[name] = _("This contains characters that are not allowed.")
+        errors[prefix + name] = _("This contains characters that are not allowed.")
         return ""
     if len(value) > max_length:
-        errors[name] = _("This is too long (at most %(max)d characters).") % {"max": max_length}
+        errors[prefix + name] = _("This is too long (at most %(max)d characters).") % {"max": max_length}
         return ""
     return value
 
 
-def _language(data: dict[str, Any], errors: dict[str, str]) -> str:
+def _language(data: dict[str, Any], errors: dict[str, str], prefix: str = "") -> str:
     value = data.get("language")
     if value is None or value == "":
         return "en"
     codes = [code for code, _name in settings.LANGUAGES]
     if not isinstance(value, str) or value.strip().lower()[:2] not in codes:
-        errors["language"] = _("The language must be one of: %(codes)s.") % {"codes": ", ".join(codes)}
+        errors[prefix + "language"] = _("The language must be one of: %(codes)s.") % {"codes": ", ".join(codes)}
         return "en"
     return value.strip().lower()[:2]
 
@@ -207,7 +209,7 @@ def book_input(data: dict[str, Any]) -> BookInput:
             validate_email(email)
         except ValidationError:
             errors["appointment.email"] = _("Enter an e-mail address like name@example.com.")
-    phone = _optional_text(appointment, "phone", max_length=PHONE_MAX_LENGTH, errors=errors)
+    phone = _optional_text(appointment, "phone", max_length=PHONE_MAX_LENGTH, errors=errors, prefix="appointment.")
     if phone:
         try:
             phone_validator(phone)
@@ -218,11 +220,13 @@ def book_input(data: dict[str, Any]) -> BookInput:
         errors["appointment.parts"] = _("This must be a whole number.")
         parts = None
     texts = {
-        name: _optional_text(appointment, name, max_length=40, errors=errors)
+        name: _optional_text(appointment, name, max_length=40, errors=errors, prefix="appointment.")
         for name in ("productKey", "date", "startTime", "endTime")
     }
-    municipality = _optional_text(appointment, "municipality", max_length=MUNICIPALITY_MAX_LENGTH, errors=errors)
-    language = _language(appointment, errors)
+    municipality = _optional_text(
+        appointment, "municipality", max_length=MUNICIPALITY_MAX_LENGTH, errors=errors, prefix="appointment."
+    )
+    language = _language(appointment, errors, prefix="appointment.")
     if errors:
         raise _invalid(errors)
     return BookInput(
