@@ -445,3 +445,24 @@ def test_the_abuse_rules_apply_to_the_api(client, desk, service, settings):
     assert other.status_code == 201
     assert book(client, held[0].json()["hold_token"]).status_code == 201
     error_shape(book(client, held[1].json()["hold_token"]), 409, "similar_appointment_exists")
+
+
+def test_free_days_and_times_cost_the_same_queries_however_many_bookings(
+    client, desk, service, django_assert_num_queries
+):
+    day = future_days(desk, service)[0]
+    days_url = f"{V1}/locations/{desk.short_code}/services/{service.code}/free-days/"
+    times_url = f"{V1}/locations/{desk.short_code}/services/{service.code}/free-times/"
+    # The location, the service, and availability's four (counters, opening hours, closures, claims).
+    with django_assert_num_queries(6):
+        assert client.get(days_url).status_code == 200
+    with django_assert_num_queries(6):
+        assert client.get(times_url, {"date": day.isoformat()}).status_code == 200
+    for start in free_starts(desk, service, day)[:6]:
+        actions.book_appointment(
+            location=desk, service=service, start=start, names=[PersonName("A", "B")], now=timezone.now()
+        )
+    with django_assert_num_queries(6):
+        assert client.get(days_url).status_code == 200
+    with django_assert_num_queries(6):
+        assert client.get(times_url, {"date": day.isoformat()}).status_code == 200
