@@ -318,7 +318,7 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ["reference", "people__first_name", "people__last_name", "contact_email"]
     search_help_text = _("Search by reference, a person's first or last name, or the e-mail address.")
     date_hierarchy = "start"
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "personal_data_request"]
     fieldsets = [
         (None, {"fields": ["reference", "status", "service", "location", "start", "end", "persons"]}),
         (_("Contact"), {"fields": ["contact_email", "phone", "language", "municipality"]}),
@@ -345,6 +345,12 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
         return super().get_queryset(request).prefetch_related("people")
+
+    @admin.action(description=_("Personal data request (export or erase) for the selected booking's e-mail"))
+    def personal_data_request(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> TemplateResponse | None:
+        from bookings.admin_privacy import personal_data_from_selection
+
+        return personal_data_from_selection(self, request, queryset)
 
     def get_urls(self) -> list:
         from django.urls import path

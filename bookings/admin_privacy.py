@@ -68,6 +68,30 @@ def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> H
                 )
                 return HttpResponseRedirect(reverse("admin:bookings_appointment_changelist"))
         found = list(appointments_for_email(email))
+    return _render(model_admin, request, form=form, found=found, can_erase=can_erase)
+
+
+def personal_data_from_selection(model_admin: admin.ModelAdmin, request: HttpRequest, queryset) -> HttpResponse | None:
+    """The admin action: the request page for the e-mail address of the selected appointment(s), already
+    looked up (the address goes in the form, never in a URL)."""
+    emails = {email.strip().lower() for email in queryset.values_list("contact_email", flat=True) if email.strip()}
+    if len(emails) != 1:
+        model_admin.message_user(
+            request,
+            _("Select appointments of one e-mail address (appointments without an address have no personal data)."),
+            level=messages.WARNING,
+        )
+        return None
+    [email] = emails
+    form = PersonalDataForm(initial={"email": email})
+    found = list(appointments_for_email(email))
+    can_erase = request.user.has_perm("bookings.change_appointment")
+    return _render(model_admin, request, form=form, found=found, can_erase=can_erase)
+
+
+def _render(
+    model_admin: admin.ModelAdmin, request: HttpRequest, *, form: PersonalDataForm, found: list | None, can_erase: bool
+) -> HttpResponse:
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),

@@ -285,6 +285,34 @@ def test_the_appointments_list_links_to_the_personal_data_page(client, admin_use
     assert reverse(PERSONAL_DATA_URL) in response.content.decode()
 
 
+def test_the_admin_index_links_to_the_personal_data_page(client, admin_user):
+    sign_in(client, admin_user)
+    response = client.get(reverse("admin:index"))
+    assert f'href="{reverse(PERSONAL_DATA_URL)}"' in response.content.decode()
+
+
+def test_the_admin_action_opens_the_request_for_the_selected_bookings_address(client, admin_user, old_and_recent):
+    old, done, recent = old_and_recent
+    sign_in(client, admin_user)
+    changelist = reverse("admin:bookings_appointment_changelist")
+
+    response = client.post(changelist, {"action": "personal_data_request", "_selected_action": [old.appointment.pk]})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f'action="{reverse(PERSONAL_DATA_URL)}"' in content
+    assert f'value="{OLD["email"]}"' in content
+    assert old.appointment.reference in content
+    assert recent.appointment.reference not in content
+    assert OLD["email"] not in response.wsgi_request.get_full_path()
+
+    mixed = client.post(
+        changelist,
+        {"action": "personal_data_request", "_selected_action": [old.appointment.pk, recent.appointment.pk]},
+    )
+    assert mixed.status_code == 302  # back to the list, with a warning: one address at a time
+
+
 def test_an_admin_exports_one_persons_data_as_json(client, admin_user, old_and_recent):
     old, done, recent = old_and_recent
     sign_in(client, admin_user)
