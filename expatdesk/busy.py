@@ -12,8 +12,9 @@ import logging
 from collections.abc import Callable
 
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,21 @@ def is_busy_error(error: BaseException) -> bool:
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:
-    response = TemplateResponse(request, "busy.html", status=503)
+    """The page, or for the JSON APIs their own error shape with the code `busy` / `BUSY`."""
+    message = _("It is very busy right now. Nothing has been changed. Please try again in a few seconds.")
+    if request.path.startswith("/api/"):
+        from api.v1.errors import error_body
+
+        response: HttpResponse = JsonResponse(error_body(code="busy", message=message), status=503)
+    elif request.path.startswith("/oap/api/"):
+        from api.ind_responses import ApiError, error_response
+
+        response = error_response(ApiError("BUSY", 503, str(message)))
+    else:
+        response = TemplateResponse(request, "busy.html", status=503).render()
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
-    return response.render()
+    return response
 
 
 class BusyDatabaseMiddleware:

@@ -1,6 +1,8 @@
 """The "busy, try again" answer for a database lock not granted in time (see also the PostgreSQL test
 in tests/integration/test_faults.py, which holds a real lock)."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django.db import OperationalError
@@ -65,3 +67,20 @@ def test_the_middleware_leaves_other_errors_to_the_500_handler():
     middleware = BusyDatabaseMiddleware(lambda request: None)
     request = RequestFactory().get("/")
     assert middleware.process_exception(request, database_error(pgcode="08006")) is None
+
+
+def test_the_json_apis_get_their_own_error_shape():
+    middleware = BusyDatabaseMiddleware(lambda request: None)
+    factory = RequestFactory()
+
+    ours = middleware.process_exception(factory.post("/api/v1/bookings/"), database_error(pgcode="55P03"))
+    ind = middleware.process_exception(factory.post("/oap/api/desks/MA/slots/x"), database_error(pgcode="55P03"))
+
+    assert (ours.status_code, ours["Retry-After"]) == (503, "5")
+    body = json.loads(ours.content)
+    assert (body["code"], body["fields"]) == ("busy", {})
+    assert body["message"]
+    assert (ind.status_code, ind["Retry-After"]) == (503, "5")
+    text = ind.content.decode()
+    assert text.startswith(")]}',\n")
+    assert json.loads(text.split("\n", 1)[1])["errorCode"] == "BUSY"
