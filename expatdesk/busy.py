@@ -35,7 +35,10 @@ def is_busy_error(error: BaseException) -> bool:
 
 def busy_response(request: HttpRequest) -> HttpResponse:
     """The page, or for the JSON APIs their own error shape with the code `busy` / `BUSY`."""
-    message = _("It is very busy right now. Nothing has been changed. Please try again in a few seconds.")
+    message = _(
+        "It is very busy right now and we could not handle your request in time. Nothing has been changed. "
+        "Please wait a few seconds and try again."
+    )
     if request.path.startswith("/api/"):
         from api.v1.errors import error_body
 
