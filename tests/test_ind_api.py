@@ -706,3 +706,15 @@ def test_nul_characters_and_deep_json_are_refused_not_crashed_on(client, maastri
     assert_error(post_json(client, hold_url, {**slot, "municipality": "\x00"}), 400, "INVALID_INPUT")
     assert_error(post_json(client, url, "[" * 100_000 + "]" * 100_000), 400, "INVALID_JSON")
     assert not Appointment.objects.exists()
+
+
+def test_the_json_posts_need_no_csrf_token(maastricht, django_capture_on_commit_callbacks):
+    """No cookies, session or login in this API: a script posts without a CSRF token and is not refused."""
+    strict = Client(enforce_csrf_checks=True)
+    slot = get_slots(strict)[0]
+    held = post_json(strict, f"/oap/api/desks/{IND_DESK_KEY}/slots/{slot['key']}", slot)
+    assert held.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        booked = post_json(strict, f"/oap/api/desks/{IND_DESK_KEY}/appointments", booking_payload(body(held)["data"]))
+    assert booked.status_code == 200
+    assert "sessionid" not in booked.cookies and "csrftoken" not in booked.cookies
