@@ -232,6 +232,10 @@ def test_hr_staff_book_through_the_public_flow_and_the_booking_is_theirs(client,
     employer, user = make_employer()
     sign_in(client, user)
     hold_first_time(client, service, 2)
+    assert (
+        "You are booking for an employee of Brightlands B.V."
+        in client.get(reverse("bookings:details")).content.decode()
+    )
     response = client.post(reverse("bookings:details"), details_data(2, email="new.employee@example.org"))
     assert response.status_code == 302
     appointment = Appointment.objects.get(status="booked")
@@ -255,6 +259,7 @@ def test_other_bookers_do_not_book_for_an_employer(client, desk, service, who):
         _employer, user = make_employer()
         sign_in(client, user, second_factor=False)
     hold_first_time(client, service, 1)
+    assert "You are booking for an employee" not in client.get(reverse("bookings:details")).content.decode()
     response = client.post(reverse("bookings:details"), details_data(1))
     assert response.status_code == 302
     assert Appointment.objects.get(status="booked").booked_by is None

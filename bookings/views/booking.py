@@ -364,6 +364,8 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
 def details(request: HttpRequest) -> HttpResponse:
     appointment = _session_hold(request)
     now = timezone.now()
+    # HR staff of an approved employer, signed in: the page says so, and the booking goes on its list.
+    request.booking_employer = booking_employer(request.user)
     if request.method == "GET":
         draft = request.session.get(DRAFT_KEY)
         initial = draft if isinstance(draft, dict) else {"language": (get_language() or "en")[:2]}
@@ -396,8 +398,7 @@ def details(request: HttpRequest) -> HttpResponse:
                 request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now)
             )
         return start_over(request, str(error.message))
-    if booking_employer(request.user) is not None:
-        # HR staff of an approved employer booked for an employee: the booking goes on the employer's list.
+    if request.booking_employer is not None:
         with suppress(BookingError):  # cancelled in the moment since: it stays off the list
             actions.record_employer_booking(appointment=result.appointment, user=request.user, now=now)
     request.session.pop(HOLD_KEY, None)
