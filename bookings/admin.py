@@ -121,8 +121,9 @@ class CounterInline(admin.TabularInline):
 
 
 class OpeningHoursFormSet(forms.BaseInlineFormSet):
-    """A location's opening hours (and its grid, from the location form above) may not change so that live
-    appointments fall outside opening hours or off the grid: the same check as actions.change_opening_hours."""
+    """A location's opening hours (and its grid, time zone and active flag, from the location form above) may
+    not change so that live appointments fall outside opening hours or off the grid: the same check as
+    actions.change_opening_hours."""
 
     def clean(self) -> None:
         super().clean()
@@ -144,7 +145,7 @@ class OpeningHoursFormSet(forms.BaseInlineFormSet):
             current=list(OpeningHours.objects.filter(location=saved)),
             proposed=proposed,
             now=timezone.now(),
-            grid_minutes=location.grid_minutes,
+            changed=location,
         )
         if outside:
             shown = ", ".join(

@@ -132,15 +132,21 @@ def appointments_outside(
     current: Sequence[OpeningHours],
     proposed: Sequence[OpeningHours],
     now: datetime,
-    grid_minutes: int | None = None,
+    changed: Location | None = None,
 ) -> list[Appointment]:
-    """The live appointments at `location` that fit the `current` rows and the location's grid but that the
-    `proposed` rows (the whole set the location would have) and grid would leave outside opening hours or
-    off the grid. An appointment already outside before is not the change's doing and does not block it."""
-    new_grid = grid_minutes or location.grid_minutes
+    """The live appointments at `location` (as saved) that fit the `current` rows and its grid, but that the
+    `proposed` rows (the whole set the location would have) would leave outside opening hours or off the
+    grid; with `changed` (the location as edited, unsaved), also under its new grid and time zone, and all
+    of them when it is made inactive. An appointment already outside before is not the change's doing and
+    does not block it."""
+    after = changed or location
     return [
         appointment
         for appointment in live_appointments_from(location=location, now=now)
-        if fits(appointment=appointment, hours=current, location=location, grid_minutes=location.grid_minutes)
-        and not fits(appointment=appointment, hours=proposed, location=location, grid_minutes=new_grid)
+        if location.is_active
+        and fits(appointment=appointment, hours=current, location=location, grid_minutes=location.grid_minutes)
+        and not (
+            after.is_active
+            and fits(appointment=appointment, hours=proposed, location=after, grid_minutes=after.grid_minutes)
+        )
     ]

@@ -374,3 +374,29 @@ def test_admin_saves_a_change_that_leaves_every_appointment_inside(admin_client,
     )
     assert response.status_code == 302
     assert not OpeningHours.objects.filter(location=desk, weekday=3, start_time=time(9)).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "value"), [("is_active", ""), ("time_zone", "Europe/London")], ids=["inactive", "time zone"]
+)
+def test_admin_refuses_to_deactivate_or_move_the_clock_of_a_location_under_an_appointment(
+    admin_client, desk, afternoon_booking, change, value
+):
+    data = admin_post(desk, **{change: value})
+    if not value:
+        data.pop(change)  # an unticked checkbox is not posted
+    response = admin_client.post(admin_url(Location, "change", desk.pk), data)
+    assert response.status_code == 200
+    assert afternoon_booking.reference in response.content.decode()
+    desk.refresh_from_db()
+    assert desk.is_active and desk.time_zone == "Europe/Amsterdam"
+
+
+def test_admin_may_edit_an_inactive_location_with_appointments_left_on_it(admin_client, desk, afternoon_booking):
+    Location.objects.filter(pk=desk.pk).update(is_active=False)
+    data = admin_post(desk, name="Renamed desk")
+    data.pop("is_active")
+    response = admin_client.post(admin_url(Location, "change", desk.pk), data)
+    assert response.status_code == 302
+    desk.refresh_from_db()
+    assert desk.name == "Renamed desk"
