@@ -48,7 +48,13 @@ def desk_post_urls(world) -> list[str]:
     ] + ["/desk/check-in/", "/desk/walk-in/", "/desk/block/", f"/desk/block/{world['block'].pk}/"]
 
 
-ADMIN_URLS = ["/admin/", "/admin/bookings/appointment/", "/admin/bookings/location/add/", "/admin/auth/user/"]
+ADMIN_URLS = [
+    "/admin/",
+    "/admin/bookings/appointment/",
+    "/admin/bookings/location/add/",
+    "/admin/auth/user/",
+    "/admin/employers/employer/",
+]
 
 
 def test_anonymous_is_sent_to_the_login_everywhere(client, world):

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.shortcuts import resolve_url
@@ -98,6 +99,9 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
     assert list(desk.groups.values_list("name", flat=True)) == ["Desk staff"]
     assert desk.has_perm("bookings.view_appointment") and desk.has_perm("bookings.change_appointment")
     assert not desk.has_perm("bookings.change_location")
+    assert not desk.has_perm("employers.change_employer")
+    admin_group = Group.objects.get(name="Admins")
+    assert admin_group.permissions.filter(content_type__app_label="employers", codename="change_employer").exists()
     passwords = printed_passwords(output)
     assert set(passwords) == {"admin", "desk", HR}
     assert admin.check_password(passwords["admin"])
