@@ -17,9 +17,9 @@ from bookings.models import Appointment, OpeningHours
 from desk import clock
 from employers import actions as employer_actions
 from employers.models import Employer, EmployerBooking
-from tests.browser.conftest import AXE_JS, AXE_TAGS, format_violations
+from tests.browser.conftest import assert_accessible
 from tests.browser.flow import choose_service, fill_details, first_free_day, first_free_time
-from tests.conftest import AMSTERDAM, require
+from tests.conftest import AMSTERDAM
 from tests.desk_support import PASSWORD, desk_admin
 from tests.factories import make_desk
 
@@ -27,26 +27,6 @@ pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
 HR_EMAIL = "hanna@brightlands.example"
-
-
-def assert_accessible(page, *, where: str) -> None:
-    """axe-core as in tests/browser, but loaded through DevTools (page.evaluate) rather than a <script> tag,
-    which the site's Content-Security-Policy (script-src 'self') blocks; the page keeps its real CSP."""
-    require(AXE_JS.exists(), f"axe-core at {AXE_JS} (npm ci)")
-    page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;undefined")
-    violations = page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return result.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary})),
-            }));
-        }""",
-        AXE_TAGS,
-    )
-    assert not violations, f"axe-core: WCAG 2.1 A/AA violations on {where} ({page.url}):\n" + format_violations(
-        violations
-    )
 
 
 def confirm_code(page, username: str) -> None:
