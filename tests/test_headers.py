@@ -187,6 +187,7 @@ def production_settings() -> dict:
         "CSRF_COOKIE_SECURE",
         "CSRF_COOKIE_HTTPONLY",
         "X_FRAME_OPTIONS",
+        "SECURE_REDIRECT_EXEMPT",
     ]
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
@@ -223,6 +224,8 @@ def test_production_headers_and_cookies_are_sent(desk, service, production_setti
     https = Client(HTTP_X_FORWARDED_PROTO="https")
     with override_settings(**values):
         assert https.get(reverse("bookings:start"), HTTP_X_FORWARDED_PROTO="http").status_code == 301
+        # The load balancer's health check over plain HTTP is answered, not redirected.
+        assert https.get("/healthz", HTTP_X_FORWARDED_PROTO="http").status_code == 200
         find_page = https.get(reverse("bookings:find"))
         hold_first_time(https, service, persons=1)
         details_page = https.get(reverse("bookings:details"))
