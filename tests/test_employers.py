@@ -314,3 +314,18 @@ def test_sign_up_and_sign_in_posts_are_rate_limited_per_address(client, url):
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) > 0
     assert not Employer.objects.filter(memberships__user__username="y@example.org").exists()
+
+
+def test_the_code_page_shows_hr_staff_no_desk_links(client):
+    _employer, user = make_employer()
+    sign_in(client, user, second_factor=False)
+    from tests.desk_support import totp_device
+
+    totp_device(user)
+    page = client.get("/desk/verify/?next=/employer/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert 'value="/employer/"' in content
+    assert "Walk-in" not in content and "Agenda" not in content
+    sign_in(client, desk_staff(), second_factor=False)
+    assert "Walk-in" in client.get("/desk/2fa/setup/").content.decode()
