@@ -271,7 +271,7 @@ def test_the_details_page_explains_a_refusal_and_keeps_the_hold(client, desk, se
     book(desk, service, start=at(WEDNESDAY, "16:00"), now=timezone.now())
     held, _ = hold_first_time(client, service, persons=1)
     response = client.post(reverse("bookings:details"), details_data(1, email="JANE.doe@example.org"))
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "There is already an appointment for this service with this e-mail address" in response.content.decode()
     held.refresh_from_db()
     assert held.status == AppointmentStatus.HELD

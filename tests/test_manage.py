@@ -270,7 +270,7 @@ def test_find_my_booking_sends_nothing_for_a_cancelled_booking(client, booking):
 )
 def test_find_my_booking_bad_input(client, booking, data, message):
     response = client.post(reverse("bookings:find"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in page(response)
     assert manage_link_emails(booking.appointment) == 0
 

@@ -240,7 +240,7 @@ def test_slot_taken_between_hold_and_confirm(client, desk, service):
     )
     typed = details_data(1, first_name_1="Zoë Marie", last_name_1="van den Berg", phone="", language="nl")
     response = client.post(reverse("bookings:details"), typed)
-    assert response.status_code == 200
+    assert response.status_code == 409
     content = page(response)
     assert "Sorry, that time has just been taken." in content
     # Everything typed is still in the form.
@@ -291,7 +291,7 @@ def test_slot_taken_between_hold_and_confirm(client, desk, service):
 )
 def test_bad_number_of_persons(client, desk, service, persons, message):
     response = client.post(reverse("bookings:questions", kwargs={"service_code": service.code}), {"persons": persons})
-    assert response.status_code == 200
+    assert response.status_code == 400
     content = page(response)
     assert message in content
     assert 'aria-describedby="id_persons_helptext id_persons_error"' in content or "id_persons_error" in content
@@ -314,7 +314,7 @@ def test_persons_above_the_service_maximum(client, desk):
 def test_bad_municipality(client, desk, municipality_service, municipality, message):
     url = reverse("bookings:questions", kwargs={"service_code": municipality_service.code})
     response = client.post(url, {"persons": "1", "municipality": municipality})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in page(response)
     assert Appointment.objects.count() == 0
 
@@ -460,7 +460,7 @@ def test_details_bad_answers(client, desk, service, change, message):
     held, _ = hold_first_time(client, service, 2)
     data = {key: value for key, value in {**details_data(2), **change}.items() if value != ""}
     response = client.post(reverse("bookings:details"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     content = page(response)
     assert message in content
     assert "is-invalid" in content

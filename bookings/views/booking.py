@@ -102,7 +102,7 @@ def questions(request: HttpRequest, service_code: str) -> HttpResponse:
     if request.method == "POST":
         form = QuestionsForm(data=request.POST, service=service)
         if not form.is_valid():
-            return _render_questions(request, service=service, form=form)
+            return _render_questions(request, service=service, form=form, status=400)
         if form.is_outside:
             return _render_outside(request, service=service)
         request.session.pop(DRAFT_KEY, None)
@@ -374,7 +374,9 @@ def details(request: HttpRequest) -> HttpResponse:
 
     form = DetailsForm(data=request.POST, persons=appointment.persons)
     if not form.is_valid():
-        return render(request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now))
+        return render(
+            request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now), status=400
+        )
     try:
         result = actions.confirm_hold(
             appointment=appointment,
@@ -395,7 +397,10 @@ def details(request: HttpRequest) -> HttpResponse:
             # The hold stays: show what is wrong next to what was typed.
             form.add_error(None, error.message)
             return render(
-                request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now)
+                request,
+                "bookings/details.html",
+                _details_context(appointment=appointment, form=form, now=now),
+                status=400 if error.code == BookingError.NAMES_MISMATCH else 409,
             )
         return start_over(request, str(error.message))
     if request.booking_employer is not None:
@@ -430,7 +435,7 @@ def _slot_taken(
             "nearest_times": _time_choices(nearest, location=appointment.location),
         }
     )
-    return render(request, "bookings/details.html", context)
+    return render(request, "bookings/details.html", context, status=409)
 
 
 # ---- confirmation ---------------------------------------------------------------------------

@@ -88,6 +88,6 @@ def find_booking(request: HttpRequest) -> HttpResponse:
                 ),
             )
             return redirect("bookings:find")
-    else:
-        form = FindBookingForm()
+        return render(request, "bookings/find.html", {"form": form}, status=400)
+    form = FindBookingForm()
     return render(request, "bookings/find.html", {"form": form})
