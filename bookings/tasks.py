@@ -96,7 +96,7 @@ def anonymise_past_appointments_task() -> int:
     """Beat, daily: erase the personal data of appointments past the retention period, in batches."""
     total = 0
     while True:
-        done = actions.anonymise_past_appointments(now=timezone.now())
+        done = actions.anonymise_past_appointments(now=timezone.now(), limit=actions.ANONYMISE_BATCH)
         total += done
         if done < actions.ANONYMISE_BATCH:
             return total

@@ -1,0 +1,397 @@
+"""Shared by every action: the domain error, input checks, claims, the audit trail and outbox writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bookings import abuse
+from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
+from bookings.cache import availability_changed, days_around
+from bookings.models import (
+    Appointment,
+    AppointmentEvent,
+    Counter,
+    CounterBlock,
+    Location,
+    OutboxEmail,
+    Person,
+    SlotClaim,
+)
+from bookings.municipalities import is_participating
+from bookings.tokens import hash_token, manage_token, new_reference, new_token_salt
+from services.models import MAX_PERSONS_PER_BOOKING, Service
+
+# How often a claim is retried with fresh data when a concurrent booking took the counter we chose
+# but another counter may still be free at the same time.
+CLAIM_ATTEMPTS = 3
+
+
+class BookingError(Exception):
+    """The one domain error: a stable `code` for programs and a translatable `message` for people."""
+
+    SLOT_TAKEN = "slot_taken"
+    CLOSED = "closed"
+    TOO_MANY_PERSONS = "too_many_persons"
+    TOO_FEW_PERSONS = "too_few_persons"
+    OUTSIDE_HORIZON = "outside_horizon"
+    TOO_SOON = "too_soon"
+    IN_PAST = "in_past"
+    OFF_GRID = "off_grid"
+    COUNTER_INACTIVE = "counter_inactive"
+    SERVICE_INACTIVE = "service_inactive"
+    WRONG_LOCATION = "wrong_location"
+    MUNICIPALITY_REQUIRED = "municipality_required"
+    MUNICIPALITY_NOT_PARTICIPATING = "municipality_not_participating"
+    NAMES_MISMATCH = "names_mismatch"
+    INVALID_STATUS = "invalid_status"
+    # Abuse rules (bookings/abuse.py); the IND API maps SIMILAR_APPOINTMENT_EXISTS to SIMILAR_APT_EXISTS.
+    SIMILAR_APPOINTMENT_EXISTS = "similar_appointment_exists"
+    COOLDOWN = "cooldown"
+    TOO_MANY_HOLDS = "too_many_holds"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PersonName:
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    appointment: Appointment
+    manage_token: str
+
+
+# ---- checks ---------------------------------------------------------------------------------
+
+
+def _check_service_and_persons(*, service: Service, persons: int) -> None:
+    # Read the flag from the database: the object may be stale, unsaved, or its row deleted.
+    if (
+        not service.is_active
+        or service.pk is None
+        or not Service.objects.filter(pk=service.pk, is_active=True).exists()
+    ):
+        raise BookingError(BookingError.SERVICE_INACTIVE, _("This service cannot be booked at the moment."))
+    if persons < 1:
+        raise BookingError(BookingError.TOO_FEW_PERSONS, _("A booking is for at least one person."))
+    if persons > min(service.max_persons, MAX_PERSONS_PER_BOOKING):
+        raise BookingError(
+            BookingError.TOO_MANY_PERSONS,
+            _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons},
+        )
+
+
+def _check_municipality(*, service: Service, municipality: str) -> None:
+    if not service.requires_municipality:
+        return
+    if not municipality:
+        raise BookingError(
+            BookingError.MUNICIPALITY_REQUIRED,
+            _("Please tell us the municipality you live in or are moving to."),
+        )
+    if not is_participating(municipality):
+        raise BookingError(
+            BookingError.MUNICIPALITY_NOT_PARTICIPATING,
+            _(
+                "Fast-track registration at this desk is only for residents of the participating municipalities. "
+                "Please register at the town hall of your own municipality."
+            ),
+        )
+
+
+def _check_start(
+    *, snapshot: CapacitySnapshot, service: Service, start: datetime, now: datetime, enforce_notice: bool
+) -> None:
+    if start.tzinfo is None:
+        raise BookingError(BookingError.OFF_GRID, _("That time is not valid."))
+    if start < now:
+        raise BookingError(BookingError.IN_PAST, _("That time has already passed."))
+    if not snapshot.is_on_grid(start):
+        raise BookingError(BookingError.OFF_GRID, _("Appointments start at fixed times; please pick one of them."))
+    if enforce_notice and start < snapshot.earliest_start(service):
+        raise BookingError(BookingError.TOO_SOON, _("That time is too soon to book; please pick a later time."))
+    day = start.astimezone(snapshot.location.tz).date()
+    if day > snapshot.latest_bookable_day(service):
+        raise BookingError(
+            BookingError.OUTSIDE_HORIZON,
+            _("This service can be booked at most %(days)d days ahead.") % {"days": service.booking_horizon_days},
+        )
+    intervals = snapshot.opening_intervals(day)
+    if not intervals:
+        raise BookingError(BookingError.CLOSED, _("The desk is closed on that day."))
+    if not any(begin <= start < end for begin, end in intervals):
+        raise BookingError(BookingError.CLOSED, _("The desk is not open at that time."))
+
+
+def _check_aware(start: datetime) -> None:
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise BookingError(BookingError.OFF_GRID, _("That time is not valid."))
+
+
+def _check_counter(*, counter: Counter, location: Location, service: Service) -> None:
+    if counter.location_id != location.pk:
+        raise BookingError(BookingError.WRONG_LOCATION, _("That counter is at another location."))
+    if not counter.is_active:
+        raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter is not in use."))
+    if not counter.services.filter(pk=service.pk).exists():
+        raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter does not offer this service."))
+
+
+def _check_names(*, names: Sequence[PersonName], persons: int) -> None:
+    if len(names) != persons or any(not n.first_name.strip() or not n.last_name.strip() for n in names):
+        raise BookingError(BookingError.NAMES_MISMATCH, _("Please give the names of every person, as on their ID."))
+
+
+def _slot_taken() -> BookingError:
+    return BookingError(BookingError.SLOT_TAKEN, _("Sorry, that time has just been taken. Please pick another."))
+
+
+def _does_not_fit(
+    *, snapshot: CapacitySnapshot, service: Service, persons: int, start: datetime, counter_ids: list[int] | None
+) -> BookingError:
+    """Why no allocation was found: taken by other bookings, or impossible however empty the desk is."""
+    if not (counter_ids if counter_ids is not None else snapshot.counters_for(service)):
+        return BookingError(BookingError.COUNTER_INACTIVE, _("This service is not offered at this desk at the moment."))
+    empty_desk = replace(snapshot, taken=set())
+    if empty_desk.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids) is None:
+        return BookingError(
+            BookingError.CLOSED,
+            _("There is not enough time left before the desk closes at that time; please pick an earlier time."),
+        )
+    return _slot_taken()
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+
+def _units_filter(units: Sequence[UnitKey]) -> Q:
+    query = Q()
+    for counter_id, unit_start in units:
+        query |= Q(counter_id=counter_id, unit_start=unit_start)
+    return query
+
+
+def _insert_claims(
+    *, appointment: Appointment, units: Sequence[UnitKey], expires_at: datetime | None, now: datetime
+) -> None:
+    """Insert claims in a savepoint; a unit held by anyone else raises SLOT_TAKEN and leaves no trace."""
+    if not units:
+        return
+    try:
+        with transaction.atomic():
+            # Expired holds still have rows until the sweep; they must not block a real booking.
+            SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+            SlotClaim.objects.bulk_create(
+                [
+                    SlotClaim(appointment=appointment, counter_id=c, unit_start=u, expires_at=expires_at)
+                    for c, u in units
+                ]
+            )
+    except IntegrityError as error:
+        raise _slot_taken() from error
+
+
+def _allocate_and_claim(
+    *,
+    appointment: Appointment,
+    service: Service,
+    persons: int,
+    start: datetime,
+    now: datetime,
+    enforce_notice: bool,
+    counter: Counter | None,
+    expires_at: datetime | None,
+    keep_units: frozenset[UnitKey] = frozenset(),
+) -> Allocation:
+    """Find counters for the booking and claim them, retrying with fresh data if another booking won."""
+    location = appointment.location
+    day = start.astimezone(location.tz).date() if start.tzinfo else start.date()
+    for attempt in range(CLAIM_ATTEMPTS):
+        snapshot = load_snapshot(
+            location=location,
+            start_date=day,
+            end_date=day,
+            now=now,
+            ignore_appointment_id=appointment.pk if keep_units else None,
+        )
+        _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
+        counter_ids = [counter.pk] if counter else None
+        allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
+        if allocation is None:
+            raise _does_not_fit(
+                snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids
+            )
+        try:
+            _insert_claims(
+                appointment=appointment,
+                units=[unit for unit in allocation.units if unit not in keep_units],
+                expires_at=expires_at,
+                now=now,
+            )
+        except BookingError:
+            if attempt == CLAIM_ATTEMPTS - 1:
+                raise
+            continue
+        return allocation
+    raise _slot_taken()  # pragma: no cover - the loop always returns or raises
+
+
+def _create_appointment(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    status: str,
+    municipality: str,
+    language: str,
+    hold_expires_at: datetime | None = None,
+) -> Appointment:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Appointment.objects.create(
+                    reference=new_reference(short_code=location.short_code),
+                    service=service,
+                    location=location,
+                    start=start,
+                    end=start + service.duration,  # corrected once the allocation is known
+                    persons=persons,
+                    status=status,
+                    municipality=municipality,
+                    language=language,
+                    hold_expires_at=hold_expires_at,
+                    created_at=now,
+                )
+        except IntegrityError:
+            continue  # a reference collision: draw another
+    raise RuntimeError("Could not draw a unique booking reference.")
+
+
+def _issue_manage_token(appointment: Appointment) -> str:
+    appointment.manage_token_salt = new_token_salt()
+    token = manage_token(salt=appointment.manage_token_salt)
+    appointment.manage_token_hash = hash_token(token)
+    return token
+
+
+def _record(
+    *, appointment: Appointment, kind: str, now: datetime, actor: AbstractBaseUser | None = None, detail: str = ""
+) -> None:
+    """Append to the audit trail. `detail` must never carry personal data.
+
+    Every change to an appointment is recorded here, so here cached free-time answers of its location
+    and day are dropped too, once the transaction commits (bookings/cache.py)."""
+    AppointmentEvent.objects.create(appointment=appointment, kind=kind, at=now, actor=actor, detail=detail[:200])
+    availability_changed(location_id=appointment.location_id, days=days_around(appointment.start))
+
+
+def _save_people(*, appointment: Appointment, names: Sequence[PersonName]) -> None:
+    Person.objects.filter(appointment=appointment).delete()
+    Person.objects.bulk_create(
+        [
+            Person(
+                appointment=appointment, position=index, first_name=n.first_name.strip(), last_name=n.last_name.strip()
+            )
+            for index, n in enumerate(names, start=1)
+        ]
+    )
+
+
+def _send_after_commit(email_id: int) -> None:
+    """Queue the send task once the transaction that wrote the outbox row has committed.
+
+    Robust: if the broker is down the booking still stands; the outbox sweep sends the row later.
+    """
+    from bookings.tasks import send_outbox_email  # the tasks module imports this one
+
+    transaction.on_commit(lambda: send_outbox_email.delay(email_id), robust=True)
+
+
+def _write_email(*, appointment: Appointment, kind: str, now: datetime, revision: int = 0) -> OutboxEmail | None:
+    """Write one outbox row inside the caller's transaction; the e-mail goes out after the commit."""
+    if not appointment.contact_email:
+        return None
+    email = OutboxEmail.objects.create(appointment=appointment, kind=kind, revision=revision, created_at=now)
+    _send_after_commit(email.pk)
+    return email
+
+
+def _check_customer_limits(*, service: Service, email: str, now: datetime, exclude_id: int | None) -> None:
+    """One live booking per e-mail address and service, and the cool-down after repeated cancellations.
+    Call inside the action's transaction: it locks the address until the transaction ends."""
+    if not email:
+        return
+    abuse.lock_email(email)
+    if abuse.has_live_booking(service=service, email=email, now=now, exclude_id=exclude_id):
+        raise BookingError(
+            BookingError.SIMILAR_APPOINTMENT_EXISTS,
+            _(
+                "There is already an appointment for this service with this e-mail address. To change its time, "
+                "use the link in its confirmation e-mail, or find it with “Find my booking”."
+            ),
+        )
+    if abuse.cooldown_until(email=email, now=now) is not None:
+        raise BookingError(
+            BookingError.COOLDOWN,
+            _(
+                "Several appointments with this e-mail address were cancelled recently, so it cannot be used for "
+                "a new booking for %(hours)d hours. Please try again later, or contact the desk."
+            )
+            % {"hours": settings.EXPATDESK_COOLDOWN_HOURS},
+        )
+
+
+def _check_holds_per_client(*, client_key: str, now: datetime) -> None:
+    """A bounded number of live holds per client address. Call inside the transaction (it locks the key)."""
+    if not client_key:
+        return
+    abuse.lock_client(client_key)
+    if abuse.live_holds(client_key=client_key, now=now) >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
+        raise BookingError(
+            BookingError.TOO_MANY_HOLDS,
+            _(
+                "Too many times are being held from your connection at the moment. Please finish or leave one "
+                "of the bookings you started, or wait %(minutes)d minutes, and try again."
+            )
+            % {"minutes": settings.EXPATDESK_HOLD_MINUTES},
+        )
+
+
+def _hand_to_blocks(*, units: Sequence[UnitKey], now: datetime) -> None:
+    """Units an appointment gives up on a counter that is blocked then go to the block, in the same
+    transaction: a blocked counter never becomes bookable because a booking on it left."""
+    if not units:
+        return
+    first, last = min(unit for _c, unit in units), max(unit for _c, unit in units)
+    blocks = list(
+        CounterBlock.objects.select_related("counter__location").filter(
+            counter_id__in={counter_id for counter_id, _u in units},
+            start__lt=last + timedelta(hours=1),
+            end__gt=first,
+        )
+    )
+    claims = []
+    for block in blocks:
+        grid = timedelta(minutes=block.counter.location.grid_minutes)
+        claims += [
+            SlotClaim(block=block, counter_id=counter_id, unit_start=unit)
+            for counter_id, unit in units
+            if counter_id == block.counter_id and unit < block.end and unit + grid > block.start and unit + grid > now
+        ]
+    SlotClaim.objects.bulk_create(claims, ignore_conflicts=True)

@@ -1,0 +1,350 @@
+"""What desk staff do during the day: check-in, service, no-shows, walk-ins, moves, counter blocks, closures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookings.actions.booking import (
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+)
+from bookings.actions.common import (
+    BookingError,
+    BookingResult,
+    PersonName,
+    _check_municipality,
+    _check_names,
+    _check_service_and_persons,
+    _hand_to_blocks,
+    _record,
+    _slot_taken,
+)
+from bookings.availability import CapacitySnapshot, load_snapshot
+from bookings.cache import availability_changed
+from bookings.models import (
+    Appointment,
+    AppointmentStatus,
+    Closure,
+    Counter,
+    CounterBlock,
+    EventKind,
+    Location,
+    SlotClaim,
+)
+from services.models import Service
+
+# ---- desk actions: what staff do during the day (issue 4) -----------------------------------
+# Imports for this section only, so the top of the module stays as other changes left it.
+
+
+# Error codes of the desk actions (BookingError.code).
+NOT_TODAY = "not_today"
+TOO_EARLY = "too_early"
+NO_CAPACITY = "no_capacity"
+REASON_REQUIRED = "reason_required"
+INVALID_PERIOD = "invalid_period"
+# How many walk-in starts are tried when other bookings take the chosen one meanwhile.
+WALK_IN_ATTEMPTS = 3
+# The longest a counter can be blocked in one go.
+MAX_BLOCK_DAYS = 62
+
+
+def _lock_for_desk(appointment: Appointment) -> Appointment:
+    # Lock the appointment row only, not the joined location (see confirm_hold on deadlocks).
+    return Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=appointment.pk)
+
+
+def _refuse_status(appointment: Appointment) -> BookingError:
+    messages = {
+        AppointmentStatus.CANCELLED: _("This booking was cancelled."),
+        AppointmentStatus.NO_SHOW: _("This booking was marked as a no-show."),
+        AppointmentStatus.DONE: _("This appointment is already done."),
+        AppointmentStatus.CHECKED_IN: _("This person is already checked in."),
+        AppointmentStatus.HELD: _("This booking was never completed."),
+        AppointmentStatus.EXPIRED: _("This booking was never completed."),
+        AppointmentStatus.BOOKED: _("This person has not been checked in yet."),
+    }
+    return BookingError(BookingError.INVALID_STATUS, messages.get(appointment.status, _("Not possible now.")))
+
+
+def _release_from(*, appointment: Appointment, now: datetime) -> None:
+    """Free the appointment's counter time from now on, for walk-ins; the past claims stay as a record."""
+    released = SlotClaim.objects.filter(appointment=appointment, unit_start__gte=now)
+    units = list(released.values_list("counter_id", "unit_start"))
+    released.delete()
+    _hand_to_blocks(units=units, now=now)
+
+
+def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
+    """The person has arrived: only a booking for today that is still booked."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_desk(appointment)
+        if locked.status != AppointmentStatus.BOOKED:
+            raise _refuse_status(locked)
+        tz = locked.location.tz
+        if locked.start.astimezone(tz).date() != now.astimezone(tz).date():
+            raise BookingError(
+                NOT_TODAY,
+                _("This booking is for %(day)s, not today.")
+                % {"day": locked.start.astimezone(tz).strftime("%d-%m-%Y")},
+            )
+        locked.status = AppointmentStatus.CHECKED_IN
+        locked.checked_in_at = now
+        locked.save(update_fields=["status", "checked_in_at"])
+        _record(appointment=locked, kind=EventKind.CHECKED_IN, now=now, actor=actor)
+    return locked
+
+
+def start_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
+    """A staff member calls the person to the counter."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_desk(appointment)
+        if locked.status != AppointmentStatus.CHECKED_IN:
+            raise _refuse_status(locked)
+        if locked.started_at is not None:
+            raise BookingError(BookingError.INVALID_STATUS, _("This appointment has already started."))
+        locked.started_at = now
+        locked.save(update_fields=["started_at"])
+        _record(appointment=locked, kind=EventKind.STARTED, now=now, actor=actor)
+    return locked
+
+
+def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
+    """Done: the counter time left over is free again for walk-ins."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_desk(appointment)
+        if locked.status != AppointmentStatus.CHECKED_IN:
+            raise _refuse_status(locked)
+        locked.status = AppointmentStatus.DONE
+        locked.done_at = now
+        if locked.started_at is None:
+            locked.started_at = now
+        locked.save(update_fields=["status", "done_at", "started_at"])
+        _release_from(appointment=locked, now=now)
+        _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor)
+    return locked
+
+
+def mark_no_show(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
+    """The person did not come: only once the start time has passed. Frees the rest of their counter time."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_desk(appointment)
+        if locked.status != AppointmentStatus.BOOKED:
+            raise _refuse_status(locked)
+        if now < locked.start:
+            raise BookingError(
+                TOO_EARLY,
+                _("A no-show can only be marked after the start time (%(time)s).")
+                % {"time": locked.start.astimezone(locked.location.tz).strftime("%H:%M")},
+            )
+        locked.status = AppointmentStatus.NO_SHOW
+        locked.no_show_at = now
+        locked.save(update_fields=["status", "no_show_at"])
+        _release_from(appointment=locked, now=now)
+        _record(appointment=locked, kind=EventKind.NO_SHOW, now=now, actor=actor)
+    return locked
+
+
+def staff_cancel_appointment(
+    *, appointment: Appointment, reason: str, now: datetime, actor: AbstractBaseUser | None
+) -> Appointment:
+    """Cancel on the person's behalf, with a reason; they get the cancellation e-mail as usual."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BookingError(REASON_REQUIRED, _("Please give a reason for the cancellation."))
+    return cancel_appointment(appointment=appointment, now=now, reason=reason, actor=actor)
+
+
+def move_appointment(
+    *,
+    appointment: Appointment,
+    new_start: datetime,
+    now: datetime,
+    actor: AbstractBaseUser | None,
+    counter: Counter | None = None,
+) -> Appointment:
+    """Move a booking to another time and/or counter at staff's request (no minimum notice)."""
+    return reschedule_appointment(
+        appointment=appointment, new_start=new_start, now=now, counter=counter, enforce_notice=False, actor=actor
+    )
+
+
+def walk_in(
+    *,
+    location: Location,
+    service: Service,
+    names: Sequence[PersonName],
+    now: datetime,
+    actor: AbstractBaseUser | None,
+    contact_email: str = "",
+    phone: str = "",
+    municipality: str = "",
+    language: str = "en",
+) -> BookingResult:
+    """Book someone at the desk into the first free time from now, today, and check them in."""
+    _check_service_and_persons(service=service, persons=len(names))
+    _check_names(names=names, persons=len(names))
+    _check_municipality(service=service, municipality=municipality)
+    today = now.astimezone(location.tz).date()
+    for _attempt in range(WALK_IN_ATTEMPTS):
+        snapshot = load_snapshot(location=location, start_date=today, end_date=today, now=now)
+        start = _first_fit_from(snapshot=snapshot, service=service, persons=len(names), now=now)
+        if start is None:
+            raise BookingError(
+                NO_CAPACITY,
+                _("There is no free counter time left today for this service and number of persons."),
+            )
+        try:
+            result = book_appointment(
+                location=location,
+                service=service,
+                start=start,
+                names=names,
+                contact_email=contact_email,
+                phone=phone,
+                language=language,
+                municipality=municipality,
+                now=now,
+                booked_by=actor,
+                enforce_notice=False,
+                enforce_customer_limits=False,  # staff decide at the desk
+            )
+        except BookingError as error:
+            if error.code == BookingError.SLOT_TAKEN:
+                continue  # someone took it meanwhile: look again
+            raise
+        appointment = check_in(appointment=result.appointment, now=now, actor=actor)
+        return BookingResult(appointment=appointment, manage_token=result.manage_token)
+    raise _slot_taken()
+
+
+def _first_fit_from(*, snapshot: CapacitySnapshot, service: Service, persons: int, now: datetime) -> datetime | None:
+    for begin, end in snapshot.opening_intervals(snapshot.local_today()):
+        start = snapshot.first_grid_point(max(begin, now))
+        while start < end:
+            if snapshot.allocate(service=service, persons=persons, start=start) is not None:
+                return start
+            start += snapshot.grid
+    return None
+
+
+def _block_units(*, block: CounterBlock, snapshot: CapacitySnapshot) -> list[datetime]:
+    """The grid units of the block's period in which the desk is open, as UTC datetimes."""
+    units: list[datetime] = []
+    for day in snapshot.days():
+        for begin, end in snapshot.opening_intervals(day):
+            unit = snapshot.first_grid_point(begin)
+            while unit + snapshot.grid <= end:
+                # Every unit that overlaps the period, including one the block starts in the middle of.
+                if unit < block.end and unit + snapshot.grid > block.start:
+                    units.append(unit.astimezone(UTC))
+                unit += snapshot.grid
+    return units
+
+
+def _claim_block_units(*, block: CounterBlock, now: datetime) -> None:
+    """Claim every open unit of the block that no appointment holds; units held stay with their booking."""
+    location = block.counter.location
+    tz = location.tz
+    first_day, last_day = block.start.astimezone(tz).date(), block.end.astimezone(tz).date()
+    snapshot = load_snapshot(location=location, start_date=first_day, end_date=last_day, now=now)
+    units = [unit for unit in _block_units(block=block, snapshot=snapshot) if unit + snapshot.grid > now]
+    if not units:
+        return
+    SlotClaim.objects.filter(counter=block.counter, unit_start__in=units, expires_at__lte=now).delete()
+    # A unit an appointment holds (now, or by a race a moment ago) is skipped, not taken from it: the
+    # block page lists those appointments for staff to move or cancel.
+    SlotClaim.objects.bulk_create(
+        [SlotClaim(block=block, counter=block.counter, unit_start=unit) for unit in units], ignore_conflicts=True
+    )
+
+
+def block_counter(
+    *, counter: Counter, start: datetime, end: datetime, reason: str, now: datetime, actor: AbstractBaseUser | None
+) -> CounterBlock:
+    """Take a counter out of service for a period. Appointments already on it keep their time until
+    staff move or cancel them (see desk.selectors.affected_by_block); none is dropped silently."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BookingError(REASON_REQUIRED, _("Please give a reason for blocking the counter."))
+    if start.tzinfo is None or end.tzinfo is None or not start < end:
+        raise BookingError(INVALID_PERIOD, _("The block must end after it starts."))
+    if end <= now:
+        raise BookingError(INVALID_PERIOD, _("That period is already over."))
+    if end - start > timedelta(days=MAX_BLOCK_DAYS):
+        raise BookingError(
+            INVALID_PERIOD, _("A counter can be blocked for at most %(days)d days at once.") % {"days": MAX_BLOCK_DAYS}
+        )
+    if not counter.is_active:
+        raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter is not in use."))
+    with transaction.atomic(durable=True):
+        block = CounterBlock.objects.create(
+            counter=counter, start=start, end=end, reason=reason[:200], created_at=now, created_by=actor
+        )
+        availability_changed(location_id=counter.location_id, days=None)
+        _claim_block_units(block=block, now=now)
+    return block
+
+
+def end_counter_block(*, block: CounterBlock) -> None:
+    """Put the counter back in service: its block and the block's claims go."""
+    with transaction.atomic(durable=True):
+        CounterBlock.objects.filter(pk=block.pk).delete()
+        availability_changed(location_id=block.counter.location_id, days=None)
+
+
+APPOINTMENTS_IN_CLOSURE = "appointments_in_closure"
+
+
+def add_closure(
+    *,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    reason: str,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+) -> Closure:
+    """Close a location on some days. Refused while live appointments fall on them: staff move or cancel
+    those first (the capacity preview lists them), so no booking is left outside opening hours."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise BookingError(REASON_REQUIRED, _("Please give a reason for the closure."))
+    if end_date < start_date:
+        raise BookingError(INVALID_PERIOD, _("The last closed day cannot be before the first."))
+    with transaction.atomic(durable=True):
+        # One closure change per location at a time.
+        Location.objects.select_for_update().filter(pk=location.pk).first()
+        tz = location.tz
+        live = (
+            Appointment.objects.filter(
+                location=location,
+                start__gte=datetime.combine(start_date, datetime.min.time(), tzinfo=tz),
+                start__lt=datetime.combine(end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+            )
+            .filter(
+                Q(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN])
+                | Q(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
+            )
+            .count()
+        )
+        if live:
+            raise BookingError(
+                APPOINTMENTS_IN_CLOSURE,
+                ngettext(
+                    "%(count)d appointment falls on these days. Move or cancel it first.",
+                    "%(count)d appointments fall on these days. Move or cancel them first.",
+                    live,
+                )
+                % {"count": live},
+            )
+        availability_changed(location_id=location.pk, days=None)
+        return Closure.objects.create(location=location, start_date=start_date, end_date=end_date, reason=reason[:200])

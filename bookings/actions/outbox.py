@@ -1,0 +1,157 @@
+"""The e-mail outbox: rows written with the change, claimed once, finished by the worker that claimed them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+
+from bookings.actions.common import (
+    _send_after_commit,
+    _write_email,
+)
+from bookings.models import (
+    Appointment,
+    AppointmentStatus,
+    EmailKind,
+    OutboxEmail,
+    OutboxStatus,
+)
+
+# ---- e-mail outbox --------------------------------------------------------------------------
+
+# "Find my booking" sends the manage link at most once in this interval, however often it is asked.
+MANAGE_LINK_RESEND_INTERVAL = timedelta(minutes=5)
+
+
+def _outbox_stale_after() -> timedelta:
+    """A row claimed this long ago without an outcome belongs to a worker that died: it may be claimed
+    again (EXPATDESK_OUTBOX_STALE_SECONDS)."""
+    return timedelta(seconds=settings.EXPATDESK_OUTBOX_STALE_SECONDS)
+
+
+def _outbox_requeue_after() -> timedelta:
+    """A pending row this old whose task has not run (Redis or the worker was down) is queued again
+    (EXPATDESK_OUTBOX_REQUEUE_SECONDS)."""
+    return timedelta(seconds=settings.EXPATDESK_OUTBOX_REQUEUE_SECONDS)
+
+
+# Hard cap over every path (retries and re-claims of stale rows): a row is never tried more often.
+OUTBOX_MAX_ATTEMPTS = 10
+
+
+def resend_manage_link(*, appointment: Appointment, now: datetime) -> OutboxEmail | None:
+    """Send the manage link again ("find my booking"). Each resend is a new revision of the
+    MANAGE_LINK kind, so the unique constraint still makes every send happen once. Returns None
+    (and sends nothing) for a booking that is not live or has no e-mail, or when the link was sent
+    moments ago; the caller answers the same either way."""
+    with transaction.atomic(durable=True):
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN) or not locked.contact_email:
+            return None
+        last = OutboxEmail.objects.filter(appointment=locked, kind=EmailKind.MANAGE_LINK).order_by("-revision").first()
+        if last is not None and last.created_at > now - MANAGE_LINK_RESEND_INTERVAL:
+            return None
+        return _write_email(
+            appointment=locked,
+            kind=EmailKind.MANAGE_LINK,
+            revision=(last.revision + 1) if last else 1,
+            now=now,
+        )
+
+
+def queue_due_reminders(*, now: datetime) -> int:
+    """Write a REMINDER row for every booking starting within EXPATDESK_REMINDER_HOURS that has none.
+
+    Unique per appointment (revision 0): however often the scan runs, a booking gets one reminder.
+    A booking made inside the window gets none: its confirmation has just told the same. Returns the
+    number of reminders queued.
+    """
+    window = timedelta(hours=settings.EXPATDESK_REMINDER_HOURS)
+    with transaction.atomic(durable=True):
+        due = list(
+            Appointment.objects.filter(
+                status=AppointmentStatus.BOOKED,
+                start__gt=now,
+                start__lte=now + window,
+                booked_at__lt=F("start") - window,
+            )
+            .exclude(contact_email="")
+            .exclude(Exists(OutboxEmail.objects.filter(appointment=OuterRef("pk"), kind=EmailKind.REMINDER)))
+            .values_list("pk", flat=True)
+        )
+        if not due:
+            return 0
+        # A scan running at the same moment may have written some of them: the constraint keeps one.
+        OutboxEmail.objects.bulk_create(
+            [OutboxEmail(appointment_id=pk, kind=EmailKind.REMINDER, revision=0, created_at=now) for pk in due],
+            ignore_conflicts=True,
+        )
+        queued = list(
+            OutboxEmail.objects.filter(
+                appointment_id__in=due, kind=EmailKind.REMINDER, created_at=now, status=OutboxStatus.PENDING
+            ).values_list("pk", flat=True)
+        )
+        for email_id in queued:
+            _send_after_commit(email_id)
+    return len(queued)
+
+
+def claim_outbox_email(*, email_id: int, now: datetime) -> OutboxEmail | None:
+    """Claim a row for sending: pending, or 'sending' but abandoned. One UPDATE, so of two workers
+    holding the same id only one gets it; the other gets None and sends nothing."""
+    with transaction.atomic(durable=True):
+        claimed = (
+            OutboxEmail.objects.filter(pk=email_id, attempts__lt=OUTBOX_MAX_ATTEMPTS)
+            .filter(
+                Q(status=OutboxStatus.PENDING)
+                | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - _outbox_stale_after())
+            )
+            .update(status=OutboxStatus.SENDING, claimed_at=now, next_attempt_at=None, attempts=F("attempts") + 1)
+        )
+        if not claimed:
+            return None
+        return OutboxEmail.objects.select_related("appointment__service", "appointment__location").get(pk=email_id)
+
+
+def finish_outbox_email(
+    *, email: OutboxEmail, status: str, now: datetime, error: str = "", retry_at: datetime | None = None
+) -> bool:
+    """Record the outcome of a claimed send: SENT, SKIPPED, FAILED, or PENDING again with `retry_at`.
+
+    Only the claimer may record it (the row must still carry its claim). `error` must never hold
+    personal data: the exception's class and SMTP code, not its message. Returns whether it was recorded.
+    """
+    fields: dict = {"status": status, "next_attempt_at": retry_at}
+    if status == OutboxStatus.SENT:
+        fields["sent_at"] = now
+        fields["last_error"] = ""
+    elif error:
+        fields["last_error"] = error[:300]
+    with transaction.atomic(durable=True):
+        return bool(
+            OutboxEmail.objects.filter(pk=email.pk, status=OutboxStatus.SENDING, claimed_at=email.claimed_at).update(
+                **fields
+            )
+        )
+
+
+def requeue_outbox(*, now: datetime, limit: int = 500) -> int:
+    """Queue the send task again for rows whose task was lost: pending for over a minute (and not
+    waiting for a retry), or claimed by a worker that died. No database writes: the task claims."""
+    from bookings.tasks import send_outbox_email
+
+    lost = OutboxEmail.objects.filter(attempts__lt=OUTBOX_MAX_ATTEMPTS).filter(
+        Q(
+            status=OutboxStatus.PENDING,
+            created_at__lte=now - _outbox_requeue_after(),
+        )
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - _outbox_requeue_after()))
+        | Q(status=OutboxStatus.SENDING, claimed_at__lt=now - _outbox_stale_after())
+    )
+    ids = list(lost.order_by("pk").values_list("pk", flat=True)[:limit])
+    for email_id in ids:
+        send_outbox_email.delay(email_id)
+    return len(ids)
