@@ -1,4 +1,4 @@
-"""Read-only checks against slot hoarding and repeated book-and-cancel (issue 5), used by bookings/actions.py.
+"""Read-only checks against slot hoarding and repeated book-and-cancel (issue 5), used by bookings/actions/.
 
 - One live booking per e-mail address per service: a BOOKED or CHECKED_IN appointment for the service,
   with the same address (compared case-insensitively), that has not ended yet.

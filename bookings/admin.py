@@ -1,7 +1,7 @@
 """Admin for the desk: locations with their counters, opening hours and closures; appointments to look up.
 
 Appointments are never saved by the admin: their pages are read-only, they cannot be added or deleted
-here, and every change goes through bookings/actions.py (an admin action for cancelling).
+here, and every change goes through bookings/actions/ (an admin action for cancelling).
 """
 
 from __future__ import annotations

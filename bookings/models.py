@@ -1,6 +1,6 @@
 """Locations, counters, opening hours, closures, appointments and the claims that keep them apart.
 
-Data and constraints only: every write with side effects lives in bookings/actions.py.
+Data and constraints only: every write with side effects lives in bookings/actions/.
 """
 
 from datetime import date, datetime, time

@@ -1,4 +1,4 @@
-"""Desk forms: input shape only; the actions in bookings/actions.py enforce the rules."""
+"""Desk forms: input shape only; the actions in bookings/actions/ enforce the rules."""
 
 from itertools import pairwise
 

@@ -1,4 +1,4 @@
-"""TOTP devices for staff: enrol a first device, verify a code. The only writes outside bookings/actions.py,
+"""TOTP devices for staff: enrol a first device, verify a code. The only writes outside bookings/actions/,
 because they concern the staff member's own sign-in, not an appointment."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Writes for employer accounts: sign-up (pending approval) and approval by an admin.
 
-As in bookings/actions.py: one `transaction.atomic(durable=True)` per action, keyword-only arguments,
+As in bookings/actions/: one `transaction.atomic(durable=True)` per action, keyword-only arguments,
 `now` passed in, refusals as BookingError with a stable code and a translatable message.
 """
 

@@ -1,4 +1,4 @@
-"""Desk actions in bookings/actions.py: each one's happy path and its bad inputs (clear error, nothing changed)."""
+"""Desk actions in bookings/actions/: each one's happy path and its bad inputs (clear error, nothing changed)."""
 
 from datetime import datetime, timedelta
 

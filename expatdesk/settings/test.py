@@ -19,3 +19,8 @@ EXPATDESK_MAX_HOLDS_PER_IP = 1000
 # cool-down are on in production and switched on with override_settings in tests/test_abuse.py.
 EXPATDESK_ONE_BOOKING_PER_EMAIL = False
 EXPATDESK_COOLDOWN_CANCELLATIONS = 0
+
+# Tests serve static files from the app and project folders (no collectstatic), so WhiteNoise has no
+# STATIC_ROOT to read and does not warn about a missing one on every request handler it builds.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
