@@ -1,0 +1,19 @@
+from io import StringIO
+
+from django.core.management import call_command
+
+from bookings.models import Appointment, Location, SlotClaim
+from services.models import Service
+
+
+def test_benchmark_reports_timings_and_query_counts_and_leaves_nothing_behind(db):
+    before = (Appointment.objects.count(), SlotClaim.objects.count(), Location.objects.count(), Service.objects.count())
+    out = StringIO()
+    call_command("benchmark", appointments=50, counters=2, repeat=1, stdout=out)
+    text = out.getvalue()
+    assert "50 booked appointments" in text
+    assert "free_slots, six weeks, 1 person" in text
+    assert "4 queries a run" in text
+    assert "rolled back" in text
+    after = (Appointment.objects.count(), SlotClaim.objects.count(), Location.objects.count(), Service.objects.count())
+    assert after == before
