@@ -43,6 +43,51 @@ from bookings.models import (
 )
 from services.models import Service
 
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def _create_and_claim(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    status: str,
+    municipality: str,
+    language: str,
+    enforce_notice: bool,
+    counter: Counter | None,
+    expires_at: datetime | None,
+) -> Appointment:
+    """Insert a new appointment and claim counter time for it (held until `expires_at`, or for good).
+
+    Sets `end` from the allocation but does not save it: the caller saves "end" with its own fields."""
+    appointment = _create_appointment(
+        location=location,
+        service=service,
+        start=start,
+        persons=persons,
+        now=now,
+        status=status,
+        municipality=municipality,
+        language=language,
+        hold_expires_at=expires_at,
+    )
+    allocation = _allocate_and_claim(
+        appointment=appointment,
+        service=service,
+        persons=persons,
+        start=start,
+        now=now,
+        enforce_notice=enforce_notice,
+        counter=counter,
+        expires_at=expires_at,
+    )
+    appointment.end = allocation.end
+    return appointment
+
+
 # ---- actions --------------------------------------------------------------------------------
 
 
@@ -68,7 +113,7 @@ def hold_slot(
     expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
     with transaction.atomic(durable=True):
         _check_holds_per_client(client_key=client_key, now=now)
-        appointment = _create_appointment(
+        appointment = _create_and_claim(
             location=location,
             service=service,
             start=start,
@@ -77,19 +122,10 @@ def hold_slot(
             status=AppointmentStatus.HELD,
             municipality=municipality,
             language=language,
-            hold_expires_at=expires_at,
-        )
-        allocation = _allocate_and_claim(
-            appointment=appointment,
-            service=service,
-            persons=persons,
-            start=start,
-            now=now,
             enforce_notice=True,
             counter=None,
             expires_at=expires_at,
         )
-        appointment.end = allocation.end
         appointment.client_key = client_key
         appointment.save(update_fields=["end", "client_key"])
         _record(appointment=appointment, kind=EventKind.HELD, now=now)
@@ -198,7 +234,7 @@ def book_appointment(
     with transaction.atomic(durable=True):
         if enforce_customer_limits:
             _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
-        appointment = _create_appointment(
+        appointment = _create_and_claim(
             location=location,
             service=service,
             start=start,
@@ -207,20 +243,12 @@ def book_appointment(
             status=AppointmentStatus.BOOKED,
             municipality=municipality,
             language=language,
-        )
-        allocation = _allocate_and_claim(
-            appointment=appointment,
-            service=service,
-            persons=persons,
-            start=start,
-            now=now,
             enforce_notice=enforce_notice,
             counter=counter,
             expires_at=None,
         )
         _save_people(appointment=appointment, names=names)
         token = _issue_manage_token(appointment)
-        appointment.end = allocation.end
         appointment.booked_at = now
         appointment.contact_email = contact_email
         appointment.phone = phone
