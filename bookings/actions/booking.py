@@ -88,6 +88,17 @@ def _create_and_claim(
     return appointment
 
 
+def _lock_with_service(appointment: Appointment) -> Appointment:
+    """Lock the appointment row for the rest of the transaction, loading its service and location."""
+    # of=("self",): lock only the appointment row. A plain FOR UPDATE over the join also locks the
+    # location and service rows, which every concurrent booking's (deferred) foreign-key check needs
+    # at commit: a booking that had already claimed our target unit then deadlocked with us on
+    # PostgreSQL (OperationalError, a 500) — found by tests/test_concurrency.py.
+    return (
+        Appointment.objects.select_for_update(of=("self",)).select_related("service", "location").get(pk=appointment.pk)
+    )
+
+
 # ---- actions --------------------------------------------------------------------------------
 
 
@@ -143,15 +154,7 @@ def confirm_hold(
 ) -> BookingResult:
     """Turn a hold into a booking. A lapsed hold still succeeds if nobody took its slot meanwhile."""
     with transaction.atomic(durable=True):
-        # of=("self",): lock only the appointment row. A plain FOR UPDATE over the join also locks the
-        # location and service rows, which every concurrent booking's (deferred) foreign-key check needs
-        # at commit: a booking that had already claimed our target unit then deadlocked with us on
-        # PostgreSQL (OperationalError, a 500) — found by tests/test_concurrency.py.
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("service", "location")
-            .get(pk=appointment.pk)
-        )
+        locked = _lock_with_service(appointment)
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
             raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
         _check_names(names=names, persons=locked.persons)
@@ -308,15 +311,7 @@ def reschedule_appointment(
     """Move a booking. The new slot is claimed before the old one is released; if the new slot is
     gone, BookingError(SLOT_TAKEN) is raised and the booking keeps its old slot untouched."""
     with transaction.atomic(durable=True):
-        # of=("self",): lock only the appointment row. A plain FOR UPDATE over the join also locks the
-        # location and service rows, which every concurrent booking's (deferred) foreign-key check needs
-        # at commit: a booking that had already claimed our target unit then deadlocked with us on
-        # PostgreSQL (OperationalError, a 500) — found by tests/test_concurrency.py.
-        locked = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("service", "location")
-            .get(pk=appointment.pk)
-        )
+        locked = _lock_with_service(appointment)
         if locked.status != AppointmentStatus.BOOKED:
             raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
         if counter is not None:

@@ -58,7 +58,7 @@ MAX_BLOCK_DAYS = 62
 
 
 def _lock_for_desk(appointment: Appointment) -> Appointment:
-    # Lock the appointment row only, not the joined location (see confirm_hold on deadlocks).
+    # Lock the appointment row only, not the joined location (see _lock_with_service in booking.py on deadlocks).
     return Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=appointment.pk)
 
 
