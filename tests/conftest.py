@@ -1,31 +1,13 @@
 """Shared fixtures. In CI (CI=true) a test whose service is missing fails instead of being skipped."""
 
-import os
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from tests.factories import ServiceFactory, make_desk
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a developer's machine that lacks a service; fail in CI, where nothing may be skipped."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
-
-
-def uses_postgresql() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+from tests.support.env import AMSTERDAM, require, uses_postgresql
+from tests.support.factories import ServiceFactory, make_desk
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +41,8 @@ def desk(db, service):
 def monday_morning() -> datetime:
     """Monday 2026-11-30 08:00 in Amsterdam: the desk opens the next day."""
     return datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM)
+
+
+@pytest.fixture
+def postgresql() -> None:
+    require(uses_postgresql(), "the race tests need PostgreSQL: set DATABASE_URL=postgres://...")

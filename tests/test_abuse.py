@@ -18,8 +18,8 @@ from bookings import abuse, actions
 from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from expatdesk.ratelimits import RatelimitedMiddleware
-from tests.conftest import AMSTERDAM
-from tests.factories import ServiceFactory
+from tests.support.env import AMSTERDAM
+from tests.support.factories import ServiceFactory
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
@@ -208,14 +208,14 @@ def test_the_client_key_is_a_keyed_hash_of_the_address(rf):
 def test_a_second_visitor_from_the_same_address_is_told_to_wait(client, django_user_model, desk, service):
     from django.test import Client
 
-    from tests.test_public_flow import hold_first_time
+    from tests.support.public_flow import hold_first_time
 
     held, _times_url = hold_first_time(client, service, persons=1)
     assert held.client_key
     other = Client()
     answers = {"persons": "1"}
     response = other.post(reverse("bookings:questions", kwargs={"service_code": service.code}), answers)
-    from tests.test_public_flow import first_times_url, starts_on
+    from tests.support.public_flow import first_times_url, starts_on
 
     times_url = first_times_url(other, response["Location"])
     start = starts_on(other, times_url)[1]
@@ -266,7 +266,7 @@ def test_cancellations_by_staff_do_not_count_towards_the_cool_down(desk, service
 
 @override_settings(EXPATDESK_COOLDOWN_CANCELLATIONS=2, EXPATDESK_ONE_BOOKING_PER_EMAIL=True)
 def test_the_details_page_explains_a_refusal_and_keeps_the_hold(client, desk, service):
-    from tests.test_public_flow import details_data, hold_first_time
+    from tests.support.public_flow import details_data, hold_first_time
 
     book(desk, service, start=at(WEDNESDAY, "16:00"), now=timezone.now())
     held, _ = hold_first_time(client, service, persons=1)

@@ -17,8 +17,7 @@ from django.test import override_settings
 from bookings import abuse
 from bookings.actions import BookingError, confirm_hold, hold_slot
 from bookings.models import Appointment, AppointmentStatus
-from tests.test_concurrency import NAIVE_WINDOW_SECONDS, TUESDAY, at, names, race
-from tests.test_concurrency import postgresql as postgresql  # noqa: F401 - the fixture
+from tests.support.races import NAIVE_WINDOW_SECONDS, TUESDAY, at, names, race
 
 
 def widen(monkeypatch, name: str) -> None:

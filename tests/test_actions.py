@@ -27,8 +27,8 @@ from bookings.models import (
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
 from bookings.tokens import token_matches
 from services.models import Service
-from tests.conftest import AMSTERDAM
-from tests.factories import CounterFactory, ServiceFactory, make_desk
+from tests.support.env import AMSTERDAM
+from tests.support.factories import CounterFactory, ServiceFactory, make_desk
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)

@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 import pytest
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
@@ -23,8 +22,10 @@ from bookings.models import (
     OutboxEmail,
     SlotClaim,
 )
-from tests.conftest import AMSTERDAM
-from tests.factories import LocationFactory
+from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
+from tests.support.desk import sign_in
+from tests.support.env import AMSTERDAM
+from tests.support.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,20 +49,6 @@ def book(
         contact_email=email,
         now=now,
     ).appointment
-
-
-def sign_in(client, user):
-    """Sign `user` in, past the staff second factor when the project requires one (django-otp)."""
-    client.force_login(user)
-    if apps.is_installed("django_otp.plugins.otp_totp"):
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-    return client
 
 
 @pytest.fixture
@@ -92,10 +79,6 @@ def one_of_each(desk, service, appointment, monday_morning, admin_user):
         actor=admin_user,
     )
     return appointment
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 def test_every_registered_model_has_a_working_changelist_and_change_page(admin_client, one_of_each):
@@ -144,53 +127,6 @@ def test_location_list_counts_active_counters(admin_client, desk):
 
     location = response.context["cl"].result_list[0]
     assert location._active_counters == 2
-
-
-def location_post_data(location: Location, **extra) -> dict:
-    data = {
-        "name": location.name,
-        "short_code": location.short_code,
-        "is_active": "on",
-        "street": location.street,
-        "postcode": location.postcode,
-        "city": location.city,
-        "time_zone": location.time_zone,
-        "grid_minutes": str(location.grid_minutes),
-        "ind_desk_key": "",
-    }
-    for prefix in ("counters", "opening_hours", "closures"):
-        data |= {
-            f"{prefix}-TOTAL_FORMS": "0",
-            f"{prefix}-INITIAL_FORMS": "0",
-            f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1000",
-        }
-    return data | extra
-
-
-def management_forms_for_existing(location: Location) -> dict:
-    """The inline rows a location already has, posted back unchanged."""
-    data = {"counters-TOTAL_FORMS": str(location.counters.count() + 0)}
-    data["counters-INITIAL_FORMS"] = data["counters-TOTAL_FORMS"]
-    for index, counter in enumerate(location.counters.order_by("pk")):
-        data |= {
-            f"counters-{index}-id": str(counter.pk),
-            f"counters-{index}-location": str(location.pk),
-            f"counters-{index}-name": counter.name,
-            f"counters-{index}-services": [str(pk) for pk in counter.services.values_list("pk", flat=True)],
-            f"counters-{index}-is_active": "on" if counter.is_active else "",
-        }
-    hours = list(location.opening_hours.order_by("pk"))
-    data |= {"opening_hours-TOTAL_FORMS": str(len(hours)), "opening_hours-INITIAL_FORMS": str(len(hours))}
-    for index, row in enumerate(hours):
-        data |= {
-            f"opening_hours-{index}-id": str(row.pk),
-            f"opening_hours-{index}-location": str(location.pk),
-            f"opening_hours-{index}-weekday": str(row.weekday),
-            f"opening_hours-{index}-start_time": row.start_time.strftime("%H:%M"),
-            f"opening_hours-{index}-end_time": row.end_time.strftime("%H:%M"),
-        }
-    return data
 
 
 def test_an_admin_adds_a_counter_and_opening_hours_on_the_location_page(admin_client, service):

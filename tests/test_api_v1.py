@@ -17,7 +17,7 @@ from api.v1 import tokens
 from bookings import actions, availability
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
-from tests.factories import ServiceFactory
+from tests.support.factories import ServiceFactory
 
 V1 = "/api/v1"
 

@@ -12,8 +12,8 @@ from bookings import availability
 from bookings.availability import first_free_day, first_free_days, free_days, free_slots, public_holiday_name
 from bookings.models import Appointment, AppointmentStatus, Closure, Counter, Location, SlotClaim
 from bookings.tokens import new_reference
-from tests.conftest import AMSTERDAM
-from tests.factories import CounterFactory, OpeningHoursFactory, ServiceFactory, make_desk
+from tests.support.env import AMSTERDAM
+from tests.support.factories import CounterFactory, OpeningHoursFactory, ServiceFactory, make_desk
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from bookings import actions
 from bookings.cache import bump_availability, days_around, version_token
-from tests.conftest import AMSTERDAM
+from tests.support.env import AMSTERDAM
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)

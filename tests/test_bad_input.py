@@ -27,7 +27,7 @@ from bookings.availability import free_slots
 from bookings.emails import build_message
 from bookings.models import Appointment, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from bookings.views.common import CONFIRMED_KEY, HOLD_KEY
-from tests.test_public_flow import details_data, hold_first_time
+from tests.support.public_flow import details_data, hold_first_time
 
 SCRIPTS = ["Zoë", "Bjørn", "Strauß", "محمد", "王小明", "😀👨‍👩‍👧", "Ólafsdóttir", "Nguyễn", "Åsa-Öberg"]
 HTML_NAME = '<script>alert("x")</script><b onmouseover=alert(1)>'

@@ -18,8 +18,8 @@ from bookings.models import (
     SlotClaim,
 )
 from desk.selectors import affected_by_block
-from tests.conftest import AMSTERDAM
-from tests.desk_support import book, desk_staff
+from tests.support.desk import book, desk_staff
+from tests.support.env import AMSTERDAM
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=AMSTERDAM)
 

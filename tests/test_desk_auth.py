@@ -13,7 +13,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.desk_support import PASSWORD, desk_admin, desk_staff, sign_in, totp_device
+from tests.support.desk import PASSWORD, desk_admin, desk_staff, sign_in, totp_device
 
 LOGIN = "/desk/login/"
 

@@ -11,9 +11,9 @@ from bookings.actions import BookingError
 from bookings.models import Closure
 from desk import clock
 from desk.selectors import capacity_preview
-from tests.conftest import AMSTERDAM
-from tests.desk_support import book, desk_admin, desk_staff, sign_in
-from tests.factories import ServiceFactory
+from tests.support.desk import book, desk_admin, desk_staff, sign_in
+from tests.support.env import AMSTERDAM
+from tests.support.factories import ServiceFactory
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from bookings import actions
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Person, SlotClaim
 from desk import clock
-from tests.conftest import AMSTERDAM
-from tests.desk_support import book, desk_staff, sign_in
-from tests.factories import make_desk
+from tests.support.desk import book, desk_staff, sign_in
+from tests.support.env import AMSTERDAM
+from tests.support.factories import make_desk
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=AMSTERDAM)
 

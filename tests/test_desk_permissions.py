@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 
 from bookings import actions
-from tests.conftest import AMSTERDAM
-from tests.desk_support import book, desk_admin, desk_staff, make_user, sign_in
+from tests.support.desk import book, desk_admin, desk_staff, make_user, sign_in
+from tests.support.env import AMSTERDAM
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=AMSTERDAM)
 

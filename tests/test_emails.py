@@ -11,7 +11,7 @@ from icalendar import Calendar
 from bookings import actions, emails, tasks
 from bookings.models import EmailKind, OutboxEmail, OutboxStatus
 from bookings.tokens import hash_token
-from tests.conftest import AMSTERDAM
+from tests.support.env import AMSTERDAM
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from bookings.actions import BookingError
 from bookings.models import Appointment
 from employers import actions as employer_actions
 from employers.models import Employer, EmployerBooking, EmployerMembership
-from tests.conftest import AMSTERDAM
-from tests.desk_support import PASSWORD, desk_admin, desk_staff, sign_in
-from tests.test_public_flow import details_data, hold_first_time
+from tests.support.desk import PASSWORD, desk_admin, desk_staff, sign_in
+from tests.support.env import AMSTERDAM
+from tests.support.public_flow import details_data, hold_first_time
 
 pytestmark = pytest.mark.django_db
 
@@ -319,7 +319,7 @@ def test_sign_up_and_sign_in_posts_are_rate_limited_per_address(client, url):
 def test_the_code_page_shows_hr_staff_no_desk_links(client):
     _employer, user = make_employer()
     sign_in(client, user, second_factor=False)
-    from tests.desk_support import totp_device
+    from tests.support.desk import totp_device
 
     totp_device(user)
     page = client.get("/desk/verify/?next=/employer/")

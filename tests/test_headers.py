@@ -21,8 +21,8 @@ from django.utils import timezone
 from bookings import actions
 from bookings.actions import PersonName
 from bookings.availability import free_slots
-from tests.desk_support import desk_admin, desk_staff, sign_in, totp_device
-from tests.test_public_flow import details_data, hold_first_time
+from tests.support.desk import desk_admin, desk_staff, sign_in, totp_device
+from tests.support.public_flow import details_data, hold_first_time
 
 ROOT = Path(settings.BASE_DIR)
 SERVED_TEMPLATE_DIRS = [ROOT / "templates", ROOT / "desk" / "templates", ROOT / "bookings" / "templates"]

@@ -51,7 +51,7 @@ def test_healthz_checks_a_running_redis(client, db):
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
-        from tests.conftest import require
+        from tests.support.env import require
 
         require(False, "a Redis server on 127.0.0.1:6379")
     with override_settings(REDIS_URL=url):

@@ -7,7 +7,7 @@ from icalendar import Calendar
 
 from bookings import actions
 from bookings.ics import appointment_ics
-from tests.conftest import AMSTERDAM
+from tests.support.env import AMSTERDAM
 
 pytestmark = pytest.mark.django_db
 

@@ -28,8 +28,8 @@ from api.ind_responses import PREFIX
 from bookings import actions, availability
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
 from services.models import Service
-from tests.factories import ServiceFactory, make_desk
-from tests.test_public_flow import details_data, first_times_url, starts_on
+from tests.support.factories import ServiceFactory, make_desk
+from tests.support.public_flow import details_data, first_times_url, starts_on
 
 IND_DESK_KEY = "6c5280823686521552efe85094e607cf"
 BSN = "123456782"

@@ -26,8 +26,8 @@ from bookings import actions, availability
 from bookings.actions import BookingError
 from bookings.models import Appointment, AppointmentStatus, SlotClaim
 from bookings.tokens import new_reference
-from tests.conftest import require, uses_postgresql
-from tests.factories import make_desk
+from tests.support.env import require, uses_postgresql
+from tests.support.factories import make_desk
 
 pytestmark = [pytest.mark.concurrency]
 

@@ -12,9 +12,9 @@ from bookings.models import Location, OpeningHours
 from bookings.opening_hours import HoursChange, appointments_outside, plan_change
 from desk import clock
 from desk.selectors import capacity_preview
-from tests.conftest import AMSTERDAM
-from tests.desk_support import desk_admin, desk_staff, sign_in
-from tests.test_admin import admin_url, location_post_data, management_forms_for_existing
+from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
+from tests.support.desk import desk_admin, desk_staff, sign_in
+from tests.support.env import AMSTERDAM
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection
 
 from bookings import actions
 from bookings.models import EmailKind, OutboxEmail, OutboxStatus
-from tests.conftest import require, uses_postgresql
+from tests.support.env import require, uses_postgresql
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 

@@ -26,9 +26,9 @@ from bookings.models import (
     SlotClaim,
 )
 from bookings.tokens import hash_token
-from tests.conftest import AMSTERDAM
-from tests.factories import make_desk
-from tests.test_admin import sign_in
+from tests.support.desk import sign_in
+from tests.support.env import AMSTERDAM
+from tests.support.factories import make_desk
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ do not depend on the day they run. A lapsed hold is made by moving its expiry in
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from django.conf import settings
@@ -17,59 +17,17 @@ from bookings import actions
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
-from tests.factories import ServiceFactory
-
-TIMES_LINK = re.compile(r'href="(/book/[a-z0-9-]+/\d{4}-\d{2}-\d{2}/\?[^"]+)"')
-START_BUTTON = re.compile(r'name="start" value="([^"]+)"')
-
-
-def page(response) -> str:
-    return response.content.decode()
-
-
-def first_times_url(client, calendar_url: str) -> str:
-    response = client.get(calendar_url)
-    assert response.status_code == 200
-    match = TIMES_LINK.search(page(response))
-    assert match, "the calendar offers no day"
-    return html.unescape(match.group(1))
-
-
-def starts_on(client, times_url: str) -> list[str]:
-    response = client.get(times_url)
-    assert response.status_code == 200
-    return [html.unescape(value) for value in START_BUTTON.findall(page(response))]
-
-
-def details_data(persons: int, **extra) -> dict[str, str]:
-    data = {"email": "jane@example.org", "phone": "+31 6 12345678", "language": "en", "consent": "on"}
-    for number in range(1, persons + 1):
-        data[f"first_name_{number}"] = f"Jane{number}"
-        data[f"last_name_{number}"] = f"Doe-{number}"
-    data.update(extra)
-    return data
-
-
-def hold_first_time(client, service, persons: int, municipality: str | None = None) -> tuple[Appointment, str]:
-    """Questions → calendar → times → hold; returns the held appointment and the times page URL."""
-    answers = {"persons": str(persons)}
-    if municipality:
-        answers["municipality"] = municipality
-    response = client.post(reverse("bookings:questions", kwargs={"service_code": service.code}), answers)
-    assert response.status_code == 302
-    times_url = first_times_url(client, response["Location"])
-    start = starts_on(client, times_url)[0]
-    response = client.post(reverse("bookings:hold", kwargs={"service_code": service.code}), {**answers, "start": start})
-    assert response.status_code == 302
-    assert response["Location"] == reverse("bookings:details")
-    return Appointment.objects.get(status=AppointmentStatus.HELD), times_url
-
-
-def lapse(appointment: Appointment) -> None:
-    """Make the hold lapse without changing the clock: its expiry moves into the past."""
-    past = timezone.now() - timedelta(minutes=1)
-    Appointment.objects.filter(pk=appointment.pk).update(hold_expires_at=past)
-    SlotClaim.objects.filter(appointment=appointment).update(expires_at=past)
+from tests.support.factories import ServiceFactory
+from tests.support.public_flow import (
+    START_BUTTON,
+    TIMES_LINK,
+    details_data,
+    first_times_url,
+    hold_first_time,
+    lapse,
+    page,
+    starts_on,
+)
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from django.utils import translation
 from bookings import actions, emails
 from bookings.availability import public_holiday_name
 from bookings.models import EmailKind, OutboxEmail
-from tests.conftest import AMSTERDAM, require
-from tests.desk_support import desk_staff, sign_in
+from tests.support.desk import desk_staff, sign_in
+from tests.support.env import AMSTERDAM, require
 
 MESSAGES = Path(settings.BASE_DIR) / "locale" / "nl" / "LC_MESSAGES"
 PO_FILE = MESSAGES / "django.po"

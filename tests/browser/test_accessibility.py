@@ -8,8 +8,8 @@ their wording, so it reads the same in both languages; the language is chosen wi
 import pytest
 
 from bookings.models import AppointmentStatus
-from tests.browser.conftest import axe_violations, format_violations
-from tests.browser.flow import manage_link_from_last_email, only_appointment
+from tests.support.browser import axe_violations, format_violations
+from tests.support.browser_flow import manage_link_from_last_email, only_appointment
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from bookings.actions import PersonName, book_appointment
 from bookings.models import Appointment, AppointmentStatus, SlotClaim
-from tests.browser.conftest import assert_accessible
-from tests.browser.flow import (
+from tests.support.browser import assert_accessible
+from tests.support.browser_flow import (
     choose_service,
     fill_details,
     first_free_day,

@@ -3,7 +3,7 @@
 import pytest
 
 from bookings.models import AppointmentStatus
-from tests.browser.flow import FREE_DAY, TIME, only_appointment
+from tests.support.browser_flow import FREE_DAY, TIME, only_appointment
 
 pytestmark = pytest.mark.browser
 

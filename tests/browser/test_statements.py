@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django.utils import translation
 
 from expatdesk.busy import busy_response
-from tests.browser.conftest import assert_accessible
+from tests.support.browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 

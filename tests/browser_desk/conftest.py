@@ -1,3 +1,3 @@
-"""The desk's browser tests reuse the Chromium, contexts and axe-core helpers of tests/browser."""
+"""The desk's browser tests use the same Chromium, contexts and axe-core helpers as tests/browser."""
 
-from tests.browser.conftest import chromium, new_context, site  # noqa: F401  (fixtures)
+from tests.support.browser import chromium, new_context, site  # noqa: F401  (fixtures)

@@ -10,10 +10,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bookings.models import Appointment, AppointmentStatus, Closure
 from desk import clock
-from tests.browser.conftest import assert_accessible
-from tests.conftest import AMSTERDAM
-from tests.desk_support import PASSWORD, book, desk_admin, desk_staff, totp_device
-from tests.factories import make_desk
+from tests.support.browser import assert_accessible
+from tests.support.desk import PASSWORD, book, desk_admin, desk_staff, totp_device
+from tests.support.env import AMSTERDAM
+from tests.support.factories import make_desk
 
 pytestmark = pytest.mark.browser
 

@@ -17,11 +17,11 @@ from bookings.models import Appointment, OpeningHours
 from desk import clock
 from employers import actions as employer_actions
 from employers.models import Employer, EmployerBooking
-from tests.browser.conftest import assert_accessible
-from tests.browser.flow import choose_service, fill_details, first_free_day, first_free_time
-from tests.conftest import AMSTERDAM
-from tests.desk_support import PASSWORD, desk_admin
-from tests.factories import make_desk
+from tests.support.browser import assert_accessible
+from tests.support.browser_flow import choose_service, fill_details, first_free_day, first_free_time
+from tests.support.desk import PASSWORD, desk_admin
+from tests.support.env import AMSTERDAM
+from tests.support.factories import make_desk
 
 pytestmark = pytest.mark.browser
 

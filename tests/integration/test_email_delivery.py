@@ -13,9 +13,9 @@ from icalendar import Calendar
 
 from bookings import actions, tasks
 from bookings.models import EmailKind, OutboxEmail, OutboxStatus
-from tests.conftest import AMSTERDAM
-from tests.factories import make_desk
-from tests.integration.conftest import assert_ids_only, calendar_parts, wait_for
+from tests.support.env import AMSTERDAM
+from tests.support.factories import make_desk
+from tests.support.integration import assert_ids_only, calendar_parts, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -33,18 +33,18 @@ from bookings import actions, tasks
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, OutboxStatus, SlotClaim
 from bookings.tokens import manage_token
 from expatdesk.celery import app as celery_app
-from tests.conftest import AMSTERDAM, require, uses_postgresql
-from tests.integration.conftest import (
+from tests.support.env import AMSTERDAM, require, uses_postgresql
+from tests.support.integration import (
     ROOT,
     WORKER_START_TIMEOUT,
     Mailbox,
     WorkerHandle,
-    _reset_producer_pools,
-    _test_database_url,
     free_port,
+    reset_producer_pools,
     wait_for,
+    worker_database_url,
 )
-from tests.test_public_flow import details_data, first_times_url, starts_on
+from tests.support.public_flow import details_data, first_times_url, starts_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -171,7 +171,7 @@ def start_worker(django_db_blocker, own_redis, smtp, tmp_path):
     started: list[WorkerHandle] = []
     redis_client = redis.Redis.from_url(own_redis.url, socket_timeout=5)
     with django_db_blocker.unblock():
-        database_url = _test_database_url()
+        database_url = worker_database_url()
 
     def start(*, pool: str = "solo") -> WorkerHandle:
         number = len(started) + 1
@@ -232,13 +232,13 @@ def publish_to(own_redis):
     before_task_publish.connect(record, weak=False)
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=own_redis.url, task_always_eager=False)
-    _reset_producer_pools()
+    reset_producer_pools()
     try:
         yield published
     finally:
         before_task_publish.disconnect(record)
         celery_app.conf.update(**saved)
-        _reset_producer_pools()
+        reset_producer_pools()
 
 
 def book_through_the_pages(client, service) -> Appointment:
