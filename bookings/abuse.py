@@ -49,7 +49,9 @@ def client_key_for(request: HttpRequest) -> str:
 
 
 def lock(name: str) -> None:
-    """Serialise transactions about `name` until the current transaction ends (PostgreSQL only)."""
+    """Serialise transactions about `name` until the current transaction ends (PostgreSQL only).
+
+    Taken after the location lock and before any row lock (docs/locking.md, "Order")."""
     if connection.vendor != "postgresql":
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -186,8 +186,32 @@ class AppointmentStatus(models.TextChoices):
     EXPIRED = "expired", _("hold expired")
 
 
-# Statuses whose appointment still occupies counter time.
-LIVE_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+# The domain's terms, defined once (DESIGN.md §3) and used everywhere:
+# - "booked": the appointment owns its counter time for good (until it is cancelled, done or a no-show);
+# - "held": a hold whose expiry has not passed;
+# - "lapsed": a hold whose expiry has passed; its claims no longer count and any booking may take them;
+# - "live": booked, or held. A lapsed hold is not live.
+BOOKED_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+# Statuses whose appointment may still own claims (a lapsed hold may, until they are taken or swept).
+LIVE_STATUSES = (AppointmentStatus.HELD, *BOOKED_STATUSES)
+
+
+def live_q(*, now: datetime, prefix: str = "") -> Q:
+    """Booked, or held with its expiry still ahead (`prefix` for a lookup through a relation)."""
+    return Q(**{f"{prefix}status__in": BOOKED_STATUSES}) | Q(
+        **{f"{prefix}status": AppointmentStatus.HELD, f"{prefix}hold_expires_at__gt": now}
+    )
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def live(self, *, now: datetime) -> "AppointmentQuerySet":
+        return self.filter(live_q(now=now))
+
+    def held(self, *, now: datetime) -> "AppointmentQuerySet":
+        return self.filter(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
+
+    def lapsed(self, *, now: datetime) -> "AppointmentQuerySet":
+        return self.filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now)
 
 
 class Appointment(models.Model):
@@ -236,6 +260,11 @@ class Appointment(models.Model):
     # A keyed hash of the client address that holds it (bookings/abuse.py), to cap live holds per
     # address; only while HELD: cleared when the hold is booked, cancelled or lapses.
     client_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # How many SlotClaim rows this appointment owns while it is booked or checked in: persons times units of
+    # the allocation it was given. PostgreSQL checks it at every commit (migration 0006).
+    claimed_units = models.PositiveSmallIntegerField(_("claimed grid units"), default=0, editable=False)
+
+    objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["start"]
@@ -261,7 +290,13 @@ class Appointment(models.Model):
 
     @property
     def is_live(self) -> bool:
+        """Whether it may still own claims (a lapsed hold counts until it is swept); see `is_live_at`."""
         return self.status in LIVE_STATUSES
+
+    def is_live_at(self, now: datetime) -> bool:
+        if self.status == AppointmentStatus.HELD:
+            return self.hold_expires_at is not None and self.hold_expires_at > now
+        return self.status in BOOKED_STATUSES
 
 
 class Person(models.Model):
@@ -330,6 +365,9 @@ class SlotClaim(models.Model):
     block = models.ForeignKey(CounterBlock, on_delete=models.CASCADE, related_name="claims", null=True)
     counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="claims")
     unit_start = models.DateTimeField()
+    # unit_start plus the location's grid when the claim was made: the real time the claim occupies, which
+    # PostgreSQL's exclusion constraint keeps from overlapping on a counter whatever the grid (migration 0006).
+    unit_end = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -343,6 +381,7 @@ class SlotClaim(models.Model):
                 | Q(appointment__isnull=True, block__isnull=False),
                 name="claim_appointment_xor_block",
             ),
+            models.CheckConstraint(condition=Q(unit_start__lt=models.F("unit_end")), name="claim_start_before_end"),
         ]
         indexes = [models.Index(fields=["unit_start"], name="claim_unit_start")]
 
@@ -359,6 +398,7 @@ class EventKind(models.TextChoices):
     STARTED = "started", _("started")
     DONE = "done", _("done")
     NO_SHOW = "no_show", _("no-show")
+    EXPIRED = "expired", _("hold expired")
     ANONYMISED = "anonymised", _("anonymised")
 
 
@@ -385,6 +425,58 @@ class AppointmentEvent(models.Model):
         ordering = ["appointment", "at", "pk"]
         verbose_name = _("appointment event")
         verbose_name_plural = _("appointment events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class ConfigurationKind(models.TextChoices):
+    LOCATION_ADDED = "location_added", _("location added")
+    LOCATION_CHANGED = "location_changed", _("location changed")
+    LOCATION_DELETED = "location_deleted", _("location deleted")
+    COUNTER_ADDED = "counter_added", _("counter added")
+    COUNTER_CHANGED = "counter_changed", _("counter changed")
+    COUNTER_DELETED = "counter_deleted", _("counter deleted")
+    HOURS_CHANGED = "hours_changed", _("opening hours changed")
+    CLOSURE_ADDED = "closure_added", _("closure added")
+    CLOSURE_CHANGED = "closure_changed", _("closure changed")
+    CLOSURE_DELETED = "closure_deleted", _("closure deleted")
+    BLOCK_ADDED = "block_added", _("counter blocked")
+    BLOCK_ENDED = "block_ended", _("counter block ended")
+
+
+class ConfigurationEvent(models.Model):
+    """The audit trail of a location's configuration: who changed what, and when. No personal data.
+
+    `location` is empty for a change that concerns every location (a closure of all locations) and after
+    the location itself was deleted (the detail names it)."""
+
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="configuration_events",
+        verbose_name=_("location"),
+    )
+    at = models.DateTimeField(_("when"))
+    kind = models.CharField(_("what"), max_length=20, choices=ConfigurationKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+        help_text=_("Empty when the system did it."),
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("configuration change")
+        verbose_name_plural = _("configuration changes")
+        indexes = [models.Index(fields=["location", "-at"], name="config_event_location_at")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"

@@ -5,7 +5,7 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, outbox, desk, privacy, hours, employers); callers import
+One module per subject (common, booking, configuration, outbox, desk, privacy, hours, employers); callers import
 from the package: `from bookings import actions`.
 """
 
@@ -23,16 +23,31 @@ from bookings.actions.common import (
     BookingResult,
     PersonName,
 )
-from bookings.actions.desk import (
+from bookings.actions.configuration import (
     APPOINTMENTS_IN_CLOSURE,
+    APPOINTMENTS_OUTSIDE_HOURS,
+    CLAIMS_ON_GRID,
+    COUNTER_IN_USE,
+    INVALID_HOURS,
     INVALID_PERIOD,
+    LOCATION_IN_USE,
+    AppointmentsOutsideHours,
+    ClosureSpec,
+    ConfigurationRefused,
+    CounterSpec,
+    HoursRow,
+    add_closure,
+    configure_location,
+    delete_location,
+    save_closure,
+)
+from bookings.actions.desk import (
     MAX_BLOCK_DAYS,
     NO_CAPACITY,
     NOT_TODAY,
     REASON_REQUIRED,
     TOO_EARLY,
     WALK_IN_ATTEMPTS,
-    add_closure,
     block_counter,
     check_in,
     end_counter_block,
@@ -47,12 +62,7 @@ from bookings.actions.employers import (
     NOT_AN_EMPLOYER,
     record_employer_booking,
 )
-from bookings.actions.hours import (
-    APPOINTMENTS_OUTSIDE_HOURS,
-    INVALID_HOURS,
-    AppointmentsOutsideHours,
-    change_opening_hours,
-)
+from bookings.actions.hours import change_opening_hours
 from bookings.actions.outbox import (
     MANAGE_LINK_RESEND_INTERVAL,
     OUTBOX_MAX_ATTEMPTS,
@@ -74,11 +84,14 @@ __all__ = [
     "ANONYMISE_BATCH",
     "APPOINTMENTS_IN_CLOSURE",
     "APPOINTMENTS_OUTSIDE_HOURS",
+    "CLAIMS_ON_GRID",
     "CLAIM_ATTEMPTS",
+    "COUNTER_IN_USE",
     "EMAIL_REQUIRED",
     "ERASURE_DETAIL",
     "INVALID_HOURS",
     "INVALID_PERIOD",
+    "LOCATION_IN_USE",
     "MANAGE_LINK_RESEND_INTERVAL",
     "MAX_BLOCK_DAYS",
     "NOT_AN_EMPLOYER",
@@ -91,6 +104,10 @@ __all__ = [
     "AppointmentsOutsideHours",
     "BookingError",
     "BookingResult",
+    "ClosureSpec",
+    "ConfigurationRefused",
+    "CounterSpec",
+    "HoursRow",
     "PersonName",
     "add_closure",
     "anonymise_past_appointments",
@@ -100,7 +117,9 @@ __all__ = [
     "change_opening_hours",
     "check_in",
     "claim_outbox_email",
+    "configure_location",
     "confirm_hold",
+    "delete_location",
     "end_counter_block",
     "erase_personal_data",
     "expire_holds",
@@ -114,6 +133,7 @@ __all__ = [
     "requeue_outbox",
     "reschedule_appointment",
     "resend_manage_link",
+    "save_closure",
     "staff_cancel_appointment",
     "start_service",
     "walk_in",

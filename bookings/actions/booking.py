@@ -22,18 +22,22 @@ from bookings.actions.common import (
     _check_municipality,
     _check_names,
     _check_service_and_persons,
+    _check_start,
     _create_appointment,
     _hand_to_blocks,
     _issue_manage_token,
     _record,
     _save_people,
     _units_filter,
+    _units_fit_rules,
     _write_email,
 )
-from bookings.availability import units_per_person
-from bookings.cache import availability_changed, days_around
+from bookings.availability import load_snapshot
+from bookings.cache import days_around
+from bookings.locking import capacity_changes
 from bookings.models import (
     Appointment,
+    AppointmentEvent,
     AppointmentStatus,
     Counter,
     EmailKind,
@@ -85,11 +89,13 @@ def _create_and_claim(
         expires_at=expires_at,
     )
     appointment.end = allocation.end
+    appointment.claimed_units = len(allocation.units)
     return appointment
 
 
 def _lock_with_service(appointment: Appointment) -> Appointment:
-    """Lock the appointment row for the rest of the transaction, loading its service and location."""
+    """Lock the appointment row for the rest of the transaction, loading its service and location
+    (after the location lock: docs/locking.md, "Order")."""
     # of=("self",): lock only the appointment row. A plain FOR UPDATE over the join also locks the
     # location and service rows, which every concurrent booking's (deferred) foreign-key check needs
     # at commit: a booking that had already claimed our target unit then deadlocked with us on
@@ -97,6 +103,18 @@ def _lock_with_service(appointment: Appointment) -> Appointment:
     return (
         Appointment.objects.select_for_update(of=("self",)).select_related("service", "location").get(pk=appointment.pk)
     )
+
+
+def lock_appointment_at_location(appointment: Appointment, *, more_days: tuple = ()) -> Appointment:
+    """Take the location's shared lock (docs/locking.md: the location first, then the row), then lock the
+    appointment's row; the cached answers of its day (and `more_days`) are bumped after the commit.
+
+    The caller's object may be stale: if the appointment was moved meanwhile, its new day is bumped too."""
+    capacity_changes(location_id=appointment.location_id, days=[*days_around(appointment.start), *more_days])
+    locked = _lock_with_service(appointment)
+    if locked.start != appointment.start:
+        capacity_changes(location_id=locked.location_id, days=days_around(locked.start))
+    return locked
 
 
 # ---- actions --------------------------------------------------------------------------------
@@ -123,6 +141,7 @@ def hold_slot(
     # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
     expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
     with transaction.atomic(durable=True):
+        capacity_changes(location_id=location.pk, days=days_around(start))
         _check_holds_per_client(client_key=client_key, now=now)
         appointment = _create_and_claim(
             location=location,
@@ -138,7 +157,7 @@ def hold_slot(
             expires_at=expires_at,
         )
         appointment.client_key = client_key
-        appointment.save(update_fields=["end", "client_key"])
+        appointment.save(update_fields=["end", "claimed_units", "client_key"])
         _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
@@ -152,33 +171,48 @@ def confirm_hold(
     language: str = "en",
     now: datetime,
 ) -> BookingResult:
-    """Turn a hold into a booking. A lapsed hold still succeeds if nobody took its slot meanwhile."""
+    """Turn a hold into a booking, under the booking rules as they are now.
+
+    Who owns the counter time is decided by the rows, never by the clock: the hold's claims are made
+    permanent with one UPDATE, and the number of rows it touched says whether they are all still ours.
+    A lapsed hold's claims may have been taken by another booking (which deletes lapsed claims where it
+    needs them) at any moment up to that UPDATE, however current the hold looked when `now` was read;
+    if any is gone, the hold's remaining claims are dropped and the booking claims afresh (another
+    counter may be free), or it is refused with SLOT_TAKEN. A lapsed hold whose time is still free is
+    booked. Either way the booking rules are checked again (docs/locking.md, "Holds"): a closure, an
+    opening-hours change or a shorter horizon since the hold was made refuses it."""
     with transaction.atomic(durable=True):
-        locked = _lock_with_service(appointment)
+        locked = lock_appointment_at_location(appointment)
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
             raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
         _check_names(names=names, persons=locked.persons)
         _check_customer_limits(service=locked.service, email=contact_email, now=now, exclude_id=locked.pk)
+        day = locked.start.astimezone(locked.location.tz).date()
+        rules = load_snapshot(location=locked.location, start_date=day, end_date=day, now=now)
+        _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
         claims = SlotClaim.objects.filter(appointment=locked)
-        if locked.status == AppointmentStatus.HELD and locked.hold_expires_at and locked.hold_expires_at > now:
+        units = list(claims.values_list("counter_id", "unit_start"))
+        # Keep the claims only while every one of them still fits the rules (a counter made inactive or no
+        # longer serving the service, shorter hours) and the UPDATE finds all of them still ours.
+        kept = (
             claims.update(expires_at=None)
-        else:
-            # The hold lapsed. Its claims are still ours if nobody needed their units meanwhile (a
-            # booking deletes expired claims only where it inserts its own); otherwise claim afresh.
-            kept = claims.update(expires_at=None)
-            if kept < locked.persons * units_per_person(location=locked.location, service=locked.service):
-                claims.delete()
-                allocation = _allocate_and_claim(
-                    appointment=locked,
-                    service=locked.service,
-                    persons=locked.persons,
-                    start=locked.start,
-                    now=now,
-                    enforce_notice=False,
-                    counter=None,
-                    expires_at=None,
-                )
-                locked.end = allocation.end
+            if _units_fit_rules(snapshot=rules, service=locked.service, units=units)
+            else 0
+        )
+        if not kept or kept != locked.claimed_units:
+            claims.delete()
+            allocation = _allocate_and_claim(
+                appointment=locked,
+                service=locked.service,
+                persons=locked.persons,
+                start=locked.start,
+                now=now,
+                enforce_notice=False,
+                counter=None,
+                expires_at=None,
+            )
+            locked.end = allocation.end
+            locked.claimed_units = len(allocation.units)
         _save_people(appointment=locked, names=names)
         token = _issue_manage_token(locked)
         locked.status = AppointmentStatus.BOOKED
@@ -197,6 +231,7 @@ def confirm_hold(
                 "phone",
                 "language",
                 "end",
+                "claimed_units",
                 "manage_token_salt",
                 "manage_token_hash",
                 "client_key",
@@ -227,48 +262,86 @@ def book_appointment(
 
     `enforce_customer_limits=False` lets staff book past the one-live-booking-per-e-mail rule and the
     cool-down (e.g. a walk-in, or a second appointment the desk agreed to)."""
-    persons = len(names)
-    _check_aware(start)
-    _check_service_and_persons(service=service, persons=persons)
-    _check_names(names=names, persons=persons)
-    _check_municipality(service=service, municipality=municipality)
+    _check_booking_input(location=location, service=service, start=start, names=names, municipality=municipality)
     if counter is not None:
         _check_counter(counter=counter, location=location, service=service)
     with transaction.atomic(durable=True):
-        if enforce_customer_limits:
-            _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
-        appointment = _create_and_claim(
+        capacity_changes(location_id=location.pk, days=days_around(start))
+        return book_in_transaction(
             location=location,
             service=service,
             start=start,
-            persons=persons,
-            now=now,
-            status=AppointmentStatus.BOOKED,
-            municipality=municipality,
+            names=names,
+            contact_email=contact_email,
+            phone=phone,
             language=language,
-            enforce_notice=enforce_notice,
+            municipality=municipality,
+            now=now,
             counter=counter,
-            expires_at=None,
+            booked_by=booked_by,
+            enforce_notice=enforce_notice,
+            enforce_customer_limits=enforce_customer_limits,
         )
-        _save_people(appointment=appointment, names=names)
-        token = _issue_manage_token(appointment)
-        appointment.booked_at = now
-        appointment.contact_email = contact_email
-        appointment.phone = phone
-        appointment.booked_by = booked_by
-        appointment.save(
-            update_fields=[
-                "end",
-                "booked_at",
-                "contact_email",
-                "phone",
-                "booked_by",
-                "manage_token_salt",
-                "manage_token_hash",
-            ]
-        )
-        _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
-        _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
+
+
+def _check_booking_input(
+    *, location: Location, service: Service, start: datetime, names: Sequence[PersonName], municipality: str
+) -> None:
+    _check_aware(start)
+    _check_service_and_persons(service=service, persons=len(names))
+    _check_names(names=names, persons=len(names))
+    _check_municipality(service=service, municipality=municipality)
+
+
+def book_in_transaction(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    names: Sequence[PersonName],
+    contact_email: str,
+    phone: str,
+    language: str,
+    municipality: str,
+    now: datetime,
+    counter: Counter | None,
+    booked_by: AbstractBaseUser | None,
+    enforce_notice: bool,
+    enforce_customer_limits: bool,
+    status: str = AppointmentStatus.BOOKED,
+) -> BookingResult:
+    """The body of a direct booking, for actions that book as one step of their own transaction (a walk-in
+    books and checks in at once). The caller has checked the input and holds the location's lock."""
+    if enforce_customer_limits:
+        _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
+    appointment = _create_and_claim(
+        location=location,
+        service=service,
+        start=start,
+        persons=len(names),
+        now=now,
+        status=status,
+        municipality=municipality,
+        language=language,
+        enforce_notice=enforce_notice,
+        counter=counter,
+        expires_at=None,
+    )
+    _save_people(appointment=appointment, names=names)
+    token = _issue_manage_token(appointment)
+    appointment.booked_at = now
+    appointment.contact_email = contact_email
+    appointment.phone = phone
+    appointment.booked_by = booked_by
+    fields = ["end", "claimed_units", "booked_at", "contact_email", "phone", "booked_by"]
+    if status == AppointmentStatus.CHECKED_IN:
+        appointment.checked_in_at = now
+        fields.append("checked_in_at")
+    appointment.save(update_fields=[*fields, "manage_token_salt", "manage_token_hash"])
+    _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
+    if status == AppointmentStatus.CHECKED_IN:
+        _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
+    _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
     return BookingResult(appointment=appointment, manage_token=token)
 
 
@@ -277,7 +350,7 @@ def cancel_appointment(
 ) -> Appointment:
     """Cancel a held or booked appointment and free its counters in the same transaction."""
     with transaction.atomic(durable=True):
-        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        locked = lock_appointment_at_location(appointment)
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.BOOKED):
             raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be cancelled."))
         was_booked = locked.status == AppointmentStatus.BOOKED
@@ -310,8 +383,9 @@ def reschedule_appointment(
 ) -> Appointment:
     """Move a booking. The new slot is claimed before the old one is released; if the new slot is
     gone, BookingError(SLOT_TAKEN) is raised and the booking keeps its old slot untouched."""
+    _check_aware(new_start)
     with transaction.atomic(durable=True):
-        locked = _lock_with_service(appointment)
+        locked = lock_appointment_at_location(appointment, more_days=tuple(days_around(new_start)))
         if locked.status != AppointmentStatus.BOOKED:
             raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
         if counter is not None:
@@ -336,11 +410,11 @@ def reschedule_appointment(
             SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
             _hand_to_blocks(units=list(released), now=now)  # time on a blocked counter stays blocked
         old_start = locked.start
-        availability_changed(location_id=locked.location_id, days=days_around(old_start))
         locked.start = allocation.start
         locked.end = allocation.end
+        locked.claimed_units = len(allocation.units)
         locked.sequence += 1
-        locked.save(update_fields=["start", "end", "sequence"])
+        locked.save(update_fields=["start", "end", "claimed_units", "sequence"])
         _record(
             appointment=locked,
             kind=EventKind.RESCHEDULED,
@@ -353,18 +427,31 @@ def reschedule_appointment(
 
 
 def expire_holds(*, now: datetime) -> int:
-    """Release the claims of lapsed holds and mark them expired; returns how many lapsed."""
+    """Release the claims of lapsed holds and mark them expired; returns how many lapsed.
+
+    A hold being confirmed at this moment holds its row lock and is skipped: its confirmation decides."""
     with transaction.atomic(durable=True):
-        rows = list(
-            Appointment.objects.select_for_update(skip_locked=True)
-            .filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now)
-            .values_list("pk", "location_id", "start")
-        )
-        if not rows:
+        # The locations first, then the rows (docs/locking.md); holds that lapse at a location not read
+        # here (a moment later) are left to the next sweep.
+        days_by_location: dict[int, set] = {}
+        for location_id, start in Appointment.objects.lapsed(now=now).values_list("location_id", "start"):
+            days_by_location.setdefault(location_id, set()).update(days_around(start))
+        if not days_by_location:
             return 0
-        lapsed = [pk for pk, _location_id, _start in rows]
-        for _pk, location_id, start in rows:
-            availability_changed(location_id=location_id, days=days_around(start))
+        for location_id in sorted(days_by_location):
+            capacity_changes(location_id=location_id, days=days_by_location[location_id])
+        lapsed = list(
+            Appointment.objects.select_for_update(skip_locked=True)
+            .lapsed(now=now)
+            .filter(location_id__in=list(days_by_location))
+            .values_list("pk", flat=True)
+        )
+        if not lapsed:
+            return 0
         SlotClaim.objects.filter(appointment_id__in=lapsed, expires_at__lte=now).delete()
         Appointment.objects.filter(pk__in=lapsed).update(status=AppointmentStatus.EXPIRED, client_key="")
+        # The audit trail: the system let them lapse (no actor).
+        AppointmentEvent.objects.bulk_create(
+            [AppointmentEvent(appointment_id=pk, kind=EventKind.EXPIRED, at=now) for pk in lapsed]
+        )
     return len(lapsed)

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings import abuse
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
-from bookings.cache import availability_changed, days_around
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -175,6 +174,24 @@ def _does_not_fit(
     return _slot_taken()
 
 
+def _units_fit_rules(*, snapshot: CapacitySnapshot, service: Service, units: Sequence[UnitKey]) -> bool:
+    """Whether every unit lies on a counter that serves the service now, inside an opening interval."""
+    if not units:
+        return False
+    serving = set(snapshot.counters_for(service))
+    grid = timedelta(minutes=snapshot.location.grid_minutes)
+    tz = snapshot.location.tz
+    return all(
+        counter_id in serving
+        and snapshot.is_on_grid(unit)
+        and any(
+            begin <= unit and unit + grid <= end
+            for begin, end in snapshot.opening_intervals(unit.astimezone(tz).date())
+        )
+        for counter_id, unit in units
+    )
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 
@@ -191,13 +208,18 @@ def _insert_claims(
     """Insert claims in a savepoint; a unit held by anyone else raises SLOT_TAKEN and leaves no trace."""
     if not units:
         return
+    grid = timedelta(minutes=appointment.location.grid_minutes)
     try:
         with transaction.atomic():
-            # Expired holds still have rows until the sweep; they must not block a real booking.
+            # Lapsed holds still have rows until the sweep; they must not block a real booking. A hold
+            # being confirmed at this moment has cleared its rows' expiry under a row lock first: the
+            # delete waits for it and then leaves them (docs/locking.md, "Holds").
             SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
             SlotClaim.objects.bulk_create(
                 [
-                    SlotClaim(appointment=appointment, counter_id=c, unit_start=u, expires_at=expires_at)
+                    SlotClaim(
+                        appointment=appointment, counter_id=c, unit_start=u, unit_end=u + grid, expires_at=expires_at
+                    )
                     for c, u in units
                 ]
             )
@@ -293,12 +315,8 @@ def _issue_manage_token(appointment: Appointment) -> str:
 def _record(
     *, appointment: Appointment, kind: str, now: datetime, actor: AbstractBaseUser | None = None, detail: str = ""
 ) -> None:
-    """Append to the audit trail. `detail` must never carry personal data.
-
-    Every change to an appointment is recorded here, so here cached free-time answers of its location
-    and day are dropped too, once the transaction commits (bookings/cache.py)."""
+    """Append to the audit trail. `detail` must never carry personal data."""
     AppointmentEvent.objects.create(appointment=appointment, kind=kind, at=now, actor=actor, detail=detail[:200])
-    availability_changed(location_id=appointment.location_id, days=days_around(appointment.start))
 
 
 def _save_people(*, appointment: Appointment, names: Sequence[PersonName]) -> None:
@@ -390,7 +408,7 @@ def _hand_to_blocks(*, units: Sequence[UnitKey], now: datetime) -> None:
     for block in blocks:
         grid = timedelta(minutes=block.counter.location.grid_minutes)
         claims += [
-            SlotClaim(block=block, counter_id=counter_id, unit_start=unit)
+            SlotClaim(block=block, counter_id=counter_id, unit_start=unit, unit_end=unit + grid)
             for counter_id, unit in units
             if counter_id == block.counter_id and unit < block.end and unit + grid > block.start and unit + grid > now
         ]

@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from bookings.actions.booking import (
-    book_appointment,
+    _check_booking_input,
+    book_in_transaction,
     cancel_appointment,
+    lock_appointment_at_location,
     reschedule_appointment,
 )
 from bookings.actions.common import (
     BookingError,
     BookingResult,
     PersonName,
-    _check_municipality,
-    _check_names,
-    _check_service_and_persons,
     _hand_to_blocks,
     _record,
     _slot_taken,
 )
+from bookings.actions.configuration import INVALID_PERIOD, REASON_REQUIRED, record_configuration
 from bookings.availability import CapacitySnapshot, load_snapshot
-from bookings.cache import availability_changed
+from bookings.locking import EXCLUSIVE, capacity_changes
 from bookings.models import (
     Appointment,
     AppointmentStatus,
-    Closure,
+    ConfigurationKind,
     Counter,
     CounterBlock,
     EventKind,
@@ -49,8 +47,6 @@ from services.models import Service
 NOT_TODAY = "not_today"
 TOO_EARLY = "too_early"
 NO_CAPACITY = "no_capacity"
-REASON_REQUIRED = "reason_required"
-INVALID_PERIOD = "invalid_period"
 # How many walk-in starts are tried when other bookings take the chosen one meanwhile.
 WALK_IN_ATTEMPTS = 3
 # The longest a counter can be blocked in one go.
@@ -58,6 +54,7 @@ MAX_BLOCK_DAYS = 62
 
 
 def _lock_for_desk(appointment: Appointment) -> Appointment:
+    # For steps that move no counter time (check-in, start): no location lock (docs/locking.md).
     # Lock the appointment row only, not the joined location (see _lock_with_service in booking.py on deadlocks).
     return Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=appointment.pk)
 
@@ -120,7 +117,7 @@ def start_service(*, appointment: Appointment, now: datetime, actor: AbstractBas
 def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
     """Done: the counter time left over is free again for walk-ins."""
     with transaction.atomic(durable=True):
-        locked = _lock_for_desk(appointment)
+        locked = lock_appointment_at_location(appointment)
         if locked.status != AppointmentStatus.CHECKED_IN:
             raise _refuse_status(locked)
         locked.status = AppointmentStatus.DONE
@@ -136,7 +133,7 @@ def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBa
 def mark_no_show(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
     """The person did not come: only once the start time has passed. Frees the rest of their counter time."""
     with transaction.atomic(durable=True):
-        locked = _lock_for_desk(appointment)
+        locked = lock_appointment_at_location(appointment)
         if locked.status != AppointmentStatus.BOOKED:
             raise _refuse_status(locked)
         if now < locked.start:
@@ -189,40 +186,40 @@ def walk_in(
     municipality: str = "",
     language: str = "en",
 ) -> BookingResult:
-    """Book someone at the desk into the first free time from now, today, and check them in."""
-    _check_service_and_persons(service=service, persons=len(names))
-    _check_names(names=names, persons=len(names))
-    _check_municipality(service=service, municipality=municipality)
+    """Book someone at the desk into the first free time from now, today, and check them in: one step."""
     today = now.astimezone(location.tz).date()
+    _check_booking_input(location=location, service=service, start=now, names=names, municipality=municipality)
     for _attempt in range(WALK_IN_ATTEMPTS):
-        snapshot = load_snapshot(location=location, start_date=today, end_date=today, now=now)
-        start = _first_fit_from(snapshot=snapshot, service=service, persons=len(names), now=now)
-        if start is None:
-            raise BookingError(
-                NO_CAPACITY,
-                _("There is no free counter time left today for this service and number of persons."),
-            )
         try:
-            result = book_appointment(
-                location=location,
-                service=service,
-                start=start,
-                names=names,
-                contact_email=contact_email,
-                phone=phone,
-                language=language,
-                municipality=municipality,
-                now=now,
-                booked_by=actor,
-                enforce_notice=False,
-                enforce_customer_limits=False,  # staff decide at the desk
-            )
+            with transaction.atomic(durable=True):
+                capacity_changes(location_id=location.pk, days=[today])
+                snapshot = load_snapshot(location=location, start_date=today, end_date=today, now=now)
+                start = _first_fit_from(snapshot=snapshot, service=service, persons=len(names), now=now)
+                if start is None:
+                    raise BookingError(
+                        NO_CAPACITY,
+                        _("There is no free counter time left today for this service and number of persons."),
+                    )
+                return book_in_transaction(
+                    location=location,
+                    service=service,
+                    start=start,
+                    names=names,
+                    contact_email=contact_email,
+                    phone=phone,
+                    language=language,
+                    municipality=municipality,
+                    now=now,
+                    counter=None,
+                    booked_by=actor,
+                    enforce_notice=False,
+                    enforce_customer_limits=False,  # staff decide at the desk
+                    status=AppointmentStatus.CHECKED_IN,
+                )
         except BookingError as error:
             if error.code == BookingError.SLOT_TAKEN:
                 continue  # someone took it meanwhile: look again
             raise
-        appointment = check_in(appointment=result.appointment, now=now, actor=actor)
-        return BookingResult(appointment=appointment, manage_token=result.manage_token)
     raise _slot_taken()
 
 
@@ -263,7 +260,11 @@ def _claim_block_units(*, block: CounterBlock, now: datetime) -> None:
     # A unit an appointment holds (now, or by a race a moment ago) is skipped, not taken from it: the
     # block page lists those appointments for staff to move or cancel.
     SlotClaim.objects.bulk_create(
-        [SlotClaim(block=block, counter=block.counter, unit_start=unit) for unit in units], ignore_conflicts=True
+        [
+            SlotClaim(block=block, counter=block.counter, unit_start=unit, unit_end=unit + snapshot.grid)
+            for unit in units
+        ],
+        ignore_conflicts=True,
     )
 
 
@@ -286,65 +287,40 @@ def block_counter(
     if not counter.is_active:
         raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter is not in use."))
     with transaction.atomic(durable=True):
+        capacity_changes(location_id=counter.location_id, mode=EXCLUSIVE)
+        if not Counter.objects.filter(pk=counter.pk, is_active=True).exists():
+            raise BookingError(BookingError.COUNTER_INACTIVE, _("That counter is not in use."))
         block = CounterBlock.objects.create(
             counter=counter, start=start, end=end, reason=reason[:200], created_at=now, created_by=actor
         )
-        availability_changed(location_id=counter.location_id, days=None)
         _claim_block_units(block=block, now=now)
+        record_configuration(
+            location_id=counter.location_id,
+            kind=ConfigurationKind.BLOCK_ADDED,
+            now=now,
+            actor=actor,
+            detail=_block_detail(block),
+        )
     return block
 
 
-def end_counter_block(*, block: CounterBlock) -> None:
+def _block_detail(block: CounterBlock) -> str:
+    tz = block.counter.location.tz
+    return (
+        f"{block.counter.name}: {block.start.astimezone(tz):%Y-%m-%d %H:%M} – {block.end.astimezone(tz):%Y-%m-%d %H:%M}"
+    )
+
+
+def end_counter_block(*, block: CounterBlock, now: datetime, actor: AbstractBaseUser | None = None) -> None:
     """Put the counter back in service: its block and the block's claims go."""
     with transaction.atomic(durable=True):
-        CounterBlock.objects.filter(pk=block.pk).delete()
-        availability_changed(location_id=block.counter.location_id, days=None)
-
-
-APPOINTMENTS_IN_CLOSURE = "appointments_in_closure"
-
-
-def add_closure(
-    *,
-    location: Location,
-    start_date: date,
-    end_date: date,
-    reason: str,
-    now: datetime,
-    actor: AbstractBaseUser | None = None,
-) -> Closure:
-    """Close a location on some days. Refused while live appointments fall on them: staff move or cancel
-    those first (the capacity preview lists them), so no booking is left outside opening hours."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise BookingError(REASON_REQUIRED, _("Please give a reason for the closure."))
-    if end_date < start_date:
-        raise BookingError(INVALID_PERIOD, _("The last closed day cannot be before the first."))
-    with transaction.atomic(durable=True):
-        # One closure change per location at a time.
-        Location.objects.select_for_update().filter(pk=location.pk).first()
-        tz = location.tz
-        live = (
-            Appointment.objects.filter(
-                location=location,
-                start__gte=datetime.combine(start_date, datetime.min.time(), tzinfo=tz),
-                start__lt=datetime.combine(end_date + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+        capacity_changes(location_id=block.counter.location_id, mode=EXCLUSIVE)
+        deleted, _rows = CounterBlock.objects.filter(pk=block.pk).delete()
+        if deleted:
+            record_configuration(
+                location_id=block.counter.location_id,
+                kind=ConfigurationKind.BLOCK_ENDED,
+                now=now,
+                actor=actor,
+                detail=_block_detail(block),
             )
-            .filter(
-                Q(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN])
-                | Q(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
-            )
-            .count()
-        )
-        if live:
-            raise BookingError(
-                APPOINTMENTS_IN_CLOSURE,
-                ngettext(
-                    "%(count)d appointment falls on these days. Move or cancel it first.",
-                    "%(count)d appointments fall on these days. Move or cancel them first.",
-                    live,
-                )
-                % {"count": live},
-            )
-        availability_changed(location_id=location.pk, days=None)
-        return Closure.objects.create(location=location, start_date=start_date, end_date=end_date, reason=reason[:200])

@@ -17,6 +17,7 @@ from bookings.actions.common import (
     _hand_to_blocks,
     _record,
 )
+from bookings.locking import SHARED, capacity_changes_at
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -123,7 +124,16 @@ def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | 
     if not email:
         raise BookingError(EMAIL_REQUIRED, _("Please give the e-mail address of the person."))
     with transaction.atomic(durable=True):
-        locked = list(Appointment.objects.filter(contact_email__iexact=email).select_for_update().order_by("pk"))
+        # The locations first, then the rows (docs/locking.md): their free capacity changes.
+        location_ids = set(
+            Appointment.objects.filter(contact_email__iexact=email).values_list("location_id", flat=True)
+        )
+        capacity_changes_at(location_ids=location_ids, mode=SHARED)
+        locked = list(
+            Appointment.objects.filter(contact_email__iexact=email, location_id__in=location_ids)
+            .select_for_update()
+            .order_by("pk")
+        )
         for appointment in locked:
             if appointment.status in (AppointmentStatus.HELD, AppointmentStatus.BOOKED) and appointment.end > now:
                 claims = SlotClaim.objects.filter(appointment=appointment)
