@@ -1,4 +1,4 @@
-"""Admin for the desk: locations with their counters, opening hours and closures; appointments to look up.
+"""Admin for appointments, their outgoing e-mails and counter blocks: read-only, changed through actions.
 
 Appointments are never saved by the admin: their pages are read-only, they cannot be added or deleted
 here, and every change goes through bookings/actions/ (an admin action for cancelling).
@@ -6,12 +6,11 @@ here, and every change goes through bookings/actions/ (an admin action for cance
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -23,214 +22,13 @@ from bookings.models import (
     Appointment,
     AppointmentEvent,
     AppointmentStatus,
-    Closure,
-    Counter,
     CounterBlock,
-    Location,
-    OpeningHours,
     OutboxEmail,
     Person,
     SlotClaim,
 )
-from bookings.opening_hours import appointments_outside
-
-admin.site.site_header = _("ExpatDesk administration")
-admin.site.site_title = _("ExpatDesk admin")
-admin.site.index_title = _("Desk configuration and appointments")
 
 CANCELLABLE_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.BOOKED)
-
-
-# ---- forms: plain-language errors instead of "constraint … is violated" ----------------------
-
-
-class OpeningHoursForm(forms.ModelForm):
-    class Meta:
-        model = OpeningHours
-        fields = ["weekday", "start_time", "end_time", "valid_from", "valid_until"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        start, end = data.get("start_time"), data.get("end_time")
-        if start and end and start >= end:
-            self.add_error("end_time", _("The closing time must be after the opening time."))
-        valid_from, valid_until = data.get("valid_from"), data.get("valid_until")
-        if valid_from and valid_until and valid_from > valid_until:
-            self.add_error("valid_until", _("The last valid day cannot be before the first."))
-        return data
-
-
-def live_appointments_on(*, location_id: int | None, start_date: date, end_date: date) -> int:
-    """How many live appointments fall on these days at the location (every location when None).
-
-    The same rule as bookings.actions.add_closure, which the desk's capacity preview uses under a lock;
-    the admin's forms run inside Django's own transaction, so they check it here before saving.
-    """
-    now = timezone.now()
-    appointments = Appointment.objects.filter(start__date__gte=start_date, start__date__lte=end_date).filter(
-        Q(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN])
-        | Q(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
-    )
-    if location_id is not None:
-        appointments = appointments.filter(location_id=location_id)
-    return appointments.count()
-
-
-class ClosureForm(forms.ModelForm):
-    class Meta:
-        model = Closure
-        fields = ["location", "start_date", "end_date", "reason"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and start > end:
-            self.add_error("end_date", _("The last closed day cannot be before the first."))
-        elif start and end:
-            location = data.get("location")  # on a location's page: that location, maybe not saved yet
-            if location is not None and location.pk is None:
-                return data  # a new location has no appointments yet
-            count = live_appointments_on(location_id=location.pk if location else None, start_date=start, end_date=end)
-            if count:
-                raise forms.ValidationError(
-                    ngettext(
-                        "%(count)d appointment falls on these days. Move or cancel it first "
-                        "(the desk's capacity preview lists it).",
-                        "%(count)d appointments fall on these days. Move or cancel them first "
-                        "(the desk's capacity preview lists them).",
-                        count,
-                    )
-                    % {"count": count}
-                )
-        return data
-
-
-# ---- locations, counters, opening hours, closures ---------------------------------------------
-
-
-class CounterInline(admin.TabularInline):
-    model = Counter
-    fields = ["name", "services", "is_active"]
-    extra = 0
-    show_change_link = True
-
-    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
-        if db_field.name == "services":
-            kwargs["widget"] = forms.CheckboxSelectMultiple
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-
-class OpeningHoursFormSet(forms.BaseInlineFormSet):
-    """A location's opening hours (and its grid, time zone and active flag, from the location form above) may
-    not change so that live appointments fall outside opening hours or off the grid: the same check as
-    actions.change_opening_hours."""
-
-    def clean(self) -> None:
-        super().clean()
-        location = self.instance
-        if location.pk is None or any(form.errors for form in self.forms):
-            return  # a new location has no appointments; field errors are shown first
-        proposed = [
-            OpeningHours(
-                location=location, **{name: form.cleaned_data.get(name) for name in OpeningHoursForm.Meta.fields}
-            )
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        saved = Location.objects.filter(pk=location.pk).first()
-        if saved is None:
-            return
-        outside = appointments_outside(
-            location=saved,
-            current=list(OpeningHours.objects.filter(location=saved)),
-            proposed=proposed,
-            now=timezone.now(),
-            changed=location,
-        )
-        if outside:
-            shown = ", ".join(
-                f"{a.reference} ({timezone.localtime(a.start, saved.tz):%d-%m-%Y %H:%M})" for a in outside[:20]
-            )
-            raise forms.ValidationError(
-                ngettext(
-                    "%(count)d appointment would fall outside opening hours or off the time grid: %(list)s. "
-                    "Move or cancel it first (the desk's capacity preview lists it).",
-                    "%(count)d appointments would fall outside opening hours or off the time grid: %(list)s. "
-                    "Move or cancel them first (the desk's capacity preview lists them).",
-                    len(outside),
-                )
-                % {"count": len(outside), "list": shown + (", …" if len(outside) > 20 else "")}
-            )
-
-
-class OpeningHoursInline(admin.TabularInline):
-    model = OpeningHours
-    form = OpeningHoursForm
-    formset = OpeningHoursFormSet
-    extra = 0
-
-
-class LocationClosureInline(admin.TabularInline):
-    model = Closure
-    form = ClosureForm
-    fields = ["start_date", "end_date", "reason"]
-    extra = 0
-    verbose_name = _("closure of this location")
-    verbose_name_plural = _("closures of this location (closures of every location are under Closures)")
-
-
-@admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_code", "address", "grid_minutes", "active_counters", "is_active"]
-    list_filter = ["is_active", "city"]
-    search_fields = ["name", "short_code", "street", "city"]
-    fieldsets = [
-        (None, {"fields": ["name", "short_code", "is_active"]}),
-        (_("Address"), {"fields": ["street", "postcode", "city", "time_zone"]}),
-        (_("Booking"), {"fields": ["grid_minutes", "ind_desk_key"]}),
-    ]
-    inlines = [CounterInline, OpeningHoursInline, LocationClosureInline]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_active_counters=Count("counters", filter=Q(counters__is_active=True), distinct=True))
-        )
-
-    @admin.display(description=_("active counters"), ordering="_active_counters")
-    def active_counters(self, obj: Location) -> int:
-        return obj._active_counters
-
-
-@admin.register(Counter)
-class CounterAdmin(admin.ModelAdmin):
-    list_display = ["name", "location", "service_list", "is_active"]
-    list_filter = ["location", "is_active", "services"]
-    search_fields = ["name", "location__name"]
-    filter_horizontal = ["services"]
-    list_select_related = ["location"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Counter]:
-        return super().get_queryset(request).prefetch_related("services")
-
-    @admin.display(description=_("services"))
-    def service_list(self, obj: Counter) -> str:
-        return ", ".join(service.name for service in obj.services.all())
-
-
-@admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
-    form = ClosureForm
-    list_display = ["start_date", "end_date", "where", "reason"]
-    list_filter = ["location"]
-    search_fields = ["reason"]
-    date_hierarchy = "start_date"
-    list_select_related = ["location"]
-
-    @admin.display(description=_("location"), ordering="location__name")
-    def where(self, obj: Closure) -> str:
-        return obj.location.name if obj.location else _("All locations")
 
 
 # ---- appointments: read-only, changed through actions ------------------------------------------
@@ -349,14 +147,14 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Personal data request (export or erase) for the selected booking's e-mail"))
     def personal_data_request(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> TemplateResponse | None:
-        from bookings.admin_privacy import personal_data_from_selection
+        from bookings.admin.privacy import personal_data_from_selection
 
         return personal_data_from_selection(self, request, queryset)
 
     def get_urls(self) -> list:
         from django.urls import path
 
-        from bookings.admin_privacy import personal_data_view
+        from bookings.admin.privacy import personal_data_view
 
         return [
             path(

@@ -228,7 +228,7 @@ def block_detail(request: HttpRequest, block_id: int) -> HttpResponse:
     if block is None:
         raise Http404(_("That block no longer exists."))
     if request.method == "POST":
-        actions.end_counter_block(block=block)
+        actions.end_counter_block(block=block, now=clock.now(), actor=request.user)
         messages.success(request, _("%(counter)s is back in service.") % {"counter": block.counter.name})
         return redirect("desk:agenda")
     affected = selectors.affected_by_block(block=block)

@@ -133,6 +133,7 @@ class Command(BaseCommand):
                     end=start + grid,
                     persons=1,
                     status=AppointmentStatus.BOOKED,
+                    claimed_units=1,
                     created_at=now,
                     booked_at=now,
                 )
@@ -141,7 +142,10 @@ class Command(BaseCommand):
             batch_size=500,
         )
         SlotClaim.objects.bulk_create(
-            [SlotClaim(appointment=a, counter_id=c, unit_start=s) for a, (c, s) in zip(created, units, strict=True)],
+            [
+                SlotClaim(appointment=a, counter_id=c, unit_start=s, unit_end=s + grid)
+                for a, (c, s) in zip(created, units, strict=True)
+            ],
             batch_size=500,
         )
         return len(created)

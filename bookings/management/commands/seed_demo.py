@@ -21,9 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from bookings import actions
 from bookings.actions import BookingError, PersonName, book_appointment
 from bookings.availability import free_slots
-from bookings.models import Appointment, Counter, Location, OpeningHours, Weekday
+from bookings.models import Appointment, Location, OpeningHours, Weekday
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
 from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
@@ -136,7 +137,8 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             services = ensure_services()
-            location = ensure_location(services=services)
+        location = ensure_location(services=services)  # an action: a transaction of its own
+        with transaction.atomic():
             accounts = ensure_accounts(reset_passwords=reset_passwords)
         staff = get_user_model().objects.get(username=STAFF_USERNAME)
         if Appointment.objects.filter(location=location).exists():
@@ -195,18 +197,29 @@ def ensure_services() -> list[Service]:
 
 
 def ensure_location(*, services: list[Service]) -> Location:
-    location, _created = Location.objects.get_or_create(
-        short_code=DESK["short_code"], defaults={key: value for key, value in DESK.items() if key != "short_code"}
-    )
-    for name in COUNTER_NAMES:
-        counter, created = Counter.objects.get_or_create(location=location, name=name)
-        if created:
-            counter.services.set(services)
-    if not OpeningHours.objects.filter(location=location).exists():
-        OpeningHours.objects.bulk_create(
-            OpeningHours(location=location, weekday=weekday, start_time=start, end_time=end)
+    """The demo desk, its counters and opening hours, through the configuration action (as the admin saves
+    them); what exists already is kept."""
+    location = Location.objects.filter(short_code=DESK["short_code"]).first()
+    existing = set(location.counters.values_list("name", flat=True)) if location else set()
+    counters = [
+        actions.CounterSpec(pk=None, name=name, service_ids=frozenset(service.pk for service in services))
+        for name in COUNTER_NAMES
+        if name not in existing
+    ]
+    hours = None
+    if location is None or not OpeningHours.objects.filter(location=location).exists():
+        hours = [
+            actions.HoursRow(weekday=weekday, start_time=start, end_time=end)
             for weekday in OPEN_DAYS
             for start, end in OPEN_INTERVALS
+        ]
+    if location is None or counters or hours is not None:
+        location = actions.configure_location(
+            location=location,
+            fields=DESK if location is None else {},
+            counters=counters,
+            opening_hours=hours,
+            now=timezone.now(),
         )
     return location
 
