@@ -191,7 +191,10 @@ def test_a_closure_on_a_day_with_appointments_is_refused(admin_client, appointme
     response = admin_client.post(admin_url(Closure, "add"), data)
 
     assert response.status_code == 200
-    assert "1 appointment falls on these days. Move or cancel it first" in response.content.decode()
+    content = response.content.decode()
+    # The refusal lists the references, as the opening-hours refusal does (issue 11).
+    assert f"1 appointment falls on these days: {appointment.reference} (01-12-2026 09:00)" in content
+    assert "Move or cancel it first" in content
     assert not Closure.objects.exists()
 
 
@@ -210,7 +213,7 @@ def test_a_closure_on_the_location_page_is_refused_on_a_day_with_appointments(ad
     response = admin_client.post(admin_url(Location, "change", desk.pk), data)
 
     assert response.status_code == 200
-    assert "1 appointment falls on these days." in response.content.decode()
+    assert f"1 appointment falls on these days: {appointment.reference}" in response.content.decode()
     assert not Closure.objects.exists()
 
 

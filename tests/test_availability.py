@@ -59,10 +59,17 @@ def occupy(
         persons=1,
         status=status,
         hold_expires_at=expires_at,
+        claimed_units=units,
         created_at=start - timedelta(days=7),
     )
     SlotClaim.objects.bulk_create(
-        SlotClaim(appointment=appointment, counter=counter, unit_start=start + grid * i, expires_at=expires_at)
+        SlotClaim(
+            appointment=appointment,
+            counter=counter,
+            unit_start=start + grid * i,
+            unit_end=start + grid * (i + 1),
+            expires_at=expires_at,
+        )
         for i in range(units)
     )
     return appointment
@@ -470,6 +477,7 @@ def create_appointments(location: Location, service, count: int, now: datetime) 
                 end=start + grid,
                 persons=1,
                 status=AppointmentStatus.BOOKED,
+                claimed_units=1,
                 created_at=created,
                 booked_at=created,
             )
@@ -479,7 +487,7 @@ def create_appointments(location: Location, service, count: int, now: datetime) 
     )
     SlotClaim.objects.bulk_create(
         [
-            SlotClaim(appointment=appointment, counter_id=counter_id, unit_start=start)
+            SlotClaim(appointment=appointment, counter_id=counter_id, unit_start=start, unit_end=start + grid)
             for appointment, (counter_id, start) in zip(appointments, units, strict=True)
         ],
         batch_size=500,

@@ -132,7 +132,7 @@ def test_the_naive_path_overbooks_the_last_free_place(naive_table, service, mond
     assert naive is not None
     # Before the race the naive desk is sound, and it sees 09:00 taken and 09:15 free, as the real one does.
     assert invariant_violations(location, naive.claims()) == []
-    assert [unit for _counter, _pk, unit in naive.claims()] == [at(TUESDAY, "09:00")]
+    assert [unit for _counter, _pk, unit, _end in naive.claims()] == [at(TUESDAY, "09:00")]
 
     outcomes = race([lambda: naive.book(service=service, start=LAST_PLACE)] * ATTEMPTS_AT_LAST_PLACE)
 
@@ -254,9 +254,9 @@ def reschedule_round_problems(
     """Exactly one of the two won, and the rescheduled appointment holds either its new slot or its old one."""
     problems = [f"unexpected error: {trace}" for trace in unexpected_errors([rescheduled, rival])]
     appointment = Appointment.objects.get(pk=appointment_id)
-    mine = {(c, unit) for c, pk, unit in claims if pk == appointment_id}
+    mine = {(c, unit) for c, pk, unit, _end in claims if pk == appointment_id}
     old_unit, new_unit = (counter_id, old_start.astimezone(UTC)), (counter_id, new_start.astimezone(UTC))
-    holders = {unit: [pk for c, pk, u in claims if (c, u) == unit] for unit in (old_unit, new_unit)}
+    holders = {unit: [pk for c, pk, u, _end in claims if (c, u) == unit] for unit in (old_unit, new_unit)}
     if rescheduled.won and rival.won:
         problems.append("both the reschedule and the new booking won the same slot")
     elif rescheduled.won:
@@ -373,7 +373,7 @@ def confirm_round_problems(
     """Exactly one won: a confirmed hold holds its slot; a refused one is left as it was."""
     problems = [f"unexpected error: {trace}" for trace in unexpected_errors([confirmed, *rivals])]
     hold = Appointment.objects.get(pk=hold_id)
-    holders = [pk for counter_id, pk, unit_start in claims if (counter_id, unit_start) == unit]
+    holders = [pk for counter_id, pk, unit_start, _end in claims if (counter_id, unit_start) == unit]
     winners = [rival for rival in rivals if rival.won]
     if confirmed.won + len(winners) > 1:
         problems.append("more than one of the confirmation and the new bookings won the same slot")

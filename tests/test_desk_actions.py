@@ -244,7 +244,7 @@ def test_blocking_a_counter_keeps_its_appointments_and_lists_them(desk, service,
     assert SlotClaim.objects.filter(block=block, unit_start=at(10)).exists()
     assert elsewhere.status == AppointmentStatus.BOOKED
 
-    actions.end_counter_block(block=block)
+    actions.end_counter_block(block=block, now=monday_morning)
     assert not SlotClaim.objects.filter(block_id=block.pk).exists()
 
 

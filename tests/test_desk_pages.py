@@ -133,6 +133,7 @@ def fill_day(location, service, count: int) -> None:
                 end=unit + timedelta(minutes=15),
                 persons=1,
                 status=AppointmentStatus.BOOKED,
+                claimed_units=1,
                 created_at=at(8),
             )
             for i, (_counter, unit) in enumerate(slots)
@@ -143,7 +144,7 @@ def fill_day(location, service, count: int) -> None:
     )
     SlotClaim.objects.bulk_create(
         [
-            SlotClaim(appointment=a, counter=counter, unit_start=unit)
+            SlotClaim(appointment=a, counter=counter, unit_start=unit, unit_end=unit + timedelta(minutes=15))
             for a, (counter, unit) in zip(appointments, slots, strict=True)
         ]
     )

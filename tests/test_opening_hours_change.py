@@ -340,7 +340,7 @@ def test_admin_refuses_to_delete_hours_with_an_appointment_in_them(admin_client,
     )
     assert response.status_code == 200
     content = response.content.decode()
-    assert "1 appointment would fall outside opening hours or off the time grid" in content
+    assert "1 appointment would fall outside the opening hours or off the time grid" in content
     assert afternoon_booking.reference in content
     assert rows(desk) == before
 

@@ -37,7 +37,7 @@ NAIVE_WINDOW_SECONDS = 0.15
 # A thread that has not finished by then is stuck (the lock timeout is 5 seconds).
 THREAD_TIMEOUT_SECONDS = 60
 
-Claim = tuple[int, int, datetime]  # (counter id, appointment id, unit start in UTC)
+Claim = tuple[int, int | None, datetime, datetime]  # (counter id, appointment id, start and end in UTC)
 
 
 def at(day: date, clock_time: str) -> datetime:
@@ -110,10 +110,11 @@ def assert_only_slot_taken(outcomes: Iterable[Outcome], context: str = "") -> No
 
 
 def real_claims(location: Location) -> list[Claim]:
+    """Every claim of the location's counters: (counter, appointment or None for a block, start, end)."""
     rows = SlotClaim.objects.filter(counter__location=location).values_list(
-        "counter_id", "appointment_id", "unit_start"
+        "counter_id", "appointment_id", "unit_start", "unit_end"
     )
-    return [(counter_id, appointment_id, unit.astimezone(UTC)) for counter_id, appointment_id, unit in rows]
+    return [(c, pk, start.astimezone(UTC), end.astimezone(UTC)) for c, pk, start, end in rows]
 
 
 def hm(moment: datetime) -> str:
@@ -123,40 +124,47 @@ def hm(moment: datetime) -> str:
 def invariant_violations(location: Location, claims: list[Claim], *, now: datetime | None = None) -> list[str]:
     """Everything wrong with these claims and the location's appointments; empty when the invariant holds.
 
-    A hold that lapsed before `now` may have lost its claims to a booking: it must hold none or all.
+    - no two claims on a counter overlap in real time (whatever grid each was made on);
+    - every appointment claim lies inside its appointment's start and end, and belongs to a live one;
+    - every live appointment owns exactly the claims its persons need (persons times the service's units).
+      PostgreSQL itself checks `claimed_units` at every commit (migration 0006). A hold that lapsed
+      before `now` may have lost its claims to a booking: it must own none or all.
     """
-    grid = timedelta(minutes=location.grid_minutes)
     appointments = {a.pk: a for a in Appointment.objects.filter(location=location).select_related("service")}
     problems: list[str] = []
-    units_on_counter: dict[int, dict[int, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     claim_count: dict[int, int] = defaultdict(int)
-    for counter_id, appointment_id, unit in claims:
+    by_counter: dict[int, list[tuple[datetime, datetime, int | None]]] = defaultdict(list)
+    for counter_id, appointment_id, start, end in claims:
+        by_counter[counter_id].append((start, end, appointment_id))
+        if appointment_id is None:
+            continue  # a counter block's claim
         appointment = appointments.get(appointment_id)
         if appointment is None or not appointment.is_live:
-            problems.append(f"counter {counter_id} {hm(unit)}: claimed by dead appointment {appointment_id}")
+            problems.append(f"counter {counter_id} {hm(start)}: claimed by dead appointment {appointment_id}")
             continue
-        if not (appointment.start <= unit and unit + grid <= appointment.end):
+        if not (appointment.start <= start and end <= appointment.end):
             problems.append(
-                f"counter {counter_id} {hm(unit)}: outside appointment {appointment_id} "
+                f"counter {counter_id} {hm(start)}: outside appointment {appointment_id} "
                 f"({hm(appointment.start)}-{hm(appointment.end)})"
             )
-        units_on_counter[counter_id][appointment_id].append(unit)
         claim_count[appointment_id] += 1
     for appointment in appointments.values():
+        if not appointment.is_live:
+            continue
         needed = appointment.persons * units_per_person(location=location, service=appointment.service)
         lapsed = appointment.status == AppointmentStatus.HELD and now is not None and appointment.hold_expires_at <= now
-        if appointment.is_live and claim_count[appointment.pk] not in ({0, needed} if lapsed else {needed}):
+        if claim_count[appointment.pk] not in ({0, needed} if lapsed else {needed}):
             problems.append(f"appointment {appointment.pk} holds {claim_count[appointment.pk]} units, needs {needed}")
-    for counter_id, by_appointment in units_on_counter.items():
-        # What each appointment occupies on this counter: from its first claimed unit to the end of its last.
-        spans = sorted((min(units), max(units) + grid, pk) for pk, units in by_appointment.items())
-        for index, (start, end, pk) in enumerate(spans):
-            for other_start, other_end, other_pk in spans[index + 1 :]:
-                if other_start < end and start < other_end:
-                    problems.append(
-                        f"counter {counter_id}: appointments {pk} ({hm(start)}-{hm(end)}) and "
-                        f"{other_pk} ({hm(other_start)}-{hm(other_end)}) overlap"
-                    )
+    for counter_id, spans in by_counter.items():
+        spans.sort()
+        for index, (start, end, owner) in enumerate(spans):
+            for other_start, other_end, other in spans[index + 1 :]:
+                if other_start >= end:
+                    break
+                problems.append(
+                    f"counter {counter_id}: claims of {owner} ({hm(start)}-{hm(end)}) and "
+                    f"{other} ({hm(other_start)}-{hm(other_end)}) overlap"
+                )
     return problems
 
 
@@ -193,9 +201,10 @@ class NaiveDesk:
             cursor.execute("DROP TABLE IF EXISTS naive_claim")
 
     def claims(self) -> list[Claim]:
+        grid = timedelta(minutes=self.location.grid_minutes)
         with connection.cursor() as cursor:
             cursor.execute("SELECT counter_id, appointment_id, unit_start FROM naive_claim")
-            return [(counter_id, pk, unit.astimezone(UTC)) for counter_id, pk, unit in cursor.fetchall()]
+            return [(c, pk, unit.astimezone(UTC), unit.astimezone(UTC) + grid) for c, pk, unit in cursor.fetchall()]
 
     def _check(
         self, *, service: Service, persons: int, start: datetime, counter: Counter | None, ignore: int | None = None
@@ -292,3 +301,138 @@ class NaiveDesk:
             self._insert_claims(appointment.pk, allocation.units)
             Appointment.objects.filter(pk=appointment.pk).update(start=allocation.start, end=allocation.end)
         return appointment
+
+
+# ---- two transactions in a chosen order ---------------------------------------------------------
+
+
+def _backend_pid() -> int:
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [pid])
+        return cursor.fetchone()[0]
+
+
+def interleave(
+    *,
+    first: Callable[[], Any],
+    pause_at: tuple[object, str],
+    second: Callable[[], Any],
+    timeout: float = THREAD_TIMEOUT_SECONDS,
+) -> tuple[Outcome, Outcome]:
+    """Run `first` until it calls `pause_at` (an object and the name of a function on it, e.g. a module and
+    one of its functions), stop it there, and run `second` meanwhile; `first` goes on once `second` has
+    finished or is seen waiting for a lock (pg_locks), i.e. waiting for `first`.
+
+    So the order of the two is decided by what the database does, not by sleeps: a naive path lets
+    `second` commit inside `first`'s window; the real path makes `second` wait for `first`'s lock.
+    Call it from a test on PostgreSQL with `transactional_db` (each thread commits for real).
+    """
+    target, name = pause_at
+    original = getattr(target, name)
+    reached, release = threading.Event(), threading.Event()
+    first_thread: list[int] = []
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in first_thread and not reached.is_set():
+            reached.set()
+            assert release.wait(timeout), "the second transaction never let the first go on"
+        return original(*args, **kwargs)
+
+    outcomes: dict[str, Outcome] = {}
+    second_pid: list[int] = []
+    second_done = threading.Event()
+
+    def run(label: str, work: Callable[[], Any]) -> None:
+        try:
+            if label == "second":
+                second_pid.append(_backend_pid())
+            else:
+                first_thread.append(threading.get_ident())
+                connection.ensure_connection()
+            outcomes[label] = Outcome(value=work())
+        except BaseException as error:
+            outcomes[label] = Outcome(error=error, trace=traceback.format_exc())
+        finally:
+            if label == "second":
+                second_done.set()
+            connection.close()
+
+    setattr(target, name, paused)
+    try:
+        one = threading.Thread(target=run, args=("first", first))
+        one.start()
+        assert reached.wait(timeout), "the first transaction never reached its pause"
+        two = threading.Thread(target=run, args=("second", second))
+        two.start()
+        deadline = clock.monotonic() + timeout
+        while not second_done.is_set():
+            if second_pid and _waits_for_a_lock(second_pid[0]):
+                break
+            assert clock.monotonic() < deadline, "the second transaction neither finished nor waited"
+            second_done.wait(0.01)
+        release.set()
+        one.join(timeout)
+        two.join(timeout)
+        assert not one.is_alive() and not two.is_alive(), "a transaction hung"
+    finally:
+        setattr(target, name, original)
+        release.set()
+    return outcomes["first"], outcomes["second"]
+
+
+# ---- the rules a live appointment must keep --------------------------------------------------------
+
+
+def rule_violations(location: Location, *, now: datetime) -> list[str]:
+    """Live appointments that break the location's rules as they are now: on a closed day, outside the
+    opening hours, or on a counter that is inactive or does not serve their service."""
+    problems: list[str] = []
+    tz = location.tz
+    for appointment in Appointment.objects.filter(location=location).select_related("service", "location"):
+        if not appointment.is_live_at(now):
+            continue
+        day = appointment.start.astimezone(tz).date()
+        snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
+        intervals = snapshot.opening_intervals(day)
+        if not any(begin <= appointment.start and appointment.end <= end for begin, end in intervals):
+            problems.append(f"appointment {appointment.pk} at {hm(appointment.start)}: outside opening hours")
+        serving = set(snapshot.counters_for(appointment.service))
+        for counter_id in SlotClaim.objects.filter(appointment=appointment).values_list("counter_id", flat=True):
+            if counter_id not in serving:
+                problems.append(f"appointment {appointment.pk}: on counter {counter_id}, which does not serve it")
+    return problems
+
+
+# ---- the database's own safety net, switched off to show what the Python alone would do --------------
+
+SAFETY_TRIGGERS = (
+    ("bookings_appointment", "booked_appointment_owns_its_claims"),
+    ("bookings_slotclaim", "claims_of_booked_appointment_stay"),
+)
+EXCLUSION = "claim_no_overlap_in_real_time"
+
+
+def switch_off_safety_net() -> None:
+    """Disable migration 0006's trigger and drop its exclusion constraint (a transactional test only)."""
+    with connection.cursor() as cursor:
+        for table, trigger in SAFETY_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        cursor.execute(f"ALTER TABLE bookings_slotclaim DROP CONSTRAINT IF EXISTS {EXCLUSION}")
+
+
+def switch_on_safety_net() -> None:
+    """Turn the net back on; first clear what the naive run left, which the net would refuse."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM bookings_slotclaim")
+        cursor.execute("UPDATE bookings_appointment SET claimed_units = 0")
+        cursor.execute(
+            f"ALTER TABLE bookings_slotclaim ADD CONSTRAINT {EXCLUSION} "
+            "EXCLUDE USING gist (counter_id WITH =, tstzrange(unit_start, unit_end) WITH &&)"
+        )
+        for table, trigger in SAFETY_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
