@@ -401,3 +401,15 @@ def test_appointment_changelist_costs_the_same_queries_whatever_the_number_of_ro
 
     with django_assert_num_queries(len(one_row)):
         admin_client.get(url)
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "not_shown"),
+    [("en", "1 Dec 2026, 09:00", "a.m."), ("nl", "1 december 2026 09:00", "a.m.")],
+)
+def test_the_admin_shows_dates_in_the_users_language(admin_client, appointment, language, shown, not_shown):
+    response = admin_client.get(admin_url(Appointment, "changelist"), headers={"accept-language": language})
+
+    content = response.content.decode()
+    assert shown in content
+    assert not_shown not in content

@@ -52,6 +52,22 @@ class ClosureForm(forms.ModelForm):
         return data
 
 
+class LabelledInlineFormSet(forms.BaseInlineFormSet):
+    """A tabular inline whose fields each carry an accessible name: the column heading alone is not a label
+    (axe-core: "Form elements must have labels"), so every field says what it is and which row it is in."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        for name, field in form.fields.items():
+            if field.widget.is_hidden:
+                continue
+            label = _("Delete") if name == "DELETE" else field.label
+            if index is None:
+                field.widget.attrs["aria-label"] = _("%(field)s, new row") % {"field": label}
+            else:
+                field.widget.attrs["aria-label"] = _("%(field)s, row %(row)d") % {"field": label, "row": index + 1}
+
+
 # ---- what a page's forms hold, as the actions take it ---------------------------------------
 
 
@@ -117,6 +133,7 @@ def _closure_specs(formset) -> list[ClosureSpec]:
 
 class CounterInline(admin.TabularInline):
     model = Counter
+    formset = LabelledInlineFormSet
     fields = ["name", "services", "is_active"]
     extra = 0
     show_change_link = True
@@ -129,12 +146,14 @@ class CounterInline(admin.TabularInline):
 
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
+    formset = LabelledInlineFormSet
     form = OpeningHoursForm
     extra = 0
 
 
 class LocationClosureInline(admin.TabularInline):
     model = Closure
+    formset = LabelledInlineFormSet
     form = ClosureForm
     fields = ["start_date", "end_date", "reason"]
     extra = 0

@@ -131,3 +131,25 @@ def site(chromium, live_server, settings, mailoutbox) -> object:
         services.append(service)
     make_desk(services=services, counters=3, weekdays=(0, 1, 2, 3, 4), name="Expat Centre Maastricht")
     return live_server
+
+
+def signed_in_context(new_context, live_server, user, **options):
+    """A browser context whose session is `user` signed in past the second factor (as tests.support.desk's
+    sign_in does for the Django test client)."""
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    from tests.support.desk import sign_in
+
+    client = sign_in(Client(), user)
+    context = new_context(**options)
+    context.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context
