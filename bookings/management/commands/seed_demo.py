@@ -39,6 +39,22 @@ DESK = {
     "grid_minutes": 15,
     "ind_desk_key": "6c5280823686521552efe85094e607cf",
 }
+# What the public pages and e-mails show about the desk: its name, how to reach it, where to go in the
+# building. Made up but plausible (an example.org address, a number nobody answers); filled in on an
+# existing demo desk where still empty, so an admin's own text is kept.
+DESK_PUBLIC = {
+    "public_name": "Expat Centre Maastricht Region",
+    "contact_email": "desk@expatcentre-maastricht.example.org",
+    "contact_phone": "+31 43 123 4567",
+    "directions_en": (
+        "Enter the city office (Stadskantoor) by the main entrance on Mosae Forum; the entrance is step-free. "
+        "Take the lift or the stairs to the first floor and report to the expat desk, counters 1 to 3."
+    ),
+    "directions_nl": (
+        "Ga het Stadskantoor binnen via de hoofdingang aan het Mosae Forum; de ingang is drempelvrij. Neem de "
+        "lift of de trap naar de eerste verdieping en meld u bij de expatbalie, loket 1 tot en met 3."
+    ),
+}
 COUNTER_NAMES = ("Counter 1", "Counter 2", "Counter 3")
 OPEN_DAYS = (Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
 OPEN_INTERVALS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
@@ -196,8 +212,14 @@ def ensure_services() -> list[Service]:
 
 def ensure_location(*, services: list[Service]) -> Location:
     location, _created = Location.objects.get_or_create(
-        short_code=DESK["short_code"], defaults={key: value for key, value in DESK.items() if key != "short_code"}
+        short_code=DESK["short_code"],
+        defaults={**{key: value for key, value in DESK.items() if key != "short_code"}, **DESK_PUBLIC},
     )
+    missing = [field for field, value in DESK_PUBLIC.items() if not getattr(location, field)]
+    if missing:  # a demo desk from before these fields existed
+        for field in missing:
+            setattr(location, field, DESK_PUBLIC[field])
+        location.save(update_fields=missing)
     for name in COUNTER_NAMES:
         counter, created = Counter.objects.get_or_create(location=location, name=name)
         if created:
