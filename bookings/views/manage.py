@@ -53,7 +53,7 @@ class WasCancelled(Exception):
         self.appointment = appointment
 
 
-def _was_cancelled_page(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+def _was_cancelled_page(request: HttpRequest, appointment: Appointment) -> HttpResponse:
     return render(
         request,
         "bookings/was_cancelled.html",
@@ -71,7 +71,7 @@ def opens_booking(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         except WasCancelled as cancelled:
             if request.method != "GET":
                 return redirect("bookings:manage", token=token)
-            return _was_cancelled_page(request, cancelled.appointment, token)
+            return _was_cancelled_page(request, cancelled.appointment)
 
     return wrapper
 
