@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings import qr
+from bookings import qr, selectors
 from bookings.ics import appointment_ics
-from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail
+from bookings.models import Appointment, AppointmentStatus, EmailKind, EventKind, Location, OutboxEmail
 from bookings.tokens import manage_token
 
 # Kinds whose e-mail tells about a live booking: not sent any more once the booking is cancelled.
@@ -36,35 +37,46 @@ class Wording:
     heading: str
     intro: str
     ics_method: str | None
+    # A cancellation by the desk: say sorry, give its reason, and how to reach the desk.
+    by_desk: bool = False
 
 
-def _wording(*, kind: str, appointment: Appointment, when: str) -> Wording:
-    """The kind-specific sentences, translated in the active language."""
-    values = {"reference": appointment.reference, "when": when, "desk": appointment.location.name}
+def _wording(*, kind: str, appointment: Appointment, when: str, by_desk: bool = False) -> Wording:
+    """The kind-specific sentences, translated in the active language; `desk` is the location's public name."""
+    values = {"reference": appointment.reference, "when": when, "desk": appointment.location.display_name}
     if kind == EmailKind.CONFIRMATION:
         return Wording(
-            subject=_("Your appointment on %(when)s (%(reference)s)") % values,
+            subject=_("Your appointment at %(desk)s on %(when)s (%(reference)s)") % values,
             heading=_("Your appointment is booked"),
             intro=_("Thank you. Your appointment at %(desk)s is booked. The details are below.") % values,
             ics_method="REQUEST",
         )
     if kind == EmailKind.REMINDER:
         return Wording(
-            subject=_("Reminder: your appointment on %(when)s (%(reference)s)") % values,
+            subject=_("Reminder: your appointment at %(desk)s on %(when)s (%(reference)s)") % values,
             heading=_("See you soon"),
             intro=_("This is a reminder of your appointment at %(desk)s.") % values,
             ics_method="REQUEST",
         )
     if kind == EmailKind.RESCHEDULE:
         return Wording(
-            subject=_("Your appointment has been moved to %(when)s (%(reference)s)") % values,
+            subject=_("Your appointment at %(desk)s has been moved to %(when)s (%(reference)s)") % values,
             heading=_("Your appointment has been moved"),
             intro=_("Your appointment at %(desk)s has been moved. The new date and time are below.") % values,
             ics_method="REQUEST",
         )
+    if kind == EmailKind.CANCELLATION and by_desk:
+        return Wording(
+            subject=_("We had to cancel your appointment at %(desk)s on %(when)s (%(reference)s)") % values,
+            heading=_("We had to cancel your appointment"),
+            intro=_("We are sorry: %(desk)s had to cancel your appointment below. We apologise for the inconvenience.")
+            % values,
+            ics_method="CANCEL",
+            by_desk=True,
+        )
     if kind == EmailKind.CANCELLATION:
         return Wording(
-            subject=_("Your appointment on %(when)s has been cancelled (%(reference)s)") % values,
+            subject=_("Your appointment at %(desk)s on %(when)s has been cancelled (%(reference)s)") % values,
             heading=_("Your appointment has been cancelled"),
             intro=_("Your appointment at %(desk)s below has been cancelled. You are welcome to book a new one.")
             % values,
@@ -72,12 +84,24 @@ def _wording(*, kind: str, appointment: Appointment, when: str) -> Wording:
         )
     if kind == EmailKind.MANAGE_LINK:
         return Wording(
-            subject=_("The link to your booking (%(reference)s)") % values,
-            heading=_("Your booking"),
-            intro=_("You asked for the link to view, move or cancel your booking. Here it is."),
+            subject=_("The links to your bookings at %(desk)s (%(reference)s)") % values,
+            heading=_("Your bookings"),
+            intro=_("You asked for the links to view, move or cancel your bookings. Here they are."),
             ics_method=None,
         )
     raise ValueError(f"No e-mail is written for the outbox kind {kind!r}.")
+
+
+def cancelled_by_desk(appointment: Appointment) -> bool:
+    """Whether staff (the desk or an admin) cancelled it, not the person: its cancellation has an actor."""
+    last = appointment.events.filter(kind=EventKind.CANCELLED).order_by("-at", "-pk").first()
+    return last is not None and last.actor_id is not None
+
+
+def sender(location: Location) -> str:
+    """DEFAULT_FROM_EMAIL's address under the location's public name: one name for the desk everywhere."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((location.display_name, address or settings.DEFAULT_FROM_EMAIL))
 
 
 class MessageWithInlineImages(EmailMultiAlternatives):
@@ -96,6 +120,8 @@ class MessageWithInlineImages(EmailMultiAlternatives):
         for index, part in enumerate(parts):
             if part.get_content_type() == "text/html":
                 related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
+                # RFC 2387: a multipart/related names the type of its root part.
+                related.set_param("type", "text/html")
                 related.attach(part)
                 for image in self.inline_images:
                     related.attach(image)
@@ -130,14 +156,40 @@ def _local(appointment: Appointment) -> tuple[datetime, datetime]:
     return appointment.start.astimezone(tz), appointment.end.astimezone(tz)
 
 
+def _other_bookings(appointment: Appointment, *, now: datetime) -> list[dict]:
+    """For the "find my booking" e-mail: the address's other live bookings, each with its link."""
+    others = [
+        booking
+        for booking in selectors.live_bookings_for_email(email=appointment.contact_email, now=now)
+        if booking.pk != appointment.pk
+    ]
+    result = []
+    for booking in others:
+        start, end = _local(booking)
+        result.append(
+            {
+                "reference": booking.reference,
+                "service_name": booking.service.name,
+                "when": f"{dateformat.format(start, 'l j F Y')}, {dateformat.format(start, 'H:i')}–"
+                f"{dateformat.format(end, 'H:i')}",
+                "desk": booking.location.display_name,
+                "manage_url": manage_url(booking),
+            }
+        )
+    return result
+
+
 def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMultiAlternatives:
     """The complete message for one outbox row, rendered in the booking's language."""
     appointment = email.appointment
+    location = appointment.location
     language = appointment.language or settings.LANGUAGE_CODE
+    sent_at = now or timezone.now()
     with translation.override(language):
         start, end = _local(appointment)
         when = dateformat.format(start, "l j F Y, H:i")
-        wording = _wording(kind=email.kind, appointment=appointment, when=when)
+        by_desk = email.kind == EmailKind.CANCELLATION and cancelled_by_desk(appointment)
+        wording = _wording(kind=email.kind, appointment=appointment, when=when, by_desk=by_desk)
         live = email.kind != EmailKind.CANCELLATION
         context = {
             "language": translation.get_language(),
@@ -146,26 +198,38 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
             "people": list(appointment.people.all()),
             "service_name": appointment.service.name,
             "what_to_bring": appointment.service.what_to_bring if live else "",
-            "location": appointment.location,
+            "location": location,
+            "directions": location.directions if live else "",
+            "arrive_early_minutes": location.arrive_early_minutes if live else 0,
             "date": dateformat.format(start, "l j F Y"),
             "start_time": dateformat.format(start, "H:i"),
             "end_time": dateformat.format(end, "H:i"),
-            "time_zone": appointment.location.time_zone,
+            "time_zone": location.time_zone,
             "manage_url": manage_url(appointment) if live else "",
             "book_again_url": start_url() if not live else "",
+            "cancel_reason": appointment.cancel_reason if wording.by_desk else "",
             "has_calendar_file": wording.ics_method is not None,
+            "calendar_file_cancels": wording.ics_method == "CANCEL",
+            "other_bookings": _other_bookings(appointment, now=sent_at) if email.kind == EmailKind.MANAGE_LINK else [],
             # The reference as a QR code for the desk's scanner, on e-mails about a booking still to come.
             "qr_cid": qr.content_id(appointment.reference) if live else "",
         }
         text = render_to_string("emails/message.txt", context)
         html = render_to_string("emails/message.html", context)
+        headers = {
+            "Auto-Submitted": "auto-generated",
+            "Content-Language": language,
+            # In the desk's own offset (RFC 5322), not Django's "-0000" for an unknown zone.
+            "Date": format_datetime(sent_at.astimezone(location.tz)),
+        }
         message = MessageWithInlineImages(
             inline_images=[qr.reference_png_part(appointment.reference)] if live else [],
             subject=wording.subject,
             body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            from_email=sender(location),
             to=[appointment.contact_email],
-            headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
+            reply_to=[location.contact_email] if location.contact_email else None,
+            headers=headers,
         )
         message.attach_alternative(html, "text/html")
         if wording.ics_method is not None:

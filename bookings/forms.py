@@ -211,12 +211,6 @@ class DetailsForm(forms.Form):
 
 
 class FindBookingForm(forms.Form):
-    reference = forms.CharField(
-        label=_("Booking reference"),
-        max_length=30,
-        help_text=_("It is in your confirmation e-mail and looks like MAA-7KQ4-9XD2."),
-        error_messages={"required": _("Please enter your booking reference.")},
-    )
     email = forms.EmailField(
         label=_("E-mail address you booked with"),
         max_length=254,
@@ -225,7 +219,22 @@ class FindBookingForm(forms.Form):
             "invalid": _("Enter an e-mail address like name@example.com."),
         },
     )
+    reference = forms.CharField(
+        label=_("Booking reference (optional)"),
+        max_length=30,
+        required=False,
+        help_text=_(
+            "It is in your confirmation e-mail and looks like MAA-7KQ4-9XD2. Leave it empty to get the links "
+            "of all your bookings with this e-mail address."
+        ),
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Field("reference", autocomplete="off"), Field("email", autocomplete="email"))
+        self.helper = _helper(Field("email", autocomplete="email"), Field("reference", autocomplete="off"))
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip()

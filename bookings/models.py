@@ -4,6 +4,7 @@ Data and constraints only: every write with side effects lives in bookings/actio
 """
 
 from datetime import date, datetime, time
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from services.models import MAX_PERSONS_PER_BOOKING, Service
@@ -35,7 +37,16 @@ class Weekday(models.IntegerChoices):
 
 
 class Location(models.Model):
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, help_text=_("The building or office, shown above the address."))
+    public_name = models.CharField(
+        _("public name"),
+        max_length=120,
+        blank=True,
+        help_text=_(
+            "What the booking pages and e-mails call the desk: page titles, the e-mail sender and subjects, "
+            "e.g. Expat Centre Maastricht Region. Empty: the name."
+        ),
+    )
     short_code = models.CharField(
         _("short code"),
         max_length=5,
@@ -46,6 +57,24 @@ class Location(models.Model):
     street = models.CharField(_("street and number"), max_length=120)
     postcode = models.CharField(_("postcode"), max_length=10)
     city = models.CharField(_("city"), max_length=80)
+    directions_en = models.TextField(
+        _("directions (English)"),
+        blank=True,
+        help_text=_("Where to go in the building: entrance, floor, desk. Shown before booking and in every e-mail."),
+    )
+    directions_nl = models.TextField(_("directions (Dutch)"), blank=True)
+    arrive_early_minutes = models.PositiveSmallIntegerField(
+        _("arrive early (minutes)"),
+        default=10,
+        validators=[MaxValueValidator(60)],
+        help_text=_("How long before the appointment people are asked to arrive. 0: not asked."),
+    )
+    contact_email = models.EmailField(
+        _("contact e-mail"),
+        blank=True,
+        help_text=_("Where people write with questions: shown on every page and e-mail, and the e-mails' Reply-To."),
+    )
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
     time_zone = models.CharField(
         _("time zone"),
         max_length=64,
@@ -86,6 +115,27 @@ class Location(models.Model):
     @property
     def address(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"
+
+    @property
+    def display_name(self) -> str:
+        """The desk's one public name (page titles, e-mail sender and subjects)."""
+        return self.public_name or self.name
+
+    @property
+    def directions(self) -> str:
+        """Where to go in the building, in the active language (English when there is no Dutch text)."""
+        language = (get_language() or "en")[:2]
+        return (self.directions_nl if language == "nl" else "") or self.directions_en
+
+    @property
+    def contact_phone_uri(self) -> str:
+        """The contact phone as a tel: link ("tel:+31433505050"); empty without a phone."""
+        digits = "".join(ch for ch in self.contact_phone if ch.isdigit() or ch == "+")
+        return f"tel:{digits}" if digits else ""
+
+    @property
+    def map_url(self) -> str:
+        return f"https://www.openstreetmap.org/search?query={quote_plus(self.address)}"
 
     def local_datetime(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=self.tz)
@@ -534,3 +584,24 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.appointment_id}"
+
+
+class LinkRequest(models.Model):
+    """A "find my booking" request waiting for the worker: what the person typed, and only until it is answered.
+
+    The page writes one row and queues one task whatever was typed, so it answers the same, in the same time,
+    whether or not the address has bookings; the task deletes the row and e-mails the links of the address's
+    live bookings, if there are any (bookings/actions/lookup.py).
+    """
+
+    email = models.EmailField(_("e-mail"), max_length=254)
+    reference = models.CharField(_("reference"), max_length=30, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("booking link request")
+        verbose_name_plural = _("booking link requests")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} #{self.pk}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, Person
 from bookings.tokens import hash_token
@@ -20,13 +20,13 @@ def desk_location() -> Location | None:
     return Location.objects.filter(is_active=True).order_by("name", "pk").first()
 
 
-def opening_hours_on(*, location: Location, today: date) -> list[OpeningHours]:
-    """The opening hours that apply today or later, ordered by weekday and start."""
-    return [
-        hours
-        for hours in OpeningHours.objects.filter(location=location).order_by("weekday", "start_time")
-        if hours.valid_until is None or hours.valid_until >= today
-    ]
+def opening_hours_from(*, location: Location, today: date) -> list[OpeningHours]:
+    """The opening-hours rows that apply today or later (every validity period), by weekday and start."""
+    return list(
+        OpeningHours.objects.filter(location=location)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .order_by("weekday", "start_time", "valid_from")
+    )
 
 
 def _with_details(queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
@@ -44,6 +44,33 @@ def appointment_for_token(*, token: str) -> Appointment | None:
     ).first()
 
 
+def manage_appointment_for_token(*, token: str) -> Appointment | None:
+    """What a manage link opens: its live appointment, or its cancelled one (the page says so); None for
+    wrong or altered tokens, finished appointments and erased data."""
+    if len(token) != TOKEN_LENGTH or not set(token) <= _HEX:
+        return None
+    return _with_details(
+        Appointment.objects.filter(
+            manage_token_hash=hash_token(token), status__in=(*LIVE_STATUSES, AppointmentStatus.CANCELLED)
+        )
+    ).first()
+
+
+def live_bookings_for_email(*, email: str, now: datetime) -> list[Appointment]:
+    """The booked (or checked-in) appointments with this e-mail address that have not ended, earliest first."""
+    if not email:
+        return []
+    return list(
+        Appointment.objects.select_related("service", "location")
+        .filter(
+            contact_email__iexact=email.strip(),
+            status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN),
+            end__gt=now,
+        )
+        .order_by("start", "pk")
+    )
+
+
 def appointment_with_details(*, appointment_id: int) -> Appointment | None:
     return _with_details(Appointment.objects.filter(pk=appointment_id)).first()
 
@@ -53,22 +80,6 @@ def held_appointment(*, appointment_id: int) -> Appointment | None:
     return (
         Appointment.objects.select_related("service", "location")
         .filter(pk=appointment_id, status__in=(AppointmentStatus.HELD, AppointmentStatus.EXPIRED))
-        .first()
-    )
-
-
-def appointment_for_reference(*, reference: str, email: str, now: datetime) -> Appointment | None:
-    """The booked, future appointment with this reference and e-mail address, or None."""
-    if not reference or not email:
-        return None
-    return (
-        Appointment.objects.select_related("service", "location")
-        .filter(
-            reference=reference,
-            contact_email__iexact=email.strip(),
-            status=AppointmentStatus.BOOKED,
-            end__gt=now,
-        )
         .first()
     )
 

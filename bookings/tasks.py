@@ -81,8 +81,17 @@ def send_outbox_email(self, outbox_id: int) -> str:
 
 @shared_task
 def sweep_outbox() -> int:
-    """Beat: queue again the rows whose task was lost (Redis or the worker was down)."""
-    return actions.requeue_outbox(now=timezone.now())
+    """Beat: queue again the rows (and "find my booking" requests) whose task was lost (Redis or the worker
+    was down)."""
+    now = timezone.now()
+    return actions.requeue_outbox(now=now) + actions.requeue_link_requests(now=now)
+
+
+@shared_task
+def answer_link_request_task(request_id: int) -> str:
+    """Answer one "find my booking" request: e-mail the links of the address's bookings, if it has any."""
+    actions.answer_link_request(request_id=request_id, now=timezone.now())
+    return "answered"
 
 
 @shared_task

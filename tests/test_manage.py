@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from bookings import actions, availability
 from bookings.actions import PersonName
-from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
+from bookings.models import Appointment, AppointmentStatus, EmailKind, LinkRequest, OutboxEmail, SlotClaim
 from bookings.tokens import hash_token
+from tests.support.factories import ServiceFactory
 
 START_BUTTON = re.compile(r'name="start" value="([^"]+)"')
 
@@ -65,7 +66,7 @@ def altered(token: str) -> str:
 
 
 @pytest.mark.parametrize("url_name", ["bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"])
-def test_wrong_altered_and_cancelled_tokens_answer_404_and_reveal_nothing(client, booking, url_name):
+def test_wrong_and_altered_tokens_answer_404_and_reveal_nothing(client, booking, url_name):
     token = booking.manage_token
     bad_tokens = [altered(token), "0" * 64, token.upper(), token[:-2], "not-a-token", token + "00"]
     for bad in bad_tokens:
@@ -75,17 +76,49 @@ def test_wrong_altered_and_cancelled_tokens_answer_404_and_reveal_nothing(client
         assert "Page not found" in page(response)
     assert client.post(manage_url(altered(token), url_name)).status_code in (404, 405)
 
+
+# Changed by issue 11: a cancelled booking's link used to answer the same 404 as a wrong one; now its
+# manage pages say it was cancelled, with a way to book again (its calendar file is gone: still a 404).
+@pytest.mark.parametrize("url_name", ["bookings:manage", "bookings:cancel", "bookings:reschedule"])
+def test_a_cancelled_booking_link_says_it_was_cancelled_with_a_way_to_book_again(client, booking, url_name):
     actions.cancel_appointment(appointment=booking.appointment, now=timezone.now())
-    response = client.get(manage_url(token, url_name))
+    response = client.get(manage_url(booking.manage_token, url_name))
+    assert response.status_code == 200
+    content = page(response)
+    assert "This appointment was cancelled" in content
+    assert booking.appointment.reference in content
+    assert reverse("bookings:questions", kwargs={"service_code": booking.appointment.service.code}) in content
+    assert f'href="{manage_url(booking.manage_token, "bookings:cancel")}"' not in content
+    assert "no-store" in response["Cache-Control"]
+    # A POST changes nothing and lands on the same page.
+    response = client.post(manage_url(booking.manage_token, url_name), {"start": "2030-01-01T09:00:00+01:00"})
+    if url_name == "bookings:manage":
+        assert response.status_code == 405
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == manage_url(booking.manage_token)
+    booking.appointment.refresh_from_db()
+    assert booking.appointment.status == AppointmentStatus.CANCELLED
+
+
+def test_a_cancelled_booking_has_no_calendar_file(client, booking):
+    actions.cancel_appointment(appointment=booking.appointment, now=timezone.now())
+    token = booking.manage_token
+    response = client.get(manage_url(token, "bookings:ics"))
     assert response.status_code == 404
-    assert booking.appointment.reference not in page(response)
 
     # The same page as for a token that never existed (apart from the path and the CSRF token).
     def normalised(response, path_token):
         return re.sub(r'value="[^"]{40,}"', "", page(response).replace(path_token, "TOKEN"))
 
     never = "0" * 64
-    assert normalised(response, token) == normalised(client.get(manage_url(never, url_name)), never)
+    assert normalised(response, token) == normalised(client.get(manage_url(never, "bookings:ics")), never)
+
+
+def test_an_erased_booking_link_opens_nothing(client, booking):
+    actions.cancel_appointment(appointment=booking.appointment, now=timezone.now())
+    Appointment.objects.filter(pk=booking.appointment.pk).update(manage_token_hash="", manage_token_salt="")
+    assert client.get(manage_url(booking.manage_token)).status_code == 404
 
 
 def test_only_the_hash_of_the_token_is_stored(booking):
@@ -121,7 +154,7 @@ def test_cancel_asks_first_then_cancels_on_post_with_csrf(booking):
     assert booking.appointment.status == AppointmentStatus.CANCELLED
     assert not SlotClaim.objects.filter(appointment=booking.appointment).exists()
     assert OutboxEmail.objects.filter(appointment=booking.appointment, kind=EmailKind.CANCELLATION).count() == 1
-    assert client.get(manage_url(booking.manage_token)).status_code == 404
+    assert "This appointment was cancelled" in page(client.get(manage_url(booking.manage_token)))
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
@@ -147,7 +180,9 @@ def test_a_past_appointment_cannot_be_cancelled_or_moved_online(client, booking)
 # ---- move ---------------------------------------------------------------------------------------
 
 
-def test_move_to_another_free_time(booking, desk, service):
+# Changed by issue 11: choosing a time used to move the booking at once; now a confirmation page asks
+# "Move to …?" first, and only its POST (with confirm=yes) lets go of the old time.
+def test_move_to_another_free_time_asks_for_confirmation_first(booking, desk, service):
     client = Client(enforce_csrf_checks=True)
     url = manage_url(booking.manage_token, "bookings:reschedule")
     response = client.get(url)
@@ -156,22 +191,57 @@ def test_move_to_another_free_time(booking, desk, service):
     assert day_link
     response = client.get(html.unescape(day_link.group(1)))
     assert response.status_code == 200
-    starts = [html.unescape(v) for v in START_BUTTON.findall(page(response))]
+    content = page(response)
+    assert f'<form method="get" action="{url}">' in content  # choosing a time changes nothing
+    starts = [html.unescape(v) for v in START_BUTTON.findall(content)]
     assert starts
     old_start = booking.appointment.start
     new_value = next(v for v in reversed(starts) if datetime.fromisoformat(v) != old_start)
+    new_start = datetime.fromisoformat(new_value)
 
-    assert client.post(url, {"start": new_value}).status_code == 403  # no CSRF token
+    # The time's button leads to the question, in words, with the old time still held.
+    response = client.get(url, {"start": new_value})
+    assert response.status_code == 200
+    content = page(response)
+    local = new_start.astimezone(desk.tz)
+    assert f"Move to {local:%A} {local.day} {local:%B} at {local:%H:%M}?" in content
+    assert 'name="confirm" value="yes"' in content
+    assert "No, choose another time" in content
     booking.appointment.refresh_from_db()
     assert booking.appointment.start == old_start
 
-    response = client.post(url, {"start": new_value, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert client.post(url, {"start": new_value, "confirm": "yes"}).status_code == 403  # no CSRF token
+    csrf = client.cookies["csrftoken"].value
+    # Without the confirmation a POST only asks.
+    response = client.post(url, {"start": new_value, "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302
+    assert "?start=" in response["Location"]
+    booking.appointment.refresh_from_db()
+    assert booking.appointment.start == old_start
+
+    response = client.post(url, {"start": new_value, "confirm": "yes", "csrfmiddlewaretoken": csrf})
     assert response.status_code == 302
     assert response["Location"] == manage_url(booking.manage_token)
     booking.appointment.refresh_from_db()
-    assert booking.appointment.start == datetime.fromisoformat(new_value)
+    assert booking.appointment.start == new_start
     assert booking.appointment.status == AppointmentStatus.BOOKED
     assert "has been moved" in page(client.get(response["Location"]))
+
+
+def test_the_move_confirmation_refuses_a_time_that_is_not_free(client, booking, desk, service):
+    target = next(start for start in free_starts(desk, service, persons=3) if start >= booking.appointment.end)
+    actions.book_appointment(
+        location=desk,
+        service=service,
+        start=target,
+        names=[PersonName("Other", "Person")] * 3,
+        contact_email="other@example.org",
+        now=timezone.now(),
+    )
+    url = manage_url(booking.manage_token, "bookings:reschedule")
+    response = client.get(url, {"start": target.isoformat()}, follow=True)
+    assert "That time is no longer free" in page(response)
+    assert 'name="confirm"' not in page(response)
 
 
 def test_move_to_a_time_taken_meanwhile_keeps_the_old_booking(client, booking, desk, service):
@@ -186,7 +256,7 @@ def test_move_to_a_time_taken_meanwhile_keeps_the_old_booking(client, booking, d
         now=timezone.now(),
     )
     url = manage_url(booking.manage_token, "bookings:reschedule")
-    response = client.post(url, {"start": target.isoformat()}, follow=True)
+    response = client.post(url, {"start": target.isoformat(), "confirm": "yes"}, follow=True)
     assert response.status_code == 200
     content = page(response)
     assert "Your appointment was not moved and keeps its old time." in content
@@ -198,7 +268,8 @@ def test_move_to_a_time_taken_meanwhile_keeps_the_old_booking(client, booking, d
 
 @pytest.mark.parametrize("start", ["", "garbage", "2030-01-01T09:00:00"])
 def test_move_with_a_bad_start_changes_nothing(client, booking, start):
-    response = client.post(manage_url(booking.manage_token, "bookings:reschedule"), {"start": start}, follow=True)
+    url = manage_url(booking.manage_token, "bookings:reschedule")
+    response = client.post(url, {"start": start, "confirm": "yes"}, follow=True)
     assert response.status_code == 200
     assert 'role="alert"' in page(response)
     before = booking.appointment.start
@@ -207,7 +278,8 @@ def test_move_with_a_bad_start_changes_nothing(client, booking, start):
 
 
 @pytest.mark.parametrize(
-    "query", ["?day=2026-02-31", "?day=abc", "?month=1999-01", "?month=2026-13", "?day=2020-01-07"]
+    "query",
+    ["?day=2026-02-31", "?day=abc", "?month=1999-01", "?month=2026-13", "?day=2020-01-07", "?start=garbage"],
 )
 def test_move_page_with_bad_dates_redirects_with_a_message(client, booking, query):
     response = client.get(manage_url(booking.manage_token, "bookings:reschedule") + query, follow=True)
@@ -236,35 +308,129 @@ def manage_link_emails(appointment: Appointment) -> int:
     return OutboxEmail.objects.filter(appointment=appointment, kind=EmailKind.MANAGE_LINK).count()
 
 
-def test_find_my_booking_answers_the_same_whether_or_not_it_exists(client, booking):
-    url = reverse("bookings:find")
-    assert client.get(url).status_code == 200
+def find(client, data: dict, capture) -> object:
+    """POST "find my booking" and run what the commit queues (the worker's answer) as a worker would."""
+    with capture(execute=True):
+        return client.post(reverse("bookings:find"), data, follow=True)
+
+
+# Changed by issue 11: the reference is optional and the worker answers (the page queues the request), so
+# the answer no longer speaks of "this reference"; the e-mail it sends is checked as before.
+def test_find_my_booking_answers_the_same_whether_or_not_it_exists(client, booking, django_capture_on_commit_callbacks):
+    assert client.get(reverse("bookings:find")).status_code == 200
     reference = booking.appointment.reference
 
     answers = []
     for data in (
-        {"reference": "XXX-AAAA-BBBB", "email": "jane@example.org"},  # no such booking
+        {"reference": "XXX-AAAA-BBBB", "email": "nobody@example.org"},  # no such booking
         {"reference": reference, "email": "someone@example.org"},  # wrong e-mail
+        {"reference": "", "email": "nobody@example.org"},  # an address without bookings
         {"reference": reference.lower().replace("-", " "), "email": "JANE@example.org"},  # the real one, as typed
     ):
-        response = client.post(url, data, follow=True)
+        response = find(client, data, django_capture_on_commit_callbacks)
         assert response.status_code == 200
         answers.append(re.sub(r'value="[^"]{40,}"', "", page(response)))  # ignore the CSRF token
-    assert answers[0] == answers[1] == answers[2]
-    assert "If a booking with this reference and e-mail address exists" in answers[0]
+    assert len(set(answers)) == 1
+    assert "If there are bookings with this e-mail address, we are sending the links" in answers[0]
     assert manage_link_emails(booking.appointment) == 1
+    assert not LinkRequest.objects.exists()  # answered: the addresses typed are not kept
 
 
-def test_find_my_booking_sends_nothing_for_a_cancelled_booking(client, booking):
+def test_find_my_booking_with_the_e_mail_address_alone_sends_one_e_mail_with_every_live_booking(
+    client, booking, desk, django_capture_on_commit_callbacks, mailoutbox
+):
+    other_service = ServiceFactory()
+    for counter in desk.counters.all():
+        counter.services.add(other_service)
+    second = actions.book_appointment(
+        location=desk,
+        service=other_service,
+        start=free_starts(desk, other_service)[-1],
+        names=[PersonName("Jane", "Doe")],
+        contact_email="Jane@Example.org",
+        now=timezone.now(),
+    )
+    cancelled = actions.book_appointment(
+        location=desk,
+        service=other_service,
+        start=free_starts(desk, other_service)[-1],
+        names=[PersonName("Jane", "Doe")],
+        contact_email="jane@example.org",
+        now=timezone.now(),
+    )
+    actions.cancel_appointment(appointment=cancelled.appointment, now=timezone.now())
+    mailoutbox.clear()
+
+    find(client, {"reference": "", "email": " JANE@example.org "}, django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["jane@example.org"]
+    links = set(re.findall(r"https?://\S+/manage/[0-9a-f]{64}/", message.body))
+    tokens = {link.rstrip("/").rsplit("/", 1)[1] for link in links}
+    assert {hash_token(token) for token in tokens} == {
+        booking.appointment.manage_token_hash,
+        Appointment.objects.get(pk=second.appointment.pk).manage_token_hash,
+    }
+    assert cancelled.appointment.reference not in message.body
+
+    # Asked again at once: rate limited per address (one e-mail every few minutes), the same answer.
+    response = find(client, {"reference": "", "email": "jane@example.org"}, django_capture_on_commit_callbacks)
+    assert "If there are bookings with this e-mail address" in page(response)
+    assert len(mailoutbox) == 1
+
+
+def test_find_my_booking_does_the_same_work_whether_or_not_the_address_has_bookings(
+    client, booking, django_capture_on_commit_callbacks
+):
+    """No enumeration by timing: the page runs the same queries and queues the same one task either way;
+    the look-up happens in the worker."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def request(email: str) -> tuple[list[str], int]:
+        with (
+            django_capture_on_commit_callbacks(execute=False) as callbacks,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            response = client.post(reverse("bookings:find"), {"reference": "", "email": email})
+        assert response.status_code == 302
+        # Literals and savepoint names aside, the same statements.
+        shapes = [re.sub(r"'[^']*'|\"s\d+_x\d+\"|\b\d+\b", "?", query["sql"]) for query in queries.captured_queries]
+        return shapes, len(callbacks)
+
+    known = request("jane@example.org")
+    unknown = request("nobody-at-all@example.org")
+    assert known == unknown
+    assert known[1] == 1
+    assert not OutboxEmail.objects.filter(kind=EmailKind.MANAGE_LINK).exists()  # nothing decided yet
+    assert LinkRequest.objects.count() == 2
+
+
+def test_find_my_booking_sends_nothing_for_a_cancelled_booking(client, booking, django_capture_on_commit_callbacks):
     actions.cancel_appointment(appointment=booking.appointment, now=timezone.now())
-    client.post(reverse("bookings:find"), {"reference": booking.appointment.reference, "email": "jane@example.org"})
+    data = {"reference": booking.appointment.reference, "email": "jane@example.org"}
+    find(client, data, django_capture_on_commit_callbacks)
     assert manage_link_emails(booking.appointment) == 0
+
+
+def test_a_lost_find_request_is_answered_by_the_sweep_and_an_old_one_deleted(booking, monkeypatch):
+    now = timezone.now()
+    lost = LinkRequest.objects.create(email="jane@example.org", created_at=now - timedelta(minutes=2))
+    LinkRequest.objects.create(email="jane@example.org", created_at=now - timedelta(hours=2))
+    queued = []
+    monkeypatch.setattr("bookings.tasks.answer_link_request_task.delay", queued.append)
+    assert actions.requeue_link_requests(now=now) == 1
+    assert queued == [lost.pk]
+    assert list(LinkRequest.objects.values_list("pk", flat=True)) == [lost.pk]
+    assert actions.answer_link_request(request_id=lost.pk, now=now) is not None
+    assert actions.answer_link_request(request_id=lost.pk, now=now) is None  # a task run twice sends once
+    assert manage_link_emails(booking.appointment) == 1
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"reference": "", "email": "jane@example.org"}, "Please enter your booking reference."),
+        ({"reference": "MAA-AAAA-BBBB", "email": ""}, "Please enter your e-mail address."),
         ({"reference": "MAA-AAAA-BBBB", "email": "nope"}, "Enter an e-mail address like name@example.com."),
     ],
 )
@@ -272,6 +438,7 @@ def test_find_my_booking_bad_input(client, booking, data, message):
     response = client.post(reverse("bookings:find"), data)
     assert response.status_code == 400
     assert message in page(response)
+    assert not LinkRequest.objects.exists()
     assert manage_link_emails(booking.appointment) == 0
 
 

@@ -6,7 +6,7 @@ do not depend on the day they run. A lapsed hold is made by moving its expiry in
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from bookings import actions
 from bookings.actions import PersonName
-from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
+from bookings.models import Appointment, AppointmentStatus, Closure, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
-from tests.support.factories import ServiceFactory
+from tests.support.factories import OpeningHoursFactory, ServiceFactory
 from tests.support.public_flow import (
     START_BUTTON,
     TIMES_LINK,
@@ -498,8 +498,14 @@ def test_calendar_and_times_cost_the_same_queries_however_many_bookings(client, 
 
 
 def test_start_page_queries(client, desk, service, django_assert_num_queries):
-    # session-less GET: services, location, opening hours (the footer reuses the location)
-    with django_assert_num_queries(3):
+    # session-less GET: services, location, opening hours, closures (issue 11: the upcoming closures are
+    # listed); the header and the footer reuse the location. The same four however many rows there are.
+    today = timezone.localdate()
+    for days in range(1, 6):
+        day = today + timedelta(days=days)
+        Closure.objects.create(location=desk, start_date=day, end_date=day, reason=f"Closed {days}")
+    OpeningHoursFactory(location=desk, weekday=4, valid_from=today + timedelta(days=30))
+    with django_assert_num_queries(4):
         assert client.get(reverse("bookings:start")).status_code == 200
 
 

@@ -182,6 +182,23 @@ def test_keeps_an_admins_changes_to_the_desk(settings):
     assert not OpeningHours.objects.filter(weekday=3).exists()
 
 
+def test_the_demo_desk_has_contact_details_and_directions_in_both_languages(settings):
+    settings.DEBUG = True
+    seed()
+    location = Location.objects.get()
+    assert location.display_name == "Expat Centre Maastricht Region"
+    assert location.contact_email.endswith(".example.org")
+    assert location.contact_phone.startswith("+31 43 ")
+    assert "first floor" in location.directions_en and "eerste verdieping" in location.directions_nl
+
+    # A desk seeded before these fields existed gets them; an admin's own text is kept.
+    Location.objects.update(contact_phone="", directions_nl="Tweede verdieping, balie 7.")
+    seed()
+    location.refresh_from_db()
+    assert location.contact_phone.startswith("+31 43 ")
+    assert location.directions_nl == "Tweede verdieping, balie 7."
+
+
 def test_the_demo_roles_reach_what_they_should(settings, client):
     settings.DEBUG = True
     settings.EXPATDESK_REQUIRE_2FA = False  # the demo without an authenticator app

@@ -253,8 +253,12 @@ def dutch_client(client):
 @pytest.mark.parametrize(
     ("url", "status", "dutch"),
     [
-        ("/", 200, ["Maak een afspraak bij het Expat Desk-loket", "Wat heeft u nodig?", "Heeft u al een afspraak?"]),
-        ("/find/", 200, ["Mijn afspraak zoeken", "Vul uw afspraakcode in en het e-mailadres", "Stuur mij de link"]),
+        ("/", 200, ["Maak een afspraak bij ", "Wat heeft u nodig?", "Heeft u al een afspraak?", "U kunt tot 42"]),
+        (
+            "/find/",
+            200,
+            ["Mijn afspraak zoeken", "Vul het e-mailadres in waarmee u heeft geboekt", "Stuur mij de links"],
+        ),
         ("/privacy/", 200, ["Privacyverklaring", "Wie is verantwoordelijk", "Autoriteit Persoonsgegevens"]),
         ("/accessibility/", 200, ["Toegankelijkheidsverklaring", "WCAG"]),
         ("/no-such-page/", 404, ["Pagina niet gevonden", "Deze pagina bestaat niet, of de link werkt niet meer."]),
@@ -268,7 +272,8 @@ def test_public_pages_are_in_dutch(dutch_client, desk, url, status, dutch):
     text = " ".join(visible_text(content).split())
     for phrase in dutch:
         assert phrase in text
-    assert "Expat Desk Zuid-Limburg" in text
+    # Issue 11: the desk's one public name (the location's), not a second product name.
+    assert f"· {desk.display_name}" in text
     assert english_sources_in(text) == []
 
 
@@ -310,7 +315,10 @@ def test_the_confirmation_e_mail_is_in_dutch(desk, service, monday_morning):
     ).appointment
     row = OutboxEmail.objects.get(appointment=appointment, kind=EmailKind.CONFIRMATION)
     message = emails.build_message(row)
-    assert message.subject == f"Uw afspraak op dinsdag 1 december 2026, 09:00 ({appointment.reference})"
+    assert (
+        message.subject
+        == f"Uw afspraak bij {desk.display_name} op dinsdag 1 december 2026, 09:00 ({appointment.reference})"
+    )
     body = " ".join(message.body.split())
     for phrase in [
         "Uw afspraak is gemaakt",

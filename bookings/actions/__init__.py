@@ -5,7 +5,8 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, configuration, outbox, desk, privacy, hours, employers); callers import
+One module per subject (common, booking, configuration, outbox, lookup, desk, privacy, hours, employers);
+callers import
 from the package: `from bookings import actions`.
 """
 
@@ -63,6 +64,11 @@ from bookings.actions.employers import (
     record_employer_booking,
 )
 from bookings.actions.hours import change_opening_hours
+from bookings.actions.lookup import (
+    answer_link_request,
+    request_booking_links,
+    requeue_link_requests,
+)
 from bookings.actions.outbox import (
     MANAGE_LINK_RESEND_INTERVAL,
     OUTBOX_MAX_ATTEMPTS,
@@ -111,6 +117,7 @@ __all__ = [
     "PersonName",
     "add_closure",
     "anonymise_past_appointments",
+    "answer_link_request",
     "block_counter",
     "book_appointment",
     "cancel_appointment",
@@ -130,6 +137,8 @@ __all__ = [
     "move_appointment",
     "queue_due_reminders",
     "record_employer_booking",
+    "request_booking_links",
+    "requeue_link_requests",
     "requeue_outbox",
     "reschedule_appointment",
     "resend_manage_link",

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,11 +35,13 @@ from bookings.views.common import (
     HOLD_KEY,
     FlowRedirect,
     add_months,
+    closed_day_message,
     handles_flow_redirects,
     last_bookable_day,
     local_today,
     location_or_redirect,
-    month_weeks,
+    month_cells,
+    month_closed_days,
     redirect_with,
     service_or_redirect,
     start_over,
@@ -58,7 +61,9 @@ def _step(number: int) -> dict[str, int]:
 def _render_questions(
     request: HttpRequest, *, service: Service, form: QuestionsForm, status: int = 200
 ) -> HttpResponse:
-    return render(request, "bookings/questions.html", {"service": service, "form": form, **_step(1)}, status=status)
+    # The desk's address and directions are shown before a time is chosen (the footer reuses it).
+    context = {"service": service, "location": selectors.desk_location(), "form": form, **_step(1)}
+    return render(request, "bookings/questions.html", context, status=status)
 
 
 def _render_outside(request: HttpRequest, *, service: Service, status: int = 200) -> HttpResponse:
@@ -82,11 +87,13 @@ def _answers(request: HttpRequest, *, service: Service) -> QuestionsForm | HttpR
 
 
 def _time_choices(slots: list[availability.Slot], *, location: Location) -> list[dict[str, str]]:
+    """Each free time as a button: its start and the end of the booking's last person (10:30 to 10:45)."""
+    tz = location.tz
     return [
         {
             "value": slot.start.isoformat(),
-            "label": timezone.localtime(slot.start, location.tz).strftime("%H:%M"),
-            "day": slot.start.astimezone(location.tz).date(),
+            "label": f"{slot.start.astimezone(tz):%H:%M}–{slot.end.astimezone(tz):%H:%M}",
+            "day": slot.start.astimezone(tz).date(),
         }
         for slot in slots
     ]
@@ -165,7 +172,6 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             query={**query, "month": target.strftime("%Y-%m")},
         )
 
-    weeks = month_weeks(month=month)
     times_urls = {
         day: url_with_query(
             "bookings:times", kwargs={"service_code": service.code, "day": day.isoformat()}, query=query
@@ -173,9 +179,8 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
         for day in free
         if day.year == month.year and day.month == month.month
     }
-    weeks_with_links = [
-        [None if day is None else {"day": day, "url": times_urls.get(day)} for day in week] for week in weeks
-    ]
+    closed, named_closed = month_closed_days(location=location, month=month, first_day=today, last_day=last_day)
+    weeks_with_links = month_cells(month=month, urls=times_urls, closed=closed, first_day=today, last_day=last_day)
     return render(
         request,
         "bookings/calendar.html",
@@ -188,12 +193,14 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             "weeks": weeks_with_links,
             "weekdays": weekday_names(),
             "free_in_month": [day for day in free if day in times_urls],
+            "closed_in_month": named_closed,
             "no_free_day": not free,
             "first_free_day": free[0] if free else None,
             "previous_url": month_link(add_months(month, -1)),
             "next_url": month_link(add_months(month, 1)),
             "questions_url": url_with_query("bookings:questions", kwargs={"service_code": service.code}, query=query),
             "last_day": last_day,
+            "horizon_days": service.booking_horizon_days,
             **_step(2),
         },
     )
@@ -219,7 +226,10 @@ def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
     today = local_today(location=location, now=now)
     if not today <= chosen <= last_bookable_day(location=location, service=service, now=now):
         return redirect_with(
-            request, calendar_url, _("That day cannot be booked; please choose a day in the calendar.")
+            request,
+            calendar_url,
+            _("That day cannot be booked: you can book up to %(days)d days ahead. Please choose a day in the calendar.")
+            % {"days": service.booking_horizon_days},
         )
     slots = availability.free_slots(
         location=location,
@@ -237,7 +247,8 @@ def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
                 kwargs={"service_code": service.code},
                 query={**query, "month": chosen.strftime("%Y-%m")},
             ),
-            _("There are no free times left on that day; please choose another day."),
+            closed_day_message(location=location, day=chosen)
+            or _("There are no free times left on that day; please choose another day."),
         )
     return render(
         request,
@@ -344,6 +355,30 @@ def _session_hold(request: HttpRequest) -> Appointment:
     return appointment
 
 
+def _times_url(appointment: Appointment) -> str:
+    """The times page of the held day, with the answers the hold was made with ("choose another time")."""
+    query = {"persons": str(appointment.persons)}
+    if appointment.municipality:
+        query["municipality"] = appointment.municipality
+    day = appointment.start.astimezone(appointment.location.tz).date()
+    return url_with_query(
+        "bookings:times", kwargs={"service_code": appointment.service.code, "day": day.isoformat()}, query=query
+    )
+
+
+def _email_refusal(error: BookingError) -> str:
+    """The refusal of the e-mail address, shown beside the field; the similar booking's with the way to it."""
+    if error.code == BookingError.SIMILAR_APPOINTMENT_EXISTS:
+        return format_html(
+            _(
+                "There is already an appointment for this service with this e-mail address. To change its time, "
+                'use the link in its confirmation e-mail, or <a href="{url}">find my booking</a>.'
+            ),
+            url=reverse("bookings:find"),
+        )
+    return str(error.message)
+
+
 def _details_context(*, appointment: Appointment, form: DetailsForm, now: datetime) -> dict:
     expires = appointment.hold_expires_at
     lapsed = appointment.status == AppointmentStatus.EXPIRED or expires is None or expires <= now
@@ -352,6 +387,7 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
         "service": appointment.service,
         "location": appointment.location,
         "form": form,
+        "times_url": _times_url(appointment),
         "hold_lapsed": lapsed,
         "hold_expires_at": expires,
         "hold_minutes_left": 0 if lapsed else max(1, int((expires - now).total_seconds() // 60)),
@@ -394,8 +430,11 @@ def details(request: HttpRequest) -> HttpResponse:
             BookingError.SIMILAR_APPOINTMENT_EXISTS,
             BookingError.COOLDOWN,
         ):
-            # The hold stays: show what is wrong next to what was typed.
-            form.add_error(None, error.message)
+            # The hold stays: show what is wrong next to what was typed (the address's refusals beside it).
+            if error.code == BookingError.NAMES_MISMATCH:
+                form.add_error(None, error.message)
+            else:
+                form.add_error("email", _email_refusal(error))
             return render(
                 request,
                 "bookings/details.html",

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from bookings import selectors
+from bookings import desk_info, selectors
 from bookings.models import Location
 from services.models import Service
 
@@ -84,6 +85,73 @@ def month_weeks(*, month: date) -> list[list[date | None]]:
         [day if day.month == month.month else None for day in week]
         for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     ]
+
+
+def month_cells(
+    *,
+    month: date,
+    urls: dict[date, str],
+    closed: dict[date, str],
+    first_day: date,
+    last_day: date,
+) -> list[list[dict | None]]:
+    """The month's weeks for bookings/_month.html: per day its link when it has free times, else whether it
+    is closed (`note`: the closure's or holiday's name, "" on a day the desk does not open) or full; days
+    outside [first_day, last_day] cannot be booked at all. `closed` holds the closed days of the range."""
+    cells: list[list[dict | None]] = []
+    for week in month_weeks(month=month):
+        row: list[dict | None] = []
+        for day in week:
+            if day is None:
+                row.append(None)
+            elif day in urls:
+                row.append({"day": day, "url": urls[day], "state": "free"})
+            elif not first_day <= day <= last_day:
+                row.append({"day": day, "url": None, "state": ""})
+            elif day in closed:
+                row.append({"day": day, "url": None, "state": "closed", "note": closed[day]})
+            else:
+                row.append({"day": day, "url": None, "state": "full"})
+        cells.append(row)
+    return cells
+
+
+def month_closed_days(
+    *, location: Location, month: date, first_day: date, last_day: date
+) -> tuple[dict[date, str], list[tuple[date, str]]]:
+    """The closed days of `month` within [first_day, last_day] (two queries: hours and closures), and those
+    among them with a name (a closure or a public holiday) for the list under the calendar."""
+    start = max(month, first_day)
+    end = min(add_months(month, 1) - timedelta(days=1), last_day)
+    if end < start:
+        return {}, []
+    rows = selectors.opening_hours_from(location=location, today=start)
+    closures = desk_info.load_closures(location=location, start=start, end=end)
+    closed: dict[date, str] = {}
+    day = start
+    while day <= end:
+        reason = desk_info.closed_reason(rows=rows, closures=closures, day=day)
+        if reason is not None:
+            closed[day] = reason
+        day += timedelta(days=1)
+    return closed, [(day, name) for day, name in sorted(closed.items()) if name]
+
+
+def closed_day_message(*, location: Location, day: date) -> str | None:
+    """ "The desk is closed on …" with the reason, for a day it is closed; None when it opens that day."""
+    rows = selectors.opening_hours_from(location=location, today=day)
+    reason = desk_info.closed_reason(
+        rows=rows, closures=desk_info.load_closures(location=location, start=day, end=day), day=day
+    )
+    if reason is None:
+        return None
+    when = date_format(day, "l j F Y")
+    if reason:
+        return _("The desk is closed on %(day)s: %(reason)s. Please choose another day.") % {
+            "day": when,
+            "reason": reason,
+        }
+    return _("The desk is closed on %(day)s. Please choose another day.") % {"day": when}
 
 
 def weekday_names() -> list[tuple[str, str]]:

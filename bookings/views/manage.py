@@ -1,12 +1,15 @@
 """Manage a booking without an account: the token in the link opens it; nothing else does.
 
-Wrong, altered and cancelled-booking tokens answer the same 404. Cancel and move change data only
-on POST with a CSRF token; GET shows what will happen.
+Wrong and altered tokens (and those of finished or erased bookings) answer the same 404; a cancelled
+booking's link says it was cancelled. Cancel and move change data only on POST with a CSRF token; GET
+shows what will happen, and a move asks "Move to …?" before it lets go of the old time.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,12 +23,14 @@ from bookings import actions, availability, selectors
 from bookings.actions import BookingError
 from bookings.forms import StartForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus
-from bookings.views.booking import _time_choices, openstreetmap_url
+from bookings.views.booking import _time_choices
 from bookings.views.common import (
     add_months,
+    closed_day_message,
     last_bookable_day,
     local_today,
-    month_weeks,
+    month_cells,
+    month_closed_days,
     redirect_with,
     url_with_query,
     weekday_names,
@@ -33,10 +38,42 @@ from bookings.views.common import (
 
 
 def _appointment_or_404(token: str) -> Appointment:
-    appointment = selectors.appointment_for_token(token=token)
+    """The booking the link opens; a cancelled one answers with the "was cancelled" page instead."""
+    appointment = selectors.manage_appointment_for_token(token=token)
     if appointment is None:
         raise Http404(_("This link does not open a booking."))
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise WasCancelled(appointment)
     return appointment
+
+
+class WasCancelled(Exception):
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(appointment.reference)
+        self.appointment = appointment
+
+
+def _was_cancelled_page(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    return render(
+        request,
+        "bookings/was_cancelled.html",
+        {"appointment": appointment, "service": appointment.service, "location": appointment.location},
+    )
+
+
+def opens_booking(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A cancelled booking's link shows "this appointment was cancelled" on every manage page (not a 404)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            return view(request, token)
+        except WasCancelled as cancelled:
+            if request.method != "GET":
+                return redirect("bookings:manage", token=token)
+            return _was_cancelled_page(request, cancelled.appointment)
+
+    return wrapper
 
 
 def _can_change(appointment: Appointment) -> bool:
@@ -50,19 +87,20 @@ def _base_context(appointment: Appointment, token: str) -> dict:
         "location": appointment.location,
         "people": list(appointment.people.all()),
         "token": token,
-        "map_url": openstreetmap_url(appointment.location),
         "manage_url": reverse("bookings:manage", kwargs={"token": token}),
         "can_change": _can_change(appointment),
     }
 
 
 @require_http_methods(["GET"])
+@opens_booking
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_or_404(token)
     return render(request, "bookings/manage.html", _base_context(appointment, token))
 
 
 @require_http_methods(["GET", "POST"])
+@opens_booking
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_or_404(token)
     manage_url = reverse("bookings:manage", kwargs={"token": token})
@@ -81,56 +119,70 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-def reschedule(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _appointment_or_404(token)
-    manage_url = reverse("bookings:manage", kwargs={"token": token})
-    move_url = reverse("bookings:reschedule", kwargs={"token": token})
-    if not _can_change(appointment):
-        return redirect_with(request, manage_url, _("This appointment can no longer be moved online."))
-    location, service = appointment.location, appointment.service
-    now = timezone.now()
-
-    if request.method == "POST":
-        form = StartForm(data=request.POST)
-        if not form.is_valid():
-            return redirect_with(request, move_url, _("That time is not valid; please choose one of the times shown."))
-        new_start = form.cleaned_data["start"]
-        day = new_start.astimezone(location.tz).date()
-        try:
-            actions.reschedule_appointment(appointment=appointment, new_start=new_start, now=now)
-        except BookingError as error:
-            # The booking keeps its old time; say so with the reason.
-            message = _("Your appointment was not moved and keeps its old time. %(reason)s") % {"reason": error.message}
-            return redirect_with(
-                request,
-                url_with_query("bookings:reschedule", kwargs={"token": token}, query={"day": day.isoformat()}),
-                message,
-            )
-        messages.success(
-            request,
-            _("Your appointment has been moved. We have sent you an e-mail with the new time."),
-        )
-        return redirect(manage_url)
-
-    today = local_today(location=location, now=now)
-    last_day = last_bookable_day(location=location, service=service, now=now)
-    first_month, last_month = today.replace(day=1), last_day.replace(day=1)
+def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: date, now: datetime) -> dict:
+    """Every free time the booking could move to, by day, except the one it already has."""
     slots_by_day = availability.free_slots(
-        location=location,
-        service=service,
+        location=appointment.location,
+        service=appointment.service,
         persons=appointment.persons,
         start_date=today,
         end_date=last_day,
         now=now,
         ignore_appointment_id=appointment.pk,
     )
-    # Offer every free time except the one the booking already has.
     slots_by_day = {
         day: [slot for slot in slots if slot.start != appointment.start] for day, slots in slots_by_day.items()
     }
-    slots_by_day = {day: slots for day, slots in slots_by_day.items() if slots}
+    return {day: slots for day, slots in slots_by_day.items() if slots}
+
+
+def _day_url(token: str, day: date) -> str:
+    return url_with_query("bookings:reschedule", kwargs={"token": token}, query={"day": day.isoformat()})
+
+
+def _move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    """POST: move to the confirmed time; without the confirmation, ask for it first (nothing changes)."""
+    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    form = StartForm(data=request.POST)
+    if not form.is_valid():
+        return redirect_with(request, move_url, _("That time is not valid; please choose one of the times shown."))
+    new_start = form.cleaned_data["start"]
+    if request.POST.get("confirm") != "yes":
+        query = {"start": new_start.isoformat()}
+        return redirect(url_with_query("bookings:reschedule", kwargs={"token": token}, query=query))
+    day = new_start.astimezone(appointment.location.tz).date()
+    try:
+        actions.reschedule_appointment(appointment=appointment, new_start=new_start, now=timezone.now())
+    except BookingError as error:
+        # The booking keeps its old time; say so with the reason.
+        message = _("Your appointment was not moved and keeps its old time. %(reason)s") % {"reason": error.message}
+        return redirect_with(request, _day_url(token, day), message)
+    messages.success(request, _("Your appointment has been moved. We have sent you an e-mail with the new time."))
+    return redirect("bookings:manage", token=token)
+
+
+@require_http_methods(["GET", "POST"])
+@opens_booking
+def reschedule(request: HttpRequest, token: str) -> HttpResponse:
+    """Choose a day, then a time, then confirm ("Move to …?"); only the confirmation's POST moves."""
+    appointment = _appointment_or_404(token)
+    manage_url = reverse("bookings:manage", kwargs={"token": token})
+    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    if not _can_change(appointment):
+        return redirect_with(request, manage_url, _("This appointment can no longer be moved online."))
+    if request.method == "POST":
+        return _move(request, appointment, token)
+
+    location, service = appointment.location, appointment.service
+    now = timezone.now()
+    today = local_today(location=location, now=now)
+    last_day = last_bookable_day(location=location, service=service, now=now)
+    first_month, last_month = today.replace(day=1), last_day.replace(day=1)
+    slots_by_day = _free_slots_for_move(appointment, today=today, last_day=last_day, now=now)
     free = sorted(slots_by_day)
+
+    if "start" in request.GET:
+        return _confirm_move(request, appointment, token, slots_by_day=slots_by_day)
 
     raw_day, raw_month = request.GET.get("day"), request.GET.get("month")
     chosen = parse_day(raw_day)
@@ -143,7 +195,8 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         return redirect_with(
             request,
             url_with_query("bookings:reschedule", kwargs={"token": token}, query={"month": chosen.strftime("%Y-%m")}),
-            _("There are no free times left on that day; please choose another day."),
+            (closed_day_message(location=location, day=chosen) if today <= chosen <= last_day else None)
+            or _("There are no free times left on that day; please choose another day."),
         )
     if month is None:
         month = (chosen or (free[0] if free else today)).replace(day=1)
@@ -153,21 +206,16 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
             return None
         return url_with_query("bookings:reschedule", kwargs={"token": token}, query={"month": target.strftime("%Y-%m")})
 
-    day_urls = {
-        day: url_with_query("bookings:reschedule", kwargs={"token": token}, query={"day": day.isoformat()})
-        for day in free
-        if (day.year, day.month) == (month.year, month.month)
-    }
+    day_urls = {day: _day_url(token, day) for day in free if (day.year, day.month) == (month.year, month.month)}
+    closed, named_closed = month_closed_days(location=location, month=month, first_day=today, last_day=last_day)
     context = _base_context(appointment, token)
     context.update(
         {
             "month": month,
-            "weeks": [
-                [None if day is None else {"day": day, "url": day_urls.get(day)} for day in week]
-                for week in month_weeks(month=month)
-            ],
+            "weeks": month_cells(month=month, urls=day_urls, closed=closed, first_day=today, last_day=last_day),
             "weekdays": weekday_names(),
             "free_in_month": [day for day in free if day in day_urls],
+            "closed_in_month": named_closed,
             "no_free_day": not free,
             "previous_url": month_link(add_months(month, -1)),
             "next_url": month_link(add_months(month, 1)),
@@ -178,11 +226,34 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "bookings/reschedule.html", context)
 
 
+def _confirm_move(request: HttpRequest, appointment: Appointment, token: str, *, slots_by_day: dict) -> HttpResponse:
+    """GET ?start=…: "Move to Thursday 10 December at 14:15?" — the booking keeps its time until confirmed."""
+    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    form = StartForm(data=request.GET)
+    if not form.is_valid():
+        return redirect_with(request, move_url, _("That time is not valid; please choose one of the times shown."))
+    new_start = form.cleaned_data["start"]
+    day = new_start.astimezone(appointment.location.tz).date()
+    slot = next((slot for slot in slots_by_day.get(day, []) if slot.start == new_start), None)
+    if slot is None:
+        return redirect_with(
+            request,
+            _day_url(token, day) if day in slots_by_day else move_url,
+            _("That time is no longer free; please choose another time."),
+        )
+    context = _base_context(appointment, token)
+    context.update({"new_slot": slot, "start_value": new_start.isoformat(), "day_url": _day_url(token, day)})
+    return render(request, "bookings/move_confirm.html", context)
+
+
 @require_http_methods(["GET"])
 def ics(request: HttpRequest, token: str) -> HttpResponse:
+    """The booking for a calendar; only while it is live (a cancelled one has nothing to add)."""
     from bookings.ics import appointment_ics
 
-    appointment = _appointment_or_404(token)
+    appointment = selectors.appointment_for_token(token=token)
+    if appointment is None:
+        raise Http404(_("This link does not open a booking."))
     response = HttpResponse(
         appointment_ics(appointment=appointment, method="PUBLISH"), content_type="text/calendar; charset=utf-8"
     )

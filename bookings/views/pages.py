@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
-from itertools import groupby
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,33 +12,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from bookings import actions, selectors
-from bookings.actions import BookingError
+from bookings import actions, desk_info, selectors
 from bookings.forms import FindBookingForm
-from bookings.models import Weekday
-from bookings.tokens import normalise_reference
 from services.selectors import active_services
+
+# With no active service, upcoming closures are listed this many days ahead (the services' default horizon).
+DEFAULT_HORIZON_DAYS = 42
 
 
 @require_http_methods(["GET"])
 def start(request: HttpRequest) -> HttpResponse:
+    """The services, where and when the desk is open (today's hours, the changes coming, the closed days
+    within the booking horizon), and the way to a booking already made. Four queries."""
+    services = list(active_services())
     location = selectors.desk_location()
-    opening_days = []
+    context: dict = {"services": services, "location": location}
     if location is not None:
         today = timezone.now().astimezone(location.tz).date()
-        hours = selectors.opening_hours_on(location=location, today=today)
-        for weekday, intervals in groupby(hours, key=lambda h: h.weekday):
-            opening_days.append(
-                {
-                    "weekday": Weekday(weekday).label,
-                    "hours": [(h.start_time, h.end_time) for h in intervals],
-                }
-            )
-    return render(
-        request,
-        "bookings/start.html",
-        {"services": list(active_services()), "location": location, "opening_days": opening_days},
-    )
+        horizon = max((service.booking_horizon_days for service in services), default=DEFAULT_HORIZON_DAYS)
+        until = today + timedelta(days=horizon)
+        rows = selectors.opening_hours_from(location=location, today=today)
+        context.update(
+            {
+                "opening_days": desk_info.opening_week(rows, today=today),
+                "hours_changes": desk_info.coming_changes(rows, today=today),
+                "closures": desk_info.upcoming_closures(
+                    rows=rows,
+                    closures=desk_info.load_closures(location=location, start=today, end=until),
+                    today=today,
+                    until=until,
+                ),
+                "closures_until": until,
+            }
+        )
+    return render(request, "bookings/start.html", context)
 
 
 @require_http_methods(["GET"])
@@ -70,21 +76,15 @@ def find_booking(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = FindBookingForm(data=request.POST)
         if form.is_valid():
-            now = timezone.now()
-            appointment = selectors.appointment_for_reference(
-                reference=normalise_reference(form.cleaned_data["reference"]),
-                email=form.cleaned_data["email"],
-                now=now,
+            # The worker looks the address up: the same work, the same answer, whether or not it has bookings.
+            actions.request_booking_links(
+                email=form.cleaned_data["email"], reference=form.cleaned_data["reference"], now=timezone.now()
             )
-            if appointment is not None:
-                with suppress(BookingError):
-                    actions.resend_manage_link(appointment=appointment, now=now)
-            # The same answer whether or not such a booking exists.
             messages.success(
                 request,
                 _(
-                    "If a booking with this reference and e-mail address exists, we have sent the link to "
-                    "manage it to that address. It can take a few minutes to arrive; check your spam folder too."
+                    "If there are bookings with this e-mail address, we are sending the links to manage them to "
+                    "that address. It can take a few minutes to arrive; check your spam folder too."
                 ),
             )
             return redirect("bookings:find")

@@ -83,9 +83,12 @@ def test_new_user_books_on_a_phone_then_cancels_from_the_email(site, new_context
     assert appointment.status == AppointmentStatus.CANCELLED
     assert len([m for m in mail.outbox if EMAIL in m.to]) == 2
 
-    # The link from the e-mail no longer opens the booking.
-    response = page.goto(link)
-    assert response.status == 404
+    # The link from the e-mail now says the appointment was cancelled (issue 11: it was a 404), and offers
+    # to book again.
+    page.goto(link)
+    page.get_by_role("heading", name="This appointment was cancelled").wait_for()
+    assert page.get_by_text(appointment.reference, exact=False).is_visible()
+    assert page.get_by_role("link", name=re.compile("again")).is_visible()
 
 
 def test_lapsed_hold_whose_time_was_taken_keeps_what_was_typed(site, page):

@@ -3,11 +3,10 @@
 import pytest
 
 from bookings.models import AppointmentStatus
+from tests.support.browser import NARROW, assert_fits, assert_strong_focus
 from tests.support.browser_flow import FREE_DAY, TIME, only_appointment
 
 pytestmark = pytest.mark.browser
-
-NARROW = {"width": 320, "height": 640}
 
 
 def is_focused(locator) -> bool:
@@ -26,12 +25,6 @@ def tab_to(page, locator, *, most: int = 80) -> None:
 def type_into(page, locator, text: str) -> None:
     tab_to(page, locator)
     page.keyboard.type(text)
-
-
-def assert_fits(page, *, where: str) -> None:
-    """Nothing wider than the screen: no sideways scrolling at 320 px (WCAG 1.4.10 reflow)."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= NARROW["width"], f"{where} is {width}px wide at a {NARROW['width']}px screen"
 
 
 def test_keyboard_only_booking(site, new_context):
@@ -53,6 +46,7 @@ def test_keyboard_only_booking(site, new_context):
 
     persons = page.get_by_label("How many persons is the appointment for?")
     tab_to(page, persons)
+    assert_strong_focus(persons, where="the persons select")
     page.keyboard.press("ArrowDown")
     assert persons.input_value() == "2"
     tab_to(page, page.get_by_role("button", name="Show free days"))
@@ -80,14 +74,19 @@ def test_keyboard_only_booking(site, new_context):
         group = page.get_by_role("group", name=f"Person {person}")
         type_into(page, group.get_by_label("First name(s)"), first)
         type_into(page, group.get_by_label("Last name"), last)
-    type_into(page, page.get_by_label("E-mail address"), "mei.chen@example.com")
+    email = page.get_by_label("E-mail address")
+    type_into(page, email, "mei.chen@example.com")
+    # Text inputs, radios and checkboxes show the same strong focus outline as buttons (issue 11).
+    assert_strong_focus(email, where="the e-mail field")
     english = page.get_by_role("radio", name="English")
     tab_to(page, page.get_by_role("radio", checked=True).or_(english).first)
     if not is_focused(english):
         page.keyboard.press("ArrowUp")
+    assert_strong_focus(english, where="the language radio")
     page.keyboard.press("Space")
     consent = page.get_by_role("checkbox", name="privacy statement")
     tab_to(page, consent)
+    assert_strong_focus(consent, where="the consent checkbox")
     page.keyboard.press("Space")
     assert english.is_checked() and consent.is_checked()
     tab_to(page, page.get_by_role("button", name="Book this appointment"))

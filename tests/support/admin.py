@@ -20,6 +20,7 @@ def location_post_data(location: Location, **extra) -> dict:
         "time_zone": location.time_zone,
         "grid_minutes": str(location.grid_minutes),
         "ind_desk_key": "",
+        "arrive_early_minutes": str(location.arrive_early_minutes),
     }
     for prefix in ("counters", "opening_hours", "closures"):
         data |= {

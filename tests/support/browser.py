@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
 AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 390, "height": 844}
+# The narrowest screen every page must fit without sideways scrolling (WCAG 1.4.10 reflow).
+NARROW = {"width": 320, "height": 640}
 # Playwright waits this long (ms) for an element or a navigation before failing the test.
 TIMEOUT_MS = 15_000
 
@@ -64,6 +66,20 @@ def assert_accessible(page, *, where: str) -> None:
     assert not violations, f"axe-core: WCAG 2.1 A/AA violations on {where} ({page.url}):\n" + format_violations(
         violations
     )
+
+
+def assert_fits(page, *, where: str, width: int = NARROW["width"]) -> None:
+    """Nothing wider than the screen: no sideways scrolling at 320 px (WCAG 1.4.10 reflow)."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{where} is {scroll_width}px wide at a {width}px screen ({page.url})"
+
+
+def assert_strong_focus(locator, *, where: str) -> None:
+    """The focused element shows the site's strong focus ring (3px solid outline), not Bootstrap's faint glow."""
+    style = locator.evaluate(
+        "element => { const s = getComputedStyle(element); return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert style == ["solid", "3px"], f"{where}: focus outline is {style}"
 
 
 # ---- fixtures, registered by tests/browser/conftest.py and tests/browser_desk/conftest.py ----

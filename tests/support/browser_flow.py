@@ -8,7 +8,8 @@ from bookings.models import Appointment
 
 # Links to days with free times carry "<weekday day month>: free times" as their accessible name.
 FREE_DAY = re.compile(r": free times$")
-TIME = re.compile(r"^\d{2}:\d{2}$")
+# A free time's button shows its start and its end for the chosen persons: "10:30–10:45".
+TIME = re.compile(r"^\d{2}:\d{2}–\d{2}:\d{2}$")
 MANAGE_LINK = re.compile(r"https?://\S+/manage/[^/\s]+/")
 
 

@@ -40,6 +40,22 @@ DESK = {
     "grid_minutes": 15,
     "ind_desk_key": "6c5280823686521552efe85094e607cf",
 }
+# What the public pages and e-mails show about the desk: its name, how to reach it, where to go in the
+# building. Made up but plausible (an example.org address, a number nobody answers); filled in on an
+# existing demo desk where still empty, so an admin's own text is kept.
+DESK_PUBLIC = {
+    "public_name": "Expat Centre Maastricht Region",
+    "contact_email": "desk@expatcentre-maastricht.example.org",
+    "contact_phone": "+31 43 123 4567",
+    "directions_en": (
+        "Enter the city office (Stadskantoor) by the main entrance on Mosae Forum; the entrance is step-free. "
+        "Take the lift or the stairs to the first floor and report to the expat desk, counters 1 to 3."
+    ),
+    "directions_nl": (
+        "Ga het Stadskantoor binnen via de hoofdingang aan het Mosae Forum; de ingang is drempelvrij. Neem de "
+        "lift of de trap naar de eerste verdieping en meld u bij de expatbalie, loket 1 tot en met 3."
+    ),
+}
 COUNTER_NAMES = ("Counter 1", "Counter 2", "Counter 3")
 OPEN_DAYS = (Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
 OPEN_INTERVALS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
@@ -198,7 +214,7 @@ def ensure_services() -> list[Service]:
 
 def ensure_location(*, services: list[Service]) -> Location:
     """The demo desk, its counters and opening hours, through the configuration action (as the admin saves
-    them); what exists already is kept."""
+    them); what exists already is kept, and public details missing on an older demo desk are filled in."""
     location = Location.objects.filter(short_code=DESK["short_code"]).first()
     existing = set(location.counters.values_list("name", flat=True)) if location else set()
     counters = [
@@ -213,13 +229,13 @@ def ensure_location(*, services: list[Service]) -> Location:
             for weekday in OPEN_DAYS
             for start, end in OPEN_INTERVALS
         ]
-    if location is None or counters or hours is not None:
+    if location is None:
+        fields = {**DESK, **DESK_PUBLIC}
+    else:  # a demo desk from before these fields existed
+        fields = {field: value for field, value in DESK_PUBLIC.items() if not getattr(location, field)}
+    if location is None or counters or hours is not None or fields:
         location = actions.configure_location(
-            location=location,
-            fields=DESK if location is None else {},
-            counters=counters,
-            opening_hours=hours,
-            now=timezone.now(),
+            location=location, fields=fields, counters=counters, opening_hours=hours, now=timezone.now()
         )
     return location
 
