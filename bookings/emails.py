@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from bookings import qr
 from bookings.ics import appointment_ics
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail
-from bookings.tokens import manage_token
 
 # Kinds whose e-mail tells about a live booking: not sent any more once the booking is cancelled.
 LIVE_KINDS = (EmailKind.CONFIRMATION, EmailKind.REMINDER, EmailKind.RESCHEDULE, EmailKind.MANAGE_LINK)
@@ -103,9 +102,8 @@ class MessageWithInlineImages(EmailMultiAlternatives):
         return msg
 
 
-def manage_url(appointment: Appointment) -> str:
-    """The absolute manage link; the token is derived from the booking's salt, never stored."""
-    token = manage_token(salt=appointment.manage_token_salt)
+def manage_url(token: str) -> str:
+    """The absolute manage link with this token (issued for the e-mail when it is sent, never stored)."""
     return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:manage", kwargs={"token": token})
 
 
@@ -130,8 +128,9 @@ def _local(appointment: Appointment) -> tuple[datetime, datetime]:
     return appointment.start.astimezone(tz), appointment.end.astimezone(tz)
 
 
-def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMultiAlternatives:
-    """The complete message for one outbox row, rendered in the booking's language."""
+def build_message(email: OutboxEmail, *, manage_token: str = "", now: datetime | None = None) -> EmailMultiAlternatives:
+    """The complete message for one outbox row, rendered in the booking's language. `manage_token` is the
+    token of this e-mail's manage link (actions.issue_email_manage_token); without one there is no link."""
     appointment = email.appointment
     language = appointment.language or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -151,7 +150,7 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
             "start_time": dateformat.format(start, "H:i"),
             "end_time": dateformat.format(end, "H:i"),
             "time_zone": appointment.location.time_zone,
-            "manage_url": manage_url(appointment) if live else "",
+            "manage_url": manage_url(manage_token) if live and manage_token else "",
             "book_again_url": start_url() if not live else "",
             "has_calendar_file": wording.ics_method is not None,
             # The reference as a QR code for the desk's scanner, on e-mails about a booking still to come.
@@ -177,6 +176,6 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
     return message
 
 
-def send_outbox_email(email: OutboxEmail, *, now: datetime | None = None) -> None:
+def send_outbox_email(email: OutboxEmail, *, manage_token: str = "", now: datetime | None = None) -> None:
     """Send one outbox row's e-mail. SMTP errors (smtplib.SMTPException, OSError) propagate to the task."""
-    build_message(email, now=now).send(fail_silently=False)
+    build_message(email, manage_token=manage_token, now=now).send(fail_silently=False)

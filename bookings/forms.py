@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from bookings.text import validate_name_characters
 from services.models import Service
 
 OTHER_MUNICIPALITY = "other"
@@ -164,11 +165,13 @@ class DetailsForm(forms.Form):
                 label=_("First name(s)"),
                 max_length=100,
                 help_text=_("As on the passport or ID card."),
+                validators=[validate_name_characters],
                 error_messages={"required": _("Please enter the first name(s) as on the ID.")},
             )
             name_fields[f"last_name_{number}"] = forms.CharField(
                 label=_("Last name"),
                 max_length=100,
+                validators=[validate_name_characters],
                 error_messages={"required": _("Please enter the last name as on the ID.")},
             )
             legend = _("Person %(number)d") % {"number": number} if persons > 1 else _("Your name")

@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, Person
+from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, OutboxEmail, Person
 from bookings.tokens import hash_token
 from services.models import Service
 
-# A manage token is the 64 hex digits of a SHA-256 HMAC; anything else cannot match.
+# A manage token is 64 hex digits (256 random bits, bookings/tokens.py); anything else cannot match.
 TOKEN_LENGTH = 64
 _HEX = frozenset("0123456789abcdef")
 
@@ -39,8 +39,16 @@ def appointment_for_token(*, token: str) -> Appointment | None:
     """The live appointment a manage token opens, or None: wrong, altered or cancelled tokens open nothing."""
     if len(token) != TOKEN_LENGTH or not set(token) <= _HEX:
         return None
+    digest = hash_token(token)
+    # The booking's own token (the page, the API answer), else the token of one of its e-mails' links.
+    found = _with_details(Appointment.objects.filter(manage_token_hash=digest, status__in=LIVE_STATUSES)).first()
+    if found is not None:
+        return found
     return _with_details(
-        Appointment.objects.filter(manage_token_hash=hash_token(token), status__in=LIVE_STATUSES)
+        Appointment.objects.filter(
+            pk__in=OutboxEmail.objects.filter(manage_token_hash=digest).values("appointment_id")[:1],
+            status__in=LIVE_STATUSES,
+        )
     ).first()
 
 

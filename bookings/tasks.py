@@ -47,8 +47,9 @@ def send_outbox_email(self, outbox_id: int) -> str:
     if not emails.should_send(email):
         actions.finish_outbox_email(email=email, status=OutboxStatus.SKIPPED, now=timezone.now())
         return "skipped"
+    token = actions.issue_email_manage_token(email=email)
     try:
-        emails.send_outbox_email(email, now=timezone.now())
+        emails.send_outbox_email(email, manage_token=token, now=timezone.now())
     except SMTP_ERRORS as error:
         reason = describe_error(error)
         max_retries = settings.EXPATDESK_EMAIL_MAX_RETRIES

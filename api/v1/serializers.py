@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from api.v1 import selectors
 from bookings.forms import phone_validator
+from bookings.text import validate_name_characters
 from services.models import MAX_PERSONS_PER_BOOKING
 
 # Dates and times outside these years are refused as input: nothing can be booked there, and date
@@ -197,8 +198,12 @@ class HoldSerializer(serializers.Serializer):
 
 
 class PersonNameSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, help_text="As on the passport or ID card.")
-    last_name = serializers.CharField(max_length=100)
+    first_name = serializers.CharField(
+        max_length=100,
+        validators=[validate_name_characters],
+        help_text="As on the passport or ID card; no line breaks, tabs or other control characters.",
+    )
+    last_name = serializers.CharField(max_length=100, validators=[validate_name_characters])
 
 
 class BookRequestSerializer(serializers.Serializer):

@@ -192,7 +192,7 @@ def walk_in(
     """Book someone at the desk into the first free time from now, today, and check them in."""
     _check_service_and_persons(service=service, persons=len(names))
     _check_names(names=names, persons=len(names))
-    _check_municipality(service=service, municipality=municipality)
+    municipality = _check_municipality(service=service, municipality=municipality, location=location)
     today = now.astimezone(location.tz).date()
     for _attempt in range(WALK_IN_ATTEMPTS):
         snapshot = load_snapshot(location=location, start_date=today, end_date=today, now=now)

@@ -12,6 +12,7 @@ from bookings.actions.common import (
     _send_after_commit,
     _write_email,
 )
+from bookings.emails import LIVE_KINDS
 from bookings.models import (
     Appointment,
     AppointmentStatus,
@@ -19,6 +20,7 @@ from bookings.models import (
     OutboxEmail,
     OutboxStatus,
 )
+from bookings.tokens import hash_token, new_manage_token
 
 # ---- e-mail outbox --------------------------------------------------------------------------
 
@@ -114,6 +116,21 @@ def claim_outbox_email(*, email_id: int, now: datetime) -> OutboxEmail | None:
         if not claimed:
             return None
         return OutboxEmail.objects.select_related("appointment__service", "appointment__location").get(pk=email_id)
+
+
+def issue_email_manage_token(*, email: OutboxEmail) -> str:
+    """A fresh random manage token for the link of a claimed e-mail about a live booking; its hash is
+    kept on the row (it opens the booking as the booking's own token does), the token goes only into the
+    message. Each attempt gets its own (an earlier attempt's message never arrived). Returns "" for an
+    e-mail without a link, or a row that is no longer this worker's claim."""
+    if email.kind not in LIVE_KINDS:
+        return ""
+    token = new_manage_token()
+    with transaction.atomic(durable=True):
+        issued = OutboxEmail.objects.filter(
+            pk=email.pk, status=OutboxStatus.SENDING, claimed_at=email.claimed_at
+        ).update(manage_token_hash=hash_token(token))
+    return token if issued else ""
 
 
 def finish_outbox_email(
