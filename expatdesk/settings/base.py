@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body sent with Transfer-Encoding: chunked and no Content-Length is read too (expatdesk/chunked.py).
+    "expatdesk.chunked.ChunkedBodyMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page that shows personal data (expatdesk/security.py).
