@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
@@ -107,9 +107,10 @@ class HoldForm(QuestionsForm):
             start = datetime.fromisoformat(raw)
         except ValueError:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown.")) from None
-        if start.tzinfo is None or not 2000 <= start.year <= 2200:
+        if start.tzinfo is None or start.utcoffset() is None or not 2000 <= start.year <= 2200:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown."))
-        return start
+        # In UTC: Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59 (a larger one was a 500).
+        return start.astimezone(UTC)
 
 
 class StartForm(forms.Form):

@@ -5,7 +5,10 @@ Names are shown in the agenda, printed on the day list and repeated in the offic
 invisible format characters (Cf), among them the bidirectional controls U+202A to U+202E and U+2066 to U+2069
 that make text read in another order than it is stored, would change how a name reads there; PostgreSQL
 also refuses NUL in text. The two joiners U+200C (ZWNJ) and U+200D (ZWJ) are Cf too but belong to how
-Persian, Indic and other scripts write ordinary names, so they are allowed.
+Persian, Indic and other scripts write ordinary names, so they are allowed. The few format characters
+beyond U+FFFF (emoji tag characters, Egyptian hieroglyph and musical-notation controls) change neither
+lines nor reading order and are not refused: the rule is one that the API's OpenAPI schema can state as a
+pattern in every regular-expression dialect (api/v1/serializers.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
 
 
-def has_control_characters(value: str) -> bool:
-    return any(
-        unicodedata.category(char) in REFUSED_CATEGORIES and char not in ALLOWED_FORMAT_CHARACTERS for char in value
+def is_refused(char: str) -> bool:
+    return (
+        char <= "\uffff" and unicodedata.category(char) in REFUSED_CATEGORIES and char not in ALLOWED_FORMAT_CHARACTERS
     )
+
+
+def has_control_characters(value: str) -> bool:
+    return any(is_refused(char) for char in value)
 
 
 def validate_name_characters(value: str) -> None:
