@@ -94,15 +94,15 @@ def mailbox_share(email: str) -> Share | None:
     )
 
 
-# An owner's key starts with this letter, an address's key is hexadecimal: the two never collide, and an
+# An owner's key starts with this prefix, an address's key is hexadecimal: the two never collide, and an
 # action that is not given the owner's share (a move from the manage link) knows not to size it as an address.
-OWNER_KEY_PREFIX = "o"
+OWNER_KEY_PREFIX = "owner:"
 
 
 def owner_key(owner: str) -> str:
     """The key an owner's appointments carry (e.g. owner "employer:12"), a keyed hash like the address's."""
     digest = hmac.new(settings.SECRET_KEY.encode(), f"owner:{owner}".encode(), hashlib.sha256).hexdigest()
-    return OWNER_KEY_PREFIX + digest[:63]
+    return (OWNER_KEY_PREFIX + digest)[:64]
 
 
 def is_owner_key(key: str) -> bool:
