@@ -1,5 +1,5 @@
 """Response headers that depend on the page: `Cache-Control: no-store` wherever personal data is shown, and
-`Referrer-Policy: no-referrer` wherever the address carries a manage token.
+`Referrer-Policy: strict-origin` wherever the address carries a manage token.
 
 Pages with a person's name, e-mail, phone, booking reference or manage link must not be kept by the
 browser's back-forward cache, a shared computer's disk cache or a proxy. Listed here by URL name, so
@@ -29,8 +29,10 @@ PRIVATE_VIEWS = frozenset(
 )
 
 
-# Pages whose address carries a manage token: no Referer at all leaves them, not even to our own
-# static files, so the token never lands in a log or another site's analytics (DESIGN.md §6).
+# Pages whose address carries a manage token: a Referer from them names the site only, never the path, so
+# the token lands in no log and no other site's analytics (DESIGN.md §6). Not "no-referrer": browsers then
+# send `Origin: null` with the page's own forms, which the CSRF check rightly refuses.
+TOKEN_IN_URL_POLICY = "strict-origin"
 TOKEN_IN_URL_VIEWS = frozenset({"bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"})
 
 
@@ -51,5 +53,5 @@ class NoStoreForPersonalDataMiddleware:
             add_never_cache_headers(response)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.view_name in TOKEN_IN_URL_VIEWS:
-            response["Referrer-Policy"] = "no-referrer"
+            response["Referrer-Policy"] = TOKEN_IN_URL_POLICY
         return response
