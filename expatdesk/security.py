@@ -32,7 +32,7 @@ PRIVATE_VIEWS = frozenset(
 # Pages whose address carries a manage token: a Referer from them names the site only, never the path, so
 # the token lands in no log and no other site's analytics (DESIGN.md §6). Not "no-referrer": browsers then
 # send `Origin: null` with the page's own forms, which the CSRF check rightly refuses.
-TOKEN_IN_URL_POLICY = "strict-origin"
+STRICT_REFERRER_POLICY = "strict-origin"
 TOKEN_IN_URL_VIEWS = frozenset({"bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"})
 
 
@@ -53,5 +53,5 @@ class NoStoreForPersonalDataMiddleware:
             add_never_cache_headers(response)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.view_name in TOKEN_IN_URL_VIEWS:
-            response["Referrer-Policy"] = TOKEN_IN_URL_POLICY
+            response["Referrer-Policy"] = STRICT_REFERRER_POLICY
         return response

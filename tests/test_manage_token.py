@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
 
 from bookings import actions, selectors
@@ -59,8 +60,6 @@ def test_the_manage_page_says_youre_booked_on_the_first_visit_only(client, desk,
 
 
 def test_the_manage_link_opened_in_another_browser_is_just_the_manage_page(client, desk, service):
-    from django.test import Client
-
     _appointment, token = book_on_the_web(client, service)
     content = Client().get(reverse("bookings:manage", kwargs={"token": token})).content.decode()
     assert "Your appointment is booked" not in content and "Move to another time" in content
