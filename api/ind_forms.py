@@ -8,7 +8,6 @@ never read: they are dropped with the parsed body and appear in no result, log o
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from api.ind_responses import (
 from bookings.actions import BookingError, PersonName
 from bookings.forms import phone_validator
 from bookings.models import Location
+from bookings.text import has_control_characters
 from services.models import MAX_PERSONS_PER_BOOKING, Service
 
 NAME_MAX_LENGTH = 100
@@ -82,11 +82,6 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(INVALID_JSON, 400, _("The request body must be a JSON object."))
     return data
-
-
-def has_control_characters(value: str) -> bool:
-    """NUL and other control characters: never in a name, and PostgreSQL refuses NUL in text."""
-    return any(unicodedata.category(char) == "Cc" for char in value)
 
 
 def _invalid(fields: dict[str, str]) -> ApiError:

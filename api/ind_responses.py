@@ -1,9 +1,12 @@
 """Responses of the IND-compatible API: the anti-JSON-hijacking prefix and the error shape.
 
 Every body starts with `)]}',` and a newline, as the IND's own answers do; some clients cut the first
-six characters blindly, others strip the prefix, then parse JSON. Errors are
-`{"status": "ERROR", "errorCode": "…", "data": {"message": "…", "fields": {…}}}` with the IND's codes
-where they exist (APT_TAKEN, SIMILAR_APT_EXISTS) and our own otherwise.
+six characters blindly, others strip the prefix, then parse JSON. Errors have exactly the IND's shape,
+`{"status": "ERROR", "errorCode": "…"}` (issue 11: clients that find a `data` object read it as a result).
+A refusal by the booking rules uses the IND's own codes: APT_TAKEN when the slot cannot be had (taken,
+closed, too soon, a hold already used), SIMILAR_APT_EXISTS when the person or address already has what
+they may have (one booking per mailbox and product, the cool-down, the fair share). Refusals of input the
+IND's system has no code for keep our own codes (INVALID_JSON, INVALID_INPUT, ...).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ UNKNOWN_PRODUCT = "UNKNOWN_PRODUCT"
 UNKNOWN_SLOT = "UNKNOWN_SLOT"
 NOT_FOUND = "NOT_FOUND"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 RATE_LIMITED = "RATE_LIMITED"
 # The IND's codes.
 APT_TAKEN = "APT_TAKEN"
@@ -38,10 +42,19 @@ SIMILAR_APT_EXISTS = "SIMILAR_APT_EXISTS"
 
 # BookingError.code → (errorCode, HTTP status); any other code becomes its own name in capitals, 400.
 _BOOKING_ERRORS: dict[str, tuple[str, int]] = {
+    # The listed slot cannot be had (any more): the IND's APT_TAKEN, "pick another slot".
     BookingError.SLOT_TAKEN: (APT_TAKEN, 409),
-    BookingError.SIMILAR_APPOINTMENT_EXISTS: (SIMILAR_APT_EXISTS, 409),  # one live booking per e-mail and service
+    BookingError.INVALID_STATUS: (APT_TAKEN, 409),  # the hold of this key was booked or let go already
+    BookingError.CLOSED: (APT_TAKEN, 409),
+    BookingError.TOO_SOON: (APT_TAKEN, 409),
+    BookingError.IN_PAST: (APT_TAKEN, 409),
+    BookingError.OUTSIDE_HORIZON: (APT_TAKEN, 409),
+    BookingError.COUNTER_INACTIVE: (APT_TAKEN, 409),
+    # The person or address already has what they may have: the IND's SIMILAR_APT_EXISTS.
+    BookingError.SIMILAR_APPOINTMENT_EXISTS: (SIMILAR_APT_EXISTS, 409),  # one live booking per mailbox and service
+    BookingError.COOLDOWN: (SIMILAR_APT_EXISTS, 409),
+    BookingError.FAIR_SHARE_EXCEEDED: (SIMILAR_APT_EXISTS, 409),
     BookingError.TOO_MANY_HOLDS: ("TOO_MANY_HOLDS", 429),  # live holds per client address
-    BookingError.INVALID_STATUS: ("INVALID_STATUS", 409),
 }
 
 
@@ -70,10 +83,9 @@ def ok_body(data: Any) -> bytes:
 
 
 def error_response(error: ApiError) -> HttpResponse:
-    data: dict[str, Any] = {"message": error.message}
-    if error.fields:
-        data["fields"] = error.fields
-    response = json_response({"status": "ERROR", "errorCode": error.code, "data": data}, status=error.status)
+    """The IND's error shape, exactly: the status and the code. (The message and the fields stay in the
+    ApiError for our logs and tests; the IND's answers carry neither.)"""
+    response = json_response({"status": "ERROR", "errorCode": error.code}, status=error.status)
     response["Cache-Control"] = "no-store"
     return response
 

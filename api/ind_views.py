@@ -7,7 +7,11 @@ errors have one shape (api.ind_responses).
 
 CSRF: these JSON POSTs are exempt. The API uses no cookies and no session or login: a request carries
 everything it needs in its body, so a forged cross-site request gains nothing a script could not do
-directly, and CSRF protection (which defends cookie-authenticated sessions) has nothing to protect.
+directly, and CSRF protection (which defends cookie-authenticated sessions) has nothing to protect. But a
+web page could still make each of its visitors' browsers hold and book (from the visitor's own address,
+past any per-address limit): the POSTs accept only `Content-Type: application/json`, which a page on
+another site cannot send without the browser asking first (a CORS preflight, which this API never grants),
+and answer 415 to anything else (issue 9).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from api.ind_responses import (
     UNKNOWN_DESK,
     UNKNOWN_PRODUCT,
     UNKNOWN_SLOT,
+    UNSUPPORTED_MEDIA_TYPE,
     ApiError,
     error_response,
     method_not_allowed,
@@ -50,14 +55,23 @@ from api.ind_responses import (
 )
 from bookings import abuse, actions, availability
 from bookings.actions import BookingError
-from bookings.models import Appointment, Counter, Location
+from bookings.models import Appointment, AppointmentStatus, Counter, Location
 from services.models import Service
 
 View = Callable[..., HttpResponse]
 
 
+JSON_CHARSETS = frozenset({"", "utf-8", "utf8"})
+
+
+def is_json(request: HttpRequest) -> bool:
+    """`Content-Type: application/json`, with or without `charset=utf-8` (JSON is UTF-8, RFC 8259)."""
+    charset = request.content_params.get("charset", "").strip().lower()
+    return request.content_type.lower() == "application/json" and charset in JSON_CHARSETS
+
+
 def api_view(*, methods: list[str], group: str) -> Callable[[View], View]:
-    """Method check (405), rate limit (429), and ApiError/BookingError → the error shape."""
+    """Method check (405), JSON bodies only (415), rate limit (429), and ApiError/BookingError → the error shape."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
@@ -65,6 +79,10 @@ def api_view(*, methods: list[str], group: str) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             if request.method not in methods:
                 return method_not_allowed(methods)
+            if request.method == "POST" and not is_json(request):
+                return error_response(
+                    ApiError(UNSUPPORTED_MEDIA_TYPE, 415, _("Send the request body as application/json."))
+                )
             limited = caching.rate_limited(request, group=group)
             if limited is not None:
                 return limited
@@ -120,7 +138,13 @@ def _slot_data(*, location: Location, service: Service, ref: SlotRef, end: datet
 
 @api_view(methods=["GET"], group=caching.POLL)
 def desks(request: HttpRequest) -> HttpResponse:
-    service = product_from_query(request.GET)
+    try:
+        service = product_from_query(request.GET)
+    except ApiError as error:
+        if error.code != UNKNOWN_PRODUCT:
+            raise
+        # A product nobody offers here: as the IND, an empty list of desks (clients iterate over it).
+        return caching.shared_response(request, ok_body([]))
     locations = Location.objects.filter(
         is_active=True,
         pk__in=Counter.objects.filter(is_active=True, services=service).values("location_id"),
@@ -229,8 +253,18 @@ def book(request: HttpRequest, desk: str) -> HttpResponse:
     }
     hold_id = ref.hold_id
     if hold_id is None:
+        remembered = None
         with suppress(Exception):  # a cache that is down only loses this convenience
-            hold_id = cache.get(_remembered_hold_key(request, given.key))
+            remembered = cache.get(_remembered_hold_key(request, given.key))
+        # Only a hold still to be booked: once booked or let go, the listed slot (perhaps still free on
+        # another counter) is held afresh, as if nothing had been remembered.
+        if (
+            isinstance(remembered, int)
+            and Appointment.objects.filter(
+                pk=remembered, status__in=(AppointmentStatus.HELD, AppointmentStatus.EXPIRED)
+            ).exists()
+        ):
+            hold_id = remembered
     if hold_id is not None:
         held = Appointment.objects.filter(pk=hold_id, location=location, service=service).first()
         if held is None:
@@ -254,20 +288,43 @@ def book(request: HttpRequest, desk: str) -> HttpResponse:
             with suppress(BookingError):
                 actions.cancel_appointment(appointment=held, now=now, reason="API booking not completed")
             raise
-    appointment = result.appointment
-    tz = location.tz
-    data = {
+    return caching.private_response(
+        HttpResponse(ok_body(appointment_data(result.appointment, service=service)), content_type=CONTENT_TYPE)
+    )
+
+
+def appointment_data(appointment: Appointment, *, service: Service) -> dict:
+    """The IND's appointment object, as its booking answer has it and its clients read it (the fields a
+    client type-checks: key, version, code, productKey, date, startTime, endTime, email, hasEmail,
+    phone, language, status, hasDetail, customers with firstName, lastName and fullName) plus `parts`.
+    Without what the desk never keeps: no BSN, no V-number, no date of birth."""
+    tz = appointment.location.tz
+    people = list(appointment.people.order_by("position"))
+    return {
         "key": _appointment_key(appointment),
+        "version": appointment.sequence + 1,
         "code": appointment.reference,
         "productKey": product_key(service),
         "date": appointment.start.astimezone(tz).date().isoformat(),
         "startTime": appointment.start.astimezone(tz).strftime("%H:%M"),
         "endTime": appointment.end.astimezone(tz).strftime("%H:%M"),
         "parts": appointment.persons,
+        "email": appointment.contact_email,
+        "hasEmail": bool(appointment.contact_email),
+        "phone": appointment.phone,
+        "hasPhone": bool(appointment.phone),
         "language": appointment.language,
         "status": appointment.status.upper(),
+        "hasDetail": True,
+        "customers": [
+            {
+                "firstName": person.first_name,
+                "lastName": person.last_name,
+                "fullName": f"{person.first_name} {person.last_name}",
+            }
+            for person in people
+        ],
     }
-    return caching.private_response(HttpResponse(ok_body(data), content_type=CONTENT_TYPE))
 
 
 @csrf_exempt

@@ -1,16 +1,19 @@
 """Read-only checks against slot hoarding and repeated book-and-cancel (issue 5), used by bookings/actions/.
 
-- One live booking per e-mail address per service: a BOOKED or CHECKED_IN appointment for the service,
-  with the same address (compared case-insensitively), that has not ended yet.
-- A bounded number of live holds per client address: the hold stores a keyed hash of the address
+- One live booking per mailbox per service: a BOOKED or CHECKED_IN appointment for the service, booked
+  for the same mailbox (`Appointment.mailbox_key`: the address normalised as its provider reads it,
+  bookings/mailboxes.py, so `name+1@` and `name+2@` are one mailbox), that has not ended yet.
+- A bounded number of live holds per client address: the appointment stores a keyed hash of the address
   (`Appointment.client_key`, HMAC-SHA256 with the secret key, so a copy of the database alone does not
-  give the address back), cleared as soon as the hold is booked, cancelled or lapses.
+  give the address back); only HELD appointments count here. The key stays when the hold is booked (the
+  fair-share caps count bookings per address, bookings/fairness.py) and is cleared when it is cancelled
+  or lapses, and erased with the personal data.
 - A cool-down after repeated cancellations: EXPATDESK_COOLDOWN_CANCELLATIONS bookings cancelled online by
   the person (not by staff) within EXPATDESK_COOLDOWN_DAYS days refuse new bookings with that address for
-  EXPATDESK_COOLDOWN_HOURS hours after the last of them.
+  EXPATDESK_COOLDOWN_HOURS hours after the last of them (per mailbox, as above).
 
 Concurrency: a count followed by an insert is a race, so the actions take a transaction-scoped advisory
-lock (PostgreSQL `pg_advisory_xact_lock`) on the e-mail address or the client key first; two bookings
+lock (PostgreSQL `pg_advisory_xact_lock`) on the mailbox or the client key first; two bookings
 with the same address, or two holds from the same address, then run one after the other, and the
 second one sees the first's row. SQLite runs one writing transaction at a time anyway.
 """
@@ -27,6 +30,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django_ratelimit.core import _get_ip
 
+from bookings.mailboxes import mailbox_key
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, EventKind
 from services.models import Service
 
@@ -60,7 +64,8 @@ def lock(name: str) -> None:
 
 
 def lock_email(email: str) -> None:
-    lock(f"email:{email.strip().lower()}")
+    """Lock the mailbox `email` delivers to (the lock bookings/fairness.py takes for a mailbox's share)."""
+    lock(f"mailbox:{mailbox_key(email)}")
 
 
 def lock_client(client_key: str) -> None:
@@ -71,7 +76,7 @@ def has_live_booking(*, service: Service, email: str, now: datetime, exclude_id:
     if not email or not settings.EXPATDESK_ONE_BOOKING_PER_EMAIL:
         return False
     live = Appointment.objects.filter(
-        service=service, contact_email__iexact=email.strip(), status__in=LIVE_BOOKING_STATUSES, end__gt=now
+        service=service, mailbox_key=mailbox_key(email), status__in=LIVE_BOOKING_STATUSES, end__gt=now
     )
     if exclude_id is not None:
         live = live.exclude(pk=exclude_id)
@@ -96,7 +101,7 @@ def cooldown_until(*, email: str, now: datetime) -> datetime | None:
     )
     recent = list(
         Appointment.objects.filter(
-            contact_email__iexact=email.strip(),
+            mailbox_key=mailbox_key(email),
             status=AppointmentStatus.CANCELLED,
             booked_at__isnull=False,
             cancelled_at__gte=now - timedelta(days=settings.EXPATDESK_COOLDOWN_DAYS),

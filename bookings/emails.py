@@ -21,10 +21,9 @@ from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings import qr, selectors
+from bookings import qr
 from bookings.ics import appointment_ics
 from bookings.models import Appointment, AppointmentStatus, EmailKind, EventKind, Location, OutboxEmail
-from bookings.tokens import manage_token
 
 # Kinds whose e-mail tells about a live booking: not sent any more once the booking is cancelled.
 LIVE_KINDS = (EmailKind.CONFIRMATION, EmailKind.REMINDER, EmailKind.RESCHEDULE, EmailKind.MANAGE_LINK)
@@ -129,9 +128,8 @@ class MessageWithInlineImages(EmailMultiAlternatives):
         return msg
 
 
-def manage_url(appointment: Appointment) -> str:
-    """The absolute manage link; the token is derived from the booking's salt, never stored."""
-    token = manage_token(salt=appointment.manage_token_salt)
+def manage_url(token: str) -> str:
+    """The absolute manage link with this token (issued for the e-mail when it is sent, never stored)."""
     return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:manage", kwargs={"token": token})
 
 
@@ -156,13 +154,10 @@ def _local(appointment: Appointment) -> tuple[datetime, datetime]:
     return appointment.start.astimezone(tz), appointment.end.astimezone(tz)
 
 
-def _other_bookings(appointment: Appointment, *, now: datetime) -> list[dict]:
-    """For the "find my booking" e-mail: the address's other live bookings, each with its link."""
-    others = [
-        booking
-        for booking in selectors.live_bookings_for_email(email=appointment.contact_email, now=now)
-        if booking.pk != appointment.pk
-    ]
+def _other_bookings(appointment: Appointment, *, tokens: dict[int, str]) -> list[dict]:
+    """For the "find my booking" e-mail: the address's other live bookings, each with a link of its own
+    (`tokens`: appointment id → the token issued for this e-mail, actions.issue_bundled_manage_tokens)."""
+    others = Appointment.objects.filter(pk__in=list(tokens)).select_related("service", "location").order_by("start")
     result = []
     for booking in others:
         start, end = _local(booking)
@@ -173,14 +168,22 @@ def _other_bookings(appointment: Appointment, *, now: datetime) -> list[dict]:
                 "when": f"{dateformat.format(start, 'l j F Y')}, {dateformat.format(start, 'H:i')}–"
                 f"{dateformat.format(end, 'H:i')}",
                 "desk": booking.location.display_name,
-                "manage_url": manage_url(booking),
+                "manage_url": manage_url(tokens[booking.pk]),
             }
         )
     return result
 
 
-def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMultiAlternatives:
-    """The complete message for one outbox row, rendered in the booking's language."""
+def build_message(
+    email: OutboxEmail,
+    *,
+    manage_token: str = "",
+    other_tokens: dict[int, str] | None = None,
+    now: datetime | None = None,
+) -> EmailMultiAlternatives:
+    """The complete message for one outbox row, rendered in the booking's language. `manage_token` is the
+    token of this e-mail's manage link (actions.issue_email_manage_token); without one there is no link.
+    `other_tokens` gives the "find my booking" e-mail the links of the address's other live bookings."""
     appointment = email.appointment
     location = appointment.location
     language = appointment.language or settings.LANGUAGE_CODE
@@ -205,12 +208,13 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
             "start_time": dateformat.format(start, "H:i"),
             "end_time": dateformat.format(end, "H:i"),
             "time_zone": location.time_zone,
-            "manage_url": manage_url(appointment) if live else "",
+            "manage_url": manage_url(manage_token) if live and manage_token else "",
             "book_again_url": start_url() if not live else "",
+            "live": live,
             "cancel_reason": appointment.cancel_reason if wording.by_desk else "",
             "has_calendar_file": wording.ics_method is not None,
             "calendar_file_cancels": wording.ics_method == "CANCEL",
-            "other_bookings": _other_bookings(appointment, now=sent_at) if email.kind == EmailKind.MANAGE_LINK else [],
+            "other_bookings": _other_bookings(appointment, tokens=other_tokens or {}),
             # The reference as a QR code for the desk's scanner, on e-mails about a booking still to come.
             "qr_cid": qr.content_id(appointment.reference) if live else "",
         }
@@ -241,6 +245,12 @@ def build_message(email: OutboxEmail, *, now: datetime | None = None) -> EmailMu
     return message
 
 
-def send_outbox_email(email: OutboxEmail, *, now: datetime | None = None) -> None:
+def send_outbox_email(
+    email: OutboxEmail,
+    *,
+    manage_token: str = "",
+    other_tokens: dict[int, str] | None = None,
+    now: datetime | None = None,
+) -> None:
     """Send one outbox row's e-mail. SMTP errors (smtplib.SMTPException, OSError) propagate to the task."""
-    build_message(email, now=now).send(fail_silently=False)
+    build_message(email, manage_token=manage_token, other_tokens=other_tokens, now=now).send(fail_silently=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from bookings.text import validate_name_characters
 from services.models import Service
 
 OTHER_MUNICIPALITY = "other"
@@ -106,9 +107,10 @@ class HoldForm(QuestionsForm):
             start = datetime.fromisoformat(raw)
         except ValueError:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown.")) from None
-        if start.tzinfo is None or not 2000 <= start.year <= 2200:
+        if start.tzinfo is None or start.utcoffset() is None or not 2000 <= start.year <= 2200:
             raise forms.ValidationError(_("That time is not valid; please choose one of the times shown."))
-        return start
+        # In UTC: Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59 (a larger one was a 500).
+        return start.astimezone(UTC)
 
 
 class StartForm(forms.Form):
@@ -164,11 +166,13 @@ class DetailsForm(forms.Form):
                 label=_("First name(s)"),
                 max_length=100,
                 help_text=_("As on the passport or ID card."),
+                validators=[validate_name_characters],
                 error_messages={"required": _("Please enter the first name(s) as on the ID.")},
             )
             name_fields[f"last_name_{number}"] = forms.CharField(
                 label=_("Last name"),
                 max_length=100,
+                validators=[validate_name_characters],
                 error_messages={"required": _("Please enter the last name as on the ID.")},
             )
             legend = _("Person %(number)d") % {"number": number} if persons > 1 else _("Your name")

@@ -285,9 +285,9 @@ class Appointment(models.Model):
         _("status"), max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.HELD, db_index=True
     )
     hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
-    # The manage link's token is derived from this salt with the secret key; only its hash is
-    # stored for look-up, so a copy of the database alone does not open anyone's booking.
-    manage_token_salt = models.CharField(max_length=64, blank=True, editable=False)
+    # The manage link's token is random (256 bits) and given only to the person; only its hash is stored
+    # for look-up, so nothing kept anywhere opens anyone's booking (DESIGN.md §6). E-mails carry tokens of
+    # their own (OutboxEmail.manage_token_hash).
     manage_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(_("created at"))
     booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
@@ -307,9 +307,13 @@ class Appointment(models.Model):
         related_name="+",
         verbose_name=_("booked by"),
     )
-    # A keyed hash of the client address that holds it (bookings/abuse.py), to cap live holds per
-    # address; only while HELD: cleared when the hold is booked, cancelled or lapses.
+    # Whose counter time it is, for the caps on live holds and on the fair share (bookings/abuse.py,
+    # bookings/fairness.py): a keyed hash of the client address that held it, or of the owner the caller
+    # named instead (an employer). Kept while it is live; cleared when it is cancelled or lapses.
     client_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # A keyed hash of the normalised mailbox it is booked for (bookings/mailboxes.py): one live booking per
+    # mailbox and service, the cool-down and the fair share compare this, not the address as typed.
+    mailbox_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     # How many SlotClaim rows this appointment owns while it is booked or checked in: persons times units of
     # the allocation it was given. PostgreSQL checks it at every commit (migration 0006).
     claimed_units = models.PositiveSmallIntegerField(_("claimed grid units"), default=0, editable=False)
@@ -329,8 +333,10 @@ class Appointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["location", "start"], name="appointment_location_start"),
-            # Live holds per client address (only holds carry a key).
+            # Live holds and the fair share per client address or owner.
             models.Index(fields=["client_key"], condition=~Q(client_key=""), name="appointment_client_key"),
+            # One live booking per mailbox and service, the cool-down, the fair share per mailbox.
+            models.Index(fields=["mailbox_key"], condition=~Q(mailbox_key=""), name="appointment_mailbox_key"),
             # One live booking per e-mail address and service; cool-down after repeated cancellations.
             models.Index(Upper("contact_email"), name="appointment_email_upper"),
         ]
@@ -573,6 +579,9 @@ class OutboxEmail(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    # The hash of the random manage token this e-mail's link carries, issued when it is sent (the token
+    # itself is only in the e-mail); it opens the booking as the appointment's own token does.
+    manage_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -580,6 +589,11 @@ class OutboxEmail(models.Model):
         verbose_name_plural = _("outgoing e-mails")
         constraints = [
             models.UniqueConstraint(fields=["appointment", "kind", "revision"], name="outbox_unique_per_kind"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["manage_token_hash"], condition=~Q(manage_token_hash=""), name="outbox_manage_token_hash"
+            ),
         ]
 
     def __str__(self) -> str:

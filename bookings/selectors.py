@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, Person
+from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, OutboxEmail, Person
 from bookings.tokens import hash_token
 from services.models import Service
 
-# A manage token is the 64 hex digits of a SHA-256 HMAC; anything else cannot match.
+# A manage token is 64 hex digits (256 random bits, bookings/tokens.py); anything else cannot match.
 TOKEN_LENGTH = 64
 _HEX = frozenset("0123456789abcdef")
 
@@ -35,25 +35,31 @@ def _with_details(queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
     )
 
 
-def appointment_for_token(*, token: str) -> Appointment | None:
-    """The live appointment a manage token opens, or None: wrong, altered or cancelled tokens open nothing."""
+def _appointment_for_token(*, token: str, statuses) -> Appointment | None:
     if len(token) != TOKEN_LENGTH or not set(token) <= _HEX:
         return None
+    digest = hash_token(token)
+    # The booking's own token (the page, the API answer), else the token of one of its e-mails' links.
+    found = _with_details(Appointment.objects.filter(manage_token_hash=digest, status__in=statuses)).first()
+    if found is not None:
+        return found
     return _with_details(
-        Appointment.objects.filter(manage_token_hash=hash_token(token), status__in=LIVE_STATUSES)
+        Appointment.objects.filter(
+            pk__in=OutboxEmail.objects.filter(manage_token_hash=digest).values("appointment_id")[:1],
+            status__in=statuses,
+        )
     ).first()
+
+
+def appointment_for_token(*, token: str) -> Appointment | None:
+    """The live appointment a manage token opens, or None: wrong, altered or cancelled tokens open nothing."""
+    return _appointment_for_token(token=token, statuses=LIVE_STATUSES)
 
 
 def manage_appointment_for_token(*, token: str) -> Appointment | None:
     """What a manage link opens: its live appointment, or its cancelled one (the page says so); None for
     wrong or altered tokens, finished appointments and erased data."""
-    if len(token) != TOKEN_LENGTH or not set(token) <= _HEX:
-        return None
-    return _with_details(
-        Appointment.objects.filter(
-            manage_token_hash=hash_token(token), status__in=(*LIVE_STATUSES, AppointmentStatus.CANCELLED)
-        )
-    ).first()
+    return _appointment_for_token(token=token, statuses=(*LIVE_STATUSES, AppointmentStatus.CANCELLED))
 
 
 def live_bookings_for_email(*, email: str, now: datetime) -> list[Appointment]:

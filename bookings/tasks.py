@@ -47,8 +47,10 @@ def send_outbox_email(self, outbox_id: int) -> str:
     if not emails.should_send(email):
         actions.finish_outbox_email(email=email, status=OutboxStatus.SKIPPED, now=timezone.now())
         return "skipped"
+    token = actions.issue_email_manage_token(email=email)
+    others = actions.issue_bundled_manage_tokens(email=email, now=timezone.now())
     try:
-        emails.send_outbox_email(email, now=timezone.now())
+        emails.send_outbox_email(email, manage_token=token, other_tokens=others, now=timezone.now())
     except SMTP_ERRORS as error:
         reason = describe_error(error)
         max_retries = settings.EXPATDESK_EMAIL_MAX_RETRIES

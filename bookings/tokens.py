@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
 # No 0/O, 1/I/L or U: a reference must survive being read aloud over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -24,13 +24,10 @@ def normalise_reference(raw: str) -> str:
     return f"{code}-{rest[:4]}-{rest[4:]}"
 
 
-def new_token_salt() -> str:
-    return secrets.token_hex(16)
-
-
-def manage_token(*, salt: str) -> str:
-    """The manage link's 256-bit token: derived from a per-booking salt with the secret key."""
-    return salted_hmac("expatdesk.manage-link", salt, algorithm="sha256").hexdigest()
+def new_manage_token() -> str:
+    """A manage link's token: 256 random bits as 64 hex digits (DESIGN.md §6). Only its hash is stored,
+    so it is shown to the person once (the page, the API answer, an e-mail) and kept nowhere else."""
+    return secrets.token_hex(32)
 
 
 def hash_token(token: str) -> str:

@@ -31,7 +31,6 @@ urlpatterns = [
     path("find/", rate_limited("find")(pages.find_booking), name="find"),
     # Fixed paths before the service code, which is a slug.
     path("book/details/", rate_limited("confirm")(booking.details), name="details"),
-    path("book/confirmed/", booking.confirmation, name="confirmation"),
     path("book/<slug:service_code>/", booking.questions, name="questions"),
     path("book/<slug:service_code>/calendar/", booking.calendar, name="calendar"),
     path("book/<slug:service_code>/hold/", rate_limited("hold")(booking.hold), name="hold"),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Counter, Location, Weekday
 from bookings.opening_hours import HoursChange
+from bookings.text import validate_name_characters
 from services.models import Service
 
 
@@ -74,10 +75,16 @@ class WalkInForm(forms.Form):
         for index in range(1, persons + 1):
             required = index == 1
             self.fields[f"first_name_{index}"] = forms.CharField(
-                label=_("Person %(n)d: first name(s)") % {"n": index}, max_length=100, required=required
+                label=_("Person %(n)d: first name(s)") % {"n": index},
+                max_length=100,
+                required=required,
+                validators=[validate_name_characters],
             )
             self.fields[f"last_name_{index}"] = forms.CharField(
-                label=_("Person %(n)d: last name") % {"n": index}, max_length=100, required=required
+                label=_("Person %(n)d: last name") % {"n": index},
+                max_length=100,
+                required=required,
+                validators=[validate_name_characters],
             )
         self.persons = persons
 

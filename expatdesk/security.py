@@ -1,4 +1,5 @@
-"""Response headers that depend on the page: `Cache-Control: no-store` wherever personal data is shown.
+"""Response headers that depend on the page: `Cache-Control: no-store` wherever personal data is shown, and
+`Referrer-Policy: strict-origin` wherever the address carries a manage token.
 
 Pages with a person's name, e-mail, phone, booking reference or manage link must not be kept by the
 browser's back-forward cache, a shared computer's disk cache or a proxy. Listed here by URL name, so
@@ -14,12 +15,11 @@ from django.utils.cache import add_never_cache_headers
 
 # Every page of these namespaces: the staff desk and the admin show bookings and people.
 PRIVATE_NAMESPACES = frozenset({"desk", "admin"})
-# Public pages that show or accept personal data (details form, confirmation, manage pages, .ics file,
+# Public pages that show or accept personal data (details form, manage pages with the confirmation, .ics file,
 # "find my booking" with the reference and e-mail typed into it).
 PRIVATE_VIEWS = frozenset(
     {
         "bookings:details",
-        "bookings:confirmation",
         "bookings:find",
         "bookings:manage",
         "bookings:cancel",
@@ -27,6 +27,13 @@ PRIVATE_VIEWS = frozenset(
         "bookings:ics",
     }
 )
+
+
+# Pages whose address carries a manage token: a Referer from them names the site only, never the path, so
+# the token lands in no log and no other site's analytics (DESIGN.md §6). Not "no-referrer": browsers then
+# send `Origin: null` with the page's own forms, which the CSRF check rightly refuses.
+STRICT_REFERRER_POLICY = "strict-origin"
+TOKEN_IN_URL_VIEWS = frozenset({"bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"})
 
 
 def is_private(request: HttpRequest) -> bool:
@@ -44,4 +51,7 @@ class NoStoreForPersonalDataMiddleware:
         response = self.get_response(request)
         if is_private(request):
             add_never_cache_headers(response)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.view_name in TOKEN_IN_URL_VIEWS:
+            response["Referrer-Policy"] = STRICT_REFERRER_POLICY
         return response

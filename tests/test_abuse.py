@@ -180,13 +180,15 @@ def test_live_holds_per_client_address_are_capped(desk, service, monday_morning)
 
 
 @override_settings(EXPATDESK_MAX_HOLDS_PER_IP=1)
-def test_lapsed_and_booked_holds_do_not_count_and_lose_their_key(desk, service, monday_morning):
+def test_lapsed_and_booked_holds_do_not_count_as_holds(desk, service, monday_morning):
     held = actions.hold_slot(
         location=desk, service=service, start=at(TUESDAY, "09:00"), persons=1, now=monday_morning, client_key="k"
     )
     assert Appointment.objects.get(pk=held.pk).client_key == "k"
     actions.confirm_hold(appointment=held, names=names(), contact_email="a@example.org", now=monday_morning)
-    assert Appointment.objects.get(pk=held.pk).client_key == ""
+    # A booking keeps the key (its counter time counts against the address's fair share, issue 9) but
+    # is no hold any more.
+    assert Appointment.objects.get(pk=held.pk).client_key == "k"
     second = actions.hold_slot(
         location=desk, service=service, start=at(TUESDAY, "09:15"), persons=1, now=monday_morning, client_key="k"
     )

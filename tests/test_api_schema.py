@@ -1,5 +1,6 @@
 """The OpenAPI document of /api/v1/: valid, complete, served with its docs page from local assets, and
-true to the API — schemathesis calls every operation with generated input and checks each answer."""
+true to the API — schemathesis calls every operation with generated input and checks each answer, and that
+whatever the schema allows is never refused as invalid."""
 
 import json
 import re
@@ -8,6 +9,7 @@ from io import StringIO
 
 import pytest
 import schemathesis
+import yaml
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
@@ -16,6 +18,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -51,6 +54,16 @@ def test_schema_is_valid_openapi_3_without_warnings(tmp_path):
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target), stdout=StringIO())
     assert target.read_text().startswith("openapi: 3.")
+
+
+@pytest.mark.parametrize("query", [{"format": "json"}, {}])
+def test_the_served_schema_passes_openapi_spec_validator(client, query):
+    """Issue 11: the document is valid OpenAPI 3 by an independent validator (`phone` had a default that
+    broke its own pattern), in JSON and in YAML (the default)."""
+    response = client.get("/api/v1/schema/", query)
+    assert response.status_code == 200
+    document = json.loads(response.content) if query else yaml.safe_load(response.content)
+    validate(document)  # raises OpenAPIValidationError with the first problem
 
 
 def test_schema_endpoint_describes_every_operation(client):
@@ -208,8 +221,18 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         def call(case):
             response = case.call()
             case.validate_response(response, checks=CHECKS)
+            assert_schema_allowed_input_is_not_refused_as_invalid(case, response)
 
         call()
+
+
+def assert_schema_allowed_input_is_not_refused_as_invalid(case, response) -> None:
+    """Positive data acceptance (issue 11): what the schema allows the server never calls invalid (400).
+    Well-formed input the rules refuse is a 409 or 422 (a taken time, an unknown code, a date in the past)."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return
+    assert response.status_code != 400, (case.method, case.formatted_path, case.query, case.body, response.text)
 
 
 @pytest.fixture

@@ -192,10 +192,6 @@ def test_free_times_equal_free_slots(client, desk, service, persons):
         ({"month": "0000-01"}, "month"),
         ({"month": "1999-12"}, "month"),
         ({"start_date": "2026-02-30", "end_date": "2026-03-01"}, "start_date"),
-        ({"start_date": "2026-12-01"}, "end_date"),
-        ({"start_date": "2026-12-10", "end_date": "2026-12-01"}, "end_date"),
-        ({"start_date": "2026-01-01", "end_date": "2026-12-31"}, "end_date"),
-        ({"month": "2026-12", "start_date": "2026-12-01", "end_date": "2026-12-02"}, "month"),
         ({"start_date": "0001-01-01", "end_date": "0001-01-02"}, "start_date"),
         ({"start_date": "9999-12-30", "end_date": "9999-12-31"}, "start_date"),
     ],
@@ -203,6 +199,21 @@ def test_free_times_equal_free_slots(client, desk, service, persons):
 def test_free_days_bad_input(client, desk, service, params, field):
     response = client.get(f"{V1}/locations/{desk.short_code}/services/{service.code}/free-days/", params)
     assert field in error_shape(response, 400, "validation_error")["fields"]
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"start_date": "2026-12-01"}, "end_date"),
+        ({"start_date": "2026-12-10", "end_date": "2026-12-01"}, "end_date"),
+        ({"start_date": "2026-01-01", "end_date": "2026-12-31"}, "end_date"),
+        ({"month": "2026-12", "start_date": "2026-12-01", "end_date": "2026-12-02"}, "month"),
+    ],
+)
+def test_free_days_parameters_that_do_not_go_together_are_422(client, desk, service, params, field):
+    """Each parameter is as the schema allows; together they ask for no range: 422, not 400 (issue 11)."""
+    response = client.get(f"{V1}/locations/{desk.short_code}/services/{service.code}/free-days/", params)
+    assert field in error_shape(response, 422, "invalid_range")["fields"]
 
 
 def test_free_times_bad_input(client, desk, service):
@@ -213,7 +224,8 @@ def test_free_times_bad_input(client, desk, service):
     assert "persons" in error_shape(client.get(url, {"date": "2026-12-01", "persons": 7}), 400)["fields"]
     small = ServiceFactory(max_persons=2)
     small_url = f"{V1}/locations/{desk.short_code}/services/{small.code}/free-times/"
-    assert "persons" in error_shape(client.get(small_url, {"date": "2026-12-01", "persons": 3}), 400)["fields"]
+    too_many = client.get(small_url, {"date": "2026-12-01", "persons": 3})
+    assert "persons" in error_shape(too_many, 422, "too_many_persons")["fields"]
     error_shape(client.get(f"{V1}/locations/NOPE/services/{service.code}/free-times/", {"date": "2026-12-01"}), 404)
     error_shape(client.get(f"{V1}/locations/{desk.short_code}/services/nope/free-times/", {"date": "2026-12-01"}), 404)
     past = client.get(url, {"date": "2001-01-01"})
@@ -327,8 +339,10 @@ def test_a_taken_time_is_a_409(client, desk, service):
     [
         ({"persons": 0}, 400, "validation_error", "persons"),
         ({"persons": 7}, 400, "validation_error", "persons"),
-        ({"location": "NOPE"}, 400, "validation_error", "location"),
-        ({"service": "no-such-service"}, 400, "validation_error", "service"),
+        ({"location": "0"}, 400, "validation_error", "location"),
+        ({"location": "NOPE"}, 422, "unknown_location", "location"),
+        ({"service": "no-such-service"}, 422, "unknown_service", "service"),
+        ({"start": "2026-12-01T09:00:00+16:00"}, 422, None, None),  # a real instant, not a 500
         ({"start": "tomorrow"}, 400, "validation_error", "start"),
         ({"start": "0001-01-01T00:00:00+00:00"}, 400, "validation_error", "start"),
         ({"start": "9999-12-31T23:59:59+00:00"}, 400, "validation_error", "start"),
@@ -362,9 +376,10 @@ def test_bad_json_and_wrong_content_type(client, desk, service):
 def test_book_bad_input(client, desk, service):
     start = free_starts(desk, service, future_days(desk, service)[0])[0]
     token = hold(client, desk, service, start, persons=2).json()["hold_token"]
-    error_shape(book(client, "nonsense", persons=2), 400, "invalid_hold_token")
+    error_shape(book(client, "nonsense", persons=2), 422, "invalid_hold_token")
     forged = signing.dumps({"hold": 1}, salt="another-salt")
-    error_shape(book(client, forged, persons=2), 400, "invalid_hold_token")
+    error_shape(book(client, forged, persons=2), 422, "invalid_hold_token")
+    assert "names" in error_shape(book(client, token, persons=2, names=[]), 400, "validation_error")["fields"]
     assert "consent" in error_shape(book(client, token, persons=2, consent=False), 400)["fields"]
     assert "email" in error_shape(book(client, token, persons=2, email="not-an-address"), 400)["fields"]
     assert "phone" in error_shape(book(client, token, persons=2, phone="call me"), 400)["fields"]
@@ -379,7 +394,7 @@ def test_an_old_hold_token_is_refused(client, desk, service, monkeypatch):
     token = hold(client, desk, service, start).json()["hold_token"]
     assert tokens.appointment_id_for_hold_token(token=token) == Appointment.objects.get().pk
     monkeypatch.setattr(tokens, "HOLD_TOKEN_MAX_AGE", timedelta(seconds=-1))
-    error_shape(book(client, token), 400, "invalid_hold_token")
+    error_shape(book(client, token), 422, "invalid_hold_token")
 
 
 def test_manage_needs_a_valid_token(client, desk, service):

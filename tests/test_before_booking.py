@@ -107,8 +107,8 @@ def test_the_confirmation_and_the_manage_page_show_the_municipality(client, visi
     for counter in visiting.counters.all():
         counter.services.add(registration)
     hold_first_time(client, registration, 1, municipality="Heerlen")
-    client.post(reverse("bookings:details"), details_data(1))
-    content = page(client.get(reverse("bookings:confirmation")))
+    response = client.post(reverse("bookings:details"), details_data(1))
+    content = page(client.get(response["Location"]))  # the confirmation is shown at the manage address
     assert "<dt>Municipality</dt><dd>Heerlen</dd>" in content
     assert "First floor, expat desk" in content
 

@@ -22,7 +22,7 @@ from bookings import actions
 from bookings.actions import PersonName
 from bookings.availability import free_slots
 from tests.support.desk import desk_admin, desk_staff, sign_in, totp_device
-from tests.support.public_flow import details_data, hold_first_time
+from tests.support.public_flow import confirmed_token, details_data, hold_first_time
 
 ROOT = Path(settings.BASE_DIR)
 SERVED_TEMPLATE_DIRS = [ROOT / "templates", ROOT / "desk" / "templates", ROOT / "bookings" / "templates"]
@@ -116,7 +116,7 @@ def test_pages_with_personal_data_are_never_stored(client, desk, service):
     confirmation = client.get(response["Location"])
     assert confirmation.status_code == 200
     assert_no_store(confirmation)
-    token = client.session["booking_confirmed"]["token"]
+    token = confirmed_token(response)
     for name in ("bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"):
         response = client.get(reverse(name, kwargs={"token": token}))
         assert response.status_code == 200, name

@@ -23,8 +23,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.ind_forms import book_input
 from api.ind_keys import read_slot_key
-from api.ind_responses import PREFIX
+from api.ind_responses import PREFIX, ApiError
 from bookings import actions, availability
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
 from services.models import Service
@@ -127,10 +128,16 @@ def assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status
     assert response.content.startswith(b")]}',\n")
     answer = body(response)
-    assert answer["status"] == "ERROR"
-    assert answer["errorCode"] == code
-    assert isinstance(answer["data"]["message"], str) and answer["data"]["message"]
+    assert answer == {"status": "ERROR", "errorCode": code}  # exactly the IND's shape (issue 11): no `data`
     return answer
+
+
+def refused_fields(payload: dict) -> dict[str, str]:
+    """The fields the booking input check names (the IND's error shape carries only the code)."""
+    with pytest.raises(ApiError) as refused:
+        book_input(payload)
+    assert refused.value.code == "INVALID_INPUT"
+    return refused.value.fields
 
 
 # ---- the prefix and the way public scripts parse -------------------------------------------------
@@ -193,12 +200,19 @@ def test_desks_by_product_key(client, maastricht, bio):
     ("query", "status", "code"),
     [
         ("", 400, "PRODUCT_KEY_REQUIRED"),
-        ("?productKey=XYZ", 404, "UNKNOWN_PRODUCT"),
         ("?productKey=", 400, "PRODUCT_KEY_REQUIRED"),
     ],
 )
 def test_desks_bad_product(client, maastricht, query, status, code):
     assert_error(client.get(f"/oap/api/desks/{query}"), status, code)
+
+
+@pytest.mark.parametrize("product", ["TKV", "XYZ", "%00"])
+def test_desks_for_a_product_nobody_offers_is_the_empty_list(client, maastricht, product):
+    """As the IND answers (issue 11): an empty list, not a 404 (a client iterating over it crashed)."""
+    response = client.get(f"/oap/api/desks/?productKey={product}")
+    assert response.status_code == 200
+    assert body(response) == {"status": "OK", "data": []}
 
 
 # ---- slots -------------------------------------------------------------------------------------
@@ -306,7 +320,8 @@ def test_hold_bad_input(client, maastricht):
     assert_error(post_json(client, f"/oap/api/desks/{IND_DESK_KEY}/slots/{tampered}", slot), 400, "INVALID_KEY")
     assert_error(post_json(client, url, "{not json"), 400, "INVALID_JSON")
     assert_error(post_json(client, url, "[1, 2]"), 400, "INVALID_JSON")
-    assert_error(post_json(client, url, ""), 400, "INVALID_JSON")
+    assert_error(client.post(url, CONTENT_TYPE="application/json"), 400, "INVALID_JSON")  # an empty body
+    assert_error(client.post(url), 415, "UNSUPPORTED_MEDIA_TYPE")  # an empty body, no Content-Type
     assert_error(post_json(client, url, {**slot, "key": "other"}), 400, "INVALID_INPUT")
     assert_error(post_json(client, url, {**slot, "language": "fr"}), 400, "INVALID_INPUT")
     assert_error(client.get(url), 405, "METHOD_NOT_ALLOWED")
@@ -357,8 +372,8 @@ def test_book_bad_input(client, maastricht):
         {"customers": [{"firstName": "J" * 101, "lastName": "Doe"}]},
         {"parts": "one"},
     ):
-        answer = assert_error(post_json(client, url, booking_payload(slot, **change)), 400, "INVALID_INPUT")
-        assert answer["data"]["fields"]
+        assert_error(post_json(client, url, booking_payload(slot, **change)), 400, "INVALID_INPUT")
+        assert refused_fields(booking_payload(slot, **change))
     assert_error(post_json(client, url, booking_payload(slot, parts=2)), 400, "SLOT_MISMATCH")
     assert_error(post_json(client, url, booking_payload(slot, productKey="DOC")), 400, "SLOT_MISMATCH")
     assert_error(post_json(client, url, booking_payload(slot, date="2000-01-01")), 400, "SLOT_MISMATCH")
@@ -480,9 +495,27 @@ def test_a_script_that_holds_then_books_the_listed_slot_books_its_own_hold(clien
     response = post_json(client, "/oap/api/desks/ONE/appointments", booking_payload(slot, productKey=""))
     assert response.status_code == 200
     assert Appointment.objects.get().status == AppointmentStatus.BOOKED
-    # Booking the hold twice: the second is refused.
+    # Booking the listed slot again: the hold is used, the one counter is taken: the IND's APT_TAKEN
+    # (issue 11: not our INVALID_STATUS).
     again = post_json(client, "/oap/api/desks/ONE/appointments", booking_payload(slot, productKey=""))
-    assert_error(again, 409, "INVALID_STATUS")
+    assert_error(again, 409, "APT_TAKEN")
+    assert Appointment.objects.filter(status=AppointmentStatus.BOOKED).count() == 1
+
+
+def test_the_listed_slot_still_free_after_ones_own_booking_is_booked_afresh(client, maastricht, settings):
+    """Issue 11: right after one's own booking from the same address, a slot still listed as free (another
+    counter at that time) is held and booked afresh, not refused as INVALID_STATUS; with the rule of one
+    booking per mailbox and product it is the IND's SIMILAR_APT_EXISTS."""
+    slot = _a_slot(client)
+    url = "/oap/api/desks/MAA/appointments"
+    assert post_json(client, f"/oap/api/desks/MAA/slots/{slot['key']}", slot).status_code == 200
+    assert post_json(client, url, booking_payload(slot)).status_code == 200
+    assert slot in get_slots(client)  # two counters left at that time
+    second = post_json(client, url, booking_payload(slot, email="john@example.org"))
+    assert second.status_code == 200, second.content
+    assert Appointment.objects.filter(status=AppointmentStatus.BOOKED).count() == 2
+    settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True
+    assert_error(post_json(client, url, booking_payload(slot, email="john@example.org")), 409, "SIMILAR_APT_EXISTS")
 
 
 def test_a_failed_confirmation_lets_the_new_hold_go(client, maastricht, monkeypatch):
@@ -689,19 +722,15 @@ def test_nul_characters_and_deep_json_are_refused_not_crashed_on(client, maastri
     """PostgreSQL refuses NUL in text: such input must be a 4xx, never a query that fails with a 500."""
     assert_error(client.get(slots_url("%00")), 404, "UNKNOWN_DESK")
     assert_error(client.get(slots_url(IND_DESK_KEY, "B%00IO")), 404, "UNKNOWN_PRODUCT")
-    assert_error(client.get("/oap/api/desks/?productKey=%00"), 404, "UNKNOWN_PRODUCT")
+    assert body(client.get("/oap/api/desks/?productKey=%00")) == {"status": "OK", "data": []}
     slot = _a_slot(client)
     url = f"/oap/api/desks/{IND_DESK_KEY}/appointments"
-    answer = assert_error(
-        post_json(client, url, booking_payload(slot, customers=[{"firstName": "Ja\x00ne", "lastName": "Doe"}])),
-        400,
-        "INVALID_INPUT",
-    )
-    assert "appointment.customers[0].firstName" in answer["data"]["fields"]
-    answer = assert_error(
-        post_json(client, url, booking_payload(slot, municipality="Maas\x00tricht")), 400, "INVALID_INPUT"
-    )
-    assert list(answer["data"]["fields"]) == ["appointment.municipality"]
+    nul_name = booking_payload(slot, customers=[{"firstName": "Ja\x00ne", "lastName": "Doe"}])
+    assert_error(post_json(client, url, nul_name), 400, "INVALID_INPUT")
+    assert "appointment.customers[0].firstName" in refused_fields(nul_name)
+    nul_municipality = booking_payload(slot, municipality="Maas\x00tricht")
+    assert_error(post_json(client, url, nul_municipality), 400, "INVALID_INPUT")
+    assert list(refused_fields(nul_municipality)) == ["appointment.municipality"]
     hold_url = f"/oap/api/desks/{IND_DESK_KEY}/slots/{slot['key']}"
     assert_error(post_json(client, hold_url, {**slot, "municipality": "\x00"}), 400, "INVALID_INPUT")
     assert_error(post_json(client, url, "[" * 100_000 + "]" * 100_000), 400, "INVALID_JSON")

@@ -28,7 +28,7 @@ from bookings.models import (
 from bookings.tokens import hash_token
 from tests.support.desk import sign_in
 from tests.support.env import AMSTERDAM
-from tests.support.factories import make_desk
+from tests.support.factories import ServiceFactory, make_desk
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,8 @@ def present(strings: list[str], text: str) -> list[str]:
 def old_and_recent(service, admin_user):
     """Two appointments long past (one cancelled by staff with a reason naming the person, one kept) and
     one still to come; an expired session and the admin history carrying some of the old data."""
-    desk = make_desk(services=[service], weekdays=EVERY_DAY)
+    registration = ServiceFactory(requires_municipality=True)  # the service that keeps a municipality
+    desk = make_desk(services=[service, registration], weekdays=EVERY_DAY)
     old = book(
         desk, service, start=datetime(2026, 10, 6, 9, 0, tzinfo=AMSTERDAM), person=OLD, now=NOW - timedelta(days=60)
     )
@@ -104,7 +105,7 @@ def old_and_recent(service, admin_user):
     )
     done = book(
         desk,
-        service,
+        registration,
         start=datetime(2026, 10, 7, 10, 0, tzinfo=AMSTERDAM),
         person=OLD_DONE,
         municipality="Vaals",
@@ -171,7 +172,7 @@ def test_anonymising_keeps_what_statistics_need(old_and_recent):
     ]
     assert {key: after[key] for key in kept} == {key: before[key] for key in kept}
     assert after["municipality"] == "Vaals"
-    erased = ["contact_email", "phone", "manage_token_salt", "manage_token_hash", "client_key"]
+    erased = ["contact_email", "phone", "manage_token_hash", "client_key", "mailbox_key"]
     assert all(before[key] for key in erased)
     assert {key: after[key] for key in erased} == dict.fromkeys(erased, "")
     assert not Person.objects.filter(appointment=done.appointment).exists()

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers as drf_serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -42,10 +41,15 @@ def _request_language() -> str:
     return (get_language() or "en")[:2]
 
 
+def _unknown(field: str, code: str, message: str) -> ApiError:
+    """Well-formed, but it names nothing: 422 (a 400 is only for what the schema refuses)."""
+    return ApiError(status_code=422, code=code, message=message, fields={field: [message]})
+
+
 def _location_for_hold(short_code: str) -> Location:
     location = bookable_location(short_code=short_code)
     if location is None:
-        raise drf_serializers.ValidationError({"location": [_("There is no such location.")]})
+        raise _unknown("location", "unknown_location", _("There is no such location."))
     return location
 
 
@@ -106,7 +110,7 @@ class HoldView(PrivateAnswerView):
         location = _location_for_hold(data["location"])
         service = service_by_code(code=data["service"])
         if service is None:
-            raise drf_serializers.ValidationError({"service": [_("There is no such service.")]})
+            raise _unknown("service", "unknown_service", _("There is no such service."))
         appointment = actions.hold_slot(
             location=location,
             service=service,
@@ -150,7 +154,7 @@ class BookView(PrivateAnswerView):
         appointment_id = tokens.appointment_id_for_hold_token(token=data["hold_token"])
         if appointment_id is None:
             raise ApiError(
-                status_code=400,
+                status_code=422,
                 code="invalid_hold_token",
                 message=_("This hold token is not valid, or too old; please hold a time again."),
             )
@@ -165,7 +169,7 @@ class BookView(PrivateAnswerView):
             appointment=appointment,
             names=[PersonName(first_name=n["first_name"], last_name=n["last_name"]) for n in data["names"]],
             contact_email=data["email"].strip(),
-            phone=data["phone"].strip(),
+            phone=data.get("phone", "").strip(),
             language=data.get("language") or _request_language(),
             now=timezone.now(),
         )

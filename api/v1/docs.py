@@ -7,7 +7,10 @@ from drf_spectacular.utils import OpenApiResponse
 from api.v1.errors import ErrorSerializer
 
 _DESCRIPTIONS = {
-    400: "Input not valid (`validation_error`, with `fields`) or the body is not JSON (`parse_error`).",
+    400: (
+        "Input this schema does not allow (`validation_error`, with `fields`) or a body that is not JSON "
+        "(`parse_error`). A request the schema allows is never a 400."
+    ),
     401: "No manage token: send `Authorization: Bearer <token>` (`not_authenticated`).",
     404: "Unknown code or short code, or a token that opens no booking (`not_found`, `booking_not_found`).",
     405: "Method not allowed here (`method_not_allowed`).",
@@ -19,10 +22,13 @@ _DESCRIPTIONS = {
     ),
     415: "The body must be application/json (`unsupported_media_type`).",
     422: (
-        "Refused by a booking rule; `code` says which: `too_many_persons`, `too_soon`, `in_past`, `closed`, "
+        "Well-formed, but refused; `code` says why: a location, service or hold token that names nothing "
+        "(`unknown_location`, `unknown_service`, `invalid_hold_token`), days that do not go together "
+        "(`invalid_range`), or a booking rule: `too_many_persons`, `too_soon`, `in_past`, `closed`, "
         "`outside_horizon`, `off_grid`, `municipality_required`, `municipality_not_participating`, "
         "`names_mismatch`, `invalid_status`, `service_inactive`, `counter_inactive`, `too_many_holds` (live holds "
-        "from one address), `cooldown` (after repeated cancellations), ..."
+        "from one address), `cooldown` (after repeated cancellations), `fair_share_exceeded` (the counter time "
+        "one address, mailbox or employer may hold and book), ..."
     ),
     429: "Too many requests from this address; see the Retry-After header (`throttled`).",
 }

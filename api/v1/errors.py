@@ -2,8 +2,11 @@
 
 `code` is stable, for programs; `message` is translated (the request's language), for people;
 `fields` maps each rejected input (dotted for nested input, e.g. `names.1.last_name`) to its messages.
-BookingError keeps its own code: 409 when the time was taken or the person already has a booking for the
-service, 422 for every other rule it enforces.
+400 is for input the OpenAPI schema itself refuses (so a request the schema allows is never a 400,
+issue 11); well-formed input that the rules refuse is 422: a location or service that does not exist,
+a range of days that does not go together, more persons than the service takes, a hold token that
+opens no hold. BookingError keeps its own code: 409 when the time was taken or the person already has
+a booking for the service, 422 for every other rule it enforces.
 """
 
 from __future__ import annotations
@@ -22,12 +25,21 @@ from bookings.actions import BookingError
 class ApiError(exceptions.APIException):
     """An error of our own with a stable code, e.g. a token that opens nothing."""
 
-    def __init__(self, *, status_code: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
         self.message = message
         self.headers = headers or {}
+        self.fields = fields or {}
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -72,7 +84,7 @@ def _describe(exc: Exception, *, method: str) -> tuple[int, dict[str, Any], dict
         status_code = BOOKING_ERROR_STATUS.get(exc.code, status.HTTP_422_UNPROCESSABLE_ENTITY)
         return status_code, error_body(code=exc.code, message=exc.message), {}
     if isinstance(exc, ApiError):
-        return exc.status_code, error_body(code=exc.error_code, message=exc.message), exc.headers
+        return exc.status_code, error_body(code=exc.error_code, message=exc.message, fields=exc.fields), exc.headers
     if isinstance(exc, Http404 | exceptions.NotFound):
         return 404, error_body(code="not_found", message=_("There is nothing at this address.")), {}
     if isinstance(exc, exceptions.ValidationError):

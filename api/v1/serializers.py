@@ -11,7 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.v1 import selectors
+from api.v1.errors import ApiError
 from bookings.forms import phone_validator
+from bookings.text import is_refused, validate_name_characters
 from services.models import MAX_PERSONS_PER_BOOKING
 
 # Dates and times outside these years are refused as input: nothing can be booked there, and date
@@ -23,11 +25,67 @@ MAX_RANGE_DAYS = 92
 LANGUAGE_CHOICES = [code for code, _name in settings.LANGUAGES]
 
 
+# The schema says it too (issue 11: schema and server agree), as a pattern on the year.
+YEAR_PATTERN = r"^(2[01][0-9]{2}|2200)-"
+MONTH_PATTERN = r"^(2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])$"
+
+
 def _check_year(value: date | datetime) -> None:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise serializers.ValidationError(
             _("Use a date between the years %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
         )
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN})
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A date and time with its UTC offset, in the years FIRST_YEAR to LAST_YEAR as written (the year is
+    checked before the time moves to the location's zone, so the schema's pattern is the whole rule)."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        _check_year(value)
+        return super().enforce_timezone(value)
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": YEAR_PATTERN})
+class BoundedDateField(serializers.DateField):
+    """A day, YYYY-MM-DD, in the years FIRST_YEAR to LAST_YEAR."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(validators=[_check_year], **kwargs)
+
+
+def _excluded_class() -> str:
+    """The characters a name may not hold (bookings/text.py, all below U+FFFF) as a character class body."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x10000):
+        if is_refused(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+# Not blank, and no control or format characters (what the server refuses, bookings/text.py).
+NAME_PATTERN = "^[^{x}]*[^\\s{x}][^{x}]*$".format(x=_excluded_class())
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN})
+class NameField(serializers.CharField):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_length=100, validators=[validate_name_characters], **kwargs)
+
+
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class ConsentField(serializers.BooleanField):
+    """Must be true: the person agrees to the privacy statement."""
+
+    def to_internal_value(self, data: object) -> bool:
+        value = super().to_internal_value(data)
+        if value is not True:
+            raise serializers.ValidationError(_("Please agree to the privacy statement to book the appointment."))
+        return value
 
 
 def persons_field(**kwargs: object) -> serializers.IntegerField:
@@ -106,11 +164,11 @@ class FreeDaysQuerySerializer(serializers.Serializer):
     persons = persons_field(default=1)
     month = serializers.CharField(
         required=False,
-        validators=[RegexValidator(r"^[0-9]{4}-(0[1-9]|1[0-2])$", _("Use a month like 2026-12."))],
+        validators=[RegexValidator(MONTH_PATTERN, _("Use a month like 2026-12."))],
         help_text="A month, YYYY-MM. Or give start_date and end_date; with neither, the whole booking horizon.",
     )
-    start_date = serializers.DateField(required=False, validators=[_check_year], help_text="First day, YYYY-MM-DD.")
-    end_date = serializers.DateField(required=False, validators=[_check_year], help_text="Last day, YYYY-MM-DD.")
+    start_date = BoundedDateField(required=False, help_text="First day, YYYY-MM-DD.")
+    end_date = BoundedDateField(required=False, help_text="Last day, YYYY-MM-DD.")
 
     def validate_month(self, value: str) -> date:
         try:
@@ -121,24 +179,28 @@ class FreeDaysQuerySerializer(serializers.Serializer):
         return month
 
     def validate(self, attrs: dict) -> dict:
+        """How the parameters go together, which the schema cannot say: a well-formed request that asks for
+        an impossible range is 422 `invalid_range` (400 is for input the schema itself refuses)."""
         has_range = "start_date" in attrs or "end_date" in attrs
         if "month" in attrs and has_range:
-            raise serializers.ValidationError({"month": [_("Give either a month or start_date and end_date.")]})
+            raise _invalid_range("month", _("Give either a month or start_date and end_date."))
         if has_range:
             if "start_date" not in attrs or "end_date" not in attrs:
-                raise serializers.ValidationError({"end_date": [_("Give both start_date and end_date.")]})
+                raise _invalid_range("end_date", _("Give both start_date and end_date."))
             if attrs["end_date"] < attrs["start_date"]:
-                raise serializers.ValidationError({"end_date": [_("The last day comes before the first day.")]})
+                raise _invalid_range("end_date", _("The last day comes before the first day."))
             if (attrs["end_date"] - attrs["start_date"]).days >= MAX_RANGE_DAYS:
-                raise serializers.ValidationError(
-                    {"end_date": [_("Ask for at most %(days)d days at once.") % {"days": MAX_RANGE_DAYS}]}
-                )
+                raise _invalid_range("end_date", _("Ask for at most %(days)d days at once.") % {"days": MAX_RANGE_DAYS})
         return attrs
+
+
+def _invalid_range(field: str, message: str) -> ApiError:
+    return ApiError(status_code=422, code="invalid_range", message=message, fields={field: [str(message)]})
 
 
 class FreeTimesQuerySerializer(serializers.Serializer):
     persons = persons_field(default=1)
-    date = serializers.DateField(validators=[_check_year], help_text="The day, YYYY-MM-DD.")
+    date = BoundedDateField(help_text="The day, YYYY-MM-DD.")
 
 
 class FreeDaysSerializer(serializers.Serializer):
@@ -168,11 +230,11 @@ class FreeTimesSerializer(serializers.Serializer):
 
 
 class HoldRequestSerializer(serializers.Serializer):
-    location = serializers.CharField(max_length=5, help_text="The location's short code.")
-    service = serializers.SlugField(max_length=40, help_text="The service's code.")
-    start = serializers.DateTimeField(
-        validators=[_check_year], help_text="A free time's `start`, ISO 8601 with its UTC offset."
+    location = serializers.RegexField(
+        r"^[A-Z]{2,5}$", max_length=5, help_text="The location's short code: 2 to 5 capital letters, e.g. MAA."
     )
+    service = serializers.SlugField(max_length=40, help_text="The service's code.")
+    start = BoundedDateTimeField(help_text="A free time's `start`, ISO 8601 with its UTC offset.")
     persons = persons_field()
     municipality = serializers.CharField(
         max_length=80,
@@ -197,34 +259,32 @@ class HoldSerializer(serializers.Serializer):
 
 
 class PersonNameSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, help_text="As on the passport or ID card.")
-    last_name = serializers.CharField(max_length=100)
+    first_name = NameField(help_text="As on the passport or ID card; no line breaks, tabs or other control characters.")
+    last_name = NameField()
 
 
 class BookRequestSerializer(serializers.Serializer):
     hold_token = serializers.CharField(max_length=300)
-    names = PersonNameSerializer(
-        many=True, min_length=1, max_length=MAX_PERSONS_PER_BOOKING, help_text="One entry per person of the hold."
+    # A ListField, so that the schema states the 1 to 6 entries as minItems/maxItems (issue 11).
+    names = serializers.ListField(
+        child=PersonNameSerializer(),
+        min_length=1,
+        max_length=MAX_PERSONS_PER_BOOKING,
+        help_text="One entry per person of the hold.",
     )
     email = serializers.EmailField(max_length=254, help_text="The confirmation and the manage link are sent here.")
-    phone = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, default="", validators=[phone_validator]
-    )
+    # No `default` in the schema: an empty default would break the field's own pattern (issue 11).
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[phone_validator])
     language = serializers.ChoiceField(
         choices=LANGUAGE_CHOICES,
         required=False,
         help_text="Language of the e-mails; the request's language if left out.",
     )
-    consent = serializers.BooleanField(help_text="Must be true: the person agrees to the privacy statement.")
-
-    def validate_consent(self, value: bool) -> bool:
-        if value is not True:
-            raise serializers.ValidationError(_("Please agree to the privacy statement to book the appointment."))
-        return value
+    consent = ConsentField(help_text="Must be true: the person agrees to the privacy statement.")
 
 
 class MoveRequestSerializer(serializers.Serializer):
-    start = serializers.DateTimeField(validators=[_check_year], help_text="A free time's `start` for the same persons.")
+    start = BoundedDateTimeField(help_text="A free time's `start` for the same persons.")
 
 
 class BookingSerializer(serializers.Serializer):

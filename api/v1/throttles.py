@@ -1,31 +1,52 @@
 """Per-client rate limits of /api/v1/, read from the settings on every request (429 with Retry-After).
 
 Counted per client address in the shared cache, the address django-ratelimit and the hold cap use
-(bookings/abuse.py: REMOTE_ADDR, or RATELIMIT_IP_META_KEY behind a trusted proxy), so a client cannot pick
-its own identity with an X-Forwarded-For header.
+(expatdesk/ratelimits.py client_ip: REMOTE_ADDR, or the trusted proxy's X-Forwarded-For entry), so a
+client cannot pick its own identity with an X-Forwarded-For header.
+
+Counting is django-ratelimit's `get_usage`, as for the web pages and the IND API: one `cache.add` and one
+atomic `cache.incr` per request (issue 9). REST framework's own SimpleRateThrottle reads a list of times,
+appends and writes it back, so concurrent requests from one address all read the same list and get
+through past the limit; and it answers 500 when the cache is down. Here a cache that cannot be reached
+lets the request through (a warning is logged), as every other limit of the site does.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django_ratelimit.core import get_usage
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bookings import abuse
+logger = logging.getLogger(__name__)
+
+DEFAULT_WAIT = 60
 
 
-class _SettingsRateThrottle(SimpleRateThrottle):
+class _SettingsRateThrottle(BaseThrottle):
+    scope = ""
     setting_name = ""
 
-    def get_rate(self) -> str:
-        return getattr(settings, self.setting_name)
+    def __init__(self) -> None:
+        self._wait: int | None = None
 
-    def get_ident(self, request: Request) -> str:
-        return abuse.client_key_for(request) or "unknown"
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        rate = getattr(settings, self.setting_name)
+        try:
+            usage = get_usage(request._request, group=self.scope, key="ip", rate=rate, increment=True)
+        except Exception as error:  # the shared cache is down: answer rather than refuse everyone
+            logger.warning("Cache unavailable: rate limit %s not counted (%s).", self.scope, type(error).__name__)
+            return True
+        if usage is None or not usage["should_limit"]:
+            return True
+        self._wait = usage["time_left"] if usage["time_left"] > 0 else DEFAULT_WAIT
+        return False
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def wait(self) -> int | None:
+        return self._wait
 
 
 class PollThrottle(_SettingsRateThrottle):

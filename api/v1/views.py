@@ -11,7 +11,6 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers as drf_serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -60,14 +59,10 @@ def _location_or_404(short_code: str) -> Location:
 
 
 def _check_persons(*, service: Service, persons: int) -> None:
+    """More persons than this service takes: 422, the booking rule's own code (the schema allows up to 6)."""
     if persons > service.max_persons:
-        raise drf_serializers.ValidationError(
-            {
-                "persons": [
-                    _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons}
-                ]
-            }
-        )
+        message = _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons}
+        raise ApiError(status_code=422, code="too_many_persons", message=message, fields={"persons": [message]})
 
 
 # ---- catalogue ------------------------------------------------------------------------------
@@ -136,7 +131,7 @@ class FreeDaysView(PublicView):
         ),
         tags=["availability"],
         parameters=[FreeDaysQuerySerializer],
-        responses={200: FreeDaysSerializer, **error_responses(400, 404, 429)},
+        responses={200: FreeDaysSerializer, **error_responses(400, 404, 422, 429)},
     )
     def get(self, request: Request, short_code: str, code: str) -> Response:
         location = _location_or_404(short_code)
@@ -183,7 +178,7 @@ class FreeTimesView(PublicView):
         description="Hold one by passing its `start` to POST /api/v1/holds/.",
         tags=["availability"],
         parameters=[FreeTimesQuerySerializer],
-        responses={200: FreeTimesSerializer, **error_responses(400, 404, 429)},
+        responses={200: FreeTimesSerializer, **error_responses(400, 404, 422, 429)},
     )
     def get(self, request: Request, short_code: str, code: str) -> Response:
         location = _location_or_404(short_code)

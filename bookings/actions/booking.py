@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from bookings import fairness
 from bookings.actions.common import (
     BookingError,
     BookingResult,
@@ -34,7 +35,9 @@ from bookings.actions.common import (
 )
 from bookings.availability import load_snapshot
 from bookings.cache import days_around
+from bookings.fairness import Share
 from bookings.locking import capacity_changes
+from bookings.mailboxes import mailbox_key
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -130,19 +133,25 @@ def hold_slot(
     municipality: str = "",
     language: str = "en",
     client_key: str = "",
+    share: Share | None = None,
 ) -> Appointment:
     """Claim a slot for a few minutes while the person fills in their details.
 
     `client_key` (bookings/abuse.py client_key_for) caps the live holds of one client address at
-    EXPATDESK_MAX_HOLDS_PER_IP; empty for callers that have no address (tests, commands)."""
+    EXPATDESK_MAX_HOLDS_PER_IP and its counter time at its fair share (bookings/fairness.py); empty for
+    callers that have no address (tests, commands). `share`, given by the caller, counts the hold as that
+    owner's instead of the address's (an employer's HR staff: fairness.owner_share)."""
     _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
-    _check_municipality(service=service, municipality=municipality)
+    municipality = _check_municipality(service=service, municipality=municipality, location=location)
     # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
     expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
+    owner = share if share is not None else fairness.address_share(client_key)
     with transaction.atomic(durable=True):
         capacity_changes(location_id=location.pk, days=days_around(start))
-        _check_holds_per_client(client_key=client_key, now=now)
+        fairness.lock_shares([owner])
+        if share is None:
+            _check_holds_per_client(client_key=client_key, now=now)
         appointment = _create_and_claim(
             location=location,
             service=service,
@@ -156,8 +165,9 @@ def hold_slot(
             counter=None,
             expires_at=expires_at,
         )
-        appointment.client_key = client_key
+        appointment.client_key = owner.key if owner is not None else ""
         appointment.save(update_fields=["end", "claimed_units", "client_key"])
+        fairness.check_shares(appointment=appointment, shares=[owner], now=now)
         _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
@@ -170,6 +180,7 @@ def confirm_hold(
     phone: str = "",
     language: str = "en",
     now: datetime,
+    share: Share | None = None,
 ) -> BookingResult:
     """Turn a hold into a booking, under the booking rules as they are now.
 
@@ -180,12 +191,18 @@ def confirm_hold(
     if any is gone, the hold's remaining claims are dropped and the booking claims afresh (another
     counter may be free), or it is refused with SLOT_TAKEN. A lapsed hold whose time is still free is
     booked. Either way the booking rules are checked again (docs/locking.md, "Holds"): a closure, an
-    opening-hours change or a shorter horizon since the hold was made refuses it."""
+    opening-hours change or a shorter horizon since the hold was made refuses it.
+
+    The booking counts against the fair share of the address that held it (or of `share`, an owner the
+    caller names: an employer) and of the mailbox it is booked for (bookings/fairness.py)."""
     with transaction.atomic(durable=True):
         locked = lock_appointment_at_location(appointment)
         if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
             raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
         _check_names(names=names, persons=locked.persons)
+        owner = share if share is not None else fairness.address_share(locked.client_key)
+        mailbox = fairness.mailbox_share(contact_email)
+        fairness.lock_shares([owner, mailbox])
         _check_customer_limits(service=locked.service, email=contact_email, now=now, exclude_id=locked.pk)
         day = locked.start.astimezone(locked.location.tz).date()
         rules = load_snapshot(location=locked.location, start_date=day, end_date=day, now=now)
@@ -221,7 +238,8 @@ def confirm_hold(
         locked.contact_email = contact_email
         locked.phone = phone
         locked.language = language
-        locked.client_key = ""  # only holds count per address
+        locked.client_key = owner.key if owner is not None else locked.client_key
+        locked.mailbox_key = mailbox_key(contact_email)
         locked.save(
             update_fields=[
                 "status",
@@ -232,11 +250,12 @@ def confirm_hold(
                 "language",
                 "end",
                 "claimed_units",
-                "manage_token_salt",
                 "manage_token_hash",
                 "client_key",
+                "mailbox_key",
             ]
         )
+        fairness.check_shares(appointment=locked, shares=[owner, mailbox], now=now)
         _record(appointment=locked, kind=EventKind.BOOKED, now=now)
         _write_email(appointment=locked, kind=EmailKind.CONFIRMATION, now=now)
     return BookingResult(appointment=locked, manage_token=token)
@@ -257,16 +276,24 @@ def book_appointment(
     booked_by: AbstractBaseUser | None = None,
     enforce_notice: bool = False,
     enforce_customer_limits: bool = True,
+    client_key: str = "",
+    share: Share | None = None,
 ) -> BookingResult:
     """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter.
 
-    `enforce_customer_limits=False` lets staff book past the one-live-booking-per-e-mail rule and the
-    cool-down (e.g. a walk-in, or a second appointment the desk agreed to)."""
-    _check_booking_input(location=location, service=service, start=start, names=names, municipality=municipality)
+    `enforce_customer_limits=False` lets staff book past the one-live-booking-per-e-mail rule, the
+    cool-down and the mailbox's fair share (e.g. a walk-in, or a second appointment the desk agreed to).
+    `client_key` / `share` count it against an address's or an owner's fair share, as hold_slot does."""
+    municipality = _check_booking_input(
+        location=location, service=service, start=start, names=names, municipality=municipality
+    )
     if counter is not None:
         _check_counter(counter=counter, location=location, service=service)
+    owner = share if share is not None else fairness.address_share(client_key)
+    mailbox = fairness.mailbox_share(contact_email) if enforce_customer_limits else None
     with transaction.atomic(durable=True):
         capacity_changes(location_id=location.pk, days=days_around(start))
+        fairness.lock_shares([owner, mailbox])
         return book_in_transaction(
             location=location,
             service=service,
@@ -281,16 +308,19 @@ def book_appointment(
             booked_by=booked_by,
             enforce_notice=enforce_notice,
             enforce_customer_limits=enforce_customer_limits,
+            owner=owner,
+            mailbox=mailbox,
         )
 
 
 def _check_booking_input(
     *, location: Location, service: Service, start: datetime, names: Sequence[PersonName], municipality: str
-) -> None:
+) -> str:
+    """The checks of a direct booking's input; returns the municipality in the location's own spelling."""
     _check_aware(start)
     _check_service_and_persons(service=service, persons=len(names))
     _check_names(names=names, persons=len(names))
-    _check_municipality(service=service, municipality=municipality)
+    return _check_municipality(service=service, municipality=municipality, location=location)
 
 
 def book_in_transaction(
@@ -308,10 +338,13 @@ def book_in_transaction(
     booked_by: AbstractBaseUser | None,
     enforce_notice: bool,
     enforce_customer_limits: bool,
+    owner: Share | None = None,
+    mailbox: Share | None = None,
     status: str = AppointmentStatus.BOOKED,
 ) -> BookingResult:
     """The body of a direct booking, for actions that book as one step of their own transaction (a walk-in
-    books and checks in at once). The caller has checked the input and holds the location's lock."""
+    books and checks in at once). The caller has checked the input and holds the location's lock and the
+    fair-share locks of `owner` and `mailbox` (fairness.lock_shares)."""
     if enforce_customer_limits:
         _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
     appointment = _create_and_claim(
@@ -333,11 +366,14 @@ def book_in_transaction(
     appointment.contact_email = contact_email
     appointment.phone = phone
     appointment.booked_by = booked_by
-    fields = ["end", "claimed_units", "booked_at", "contact_email", "phone", "booked_by"]
+    appointment.client_key = owner.key if owner is not None else ""
+    appointment.mailbox_key = mailbox_key(contact_email)
+    fields = ["end", "claimed_units", "booked_at", "contact_email", "phone", "booked_by", "client_key", "mailbox_key"]
     if status == AppointmentStatus.CHECKED_IN:
         appointment.checked_in_at = now
         fields.append("checked_in_at")
-    appointment.save(update_fields=[*fields, "manage_token_salt", "manage_token_hash"])
+    appointment.save(update_fields=[*fields, "manage_token_hash"])
+    fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
     if status == AppointmentStatus.CHECKED_IN:
         _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
@@ -380,14 +416,23 @@ def reschedule_appointment(
     counter: Counter | None = None,
     enforce_notice: bool = True,
     actor: AbstractBaseUser | None = None,
+    share: Share | None = None,
 ) -> Appointment:
     """Move a booking. The new slot is claimed before the old one is released; if the new slot is
-    gone, BookingError(SLOT_TAKEN) is raised and the booking keeps its old slot untouched."""
+    gone, BookingError(SLOT_TAKEN) is raised and the booking keeps its old slot untouched.
+
+    A move by the person (no `actor`) stays within the fair share of its day (bookings/fairness.py): the
+    mailbox's, and the address's or the owner's (`share`) it was booked from; staff may move past it."""
     _check_aware(new_start)
     with transaction.atomic(durable=True):
         locked = lock_appointment_at_location(appointment, more_days=tuple(days_around(new_start)))
         if locked.status != AppointmentStatus.BOOKED:
             raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
+        shares: list[Share | None] = []
+        if actor is None:
+            owner = share if share is not None else fairness.address_share(locked.client_key)
+            shares = [owner, fairness.mailbox_share(locked.contact_email)]
+            fairness.lock_shares(shares)
         if counter is not None:
             _check_counter(counter=counter, location=locked.location, service=locked.service)
         old_units = frozenset(
@@ -415,6 +460,7 @@ def reschedule_appointment(
         locked.claimed_units = len(allocation.units)
         locked.sequence += 1
         locked.save(update_fields=["start", "end", "claimed_units", "sequence"])
+        fairness.check_shares(appointment=locked, shares=shares, now=now)
         _record(
             appointment=locked,
             kind=EventKind.RESCHEDULED,

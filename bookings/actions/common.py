@@ -24,8 +24,9 @@ from bookings.models import (
     Person,
     SlotClaim,
 )
-from bookings.municipalities import is_participating
-from bookings.tokens import hash_token, manage_token, new_reference, new_token_salt
+from bookings.municipalities import canonical_municipality
+from bookings.text import has_control_characters
+from bookings.tokens import hash_token, new_manage_token, new_reference
 from services.models import MAX_PERSONS_PER_BOOKING, Service
 
 # How often a claim is retried with fresh data when a concurrent booking took the counter we chose
@@ -55,6 +56,8 @@ class BookingError(Exception):
     SIMILAR_APPOINTMENT_EXISTS = "similar_appointment_exists"
     COOLDOWN = "cooldown"
     TOO_MANY_HOLDS = "too_many_holds"
+    # Counter time held and booked per address, mailbox or employer (bookings/fairness.py).
+    FAIR_SHARE_EXCEEDED = "fair_share_exceeded"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(str(message))
@@ -94,15 +97,18 @@ def _check_service_and_persons(*, service: Service, persons: int) -> None:
         )
 
 
-def _check_municipality(*, service: Service, municipality: str) -> None:
+def _check_municipality(*, service: Service, municipality: str, location: Location) -> str:
+    """The municipality to store: a value of the location's fixed list in its own spelling (typed in any
+    case), and only for a service that needs it; empty otherwise, whatever was given."""
     if not service.requires_municipality:
-        return
-    if not municipality:
+        return ""
+    if not municipality.strip():
         raise BookingError(
             BookingError.MUNICIPALITY_REQUIRED,
             _("Please tell us the municipality you live in or are moving to."),
         )
-    if not is_participating(municipality):
+    canonical = canonical_municipality(location=location, value=municipality)
+    if canonical is None:
         raise BookingError(
             BookingError.MUNICIPALITY_NOT_PARTICIPATING,
             _(
@@ -110,6 +116,7 @@ def _check_municipality(*, service: Service, municipality: str) -> None:
                 "Please register at the town hall of your own municipality."
             ),
         )
+    return canonical
 
 
 def _check_start(
@@ -153,6 +160,13 @@ def _check_counter(*, counter: Counter, location: Location, service: Service) ->
 def _check_names(*, names: Sequence[PersonName], persons: int) -> None:
     if len(names) != persons or any(not n.first_name.strip() or not n.last_name.strip() for n in names):
         raise BookingError(BookingError.NAMES_MISMATCH, _("Please give the names of every person, as on their ID."))
+    # Line breaks, tabs, bidi controls and other control or format characters would change how a name
+    # reads in the agenda and the official e-mail (bookings/text.py).
+    if any(has_control_characters(n.first_name) or has_control_characters(n.last_name) for n in names):
+        raise BookingError(
+            BookingError.NAMES_MISMATCH,
+            _("A name cannot contain line breaks, tabs or other invisible control characters."),
+        )
 
 
 def _slot_taken() -> BookingError:
@@ -306,8 +320,8 @@ def _create_appointment(
 
 
 def _issue_manage_token(appointment: Appointment) -> str:
-    appointment.manage_token_salt = new_token_salt()
-    token = manage_token(salt=appointment.manage_token_salt)
+    """A new random manage token for the booking; only its hash is kept (the caller saves it)."""
+    token = new_manage_token()
     appointment.manage_token_hash = hash_token(token)
     return token
 

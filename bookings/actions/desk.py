@@ -188,7 +188,9 @@ def walk_in(
 ) -> BookingResult:
     """Book someone at the desk into the first free time from now, today, and check them in: one step."""
     today = now.astimezone(location.tz).date()
-    _check_booking_input(location=location, service=service, start=now, names=names, municipality=municipality)
+    municipality = _check_booking_input(
+        location=location, service=service, start=now, names=names, municipality=municipality
+    )
     for _attempt in range(WALK_IN_ATTEMPTS):
         try:
             with transaction.atomic(durable=True):

@@ -6,19 +6,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 
 from bookings.actions.common import (
     _send_after_commit,
     _write_email,
 )
+from bookings.emails import LIVE_KINDS
 from bookings.models import (
+    BOOKED_STATUSES,
     Appointment,
     AppointmentStatus,
     EmailKind,
     OutboxEmail,
     OutboxStatus,
 )
+from bookings.tokens import hash_token, new_manage_token
 
 # ---- e-mail outbox --------------------------------------------------------------------------
 
@@ -114,6 +117,58 @@ def claim_outbox_email(*, email_id: int, now: datetime) -> OutboxEmail | None:
         if not claimed:
             return None
         return OutboxEmail.objects.select_related("appointment__service", "appointment__location").get(pk=email_id)
+
+
+def issue_email_manage_token(*, email: OutboxEmail) -> str:
+    """A fresh random manage token for the link of a claimed e-mail about a live booking; its hash is
+    kept on the row (it opens the booking as the booking's own token does), the token goes only into the
+    message. Each attempt gets its own (an earlier attempt's message never arrived). Returns "" for an
+    e-mail without a link, or a row that is no longer this worker's claim."""
+    if email.kind not in LIVE_KINDS:
+        return ""
+    token = new_manage_token()
+    with transaction.atomic(durable=True):
+        issued = OutboxEmail.objects.filter(
+            pk=email.pk, status=OutboxStatus.SENDING, claimed_at=email.claimed_at
+        ).update(manage_token_hash=hash_token(token))
+    return token if issued else ""
+
+
+def issue_bundled_manage_tokens(*, email: OutboxEmail, now: datetime) -> dict[int, str]:
+    """For a claimed "find my booking" e-mail: a fresh manage token for each other live booking of its
+    address, listed in the same message. Each token's hash is kept on a row of its own (a MANAGE_LINK row
+    recorded as sent with this message), as every e-mail's link is: the booking's id → its token."""
+    if email.kind != EmailKind.MANAGE_LINK:
+        return {}
+    appointment = email.appointment
+    tokens: dict[int, str] = {}
+    with transaction.atomic(durable=True):
+        if not OutboxEmail.objects.filter(
+            pk=email.pk, status=OutboxStatus.SENDING, claimed_at=email.claimed_at
+        ).exists():
+            return {}
+        others = Appointment.objects.filter(
+            contact_email__iexact=appointment.contact_email.strip(), status__in=BOOKED_STATUSES, end__gt=now
+        ).exclude(pk=appointment.pk)
+        for booking in others:
+            token = new_manage_token()
+            revision = (
+                OutboxEmail.objects.filter(appointment=booking, kind=EmailKind.MANAGE_LINK).aggregate(
+                    last=Max("revision")
+                )["last"]
+                or 0
+            ) + 1
+            OutboxEmail.objects.create(
+                appointment=booking,
+                kind=EmailKind.MANAGE_LINK,
+                revision=revision,
+                status=OutboxStatus.SENT,
+                created_at=now,
+                sent_at=now,
+                manage_token_hash=hash_token(token),
+            )
+            tokens[booking.pk] = token
+    return tokens
 
 
 def finish_outbox_email(

@@ -43,19 +43,23 @@ ERASURE_DETAIL = "erasure on request"
 def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBaseUser | None, detail: str) -> None:
     """Erase the personal data of these (locked) appointments; keep what statistics need.
 
-    Erased: the people's names (Person rows deleted), e-mail, phone, the manage link (salt and hash:
-    the link stops working), a hold's client-address key, the cancellation reason and event details
-    (free text staff may have typed), and the outbox's error texts; e-mails not yet sent are skipped.
+    Erased: the people's names (Person rows deleted), e-mail, phone, the manage links (the hashes of the
+    booking's and its e-mails' tokens: the links stop working), the client-address and mailbox keys, the
+    cancellation reason and event details (free text staff may have typed), and the outbox's error
+    texts; e-mails not yet sent are skipped.
     Kept: reference, service, location, times, number of persons, language, municipality (one of the 17
     participating municipalities, the figure the municipalities fund the desk by; on its own it
     identifies nobody), status and timestamps.
     """
     Person.objects.filter(appointment_id__in=appointment_ids).delete()
     Appointment.objects.filter(pk__in=appointment_ids).update(
-        contact_email="", phone="", manage_token_salt="", manage_token_hash="", cancel_reason="", client_key=""
+        contact_email="", phone="", manage_token_hash="", cancel_reason="", client_key="", mailbox_key=""
     )
     AppointmentEvent.objects.filter(appointment_id__in=appointment_ids).exclude(detail="").update(detail="")
     OutboxEmail.objects.filter(appointment_id__in=appointment_ids).exclude(last_error="").update(last_error="")
+    OutboxEmail.objects.filter(appointment_id__in=appointment_ids).exclude(manage_token_hash="").update(
+        manage_token_hash=""
+    )
     OutboxEmail.objects.filter(
         appointment_id__in=appointment_ids, status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
     ).update(status=OutboxStatus.SKIPPED, next_attempt_at=None)

@@ -48,6 +48,7 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
+from employers.fairness import booking_share, employer_share
 from employers.selectors import booking_employer
 from services.models import Service
 
@@ -317,6 +318,7 @@ def hold(request: HttpRequest, service_code: str) -> HttpResponse:
             language=get_language() or "en",
             now=now,
             client_key=abuse.client_key_for(request),
+            share=booking_share(request.user),  # HR staff: the employer's share, not the address's
         )
     except BookingError as error:
         day = start.astimezone(location.tz).date()
@@ -421,6 +423,7 @@ def details(request: HttpRequest) -> HttpResponse:
             phone=form.cleaned_data["phone"],
             language=form.cleaned_data["language"],
             now=now,
+            share=employer_share(request.booking_employer) if request.booking_employer is not None else None,
         )
     except BookingError as error:
         if error.code == BookingError.SLOT_TAKEN:
@@ -429,6 +432,7 @@ def details(request: HttpRequest) -> HttpResponse:
             BookingError.NAMES_MISMATCH,
             BookingError.SIMILAR_APPOINTMENT_EXISTS,
             BookingError.COOLDOWN,
+            BookingError.FAIR_SHARE_EXCEEDED,
         ):
             # The hold stays: show what is wrong next to what was typed (the address's refusals beside it).
             if error.code == BookingError.NAMES_MISMATCH:
@@ -447,12 +451,13 @@ def details(request: HttpRequest) -> HttpResponse:
             actions.record_employer_booking(appointment=result.appointment, user=request.user, now=now)
     request.session.pop(HOLD_KEY, None)
     request.session.pop(DRAFT_KEY, None)
+    # The token goes only into the address the person is sent to (as in the e-mail); the session keeps
+    # the booking's id, which opens nothing, so that the manage page says "you're booked" once.
     request.session[CONFIRMED_KEY] = {
         "appointment_id": result.appointment.pk,
-        "token": result.manage_token,
         "until": (now + timedelta(minutes=CONFIRMATION_MINUTES)).isoformat(),
     }
-    return redirect("bookings:confirmation")
+    return redirect("bookings:manage", token=result.manage_token)
 
 
 def _slot_taken(
@@ -484,24 +489,18 @@ def openstreetmap_url(location: Location) -> str:
     return f"https://www.openstreetmap.org/search?query={quote_plus(location.address)}"
 
 
-@require_http_methods(["GET"])
-def confirmation(request: HttpRequest) -> HttpResponse:
+def just_confirmed(request: HttpRequest, appointment: Appointment) -> bool:
+    """True on the first visit of a booking's manage page right after it was booked in this session."""
     data = request.session.get(CONFIRMED_KEY)
-    appointment = None
-    if isinstance(data, dict):
-        until = parse_datetime(str(data.get("until", "")))
-        if until is not None and until > timezone.now() and isinstance(data.get("appointment_id"), int):
-            appointment = selectors.appointment_with_details(appointment_id=data["appointment_id"])
-    if appointment is None or appointment.status != AppointmentStatus.BOOKED:
-        request.session.pop(CONFIRMED_KEY, None)
-        return start_over(
-            request,
-            _(
-                "There is no booking to show here any more. Your confirmation e-mail has the details and the link "
-                "to change or cancel your appointment."
-            ),
-        )
-    token = data["token"]
+    if not isinstance(data, dict) or data.get("appointment_id") != appointment.pk:
+        return False
+    request.session.pop(CONFIRMED_KEY, None)
+    until = parse_datetime(str(data.get("until", "")))
+    return until is not None and until > timezone.now() and appointment.status == AppointmentStatus.BOOKED
+
+
+def render_confirmation(request: HttpRequest, *, appointment: Appointment, token: str) -> HttpResponse:
+    """The "you're booked" page, shown at the booking's manage address (so the token is only in that address)."""
     manage_path = reverse("bookings:manage", kwargs={"token": token})
     return render(
         request,

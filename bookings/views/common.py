@@ -18,12 +18,14 @@ from bookings import desk_info, selectors
 from bookings.models import Location
 from services.models import Service
 
-# Session keys. Only ids and what the person typed live in the session; never in URLs.
+# Session keys. Only ids and what the person typed live in the session; never in URLs. Nothing in the
+# session opens a booking (DESIGN.md §6): the manage token is only in the manage link the person holds.
 HOLD_KEY = "booking_hold"  # {"appointment_id": int, "service": code, "persons": int, "municipality": str}
 DRAFT_KEY = "booking_draft"  # the details form as typed, kept when a lapsed hold lost its slot
-CONFIRMED_KEY = "booking_confirmed"  # {"appointment_id": int, "token": str, "until": iso} for the confirmation page
+# {"appointment_id": int, "until": iso}: the manage page of this booking shows "you're booked" once.
+CONFIRMED_KEY = "booking_confirmed"
 
-# How long the confirmation page (and its manage token) stays in the session.
+# How long after booking the first visit of the manage page still shows the confirmation.
 CONFIRMATION_MINUTES = 30
 
 

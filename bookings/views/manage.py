@@ -23,7 +23,7 @@ from bookings import actions, availability, selectors
 from bookings.actions import BookingError
 from bookings.forms import StartForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus
-from bookings.views.booking import _time_choices
+from bookings.views.booking import _time_choices, just_confirmed, render_confirmation
 from bookings.views.common import (
     add_months,
     closed_day_message,
@@ -96,6 +96,8 @@ def _base_context(appointment: Appointment, token: str) -> dict:
 @opens_booking
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _appointment_or_404(token)
+    if just_confirmed(request, appointment):  # right after booking: "you're booked", once
+        return render_confirmation(request, appointment=appointment, token=token)
     return render(request, "bookings/manage.html", _base_context(appointment, token))
 
 

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body sent with Transfer-Encoding: chunked and no Content-Length is read too (expatdesk/chunked.py).
+    "expatdesk.chunked.ChunkedBodyMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page that shows personal data (expatdesk/security.py).
@@ -240,7 +242,7 @@ EXPATDESK_API_WRITE_RATE = os.environ.get("EXPATDESK_API_WRITE_RATE", "10/m")
 # EXPATDESK_API_POLL_RATE per client address, holds, bookings and changes at EXPATDESK_API_WRITE_RATE.
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.v1.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
@@ -304,7 +306,7 @@ RATELIMIT_VIEW = "expatdesk.ratelimits.ratelimited_view"
 EXPATDESK_TRUSTED_PROXIES = env_int("EXPATDESK_TRUSTED_PROXIES", default=0)
 RATELIMIT_IP_META_KEY = "expatdesk.ratelimits.client_ip"
 # At most this many live holds at once from one client address (a keyed hash of it is kept on the
-# hold until it is booked, cancelled or lapses).
+# appointment while it is live).
 EXPATDESK_MAX_HOLDS_PER_IP = env_int("EXPATDESK_MAX_HOLDS_PER_IP", default=5)
 # At most one live booking per e-mail address per service (staff may book past it).
 EXPATDESK_ONE_BOOKING_PER_EMAIL = env_bool("EXPATDESK_ONE_BOOKING_PER_EMAIL", default=True)
@@ -314,6 +316,16 @@ EXPATDESK_ONE_BOOKING_PER_EMAIL = env_bool("EXPATDESK_ONE_BOOKING_PER_EMAIL", de
 EXPATDESK_COOLDOWN_CANCELLATIONS = env_int("EXPATDESK_COOLDOWN_CANCELLATIONS", default=3)
 EXPATDESK_COOLDOWN_DAYS = env_int("EXPATDESK_COOLDOWN_DAYS", default=30)
 EXPATDESK_COOLDOWN_HOURS = env_int("EXPATDESK_COOLDOWN_HOURS", default=24)
+# Fair share (bookings/fairness.py): the counter time (grid units x counters, in minutes) one client
+# address, and one mailbox, may hold and book for one local day, and over everything still to come.
+# 180 minutes is one family's visit: 6 persons of the longest service (30 minutes); a seventh of the demo
+# desk's day (3 counters x 7 hours = 1,260 minutes). Two such visits over the horizon.
+EXPATDESK_FAIR_SHARE_DAY_MINUTES = env_int("EXPATDESK_FAIR_SHARE_DAY_MINUTES", default=180)
+EXPATDESK_FAIR_SHARE_HORIZON_MINUTES = env_int("EXPATDESK_FAIR_SHARE_HORIZON_MINUTES", default=360)
+# Signed-in HR staff of an approved employer book for many employees: counted per employer instead of
+# per address, with these limits (360: twice a family's visit in a day; 2,400 over the horizon).
+EXPATDESK_EMPLOYER_DAY_MINUTES = env_int("EXPATDESK_EMPLOYER_DAY_MINUTES", default=360)
+EXPATDESK_EMPLOYER_HORIZON_MINUTES = env_int("EXPATDESK_EMPLOYER_HORIZON_MINUTES", default=2400)
 
 # Content Security Policy (django-csp 4): no inline script or style anywhere; every asset from static/.
 CONTENT_SECURITY_POLICY = {

@@ -19,6 +19,9 @@ EXPATDESK_MAX_HOLDS_PER_IP = 1000
 # cool-down are on in production and switched on with override_settings in tests/test_abuse.py.
 EXPATDESK_ONE_BOOKING_PER_EMAIL = False
 EXPATDESK_COOLDOWN_CANCELLATIONS = 0
+# ... and the fair-share caps, which tests/test_fairness.py sets to the real values.
+EXPATDESK_FAIR_SHARE_DAY_MINUTES = EXPATDESK_FAIR_SHARE_HORIZON_MINUTES = 1_000_000
+EXPATDESK_EMPLOYER_DAY_MINUTES = EXPATDESK_EMPLOYER_HORIZON_MINUTES = 1_000_000
 
 # Tests serve static files from the app and project folders (no collectstatic), so WhiteNoise has no
 # STATIC_ROOT to read and does not warn about a missing one on every request handler it builds.

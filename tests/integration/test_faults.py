@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from bookings import actions, tasks
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, OutboxStatus, SlotClaim
-from bookings.tokens import manage_token
 from expatdesk.celery import app as celery_app
 from tests.support.env import AMSTERDAM, require, uses_postgresql
 from tests.support.integration import (
@@ -44,7 +43,7 @@ from tests.support.integration import (
     wait_for,
     worker_database_url,
 )
-from tests.support.public_flow import details_data, first_times_url, starts_on
+from tests.support.public_flow import confirmed_token, details_data, first_times_url, starts_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -250,26 +249,28 @@ def book_through_the_pages(client, service) -> Appointment:
     response = client.post(reverse("bookings:hold", kwargs={"service_code": service.code}), {**answers, "start": start})
     assert response.status_code == 302
     response = client.post(reverse("bookings:details"), details_data(1))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("bookings:confirmation")
+    confirmed_token(response)
     return Appointment.objects.get(status=AppointmentStatus.BOOKED)
 
 
 def book_directly(desk, service) -> Appointment:
-    """A booking a few days ahead of the real time (the worker and the manage pages use the real clock)."""
+    """A booking a few days ahead of the real time (the worker and the manage pages use the real clock);
+    its manage token (shown once, stored nowhere) is on it as `manage_token`."""
     now = timezone.now()
     for offset in range(2, 9):
         start = datetime.combine((now + timedelta(days=offset)).astimezone(AMSTERDAM).date(), datetime.min.time())
         start = start.replace(hour=10, tzinfo=AMSTERDAM)
         try:
-            return actions.book_appointment(
+            result = actions.book_appointment(
                 location=desk,
                 service=service,
                 start=start,
                 names=[actions.PersonName("Ann", "Example")],
                 contact_email="ann.example@example.org",
                 now=now,
-            ).appointment
+            )
+            result.appointment.manage_token = result.manage_token
+            return result.appointment
         except actions.BookingError as error:
             if error.code != actions.BookingError.CLOSED:
                 raise
@@ -511,7 +512,7 @@ def test_a_cancellation_waiting_too_long_for_a_lock_gets_the_busy_page_in_the_pe
     client, desk, service, short_lock_timeout, locker
 ):
     appointment = book_directly(desk, service)
-    token = manage_token(salt=appointment.manage_token_salt)
+    token = appointment.manage_token
     cancel_url = reverse("bookings:cancel", kwargs={"token": token})
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "nl"
     assert client.get(cancel_url).status_code == 200

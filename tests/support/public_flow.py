@@ -60,3 +60,15 @@ def lapse(appointment: Appointment) -> None:
     past = timezone.now() - timedelta(minutes=1)
     Appointment.objects.filter(pk=appointment.pk).update(hold_expires_at=past)
     SlotClaim.objects.filter(appointment=appointment).update(expires_at=past)
+
+
+MANAGE_PATH = re.compile(r"/manage/([0-9a-f]{64})/")
+
+
+def confirmed_token(response) -> str:
+    """The details form booked: it redirects to the booking's manage page (which says "you're booked" on
+    this first visit); the token of that address, the only place it is (issue 9)."""
+    assert response.status_code == 302, response.status_code
+    match = MANAGE_PATH.fullmatch(response["Location"])
+    assert match, response["Location"]
+    return match.group(1)

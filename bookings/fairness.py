@@ -1,0 +1,176 @@
+"""Fair access: nobody holds or books more than a small share of the desk's counter time (issue 9, DESIGN.md §6).
+
+Read-only; the actions call it inside their transaction (bookings/actions/booking.py).
+
+What counts is **counter time**: the grid units an appointment claims on counters (persons x units per
+person), in minutes (units x the location's grid). Live holds (not lapsed) and live bookings (booked or
+checked in, not yet ended) count; cancelled, lapsed, finished and no-show appointments do not. Every
+appointment is counted once, by its own claims, whatever its state: a hold being confirmed is not
+counted again.
+
+Whose share is it:
+- the **client address** that held it: `Appointment.client_key`, the keyed hash of the address
+  (bookings/abuse.py), kept after the hold is booked and erased with the personal data;
+- the **mailbox** it is booked for: `Appointment.mailbox_key`, a keyed hash of the normalised address
+  (bookings/mailboxes.py), so `name+1@`, `name+2@` ... are one mailbox;
+- or, in place of the address, an **owner** the caller names, with its own limits: signed-in HR staff of
+  an approved employer book for many employees, so the employers app passes the employer's share
+  (`owner_share`) and the address does not count for them.
+
+Each share is capped per local day of the appointment (in the location's time zone) and over everything
+still to come (the booking horizon): EXPATDESK_FAIR_SHARE_DAY_MINUTES / _HORIZON_MINUTES for an address
+and for a mailbox, EXPATDESK_EMPLOYER_DAY_MINUTES / _HORIZON_MINUTES for an employer. The appointment
+being checked is counted with the rest (it is saved with its keys before the check), so the check is
+"after this one, still within the share", and a refusal rolls the whole action back.
+
+Concurrency: count-then-insert is a race, so the actions first take transaction-scoped advisory locks on
+the shares' keys (the same locks bookings/abuse.py takes, in one sorted order, so two actions never wait
+for each other crosswise); two bookings of one owner then run one after the other and the second counts
+the first's claims. SQLite runs one writing transaction at a time anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from bookings import abuse
+from bookings.mailboxes import mailbox_key
+from bookings.models import Appointment, AppointmentStatus, SlotClaim
+
+# The Appointment field each kind of share is counted by.
+CLIENT_FIELD = "client_key"
+MAILBOX_FIELD = "mailbox_key"
+
+
+@dataclass(frozen=True)
+class Share:
+    """Counter time one owner may hold and book: per local day and over the whole horizon, in minutes.
+
+    `key` is what the appointment stores to be counted as the owner's (`field`: client_key or
+    mailbox_key); `lock_name` the advisory lock that serialises the owner's bookings."""
+
+    key: str
+    field: str
+    day_minutes: int
+    horizon_minutes: int
+
+    @property
+    def lock_name(self) -> str:
+        return f"mailbox:{self.key}" if self.field == MAILBOX_FIELD else f"client:{self.key}"
+
+
+def address_share(client_key: str) -> Share | None:
+    """The share of one client address (empty key: no address known, nothing to count; an owner's key:
+    its share is the caller's to give, see owner_share)."""
+    if not client_key or is_owner_key(client_key):
+        return None
+    return Share(
+        key=client_key,
+        field=CLIENT_FIELD,
+        day_minutes=settings.EXPATDESK_FAIR_SHARE_DAY_MINUTES,
+        horizon_minutes=settings.EXPATDESK_FAIR_SHARE_HORIZON_MINUTES,
+    )
+
+
+def mailbox_share(email: str) -> Share | None:
+    """The share of the mailbox `email` delivers to (empty address: nothing to count)."""
+    key = mailbox_key(email)
+    if not key:
+        return None
+    return Share(
+        key=key,
+        field=MAILBOX_FIELD,
+        day_minutes=settings.EXPATDESK_FAIR_SHARE_DAY_MINUTES,
+        horizon_minutes=settings.EXPATDESK_FAIR_SHARE_HORIZON_MINUTES,
+    )
+
+
+# An owner's key starts with this prefix, an address's key is hexadecimal: the two never collide, and an
+# action that is not given the owner's share (a move from the manage link) knows not to size it as an address.
+OWNER_KEY_PREFIX = "owner:"
+
+
+def owner_key(owner: str) -> str:
+    """The key an owner's appointments carry (e.g. owner "employer:12"), a keyed hash like the address's."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"owner:{owner}".encode(), hashlib.sha256).hexdigest()
+    return (OWNER_KEY_PREFIX + digest)[:64]
+
+
+def is_owner_key(key: str) -> bool:
+    return key.startswith(OWNER_KEY_PREFIX)
+
+
+def owner_share(*, owner: str, day_minutes: int, horizon_minutes: int) -> Share:
+    """A share the caller names and sizes, counted in place of the client address (an employer's)."""
+    return Share(key=owner_key(owner), field=CLIENT_FIELD, day_minutes=day_minutes, horizon_minutes=horizon_minutes)
+
+
+def lock_shares(shares: Iterable[Share | None]) -> None:
+    """Serialise the transactions of these owners until the current transaction ends (PostgreSQL only).
+    Always in sorted order, so that two actions locking the same two owners cannot deadlock."""
+    for name in sorted({share.lock_name for share in shares if share is not None}):
+        abuse.lock(name)
+
+
+@dataclass(frozen=True)
+class Usage:
+    day_minutes: int
+    horizon_minutes: int
+
+
+def used_minutes(*, share: Share, day_of: Appointment, now: datetime) -> Usage:
+    """The owner's live counter time on `day_of`'s local day and over everything still to come, in one query."""
+    tz = day_of.location.tz
+    day = day_of.start.astimezone(tz).date()
+    day_start = datetime.combine(day, time.min, tzinfo=tz)
+    day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    live = Q(appointment__status=AppointmentStatus.HELD, appointment__hold_expires_at__gt=now) | Q(
+        appointment__status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN), appointment__end__gt=now
+    )
+    grid = "appointment__location__grid_minutes"
+    totals = SlotClaim.objects.filter(live, **{f"appointment__{share.field}": share.key}).aggregate(
+        day=Coalesce(Sum(grid, filter=Q(appointment__start__gte=day_start, appointment__start__lt=day_end)), 0),
+        horizon=Coalesce(Sum(grid), 0),
+    )
+    return Usage(day_minutes=totals["day"], horizon_minutes=totals["horizon"])
+
+
+def check_shares(*, appointment: Appointment, shares: Iterable[Share | None], now: datetime) -> None:
+    """Refuse (BookingError FAIR_SHARE_EXCEEDED) when, with `appointment` (saved with its keys), an owner
+    would hold or book more counter time than its share. Call after lock_shares, in the same transaction."""
+    from bookings.actions.common import BookingError  # the actions import this module
+
+    for share in shares:
+        if share is None:
+            continue
+        usage = used_minutes(share=share, day_of=appointment, now=now)
+        if usage.day_minutes > share.day_minutes:
+            raise BookingError(
+                BookingError.FAIR_SHARE_EXCEEDED,
+                _(
+                    "At most %(minutes)d minutes of counter time can be held or booked for one day from one "
+                    "connection, e-mail address or employer, and that is reached for this day. To change a "
+                    "booking, use the link in its confirmation e-mail; to book for more people, please contact "
+                    "the desk."
+                )
+                % {"minutes": share.day_minutes},
+            )
+        if usage.horizon_minutes > share.horizon_minutes:
+            raise BookingError(
+                BookingError.FAIR_SHARE_EXCEEDED,
+                _(
+                    "At most %(minutes)d minutes of counter time can be held or booked for the coming weeks from "
+                    "one connection, e-mail address or employer, and that is reached. To change a booking, use "
+                    "the link in its confirmation e-mail; to book for more people, please contact the desk."
+                )
+                % {"minutes": share.horizon_minutes},
+            )
