@@ -28,7 +28,7 @@ run: setup
 test: setup
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -20,7 +20,9 @@ from django.db import connection
 from expatdesk.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-REDIS_DB = int(os.environ.get("EXPATDESK_TEST_REDIS_DB", "15"))  # a database of its own: the tests flush it
+# A Redis database of its own (the tests flush it), one per pytest-xdist worker (gw0: 15, gw1: 14, ...).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_DB = int(os.environ.get("EXPATDESK_TEST_REDIS_DB", "15")) - _WORKER
 WORKER_START_TIMEOUT = 40.0
 
 
