@@ -14,10 +14,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from bookings.actions import BookingError
-from employers.models import Employer, EmployerMembership
+from bookings.models import Appointment, AppointmentStatus
+from employers.models import Employer, EmployerBooking, EmployerMembership
 
 ALREADY_APPROVED = "already_approved"
 EMAIL_TAKEN = "email_taken"
+NOT_AN_EMPLOYER = "not_an_employer"
 
 
 def sign_up_employer(
@@ -56,3 +58,28 @@ def approve_employer(*, employer: Employer, now: datetime, actor: AbstractBaseUs
         locked.save(update_fields=["is_approved", "approved_at", "approved_by"])
         get_user_model().objects.filter(employer_membership__employer=locked, is_active=False).update(is_active=True)
     return locked
+
+
+def record_employer_booking(*, appointment: Appointment, user: AbstractBaseUser, now: datetime) -> EmployerBooking:
+    """Record that HR staff of an approved employer made this booking (through the public flow) for an
+    employee: the employer sees it in its list, and the appointment says who booked it. Running it again
+    for the same booking changes nothing."""
+    with transaction.atomic(durable=True):
+        membership = (
+            EmployerMembership.objects.select_related("employer")
+            .filter(user_id=user.pk, user__is_active=True, employer__is_approved=True)
+            .first()
+        )
+        if membership is None:
+            raise BookingError(NOT_AN_EMPLOYER, _("Only the staff of an approved employer can book for employees."))
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN):
+            raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
+        if locked.booked_by_id is None:
+            locked.booked_by_id = user.pk
+            locked.save(update_fields=["booked_by"])
+        link, _created = EmployerBooking.objects.get_or_create(
+            appointment=locked,
+            defaults={"employer": membership.employer, "booked_by_id": user.pk, "created_at": now},
+        )
+    return link

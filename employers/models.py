@@ -1,7 +1,7 @@
 """Employers (recognised sponsors) whose HR staff book for new employees, and the bookings they made.
 
 Data and constraints only: sign-up and approval are in employers/actions.py, the link of a booking to its
-employer is written by bookings.actions.record_employer_booking. Only what is needed is kept: the
+employer is written by employers.actions.record_employer_booking. Only what is needed is kept: the
 organisation's name, an optional KvK/IND sponsor number and a contact name; the HR staff's e-mail address
 and password live on their user account.
 """

@@ -5,7 +5,7 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, outbox, desk, privacy, hours, employers); callers import
+One module per subject (common, booking, outbox, desk, privacy, hours); callers import
 from the package: `from bookings import actions`.
 """
 
@@ -43,10 +43,6 @@ from bookings.actions.desk import (
     start_service,
     walk_in,
 )
-from bookings.actions.employers import (
-    NOT_AN_EMPLOYER,
-    record_employer_booking,
-)
 from bookings.actions.hours import (
     APPOINTMENTS_OUTSIDE_HOURS,
     INVALID_HOURS,
@@ -81,7 +77,6 @@ __all__ = [
     "INVALID_PERIOD",
     "MANAGE_LINK_RESEND_INTERVAL",
     "MAX_BLOCK_DAYS",
-    "NOT_AN_EMPLOYER",
     "NOT_TODAY",
     "NO_CAPACITY",
     "OUTBOX_MAX_ATTEMPTS",
@@ -110,7 +105,6 @@ __all__ = [
     "mark_no_show",
     "move_appointment",
     "queue_due_reminders",
-    "record_employer_booking",
     "requeue_outbox",
     "reschedule_appointment",
     "resend_manage_link",

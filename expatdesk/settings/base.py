@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "desk",
     "employers",
     "api",
+    # `manage.py seed_demo`, the demo desk of `make run`: it uses every app, so it has its own on top.
+    "demo",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
     # schema viewer's assets served from static (no CDN).
     "rest_framework",
@@ -95,6 +97,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "expatdesk.urls"
 
+# Who books for someone else on the public pages (bookings/agents.py): HR staff of an approved employer
+# book for employees. bookings imports no app above it; this wires the employers app in.
+EXPATDESK_BOOKING_AGENT_PROVIDER = "employers.agent.booking_agent"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -106,6 +112,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `booking_agent` on the public pages: who is signed in to book for someone else.
+                "bookings.agents.booking_agent",
             ],
         },
     },
