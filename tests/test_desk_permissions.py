@@ -38,13 +38,16 @@ def desk_get_urls(world) -> list[str]:
         "/desk/block/",
         f"/desk/block/{world['block'].pk}/",
         f"/desk/appointment/{ref}/",
+        f"/desk/appointment/{ref}/?move_day=2026-12-02",
+        "/desk/" + query + f"&counter={world['desk'].counters.order_by('name').first().pk}",
     ]
 
 
 def desk_post_urls(world) -> list[str]:
     ref = world["appointment"].reference
     return [
-        f"/desk/appointment/{ref}/{action}/" for action in ("check-in", "start", "finish", "no-show", "cancel", "move")
+        f"/desk/appointment/{ref}/{action}/"
+        for action in ("check-in", "start", "finish", "no-show", "cancel", "move", "undo-check-in")
     ] + ["/desk/check-in/", "/desk/walk-in/", "/desk/block/", f"/desk/block/{world['block'].pk}/"]
 
 

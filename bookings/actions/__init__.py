@@ -5,7 +5,7 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, outbox, desk, privacy, hours); callers import
+One module per subject (common, booking, outbox, desk, desk_move, privacy, hours); callers import
 from the package: `from bookings import actions`.
 """
 
@@ -38,10 +38,17 @@ from bookings.actions.desk import (
     end_counter_block,
     finish_service,
     mark_no_show,
-    move_appointment,
     staff_cancel_appointment,
     start_service,
+    undo_check_in,
     walk_in,
+)
+from bookings.actions.desk_move import (
+    COUNTER_BLOCKED,
+    COUNTER_TAKEN,
+    FULL,
+    NO_CHANGE,
+    move_appointment,
 )
 from bookings.actions.hours import (
     APPOINTMENTS_OUTSIDE_HOURS,
@@ -71,14 +78,18 @@ __all__ = [
     "APPOINTMENTS_IN_CLOSURE",
     "APPOINTMENTS_OUTSIDE_HOURS",
     "CLAIM_ATTEMPTS",
+    "COUNTER_BLOCKED",
+    "COUNTER_TAKEN",
     "EMAIL_REQUIRED",
     "ERASURE_DETAIL",
+    "FULL",
     "INVALID_HOURS",
     "INVALID_PERIOD",
     "MANAGE_LINK_RESEND_INTERVAL",
     "MAX_BLOCK_DAYS",
     "NOT_TODAY",
     "NO_CAPACITY",
+    "NO_CHANGE",
     "OUTBOX_MAX_ATTEMPTS",
     "REASON_REQUIRED",
     "TOO_EARLY",
@@ -110,5 +121,6 @@ __all__ = [
     "resend_manage_link",
     "staff_cancel_appointment",
     "start_service",
+    "undo_check_in",
     "walk_in",
 ]
