@@ -164,9 +164,7 @@ def test_the_block_page_costs_the_same_queries_for_one_or_three_affected(
 # ---- the move form offers the free times, with their counters ----------------------------------------
 
 
-def test_the_move_form_offers_the_free_times_with_their_counters(
-    staff_client, desk, service, counters, monday_morning
-):
+def test_the_move_form_offers_the_free_times_with_their_counters(staff_client, desk, service, counters, monday_morning):
     anna = book(desk, service, at(10), now=monday_morning, counter=counters[0])
     for counter in counters:
         book(desk, service, at(11), now=monday_morning, counter=counter)  # 11:00 is full
