@@ -71,6 +71,7 @@ from bookings.actions.privacy import (
     ERASURE_DETAIL,
     anonymise_past_appointments,
     erase_personal_data,
+    export_personal_data,
 )
 
 __all__ = [
@@ -110,6 +111,7 @@ __all__ = [
     "end_counter_block",
     "erase_personal_data",
     "expire_holds",
+    "export_personal_data",
     "finish_outbox_email",
     "finish_service",
     "hold_slot",
