@@ -35,6 +35,8 @@ class Employer(models.Model):
         verbose_name=_("approved by"),
     )
     created_at = models.DateTimeField(_("signed up at"))
+    # The language the HR contact signed up in: the e-mails about the request and its approval use it.
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="en")
 
     class Meta:
         ordering = ["name", "pk"]

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session idle for EXPATDESK_STAFF_IDLE_MINUTES ends.
+    "desk.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database lock not granted within DATABASE_LOCK_TIMEOUT_MS: a 503 "busy, try again" page.
     "expatdesk.busy.BusyDatabaseMiddleware",
@@ -142,12 +144,16 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "desk:login"
-LOGIN_REDIRECT_URL = "desk:agenda"
+# Desk staff land on the agenda, HR staff of an employer on their bookings (expatdesk/views.py).
+LOGIN_REDIRECT_URL = "signed_in"
 LOGOUT_REDIRECT_URL = "desk:login"
 # Staff must confirm every sign-in with a TOTP code. Production refuses to start with it off; the
 # embedded demo (local settings) may switch it off for a first look.
 EXPATDESK_REQUIRE_2FA = env_bool("EXPATDESK_REQUIRE_2FA", default=True)
 OTP_TOTP_ISSUER = "ExpatDesk"
+# A signed-in session (staff, admins, HR staff) without activity for this many minutes ends: the next
+# request asks for the password again (desk/middleware.py). The agenda's own refresh is not activity.
+EXPATDESK_STAFF_IDLE_MINUTES = env_int("EXPATDESK_STAFF_IDLE_MINUTES", default=30)
 # Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that pair is
 # locked out for AXES_COOLOFF_MINUTES.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
