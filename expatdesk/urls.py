@@ -1,15 +1,13 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from expatdesk.health import healthz
-from expatdesk.views import signed_in
+from expatdesk.views import favicon, signed_in
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico where a page names none (a CSV download, a JSON answer): the site's icon.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     # After the password (and before the code): the signed-in user's own start page.
     path("signed-in/", signed_in, name="signed_in"),
