@@ -60,8 +60,8 @@ def _why_not(
             _("There is not enough time left before the desk closes at that time; please pick an earlier time."),
         )
     full = BookingError(FULL, _("That time is full: no counter is free for this booking then. Pick another time."))
+    span_end = start + snapshot.grid * snapshot.units_per_person(service) * persons
     if counter is not None:
-        span_end = start + snapshot.grid * snapshot.units_per_person(service) * persons
         block = view.block_at(counter_id=counter.pk, start=start, end=span_end)
         if block is not None:
             return BookingError(
@@ -89,10 +89,15 @@ def _why_not(
         return full
     # Any counter: would it fit if the blocked counters were free?
     if view.engine_view(own).allocate(service=service, persons=persons, start=start) is not None:
+        blocked_then = [
+            pk
+            for pk in snapshot.counters_for(service)
+            if view.block_at(counter_id=pk, start=start, end=span_end) is not None
+        ]
         return BookingError(
             COUNTER_BLOCKED,
             _("No other counter is free at that time: %(counters)s is blocked then. Pick another time.")
-            % {"counters": view.names(counter_id for counter_id, _unit in view.blocked)},
+            % {"counters": view.names(blocked_then)},
         )
     return full
 
