@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails and in seed_demo's output follow HOST and PORT (a wildcard HOST is linked as
+# 127.0.0.1); set EXPATDESK_SITE_URL in the environment to link elsewhere.
+LINK_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
+EXPATDESK_SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
 .PHONY: setup run test lint format check messages clean
 
@@ -22,8 +26,8 @@ setup: $(VENV)/.installed node_modules/.installed
 
 run: setup
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	EXPATDESK_SITE_URL='$(EXPATDESK_SITE_URL)' $(PY) manage.py seed_demo
+	EXPATDESK_SITE_URL='$(EXPATDESK_SITE_URL)' $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
 	$(PY) manage.py check

@@ -156,9 +156,28 @@ class DetailsForm(forms.Form):
         error_messages={"required": _("Please agree to the privacy statement to book the appointment.")},
     )
 
-    def __init__(self, *args: object, persons: int, **kwargs: object) -> None:
+    def __init__(self, *args: object, persons: int, for_employee: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.persons = persons
+        if for_employee:
+            # HR staff book for an employee (bookings/agents.py): the form speaks of the employee.
+            self.fields["email"].label = _("The employee's e-mail address")
+            self.fields["email"].help_text = _(
+                "We send the confirmation and the link to change or cancel the appointment to the employee."
+            )
+            self.fields["email"].error_messages["required"] = _("Please enter the employee's e-mail address.")
+            self.fields["phone"].label = _("The employee's phone number (optional)")
+            self.fields["phone"].help_text = _(
+                "Only used if the desk needs to reach the employee about this appointment."
+            )
+            self.fields["language"].label = _("The employee's language for e-mails")
+            self.fields["consent"].label = _(
+                "I have given the employee the privacy statement, and they agree that the desk uses these details "
+                "for the appointment."
+            )
+            self.fields["consent"].error_messages["required"] = _(
+                "Please confirm that the employee agrees to the privacy statement."
+            )
         name_fields: dict[str, forms.Field] = {}
         fieldsets = []
         for number in range(1, persons + 1):
@@ -175,7 +194,14 @@ class DetailsForm(forms.Form):
                 validators=[validate_name_characters],
                 error_messages={"required": _("Please enter the last name as on the ID.")},
             )
-            legend = _("Person %(number)d") % {"number": number} if persons > 1 else _("Your name")
+            if for_employee:
+                legend = (
+                    _("Employee or family member %(number)d") % {"number": number}
+                    if persons > 1
+                    else _("The employee's name")
+                )
+            else:
+                legend = _("Person %(number)d") % {"number": number} if persons > 1 else _("Your name")
             fieldsets.append(
                 Fieldset(
                     legend,
@@ -189,7 +215,7 @@ class DetailsForm(forms.Form):
         self.helper = _helper(
             *fieldsets,
             Fieldset(
-                _("How we reach you"),
+                _("How we reach the employee") if for_employee else _("How we reach you"),
                 Field("email", autocomplete="email"),
                 Field("phone", autocomplete="tel"),
                 "language",

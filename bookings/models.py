@@ -451,11 +451,14 @@ class EventKind(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
     RESCHEDULED = "rescheduled", _("moved")
     CHECKED_IN = "checked_in", _("checked in")
+    CHECK_IN_UNDONE = "check_in_undone", _("check-in undone")
     STARTED = "started", _("started")
     DONE = "done", _("done")
     NO_SHOW = "no_show", _("no-show")
     EXPIRED = "expired", _("hold expired")
     ANONYMISED = "anonymised", _("anonymised")
+    # Staff downloaded the person's data (a data request); the event names who and when, no data.
+    EXPORTED = "exported", _("personal data exported")
 
 
 class AppointmentEvent(models.Model):

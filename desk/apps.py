@@ -9,8 +9,13 @@ class DeskConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib import admin
+        from django.contrib.auth.signals import user_logged_in
 
         from desk.admin_site import TwoFactorAdminSite
+        from desk.middleware import record_sign_in
+
+        # The idle timeout counts from the sign-in (desk/middleware.py).
+        user_logged_in.connect(record_sign_in, dispatch_uid="desk.record_sign_in")
 
         # The admin asks for the same second factor as the desk, and signs in through the desk's login.
         admin.site.__class__ = TwoFactorAdminSite

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Counter, Location, Weekday
+from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
 from bookings.opening_hours import HoursChange
 from bookings.text import validate_name_characters
 from services.models import Service
@@ -24,17 +25,39 @@ class TokenForm(forms.Form):
 
 
 class AgendaForm(forms.Form):
-    """Which day of which location; both default (first location, today) when left out."""
+    """Which day of which location, and optionally one counter; location and day default (first location,
+    today) when left out."""
 
     location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
     day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    counter = forms.TypedChoiceField(label=_("Counter"), required=False, coerce=int, empty_value=None)
     q = forms.CharField(label=_("Reference or name"), required=False, max_length=100)
     after = forms.TimeField(label=_("From"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
 
-    def __init__(self, *args, locations, **kwargs) -> None:
+    def __init__(self, *args, locations, counters=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
         self.fields["location"].choices = [(loc.pk, loc.name) for loc in locations]
+        self.counters = {counter.pk: counter for counter in counters}
+        # Every location's counters are offered (the page has no script to narrow the list); a counter of
+        # another location than the one chosen is refused below.
+        several = len(locations) > 1
+        self.fields["counter"].choices = [("", _("All counters"))] + [
+            (counter.pk, f"{counter.location.name}: {counter.name}" if several else counter.name)
+            for counter in counters
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        counter_id, location = cleaned.get("counter"), cleaned.get("location")
+        cleaned["counter"] = None
+        if counter_id is not None and location is not None:
+            counter = self.counters.get(counter_id)
+            if counter is None or counter.location_id != location.pk:
+                self.add_error("counter", _("Choose a counter of this location."))
+            else:
+                cleaned["counter"] = counter
+        return cleaned
 
 
 class ReferenceForm(forms.Form):
@@ -51,22 +74,62 @@ class CancelForm(forms.Form):
 
 
 class MoveForm(forms.Form):
+    """A new day, one of that day's free times (each with the counters free for it), and a counter."""
+
     day = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(label=_("New start time"), widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+    time = forms.TimeField(
+        label=_("New start time"),
+        widget=forms.Select,
+        error_messages={"required": _("Choose one of the free times.")},
+    )
     counter = forms.ModelChoiceField(
         queryset=None, label=_("Counter"), required=False, empty_label=_("Any free counter")
     )
 
-    def __init__(self, *args, counters, **kwargs) -> None:
+    def __init__(self, *args, counters, options=(), counter_names=None, **kwargs) -> None:
+        """`options`: bookings.moves.MoveOption of the day, in the location's time zone; `counters`: the
+        counters staff may pick (a blocked counter's page leaves that counter out)."""
         super().__init__(*args, **kwargs)
         self.fields["counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters])
+        self.fields["counter"].choices = [("", _("Any free counter"))] + [(c.pk, c.name) for c in counters]
+        names = counter_names or {c.pk: c.name for c in counters}
+        choices = [("", _("Choose a free time"))]
+        for option in options:
+            free = ", ".join(sorted(names.get(pk, "") for pk in option.counter_ids))
+            label = f"{option.start:%H:%M}–{option.end:%H:%M} · " + (
+                free or str(_("only on several counters together"))
+            )
+            choices.append((f"{option.start:%H:%M}", label))
+        self.fields["time"].widget.choices = choices
+        self.fields["time"].widget.attrs["class"] = "form-select"
+        self.fields["counter"].widget.attrs["class"] = "form-select"
+        self.has_options = bool(options)
+
+
+class MunicipalityField(forms.ChoiceField):
+    """The public form's list of participating municipalities; a typed or posted name is matched whatever
+    its capitals ("maastricht" is Maastricht)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            choices=[("", _("None (not a registration)")), *((name, name) for name in PARTICIPATING_MUNICIPALITIES)],
+            error_messages={"invalid_choice": _("Please choose a municipality from the list.")},
+            **kwargs,
+        )
+
+    def to_python(self, value) -> str:
+        value = " ".join(str(super().to_python(value)).split())
+        canonical = {name.casefold(): name for name in PARTICIPATING_MUNICIPALITIES}
+        return canonical.get(value.casefold(), value)
 
 
 class WalkInForm(forms.Form):
     location = forms.ModelChoiceField(queryset=None, label=_("Location"), empty_label=None)
     service = forms.ModelChoiceField(queryset=None, label=_("Service"), empty_label=None)
     contact_email = forms.EmailField(label=_("E-mail (optional)"), required=False)
-    municipality = forms.CharField(label=_("Municipality (for registration)"), required=False, max_length=80)
+    municipality = MunicipalityField(label=_("Municipality (for registration)"), required=False)
+    # Set by the "already added?" step: staff confirm that the same names are a new walk-in.
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, locations, services, persons: int = 6, **kwargs) -> None:
         super().__init__(*args, **kwargs)

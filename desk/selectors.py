@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q
 
-from bookings.availability import CapacitySnapshot, load_snapshot
+from bookings import moves
+from bookings.availability import CapacitySnapshot, load_snapshot, public_holiday_name
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -16,6 +17,7 @@ from bookings.models import (
     Closure,
     Counter,
     CounterBlock,
+    EventKind,
     Location,
     OpeningHours,
     Person,
@@ -61,6 +63,9 @@ class Agenda:
     totals: DayTotals
     closed_reason: str | None
     opening: list[tuple[datetime, datetime]]
+    previous_open_day: date | None = None
+    next_open_day: date | None = None
+    counter: Counter | None = None  # the rows and blocks of this counter only
 
 
 def desk_locations() -> list[Location]:
@@ -71,9 +76,63 @@ def location_counters(*, location: Location) -> list[Counter]:
     return list(Counter.objects.filter(location=location, is_active=True).order_by("name"))
 
 
+def desk_counters(*, locations: list[Location]) -> list[Counter]:
+    """The active counters of these locations, for the agenda's counter filter: one query."""
+    return list(
+        Counter.objects.filter(location__in=locations, is_active=True)
+        .select_related("location")
+        .order_by("location__name", "location_id", "name")
+    )
+
+
+# How far the agenda's "previous / next open day" links look.
+OPEN_DAY_SEARCH_DAYS = 92
+
+
+def adjacent_open_days(*, location: Location, day: date) -> tuple[date | None, date | None]:
+    """The nearest day before and after `day` on which the location opens (opening hours, not closed, not
+    a public holiday), within OPEN_DAY_SEARCH_DAYS: two queries."""
+    first, last = day - timedelta(days=OPEN_DAY_SEARCH_DAYS), day + timedelta(days=OPEN_DAY_SEARCH_DAYS)
+    hours = list(
+        OpeningHours.objects.filter(location=location)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=last))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=first))
+    )
+    closures = list(
+        Closure.objects.filter(Q(location=location) | Q(location__isnull=True)).filter(
+            start_date__lte=last, end_date__gte=first
+        )
+    )
+
+    def is_open(candidate: date) -> bool:
+        return (
+            location.is_active
+            and any(row.applies_on(candidate) for row in hours)
+            and not any(closure.start_date <= candidate <= closure.end_date for closure in closures)
+            and public_holiday_name(candidate) is None
+        )
+
+    steps = range(1, OPEN_DAY_SEARCH_DAYS + 1)
+    previous = next((day - timedelta(days=n) for n in steps if is_open(day - timedelta(days=n))), None)
+    following = next((day + timedelta(days=n) for n in steps if is_open(day + timedelta(days=n))), None)
+    return previous, following
+
+
 def _day_range(location: Location, day: date) -> tuple[datetime, datetime]:
     tz = location.tz
     return datetime.combine(day, time.min, tzinfo=tz), datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _counters_of_finished(appointments: list[Appointment], counters: dict[int, list[str]]) -> None:
+    """A booking served before the end of its time has no claims left: its counter is on its DONE event
+    (bookings/actions/desk.py finish_service). One query, only when the rows have such a booking."""
+    missing = [a.pk for a in appointments if a.status == AppointmentStatus.DONE and not counters[a.pk]]
+    if not missing:
+        return
+    for appointment_id, detail in AppointmentEvent.objects.filter(
+        appointment_id__in=missing, kind=EventKind.DONE
+    ).values_list("appointment_id", "detail"):
+        counters[appointment_id] = [name for name in detail.split(", ") if name]
 
 
 def _names_and_counters(appointments: Q, ids: set[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
@@ -111,8 +170,9 @@ def free_minutes_left(*, snapshot: CapacitySnapshot, day: date) -> int:
     return free_units * snapshot.location.grid_minutes
 
 
-def day_agenda(*, location: Location, day: date, now: datetime) -> Agenda:
-    """Everything on the desk's day at `location`: 1 + 2 + 4 (snapshot) + 1 (blocks) queries."""
+def day_agenda(*, location: Location, day: date, now: datetime, counter: Counter | None = None) -> Agenda:
+    """Everything on the desk's day at `location` (of one counter, if given): 1 + 2 + 4 (snapshot) + 1 (blocks)
+    + 2 (open days around) queries, and one more when a booking was served before the end of its time."""
     start, end = _day_range(location, day)
     appointments = list(
         Appointment.objects.filter(location=location, start__gte=start, start__lt=end)
@@ -124,6 +184,7 @@ def day_agenda(*, location: Location, day: date, now: datetime) -> Agenda:
     names, counters = _names_and_counters(
         Q(appointment__location=location, appointment__start__gte=start, appointment__start__lt=end), ids
     )
+    _counters_of_finished(appointments, counters)
     rows = [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
     snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
     blocks = list(
@@ -141,6 +202,11 @@ def day_agenda(*, location: Location, day: date, now: datetime) -> Agenda:
         cancelled=statuses.count(AppointmentStatus.CANCELLED),
         free_minutes=free_minutes_left(snapshot=snapshot, day=day),
     )
+    if counter is not None:
+        # One counter's list: its bookings (a family at several counters shows on each) and its blocks.
+        rows = [row for row in rows if counter.name in row.counters]
+        blocks = [block for block in blocks if block.counter_id == counter.pk]
+    previous_day, next_day = adjacent_open_days(location=location, day=day)
     return Agenda(
         location=location,
         day=day,
@@ -149,6 +215,9 @@ def day_agenda(*, location: Location, day: date, now: datetime) -> Agenda:
         totals=totals,
         closed_reason=snapshot.closure_reason(day),
         opening=snapshot.opening_intervals(day),
+        previous_open_day=previous_day,
+        next_open_day=next_day,
+        counter=counter,
     )
 
 
@@ -169,6 +238,7 @@ def search_appointments(*, query: str, location: Location | None = None) -> list
     ids = list(queryset.order_by("-start").values_list("pk", flat=True).distinct()[:SEARCH_LIMIT])
     appointments = list(Appointment.objects.filter(pk__in=ids).select_related("service", "location").order_by("start"))
     names, counters = _names_and_counters(Q(appointment_id__in=ids), set(ids))
+    _counters_of_finished(appointments, counters)
     return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
 
 
@@ -184,8 +254,69 @@ def appointment_by_reference(*, reference: str) -> Appointment | None:
 def appointment_detail(*, appointment: Appointment) -> dict:
     """People, counters and the audit trail of one appointment, for its desk page."""
     names, counters = _names_and_counters(Q(appointment_id=appointment.pk), {appointment.pk})
+    _counters_of_finished([appointment], counters)
     events = list(AppointmentEvent.objects.filter(appointment=appointment).select_related("actor").order_by("at", "pk"))
     return {"names": names[appointment.pk], "counters": counters[appointment.pk], "events": events}
+
+
+@dataclass(frozen=True)
+class MoveChoices:
+    """What a desk move of one booking can go to on one day."""
+
+    day: date
+    options: list[moves.MoveOption]
+    counter_names: dict[int, str]
+    closed_reason: str | None
+
+
+def move_choices(*, appointment: Appointment, day: date, now: datetime) -> MoveChoices:
+    """The free times (with the counters free for each) one booking can move to on `day`: seven queries."""
+    return move_choices_for_many(appointments=[appointment], day=day, now=now)[appointment.pk]
+
+
+def move_choices_for_many(*, appointments: list[Appointment], day: date, now: datetime) -> dict[int, MoveChoices]:
+    """The same for several bookings of one location on one day (a block's page): seven queries in all."""
+    if not appointments:
+        return {}
+    location = appointments[0].location
+    view = moves.load_move_view(location=location, day=day, now=now)
+    units = moves.booking_units(appointment_ids=[a.pk for a in appointments])
+    reason = view.snapshot.closure_reason(day)
+    return {
+        a.pk: MoveChoices(
+            day=day,
+            options=view.options(service=a.service, persons=a.persons, own_units=units[a.pk]),
+            counter_names=view.counter_names,
+            closed_reason=reason,
+        )
+        for a in appointments
+    }
+
+
+# Walk-ins for the same names as one added this many minutes ago ask "already added?" first.
+WALK_IN_DUPLICATE_MINUTES = 15
+
+
+def recent_same_names(*, location: Location, names: list[tuple[str, str]], now: datetime) -> list[Appointment]:
+    """Live appointments at `location` created in the last WALK_IN_DUPLICATE_MINUTES whose people have the
+    same names (whatever their capitals and spaces), newest first: two queries."""
+    wanted = sorted((" ".join(f.split()).casefold(), " ".join(last.split()).casefold()) for f, last in names)
+    since = now - timedelta(minutes=WALK_IN_DUPLICATE_MINUTES)
+    recent = list(
+        Appointment.objects.filter(
+            location=location,
+            created_at__gte=since,
+            status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.DONE],
+        )
+        .select_related("service", "location")
+        .order_by("-created_at", "-pk")[:SEARCH_LIMIT]
+    )
+    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for appointment_id, first, last in Person.objects.filter(appointment__in=recent).values_list(
+        "appointment_id", "first_name", "last_name"
+    ):
+        people[appointment_id].append((" ".join(first.split()).casefold(), " ".join(last.split()).casefold()))
+    return [a for a in recent if sorted(people[a.pk]) == wanted]
 
 
 def affected_by_block(*, block: CounterBlock) -> list[AgendaRow]:

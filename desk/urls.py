@@ -21,6 +21,11 @@ urlpatterns = [
     path("appointment/<str:reference>/start/", appointments.start_service, name="appointment_start"),
     path("appointment/<str:reference>/finish/", appointments.finish_service, name="appointment_finish"),
     path("appointment/<str:reference>/no-show/", appointments.mark_no_show, name="appointment_no_show"),
+    path(
+        "appointment/<str:reference>/undo-check-in/",
+        appointments.undo_check_in,
+        name="appointment_undo_check_in",
+    ),
     path("appointment/<str:reference>/cancel/", appointments.cancel, name="appointment_cancel"),
     path("appointment/<str:reference>/move/", appointments.move, name="appointment_move"),
     # Password and code POSTs per address are rate limited (EXPATDESK_RATE_LOGIN), besides axes' lockout.

@@ -2,7 +2,34 @@
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from employers import selectors
+
+
+class EmployerAuthenticationForm(AuthenticationForm):
+    """The desk's sign-in for HR staff: the address in any capitals, and "not approved yet" for an account
+    waiting for approval, said only to someone who typed its password (everyone else gets the usual
+    "not right" answer, in the same time)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_approved": _(
+            "Your organisation's account has not been approved yet. You will get an e-mail once the desk has "
+            "approved it; then you can sign in."
+        ),
+    }
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+    def get_invalid_login_error(self) -> ValidationError:
+        username, password = self.cleaned_data.get("username") or "", self.cleaned_data.get("password") or ""
+        if selectors.is_waiting_for_approval(username=username, password=password):
+            return ValidationError(self.error_messages["not_approved"], code="not_approved")
+        return super().get_invalid_login_error()
 
 
 class SignUpForm(forms.Form):

@@ -1,7 +1,7 @@
 """Employers (recognised sponsors) whose HR staff book for new employees, and the bookings they made.
 
 Data and constraints only: sign-up and approval are in employers/actions.py, the link of a booking to its
-employer is written by bookings.actions.record_employer_booking. Only what is needed is kept: the
+employer is written by employers.actions.record_employer_booking. Only what is needed is kept: the
 organisation's name, an optional KvK/IND sponsor number and a contact name; the HR staff's e-mail address
 and password live on their user account.
 """
@@ -35,6 +35,8 @@ class Employer(models.Model):
         verbose_name=_("approved by"),
     )
     created_at = models.DateTimeField(_("signed up at"))
+    # The language the HR contact signed up in: the e-mails about the request and its approval use it.
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="en")
 
     class Meta:
         ordering = ["name", "pk"]

@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from expatdesk.health import healthz
+from expatdesk.views import favicon, signed_in
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a page names none (a CSV download, a JSON answer): the site's icon.
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
+    # After the password (and before the code): the signed-in user's own start page.
+    path("signed-in/", signed_in, name="signed_in"),
     path("admin/", admin.site.urls),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),

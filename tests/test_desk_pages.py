@@ -183,13 +183,15 @@ def test_csv_export_of_the_day(staff_client, desk, day, desk_time, monday_mornin
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:4] == ["start", "end", "counter", "reference"]
-    by_reference = {row[3]: row for row in rows[1:]}
-    assert by_reference[day["li"].reference][:3] == ["09:00", "09:30", "Counter 2"]
-    assert by_reference[day["li"].reference][6] == "Li Wei; Mei Wei"
-    assert by_reference[day["gone"].reference][7] == "cancelled"
-    assert any(row[6] == "'=HYPERLINK(1) Evil" for row in rows[1:])  # no formula in a spreadsheet
+    # For Dutch Excel: a byte-order mark, ";" between fields, and the date in a column of its own.
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:5] == ["date", "start", "end", "counter", "reference"]
+    by_reference = {row[4]: row for row in rows[1:]}
+    assert by_reference[day["li"].reference][:4] == ["2026-12-01", "09:00", "09:30", "Counter 2"]
+    assert by_reference[day["li"].reference][7] == "Li Wei, Mei Wei"
+    assert by_reference[day["gone"].reference][8] == "cancelled"
+    assert any(row[7] == "'=HYPERLINK(1) Evil" for row in rows[1:])  # no formula in a spreadsheet
 
 
 def test_csv_export_with_a_bad_date_is_a_400(staff_client, desk, desk_time):
@@ -276,7 +278,9 @@ def test_moving_onto_a_taken_slot_is_a_409_and_changes_nothing(staff_client, des
         {"day": "2026-12-01", "time": "09:00", "counter": counter_2.pk},
     )
     assert response.status_code == 409
-    assert b"just been taken" in response.content
+    # Not a race, so not "just been taken": the page says whose the counter is and which are free.
+    assert b"Counter 2 has another booking at that time. Free then: Counter 1, Counter 3." in response.content
+    assert b"just been taken" not in response.content
     day["anna"].refresh_from_db()
     assert day["anna"].start == at(10)
 
@@ -330,7 +334,7 @@ def test_block_a_counter_shows_the_affected_appointments_with_move_and_cancel(st
     assert response.status_code == 302
     page = staff_client.get(response.url)
     html = page.content.decode()
-    assert [row.appointment for row in page.context["affected"]] == [day["anna"]]
+    assert [item["row"].appointment for item in page.context["affected"]] == [day["anna"]]
     assert f"/desk/appointment/{day['anna'].reference}/move/" in html
     assert f"/desk/appointment/{day['anna'].reference}/cancel/" in html
     # On the agenda the block is listed.

@@ -43,7 +43,7 @@ def employer_booking(employer, user, desk, service, start, *, now, email):
         contact_email=email,
         now=now,
     ).appointment
-    actions.record_employer_booking(appointment=appointment, user=user, now=now)
+    employer_actions.record_employer_booking(appointment=appointment, user=user, now=now)
     return appointment
 
 
@@ -276,8 +276,8 @@ def test_record_employer_booking_refuses_someone_who_is_not_hr_staff(desk, servi
         now=monday_morning,
     ).appointment
     with pytest.raises(BookingError) as refused:
-        actions.record_employer_booking(appointment=appointment, user=desk_staff(), now=monday_morning)
-    assert refused.value.code == actions.NOT_AN_EMPLOYER
+        employer_actions.record_employer_booking(appointment=appointment, user=desk_staff(), now=monday_morning)
+    assert refused.value.code == employer_actions.NOT_AN_EMPLOYER
     appointment.refresh_from_db()
     assert appointment.booked_by is None
     assert not EmployerBooking.objects.exists()
@@ -286,7 +286,7 @@ def test_record_employer_booking_refuses_someone_who_is_not_hr_staff(desk, servi
 def test_record_employer_booking_refuses_a_cancelled_booking_and_is_idempotent(desk, service, monday_morning):
     employer, user = make_employer()
     first = employer_booking(employer, user, desk, service, TUESDAY_10, now=monday_morning, email="a@example.org")
-    actions.record_employer_booking(appointment=first, user=user, now=monday_morning)
+    employer_actions.record_employer_booking(appointment=first, user=user, now=monday_morning)
     assert EmployerBooking.objects.count() == 1
     cancelled = actions.book_appointment(
         location=desk,
@@ -298,7 +298,7 @@ def test_record_employer_booking_refuses_a_cancelled_booking_and_is_idempotent(d
     ).appointment
     actions.cancel_appointment(appointment=cancelled, now=monday_morning)
     with pytest.raises(BookingError):
-        actions.record_employer_booking(appointment=cancelled, user=user, now=monday_morning)
+        employer_actions.record_employer_booking(appointment=cancelled, user=user, now=monday_morning)
     assert EmployerBooking.objects.count() == 1
 
 

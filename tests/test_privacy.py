@@ -342,6 +342,26 @@ def test_an_admin_exports_one_persons_data_as_json(client, admin_user, old_and_r
     assert OLD_DONE["names"][0][0] not in response.content.decode()
 
 
+def test_an_export_records_who_downloaded_it_and_when_without_personal_data(client, admin_user, old_and_recent):
+    old, done, recent = old_and_recent
+    sign_in(client, admin_user)
+    before, log_entries = timezone.now(), LogEntry.objects.count()
+    response = client.post(reverse(PERSONAL_DATA_URL), {"email": OLD["email"], "do": "export"})
+    assert response.status_code == 200
+    [event] = AppointmentEvent.objects.filter(kind=EventKind.EXPORTED)
+    assert (event.appointment_id, event.actor, event.detail) == (old.appointment.pk, admin_user, "")
+    assert before <= event.at <= timezone.now()
+    # Only the appointments exported; nothing of the person in the record, and no admin log entry.
+    assert not AppointmentEvent.objects.filter(kind=EventKind.EXPORTED).exclude(appointment=old.appointment).exists()
+    assert LogEntry.objects.count() == log_entries
+    # The action itself, as any other door would call it.
+    actions.export_personal_data(email=OLD["email"], now=NOW, actor=None)
+    assert AppointmentEvent.objects.filter(kind=EventKind.EXPORTED, actor=None, at=NOW).count() == 1
+    with pytest.raises(actions.BookingError) as refused:
+        actions.export_personal_data(email="  ", now=NOW, actor=admin_user)
+    assert refused.value.code == actions.EMAIL_REQUIRED
+
+
 def test_an_admin_erases_one_persons_data_after_confirming(client, admin_user, old_and_recent):
     old, done, recent = old_and_recent
     sign_in(client, admin_user)

@@ -5,7 +5,7 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, configuration, outbox, lookup, desk, privacy, hours, employers);
+One module per subject (common, booking, configuration, outbox, lookup, desk, desk_move, privacy, hours);
 callers import
 from the package: `from bookings import actions`.
 """
@@ -54,14 +54,17 @@ from bookings.actions.desk import (
     end_counter_block,
     finish_service,
     mark_no_show,
-    move_appointment,
     staff_cancel_appointment,
     start_service,
+    undo_check_in,
     walk_in,
 )
-from bookings.actions.employers import (
-    NOT_AN_EMPLOYER,
-    record_employer_booking,
+from bookings.actions.desk_move import (
+    COUNTER_BLOCKED,
+    COUNTER_TAKEN,
+    FULL,
+    NO_CHANGE,
+    move_appointment,
 )
 from bookings.actions.hours import change_opening_hours
 from bookings.actions.lookup import (
@@ -86,6 +89,7 @@ from bookings.actions.privacy import (
     ERASURE_DETAIL,
     anonymise_past_appointments,
     erase_personal_data,
+    export_personal_data,
 )
 
 __all__ = [
@@ -94,17 +98,20 @@ __all__ = [
     "APPOINTMENTS_OUTSIDE_HOURS",
     "CLAIMS_ON_GRID",
     "CLAIM_ATTEMPTS",
+    "COUNTER_BLOCKED",
     "COUNTER_IN_USE",
+    "COUNTER_TAKEN",
     "EMAIL_REQUIRED",
     "ERASURE_DETAIL",
+    "FULL",
     "INVALID_HOURS",
     "INVALID_PERIOD",
     "LOCATION_IN_USE",
     "MANAGE_LINK_RESEND_INTERVAL",
     "MAX_BLOCK_DAYS",
-    "NOT_AN_EMPLOYER",
     "NOT_TODAY",
     "NO_CAPACITY",
+    "NO_CHANGE",
     "OUTBOX_MAX_ATTEMPTS",
     "REASON_REQUIRED",
     "TOO_EARLY",
@@ -132,6 +139,7 @@ __all__ = [
     "end_counter_block",
     "erase_personal_data",
     "expire_holds",
+    "export_personal_data",
     "finish_outbox_email",
     "finish_service",
     "hold_slot",
@@ -140,7 +148,6 @@ __all__ = [
     "mark_no_show",
     "move_appointment",
     "queue_due_reminders",
-    "record_employer_booking",
     "request_booking_links",
     "requeue_link_requests",
     "requeue_outbox",
@@ -149,5 +156,6 @@ __all__ = [
     "save_closure",
     "staff_cancel_appointment",
     "start_service",
+    "undo_check_in",
     "walk_in",
 ]

@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bookings.actions.booking import (
     _check_booking_input,
     book_in_transaction,
     cancel_appointment,
     lock_appointment_at_location,
-    reschedule_appointment,
 )
 from bookings.actions.common import (
     BookingError,
@@ -51,6 +52,9 @@ NO_CAPACITY = "no_capacity"
 WALK_IN_ATTEMPTS = 3
 # The longest a counter can be blocked in one go.
 MAX_BLOCK_DAYS = 62
+# The one date format of the desk's pages and messages ("Tue 1 Dec 2026", "di 1 dec 2026"), as Django's
+# date format characters, per language; the desk's templates use it through desk/templatetags/desk_format.py.
+DESK_DATE_FORMAT = pgettext_lazy("date format of the desk, in Django's date format characters", "D j M Y")
 
 
 def _lock_for_desk(appointment: Appointment) -> Appointment:
@@ -91,7 +95,7 @@ def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser
             raise BookingError(
                 NOT_TODAY,
                 _("This booking is for %(day)s, not today.")
-                % {"day": locked.start.astimezone(tz).strftime("%d-%m-%Y")},
+                % {"day": date_format(locked.start.astimezone(tz), str(DESK_DATE_FORMAT))},
             )
         locked.status = AppointmentStatus.CHECKED_IN
         locked.checked_in_at = now
@@ -125,8 +129,11 @@ def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBa
         if locked.started_at is None:
             locked.started_at = now
         locked.save(update_fields=["status", "done_at", "started_at"])
+        # Served before the end of its time, the rest of its claims go: the counter it was served at stays
+        # on record in the event (the agenda and the CSV export read it there).
+        counters = sorted(set(SlotClaim.objects.filter(appointment=locked).values_list("counter__name", flat=True)))
         _release_from(appointment=locked, now=now)
-        _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor)
+        _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor, detail=", ".join(counters))
     return locked
 
 
@@ -153,25 +160,46 @@ def mark_no_show(*, appointment: Appointment, now: datetime, actor: AbstractBase
 def staff_cancel_appointment(
     *, appointment: Appointment, reason: str, now: datetime, actor: AbstractBaseUser | None
 ) -> Appointment:
-    """Cancel on the person's behalf, with a reason; they get the cancellation e-mail as usual."""
+    """Cancel on the person's behalf, with a reason; they get the cancellation e-mail as usual.
+
+    A checked-in appointment (a walk-in entered twice, or checked in by mistake) can be cancelled too: its
+    counter time goes, and no e-mail is sent (the person is at the desk)."""
     reason = " ".join(reason.split())
     if not reason:
         raise BookingError(REASON_REQUIRED, _("Please give a reason for the cancellation."))
+    with transaction.atomic(durable=True):
+        locked = lock_appointment_at_location(appointment)  # its counter time may go
+        if locked.status == AppointmentStatus.CHECKED_IN:
+            claims = SlotClaim.objects.filter(appointment=locked)
+            released = list(claims.values_list("counter_id", "unit_start"))
+            claims.delete()
+            _hand_to_blocks(units=released, now=now)  # time on a blocked counter stays blocked
+            locked.status = AppointmentStatus.CANCELLED
+            locked.cancelled_at = now
+            locked.cancel_reason = reason[:200]
+            locked.sequence += 1
+            locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "sequence"])
+            _record(appointment=locked, kind=EventKind.CANCELLED, now=now, actor=actor, detail=locked.cancel_reason)
+            return locked
     return cancel_appointment(appointment=appointment, now=now, reason=reason, actor=actor)
 
 
-def move_appointment(
-    *,
-    appointment: Appointment,
-    new_start: datetime,
-    now: datetime,
-    actor: AbstractBaseUser | None,
-    counter: Counter | None = None,
-) -> Appointment:
-    """Move a booking to another time and/or counter at staff's request (no minimum notice)."""
-    return reschedule_appointment(
-        appointment=appointment, new_start=new_start, now=now, counter=counter, enforce_notice=False, actor=actor
-    )
+def undo_check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
+    """A check-in by mistake: the appointment is booked again (expected), as long as nobody was called yet."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_desk(appointment)
+        if locked.status != AppointmentStatus.CHECKED_IN:
+            raise BookingError(BookingError.INVALID_STATUS, _("This person is not checked in."))
+        if locked.started_at is not None:
+            raise BookingError(
+                BookingError.INVALID_STATUS,
+                _("This person has already been called to the counter; the check-in cannot be undone."),
+            )
+        locked.status = AppointmentStatus.BOOKED
+        locked.checked_in_at = None
+        locked.save(update_fields=["status", "checked_in_at"])
+        _record(appointment=locked, kind=EventKind.CHECK_IN_UNDONE, now=now, actor=actor)
+    return locked
 
 
 def walk_in(

@@ -1,4 +1,5 @@
-"""Privacy: anonymise after the retention period; export or erase one person's data on request."""
+"""Privacy: anonymise after the retention period; export (recording who did) or erase one person's data on
+request."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from bookings import privacy
 from bookings.actions.common import (
     BookingError,
     _hand_to_blocks,
@@ -155,3 +157,19 @@ def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | 
             _erase(appointment_ids=ids, now=now, actor=actor, detail=ERASURE_DETAIL)
         _delete_sessions(now=now, email=email)
     return len(ids)
+
+
+def export_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | None) -> dict:
+    """A person's data request: everything held about them (bookings.privacy.export_personal_data), and
+    on each of their appointments an `exported` event saying who downloaded it and when. The event holds
+    no personal data: not the address asked for, nothing of the export."""
+    email = email.strip()
+    if not email:
+        raise BookingError(EMAIL_REQUIRED, _("Please give the e-mail address of the person."))
+    with transaction.atomic(durable=True):
+        data = privacy.export_personal_data(email=email, now=now)
+        ids = list(privacy.appointments_for_email(email).values_list("pk", flat=True))
+        AppointmentEvent.objects.bulk_create(
+            [AppointmentEvent(appointment_id=pk, kind=EventKind.EXPORTED, at=now, actor=actor) for pk in ids]
+        )
+    return data

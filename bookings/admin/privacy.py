@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from bookings import actions
-from bookings.privacy import appointments_for_email, export_personal_data
+from bookings.privacy import appointments_for_email
 
 
 class PersonalDataForm(forms.Form):
@@ -42,7 +42,8 @@ def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> H
         action = request.POST.get("do", "find")
         now = timezone.now()
         if action == "export":
-            data = export_personal_data(email=email, now=now)
+            # Recorded on each appointment exported: who downloaded it, and when (bookings.actions).
+            data = actions.export_personal_data(email=email, now=now, actor=request.user)
             response = HttpResponse(
                 json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
             )

@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings import abuse, actions, availability, qr, selectors
+from bookings import abuse, actions, agents, availability, qr, selectors
 from bookings.actions import BookingError, PersonName
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
@@ -48,8 +48,6 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
-from employers.fairness import booking_share, employer_share
-from employers.selectors import booking_employer
 from services.models import Service
 
 STEPS = 5  # questions, date, time, details, confirmation
@@ -318,7 +316,7 @@ def hold(request: HttpRequest, service_code: str) -> HttpResponse:
             language=get_language() or "en",
             now=now,
             client_key=abuse.client_key_for(request),
-            share=booking_share(request.user),  # HR staff: the employer's share, not the address's
+            share=agents.agent_share(request),  # HR staff: the employer's share, not the address's
         )
     except BookingError as error:
         day = start.astimezone(location.tz).date()
@@ -402,15 +400,16 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
 def details(request: HttpRequest) -> HttpResponse:
     appointment = _session_hold(request)
     now = timezone.now()
-    # HR staff of an approved employer, signed in: the page says so, and the booking goes on its list.
-    request.booking_employer = booking_employer(request.user)
+    # Signed in to book for someone else (HR staff for an employee, bookings/agents.py): the form speaks of
+    # that person, and the booking is recorded as the agent's.
+    for_other = agents.agent_for(request) is not None
     if request.method == "GET":
         draft = request.session.get(DRAFT_KEY)
         initial = draft if isinstance(draft, dict) else {"language": (get_language() or "en")[:2]}
-        form = DetailsForm(initial=initial, persons=appointment.persons)
+        form = DetailsForm(initial=initial, persons=appointment.persons, for_employee=for_other)
         return render(request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now))
 
-    form = DetailsForm(data=request.POST, persons=appointment.persons)
+    form = DetailsForm(data=request.POST, persons=appointment.persons, for_employee=for_other)
     if not form.is_valid():
         return render(
             request, "bookings/details.html", _details_context(appointment=appointment, form=form, now=now), status=400
@@ -423,7 +422,7 @@ def details(request: HttpRequest) -> HttpResponse:
             phone=form.cleaned_data["phone"],
             language=form.cleaned_data["language"],
             now=now,
-            share=employer_share(request.booking_employer) if request.booking_employer is not None else None,
+            share=agents.agent_share(request),
         )
     except BookingError as error:
         if error.code == BookingError.SLOT_TAKEN:
@@ -446,9 +445,8 @@ def details(request: HttpRequest) -> HttpResponse:
                 status=400 if error.code == BookingError.NAMES_MISMATCH else 409,
             )
         return start_over(request, str(error.message))
-    if request.booking_employer is not None:
-        with suppress(BookingError):  # cancelled in the moment since: it stays off the list
-            actions.record_employer_booking(appointment=result.appointment, user=request.user, now=now)
+    with suppress(BookingError):  # cancelled in the moment since: it stays off the agent's list
+        agents.record_agent_booking(request, appointment=result.appointment, now=now)
     request.session.pop(HOLD_KEY, None)
     request.session.pop(DRAFT_KEY, None)
     # The token goes only into the address the person is sent to (as in the e-mail); the session keeps

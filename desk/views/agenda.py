@@ -2,6 +2,7 @@
 
 import csv
 from datetime import date
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -24,12 +25,12 @@ def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None
     data.setdefault("location", str(locations[0].pk))
     if not data.get("day"):
         data["day"] = now.astimezone(locations[0].tz).date().isoformat()
-    form = AgendaForm(data, locations=locations)
+    form = AgendaForm(data, locations=locations, counters=selectors.desk_counters(locations=locations))
     if not form.is_valid():
         return form, None, [], 400
     location = form.cleaned_data["location"]
     day: date = form.cleaned_data["day"]
-    agenda = selectors.day_agenda(location=location, day=day, now=now)
+    agenda = selectors.day_agenda(location=location, day=day, now=now, counter=form.cleaned_data["counter"])
     results = selectors.search_appointments(query=form.cleaned_data["q"], location=location)
     return form, agenda, results, 200
 
@@ -46,7 +47,20 @@ def _context(request: HttpRequest) -> tuple[dict, int]:
         "refresh_query": request.GET.urlencode(),
         # Where an action on a row returns to: the agenda page, also when the row came from the fragment.
         "page_url": reverse("desk:agenda") + ("?" + request.GET.urlencode() if request.GET else ""),
+        # The day's own query (location, day, counter) for the print, CSV, refresh and other-day links.
+        "day_query": _day_query(agenda),
+        "previous_query": _day_query(agenda, day=agenda.previous_open_day) if agenda else "",
+        "next_query": _day_query(agenda, day=agenda.next_open_day) if agenda else "",
     }, status
+
+
+def _day_query(agenda: selectors.Agenda | None, *, day: date | None = None) -> str:
+    if agenda is None:
+        return ""
+    params = {"location": agenda.location.pk, "day": (day or agenda.day).isoformat()}
+    if agenda.counter is not None:
+        params["counter"] = agenda.counter.pk
+    return urlencode(params)
 
 
 def _location(context: dict):
@@ -92,25 +106,41 @@ def agenda_csv(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    # For spreadsheets as the desk uses them (Excel in Dutch): UTF-8 with a byte-order mark, so names in
+    # any script come out right, and ";" between fields, the separator Dutch Excel expects. The date is a
+    # column of its own (ISO 8601, which Excel reads as a date in every language).
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"desk-{agenda.location.short_code}-{agenda.day.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";")
     writer.writerow(
-        [_("start"), _("end"), _("counter"), _("reference"), _("service"), _("persons"), _("names"), _("status")]
+        [
+            _("date"),
+            _("start"),
+            _("end"),
+            _("counter"),
+            _("reference"),
+            _("service"),
+            _("persons"),
+            _("names"),
+            _("status"),
+        ]
     )
     tz = agenda.location.tz
     for row in agenda.rows:
         a = row.appointment
+        start = a.start.astimezone(tz)
         writer.writerow(
             [
-                a.start.astimezone(tz).strftime("%H:%M"),
+                start.date().isoformat(),
+                start.strftime("%H:%M"),
                 a.end.astimezone(tz).strftime("%H:%M"),
                 row.counter_label,
                 a.reference,
                 a.service.name,
                 a.persons,
-                "; ".join(_csv_safe(name) for name in row.names),
+                ", ".join(_csv_safe(name) for name in row.names),
                 a.get_status_display(),
             ]
         )

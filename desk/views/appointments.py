@@ -1,7 +1,7 @@
 """Desk actions on one appointment, walk-ins and counter blocks. Thin: forms check shape, actions decide."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings import actions
 from bookings.actions import BookingError, PersonName
-from bookings.models import Appointment
+from bookings.forms import parse_day
+from bookings.models import Appointment, AppointmentStatus, Counter
 from desk import clock, selectors
 from desk.forms import BlockForm, CancelForm, MoveForm, ReferenceForm, WalkInForm
 from desk.permissions import desk_required
@@ -36,32 +37,65 @@ def _back(request: HttpRequest, appointment: Appointment) -> str:
     return reverse("desk:appointment", args=[appointment.reference])
 
 
-def _detail_context(appointment: Appointment, **extra) -> dict:
-    counters = selectors.location_counters(location=appointment.location)
+def _move_day(request: HttpRequest, appointment: Appointment) -> date:
+    """The day the move form offers times on: `?move_day=`, else the booking's own day (never before today)."""
+    tz = appointment.location.tz
+    today = clock.now().astimezone(tz).date()
+    picked = parse_day(request.GET.get("move_day") or request.POST.get("day"))
+    day = picked or appointment.start.astimezone(tz).date()
+    return max(day, today)
+
+
+def _move_form(
+    appointment: Appointment,
+    choices: selectors.MoveChoices,
+    *,
+    counters: list[Counter] | None = None,
+    data=None,
+    exclude_counter_id: int | None = None,
+    auto_id: str | None = None,
+) -> MoveForm:
+    if counters is None:
+        counters = selectors.location_counters(location=appointment.location)
+    return MoveForm(
+        data,
+        counters=[counter for counter in counters if counter.pk != exclude_counter_id],
+        options=choices.options,
+        counter_names=choices.counter_names,
+        initial={"day": choices.day},
+        **({"auto_id": auto_id} if auto_id else {}),
+    )
+
+
+def _detail_context(request: HttpRequest, appointment: Appointment, **extra) -> dict:
     context = {
         "appointment": appointment,
         **selectors.appointment_detail(appointment=appointment),
         "cancel_form": CancelForm(),
-        "move_form": MoveForm(
-            counters=counters,
-            initial={"day": appointment.start.astimezone(appointment.location.tz).date()},
-        ),
         "now": clock.now(),
     }
+    if appointment.status == AppointmentStatus.BOOKED:
+        choices = selectors.move_choices(appointment=appointment, day=_move_day(request, appointment), now=clock.now())
+        context["move_choices"] = choices
+        context["move_form"] = _move_form(appointment, choices)
     context.update(extra)
     return context
+
+
+# Refusals that are about the desk's state at that time (someone else has it), not about the input.
+CONFLICTS = {BookingError.SLOT_TAKEN, actions.FULL, actions.COUNTER_BLOCKED, actions.COUNTER_TAKEN}
 
 
 def _refused(request: HttpRequest, appointment: Appointment, error: BookingError, **extra) -> HttpResponse:
     """Show the appointment again with the reason its action was refused; nothing was changed."""
     appointment.refresh_from_db()
-    context = _detail_context(appointment, error=error.message, **extra)
+    context = _detail_context(request, appointment, error=error.message, **extra)
     return render_local(
         request,
         "desk/appointment.html",
         context,
         location=appointment.location,
-        status=409 if error.code == "slot_taken" else 400,
+        status=409 if error.code in CONFLICTS else 400,
     )
 
 
@@ -69,7 +103,9 @@ def _refused(request: HttpRequest, appointment: Appointment, error: BookingError
 @desk_required
 def appointment_detail(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
-    return render_local(request, "desk/appointment.html", _detail_context(appointment), location=appointment.location)
+    return render_local(
+        request, "desk/appointment.html", _detail_context(request, appointment), location=appointment.location
+    )
 
 
 def _simple_action(action: Callable[..., Appointment], done_message: str):
@@ -91,6 +127,7 @@ check_in_appointment = _simple_action(actions.check_in, gettext_lazy("%(referenc
 start_service = _simple_action(actions.start_service, gettext_lazy("%(reference)s: service started."))
 finish_service = _simple_action(actions.finish_service, gettext_lazy("%(reference)s is done."))
 mark_no_show = _simple_action(actions.mark_no_show, gettext_lazy("%(reference)s is marked as a no-show."))
+undo_check_in = _simple_action(actions.undo_check_in, gettext_lazy("%(reference)s: the check-in is undone."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -118,7 +155,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        context = _detail_context(appointment, cancel_form=form)
+        context = _detail_context(request, appointment, cancel_form=form)
         return render_local(request, "desk/appointment.html", context, location=appointment.location, status=400)
     try:
         actions.staff_cancel_appointment(
@@ -134,9 +171,16 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
 @desk_required
 def move(request: HttpRequest, reference: str) -> HttpResponse:
     appointment = _appointment_or_404(reference)
-    form = MoveForm(request.POST, counters=selectors.location_counters(location=appointment.location))
+    if appointment.status != AppointmentStatus.BOOKED:
+        return _refused(
+            request,
+            appointment,
+            BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved.")),
+        )
+    choices = selectors.move_choices(appointment=appointment, day=_move_day(request, appointment), now=clock.now())
+    form = _move_form(appointment, choices, data=request.POST)
     if not form.is_valid():
-        context = _detail_context(appointment, move_form=form)
+        context = _detail_context(request, appointment, move_form=form, move_choices=choices)
         return render_local(request, "desk/appointment.html", context, location=appointment.location, status=400)
     new_start = datetime.combine(form.cleaned_data["day"], form.cleaned_data["time"], tzinfo=appointment.location.tz)
     try:
@@ -148,7 +192,7 @@ def move(request: HttpRequest, reference: str) -> HttpResponse:
             actor=request.user,
         )
     except BookingError as error:
-        return _refused(request, appointment, error, move_form=form)
+        return _refused(request, appointment, error, move_form=form, move_choices=choices)
     messages.success(request, _("%(reference)s is moved.") % {"reference": appointment.reference})
     return redirect(_back(request, appointment))
 
@@ -160,33 +204,47 @@ def walk_in(request: HttpRequest) -> HttpResponse:
     services = list(Service.objects.active())
     form = WalkInForm(request.POST or None, locations=locations, services=services)
     status = 200
+    duplicates = []
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                result = actions.walk_in(
-                    location=form.cleaned_data["location"],
-                    service=form.cleaned_data["service"],
-                    names=[PersonName(first_name=f, last_name=last) for f, last in form.names()],
-                    contact_email=form.cleaned_data["contact_email"],
-                    municipality=form.cleaned_data["municipality"],
-                    now=clock.now(),
-                    actor=request.user,
+            now = clock.now()
+            if not form.cleaned_data["confirm_duplicate"]:
+                duplicates = selectors.recent_same_names(
+                    location=form.cleaned_data["location"], names=form.names(), now=now
                 )
-            except BookingError as error:
-                form.add_error(None, error.message)
+            if duplicates:
+                # "Already added?": the same form again, with the answer "no, this is another walk-in" ready.
+                data = request.POST.copy()
+                data["confirm_duplicate"] = "on"
+                form = WalkInForm(data, locations=locations, services=services)
+                status = 200
             else:
-                appointment = result.appointment
-                messages.success(
-                    request,
-                    _("Walk-in %(reference)s booked at %(time)s and checked in.")
-                    % {
-                        "reference": appointment.reference,
-                        "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
-                    },
-                )
-                return redirect("desk:appointment", reference=appointment.reference)
-    return render(request, "desk/walk_in.html", {"form": form}, status=status)
+                try:
+                    result = actions.walk_in(
+                        location=form.cleaned_data["location"],
+                        service=form.cleaned_data["service"],
+                        names=[PersonName(first_name=f, last_name=last) for f, last in form.names()],
+                        contact_email=form.cleaned_data["contact_email"],
+                        municipality=form.cleaned_data["municipality"],
+                        now=now,
+                        actor=request.user,
+                    )
+                except BookingError as error:
+                    form.add_error(None, error.message)
+                else:
+                    appointment = result.appointment
+                    messages.success(
+                        request,
+                        _("Walk-in %(reference)s booked at %(time)s and checked in.")
+                        % {
+                            "reference": appointment.reference,
+                            "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
+                        },
+                    )
+                    return redirect("desk:appointment", reference=appointment.reference)
+    context = {"form": form, "duplicates": duplicates}
+    return render(request, "desk/walk_in.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -232,12 +290,35 @@ def block_detail(request: HttpRequest, block_id: int) -> HttpResponse:
         messages.success(request, _("%(counter)s is back in service.") % {"counter": block.counter.name})
         return redirect("desk:agenda")
     affected = selectors.affected_by_block(block=block)
-    counters = selectors.location_counters(location=block.counter.location)
+    location = block.counter.location
+    now = clock.now()
+    counters = selectors.location_counters(location=location)
+    items = []
+    by_day: dict[date, list] = {}
+    today = now.astimezone(location.tz).date()
+    for row in affected:
+        by_day.setdefault(max(row.appointment.start.astimezone(location.tz).date(), today), []).append(row)
+    for day, rows in by_day.items():
+        booked = [row.appointment for row in rows if row.appointment.status == AppointmentStatus.BOOKED]
+        choices = selectors.move_choices_for_many(appointments=booked, day=day, now=now)
+        for row in rows:
+            a = row.appointment
+            item = {"row": row}
+            if a.pk in choices:
+                item["choices"] = choices[a.pk]
+                # The blocked counter is not offered; "any free counter" never chooses it either.
+                item["move_form"] = _move_form(
+                    a,
+                    choices[a.pk],
+                    counters=counters,
+                    exclude_counter_id=block.counter_id,
+                    auto_id=f"move-{a.pk}-%s",
+                )
+            items.append(item)
+    items.sort(key=lambda item: item["row"].appointment.start)
     context = {
-        "block": block,
-        "affected": affected,
-        "move_form": MoveForm(counters=counters),
-        "cancel_form": CancelForm(initial={"reason": block.reason}),
+        "counter_block": block,
+        "affected": items,
         "this_url": request.get_full_path(),
     }
-    return render_local(request, "desk/block_detail.html", context, location=block.counter.location)
+    return render_local(request, "desk/block_detail.html", context, location=location)

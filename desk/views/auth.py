@@ -5,10 +5,11 @@ from binascii import unhexlify
 from urllib.parse import urlencode
 
 import django_otp
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -18,14 +19,30 @@ from django.views.decorators.http import require_http_methods
 
 from desk import twofactor
 from desk.forms import TokenForm
+from desk.permissions import is_desk_user
 
 
 class LoginView(auth_views.LoginView):
     template_name = "desk/login.html"
 
+    def get_success_url(self) -> str:
+        """A `next` into the desk is for desk staff; anyone else (HR staff of an employer) goes to their own
+        start page instead (settings.LOGIN_REDIRECT_URL: expatdesk/views.py signed_in)."""
+        target = self.get_redirect_url()
+        if target.startswith(reverse("desk:agenda")) and not is_desk_user(self.request.user):
+            target = ""
+        return target or self.get_default_redirect_url()
+
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+def _elevate(request: HttpRequest, device) -> None:
+    """Past the second factor: a new session key (DESIGN.md §6: rotated at every elevation), so a key
+    seen before the code was typed is worth nothing after it."""
+    django_otp.login(request, device)
+    request.session.cycle_key()
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -34,7 +51,8 @@ def _next_url(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("desk:agenda")
+    # No (safe) target: desk staff to the agenda, anyone else (HR staff) to their own start page.
+    return reverse("desk:agenda") if is_desk_user(request.user) else resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 @never_cache
@@ -51,7 +69,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             device = twofactor.matching_device(user=request.user, token=form.cleaned_data["token"])
             if device is not None:
-                django_otp.login(request, device)
+                _elevate(request, device)
                 return redirect(_next_url(request))
             form.add_error("token", _("That code is not right, or has expired. Please type the current code."))
         status = 400
@@ -71,7 +89,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid() and twofactor.confirm_device(device=device, token=form.cleaned_data["token"]):
-            django_otp.login(request, device)
+            _elevate(request, device)
             return redirect(_next_url(request))
         if form.is_valid():
             form.add_error("token", _("That code is not right. Please type the code your app shows now."))

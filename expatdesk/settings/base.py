@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "desk",
     "employers",
     "api",
+    # `manage.py seed_demo`, the demo desk of `make run`: it uses every app, so it has its own on top.
+    "demo",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
     # schema viewer's assets served from static (no CDN).
     "rest_framework",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session idle for EXPATDESK_STAFF_IDLE_MINUTES ends.
+    "desk.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database lock not granted within DATABASE_LOCK_TIMEOUT_MS: a 503 "busy, try again" page.
     "expatdesk.busy.BusyDatabaseMiddleware",
@@ -96,6 +100,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "expatdesk.urls"
+
+# Who books for someone else on the public pages (bookings/agents.py): HR staff of an approved employer
+# book for employees. bookings imports no app above it; this wires the employers app in.
+EXPATDESK_BOOKING_AGENT_PROVIDER = "employers.agent.booking_agent"
 
 TEMPLATES = [
     {
@@ -108,6 +116,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `booking_agent` on the public pages: who is signed in to book for someone else.
+                "bookings.agents.booking_agent",
             ],
         },
     },
@@ -136,12 +146,16 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "desk:login"
-LOGIN_REDIRECT_URL = "desk:agenda"
+# Desk staff land on the agenda, HR staff of an employer on their bookings (expatdesk/views.py).
+LOGIN_REDIRECT_URL = "signed_in"
 LOGOUT_REDIRECT_URL = "desk:login"
 # Staff must confirm every sign-in with a TOTP code. Production refuses to start with it off; the
 # embedded demo (local settings) may switch it off for a first look.
 EXPATDESK_REQUIRE_2FA = env_bool("EXPATDESK_REQUIRE_2FA", default=True)
 OTP_TOTP_ISSUER = "ExpatDesk"
+# A signed-in session (staff, admins, HR staff) without activity for this many minutes ends: the next
+# request asks for the password again (desk/middleware.py). The agenda's own refresh is not activity.
+EXPATDESK_STAFF_IDLE_MINUTES = env_int("EXPATDESK_STAFF_IDLE_MINUTES", default=30)
 # Failed logins: after AXES_FAILURE_LIMIT failures for one username from one address, that pair is
 # locked out for AXES_COOLOFF_MINUTES.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
@@ -191,7 +205,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Without Redis, tasks run eagerly and the broker is never used; it still needs a host name, or kombu
+# warns "No hostname was supplied" on the console of `make run`.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -72,7 +72,9 @@ def test_an_employer_signs_up_is_approved_and_books_for_an_employee(site, new_co
     page.get_by_role("button", name="Show free days").click()
     first_free_day(page)
     first_free_time(page)
-    fill_details(page, names=[("Noor", "Bakker")], email="noor.bakker@example.org")
+    page.get_by_text("Signed in as hanna@brightlands.example").wait_for()  # and the way back to the list
+    assert page.get_by_role("link", name="Back to your organisation's bookings").is_visible()
+    fill_details(page, names=[("Noor", "Bakker")], email="noor.bakker@example.org", for_employee=True)
     page.get_by_role("button", name="Book this appointment").click()
     page.get_by_role("heading", name="Your appointment is booked").wait_for()
     appointment = Appointment.objects.get(contact_email="noor.bakker@example.org")
@@ -86,6 +88,14 @@ def test_an_employer_signs_up_is_approved_and_books_for_an_employee(site, new_co
     page.get_by_role("cell", name=appointment.reference).wait_for()
     assert page.get_by_text("Noor Bakker").is_visible()
     assert_accessible(page, where="employer bookings")
+    # The booking's own page: move it to another free time, or cancel it.
+    page.get_by_role("link", name=appointment.reference).click()
+    page.get_by_role("heading", name="Move to another time").wait_for()
+    assert_accessible(page, where="an employer's booking")
+    page.get_by_role("button", name="Cancel this appointment").click()
+    page.get_by_text(f"{appointment.reference} is cancelled. The employee gets an e-mail.").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
     assert page.goto(site.url + "/desk/").status == 403
 
 

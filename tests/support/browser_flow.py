@@ -37,12 +37,17 @@ def first_free_time(page) -> str:
     return label
 
 
-def fill_details(page, *, names: list[tuple[str, str]], email: str) -> None:
+def fill_details(page, *, names: list[tuple[str, str]], email: str, for_employee: bool = False) -> None:
+    """The details form; `for_employee`: as signed-in HR staff see it (it speaks of the employee)."""
     for number, (first, last) in enumerate(names, start=1):
-        group = page.get_by_role("group", name="Your name" if len(names) == 1 else f"Person {number}")
+        if for_employee:
+            legend = "The employee's name" if len(names) == 1 else f"Employee or family member {number}"
+        else:
+            legend = "Your name" if len(names) == 1 else f"Person {number}"
+        group = page.get_by_role("group", name=legend)
         group.get_by_label("First name(s)").fill(first)
         group.get_by_label("Last name").fill(last)
-    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("The employee's e-mail address" if for_employee else "E-mail address").fill(email)
     page.get_by_role("radio", name="English").check()
     page.get_by_role("checkbox", name=re.compile("privacy statement")).check()
 

@@ -26,6 +26,7 @@ from bookings.actions import BookingError, PersonName, book_appointment
 from bookings.availability import free_slots
 from bookings.models import Appointment, Location, OpeningHours, Weekday
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from desk.permissions import ADMINS_GROUP, DESK_STAFF_GROUP
 from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
 from services.models import Service
@@ -60,8 +61,8 @@ COUNTER_NAMES = ("Counter 1", "Counter 2", "Counter 3")
 OPEN_DAYS = (Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
 OPEN_INTERVALS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
 
-STAFF_GROUP = "Desk staff"
-ADMIN_GROUP = "Admins"
+STAFF_GROUP = DESK_STAFF_GROUP
+ADMIN_GROUP = ADMINS_GROUP
 STAFF_USERNAME = "desk"
 ADMIN_USERNAME = "admin"
 # A recognised sponsor, approved, whose HR staff member books for new employees (employers/).
