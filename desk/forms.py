@@ -70,7 +70,11 @@ class ReferenceForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for the cancellation"), max_length=200)
+    reason = forms.CharField(
+        label=_("Reason for the cancellation"),
+        max_length=200,
+        help_text=_("The person reads this in the cancellation e-mail."),
+    )
 
 
 class MoveForm(forms.Form):
@@ -184,7 +188,14 @@ class BlockForm(forms.Form):
         help_text=_("Leave empty for the same day."),
     )
     end_time = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
-    reason = forms.CharField(label=_("Reason"), max_length=200, help_text=_("E.g. illness. Not shown to customers."))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        help_text=_(
+            "E.g. illness. Not shown to customers, unless you cancel an appointment on the counter: the "
+            "cancellation form starts with this reason, which the person then reads."
+        ),
+    )
 
     def __init__(self, *args, counters, **kwargs) -> None:
         super().__init__(*args, **kwargs)
