@@ -10,7 +10,7 @@ PORT ?= 8000
 LINK_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
 EXPATDESK_SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
-.PHONY: setup run test lint format check messages clean
+.PHONY: setup run test lint format check messages bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ format: setup
 messages: setup
 	$(PY) manage.py makemessages --locale nl --ignore "$(VENV)/*" --ignore "node_modules/*" --ignore "tests/*" --ignore "static/vendor/*"
 	$(PY) manage.py compilemessages --ignore "$(VENV)/*"
+
+# The HTTP benchmark (README, Performance): gunicorn on a throwaway PostgreSQL database, wrk as load.
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL (a Redis database it may empty).
+bench: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
+	$(PY) manage.py benchmark --http $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules db.sqlite3 var staticfiles

@@ -1,16 +1,33 @@
-"""Load control for the JSON APIs: slot answers cached briefly and shared, ETags, and rate limits.
+"""Load control for the JSON APIs: shared answers, single-flight, ETags, rate limits and CORS.
 
-Slot answers: pollers ask every few seconds, all for the same few lists. An answer is cached in the
-shared cache for EXPATDESK_SLOT_CACHE_SECONDS under (location, service, persons, availability version
-of the location); every action that changes the location's free capacity bumps that version after
-it commits (bookings/cache.py), so the next request computes the list afresh. Responses carry
-`Cache-Control: public, max-age=N` and a strong ETag (a hash of the body); `If-None-Match` with that
-ETag gets a 304 without a body. Holds and bookings are never cached (`Cache-Control: no-store`).
+Shared answers. Pollers ask every few seconds, all for the same few lists (IND slots, /api/v1 free
+days and free times). An answer is formatted and encoded once, when it is computed, and kept in the
+shared cache as bytes with its ETag, the availability version of its location (bookings/cache.py) and
+the time it was filled. A request is answered from the cache without the database, in two round trips
+to the cache:
+  1. the *alias* of the request (its raw desk/location, product/service and query) gives the
+     location and the answer's key (one `get`, kept ALIAS_SECONDS);
+  2. one `get_many` reads the location's version keys and the answer.
+The answer is fresh while its version is the current one and it is younger than
+EXPATDESK_SLOT_CACHE_SECONDS; every action that changes free capacity bumps the version after its
+commit, so the next request computes afresh. Responses carry `Cache-Control: public, max-age=N` and a
+strong ETag; `If-None-Match` with it gets a 304 without a body.
 
-Rate limits (django-ratelimit, counted in the shared cache, per client address REMOTE_ADDR — behind
-a proxy, set RATELIMIT_IP_META_KEY): polling (desks and slots, cached or not) at
-EXPATDESK_API_POLL_RATE, writes (hold, book) at EXPATDESK_API_WRITE_RATE. Over the limit: 429, the
-error shape, and `Retry-After` with the seconds until the window ends.
+Single-flight. On a miss one process computes (it holds a short lock in the cache); the others serve
+the previous answer (stale by at most a booking) when there is one, or wait up to two seconds for the
+computing one, and compute themselves only if it did not finish. A release of popular slots therefore
+costs one computation per answer, not one per worker.
+
+Rate limits (django-ratelimit, counted in the shared cache per client address: REMOTE_ADDR, or the
+address EXPATDESK_TRUSTED_PROXIES names). Polling is counted only when the request computes, at
+EXPATDESK_API_POLL_RATE: an answer served from the cache costs about as much as a bare request, so
+slot checkers may poll cached answers as often as they like (a normal IND checker cycle is about 200
+requests in 45 seconds). Holds and bookings are counted on every request at EXPATDESK_API_WRITE_RATE.
+Over the limit: 429, the error shape, and `Retry-After` with the seconds until the window ends.
+
+CORS. The read-only endpoints (IND desks and slots, /api/v1 free days and free times) answer any
+origin for GET, without credentials, so browser-based checkers can read them; a preflight OPTIONS gets
+204 with the allowed method and headers. Holds and bookings send no CORS headers.
 """
 
 from __future__ import annotations
@@ -19,6 +36,8 @@ import hashlib
 import logging
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,16 +46,34 @@ from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
 from api.ind_responses import CONTENT_TYPE, RATE_LIMITED, ApiError, error_response
-from bookings.cache import version_token
+from bookings.cache import fresh_value, shared, token_from, version_keys
 
 logger = logging.getLogger(__name__)
 
 POLL = "api-poll"
 WRITE = "api-write"
 
+# How long the alias of a request (desk key → location and answer key) is kept. A stale alias can only
+# point to an answer whose version still has to be current, so it never serves a changed desk's slots.
+ALIAS_SECONDS = 300
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+    "Access-Control-Expose-Headers": "ETag, Retry-After",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Headers": "Accept, Accept-Language, Content-Type, If-None-Match",
+    "Access-Control-Max-Age": "86400",
+}
+
 
 def cache_seconds() -> int:
     return settings.EXPATDESK_SLOT_CACHE_SECONDS
+
+
+# ---- rate limits ----------------------------------------------------------------------------------------
 
 
 def rate_limited(request: HttpRequest, *, group: str) -> HttpResponse | None:
@@ -62,24 +99,88 @@ def rate_limited(request: HttpRequest, *, group: str) -> HttpResponse | None:
     return response
 
 
+# ---- shared answers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    etag: str
+    content_type: str = CONTENT_TYPE
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a request asks, before the database is asked anything: `alias` is its raw parts."""
+
+    name: str
+    alias: tuple[object, ...]
+
+    @property
+    def alias_key(self) -> str:
+        digest = hashlib.sha256(repr(self.alias).encode()).hexdigest()[:32]
+        return f"api:{self.name}:alias:{digest}"
+
+
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def cached_body(*, name: str, location_id: int, parts: tuple[object, ...], compute: Callable[[], bytes]) -> bytes:
-    """The answer `name` for `parts` at the location: from the cache, or computed and cached."""
+def _answer_key(name: str, location_id: int, parts: tuple[object, ...]) -> str:
+    return f"api:{name}:{location_id}:{':'.join(map(str, parts))}"
+
+
+def _answer_of(value: object) -> Answer | None:
+    if not isinstance(value, tuple) or len(value) != 3:
+        return None
+    etag, content_type, body = value
+    return Answer(body=body, etag=etag, content_type=content_type)
+
+
+def cached_answer(question: Question) -> Answer | None:
+    """The fresh answer to `question` from the cache alone (no database), or None: two round trips."""
+    if cache_seconds() <= 0:
+        return None  # answers are not shared
     try:
-        version = version_token(location_id=location_id)
-        key = f"api:{name}:{location_id}:{':'.join(map(str, parts))}:{version}"
-        body = cache.get(key)
-    except Exception:  # the shared cache is down: compute every answer afresh meanwhile
-        logger.warning("Cache unavailable: API answer %s computed without the cache.", name)
-        return compute()
-    if body is None:
+        alias = cache.get(question.alias_key)
+        if not isinstance(alias, tuple) or len(alias) != 3:
+            return None
+        location_id, answer_key, day = alias
+        keys = version_keys(location_id=location_id, day=day)
+        found = cache.get_many([*keys, answer_key])
+    except Exception:  # the shared cache is down: the caller computes
+        logger.warning("Cache unavailable: API answer %s looked up without it.", question.name)
+        return None
+    if any(key not in found for key in keys):
+        return None  # a version was evicted: compute under a new one
+    token = token_from([int(found[key]) for key in keys], day=day)
+    return _answer_of(fresh_value(found.get(answer_key), token))
+
+
+def answer(
+    question: Question,
+    *,
+    location_id: int,
+    parts: tuple[object, ...],
+    compute: Callable[[], bytes],
+    day: date | None = None,
+    content_type: str = CONTENT_TYPE,
+) -> Answer:
+    """The answer to `question` about `location_id` (under its version on `day`, or on any day): from the
+    cache when fresh, else computed by one process at a time (bookings.cache.shared: single-flight)."""
+
+    def encoded() -> tuple[str, str, bytes]:
         body = compute()
-        with suppress(Exception):
-            cache.set(key, body, timeout=cache_seconds())
-    return body
+        return (etag_of(body), content_type, body)
+
+    answer_key = _answer_key(question.name, location_id, parts)
+    found = _answer_of(shared(answer_key, location_id=location_id, day=day, compute=encoded))
+    with suppress(Exception):
+        cache.set(question.alias_key, (location_id, answer_key, day), timeout=ALIAS_SECONDS)
+    return found  # type: ignore[return-value]
+
+
+# ---- responses ------------------------------------------------------------------------------------------
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -87,18 +188,35 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def shared_response(request: HttpRequest, body: bytes) -> HttpResponse:
+def shared_response(request: HttpRequest, found: Answer | bytes) -> HttpResponse:
     """A 200 with the body, or a 304 when the client has it; cacheable by anyone for a few seconds."""
-    etag = etag_of(body)
-    if _matches(request.headers.get("If-None-Match", ""), etag):
+    if isinstance(found, bytes):
+        found = Answer(body=found, etag=etag_of(found))
+    if _matches(request.headers.get("If-None-Match", ""), found.etag):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(body, content_type=CONTENT_TYPE)
-    response["ETag"] = etag
+        response = HttpResponse(found.body, content_type=found.content_type)
+    response["ETag"] = found.etag
     response["Cache-Control"] = f"public, max-age={cache_seconds()}"
     return response
 
 
 def private_response(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def with_cors(response: HttpResponse) -> HttpResponse:
+    """Let any origin read this read-only answer (GET, no credentials)."""
+    for header, value in CORS_HEADERS.items():
+        response[header] = value
+    return response
+
+
+def cors_preflight() -> HttpResponse:
+    """The answer to a CORS preflight (OPTIONS) of a read-only endpoint."""
+    response = HttpResponse(status=204)
+    for header, value in PREFLIGHT_HEADERS.items():
+        response[header] = value
+    response["Allow"] = "GET, OPTIONS"
     return response

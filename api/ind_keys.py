@@ -8,17 +8,24 @@ Product keys: a service with an IND product key (`BIO`, `DOC`, `VAA`) answers to
 IND's system lacks answers to its code in capitals (`registration-eu` → `REGISTRATION-EU`,
 `immigration-advice` → `IMMIGRATION-ADVICE`); the IND key wins if both could match.
 
-Slot keys: opaque strings signed with the SECRET_KEY (django.core.signing), carrying the location,
-service, start and persons; a hold's key carries the held appointment too. A key that was altered or
-made up fails the signature and is refused as malformed; a key cannot name a slot of another desk
-without that being noticed.
+Slot keys: opaque strings carrying the location, service, start and persons (a hold's key carries
+the held appointment too), in hexadecimal, followed by a keyed hash of them: the first 96 bits of an
+HMAC-SHA256 with a key derived once from the SECRET_KEY. One HMAC a key (about a microsecond, where a
+Signer took some twenty), so a list of 560 slots is signed in well under a millisecond. A key that was
+altered or made up fails the check and is refused as malformed; a key cannot name a slot of another desk
+without that being noticed. Keys in the older Signer format (given out before this one) are still read.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
+from django.conf import settings
 from django.core import signing
 from django.db.models import Q
 
@@ -66,22 +73,47 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt=_SALT)
 
 
+@lru_cache(maxsize=4)
+def _mac_key(secret: str) -> bytes:
+    return hashlib.sha256(f"{_SALT}:{secret}".encode()).digest()
+
+
+def _mac(payload: str) -> str:
+    digest = hmac.digest(_mac_key(settings.SECRET_KEY), payload.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
 def slot_key(ref: SlotRef) -> str:
-    payload = [ref.location_id, ref.service_id, int(ref.start.timestamp()), ref.persons]
+    parts = [ref.location_id, ref.service_id, int(ref.start.timestamp()), ref.persons]
     if ref.hold_id is not None:
-        payload.append(ref.hold_id)
-    # Signer, not signing.dumps: no timestamp, so the same slot has the same key (and answer) every time.
-    return _signer().sign_object(payload)
+        parts.append(ref.hold_id)
+    # No timestamp of its own, so the same slot has the same key (and the answer the same bytes) every time.
+    payload = ".".join(f"{part:x}" for part in parts)
+    return f"{payload}.{_mac(payload)}"
+
+
+def _read_compact(key: str) -> list[int] | None:
+    payload, _dot, mac = key.rpartition(".")
+    if not payload or not hmac.compare_digest(mac, _mac(payload)):
+        return None
+    try:
+        return [int(part, 16) for part in payload.split(".")]
+    except ValueError:
+        return None
+
+
+def _read_signed(key: str) -> object:
+    try:
+        return _signer().unsign_object(key)
+    except (signing.BadSignature, ValueError, UnicodeError):
+        return None
 
 
 def read_slot_key(key: str) -> SlotRef | None:
     """The slot a key names, or None when the key is malformed or was not made by us."""
-    if not isinstance(key, str) or not key or len(key) > 200:
+    if not isinstance(key, str) or not key or len(key) > 200 or not key.isascii():
         return None
-    try:
-        payload = _signer().unsign_object(key)
-    except (signing.BadSignature, ValueError, UnicodeError):
-        return None
+    payload = _read_signed(key) if ":" in key else _read_compact(key)
     if (
         not isinstance(payload, list)
         or len(payload) not in (4, 5)

@@ -70,22 +70,30 @@ def is_json(request: HttpRequest) -> bool:
     return request.content_type.lower() == "application/json" and charset in JSON_CHARSETS
 
 
-def api_view(*, methods: list[str], group: str) -> Callable[[View], View]:
-    """Method check (405), JSON bodies only (415), rate limit (429), and ApiError/BookingError → the error shape."""
+def api_view(*, methods: list[str], group: str | None, cors: bool = False) -> Callable[[View], View]:
+    """Method check (405), JSON bodies only (415), rate limit (429; `group` None: the view counts itself, on
+    cache misses), ApiError/BookingError → the error shape, and CORS for read-only endpoints (api/caching.py)."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if cors and request.method == "OPTIONS":
+                return caching.cors_preflight()
+            response = _answer(request, *args, **kwargs)
+            return caching.with_cors(response) if cors else response
+
+        def _answer(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             if request.method not in methods:
                 return method_not_allowed(methods)
             if request.method == "POST" and not is_json(request):
                 return error_response(
                     ApiError(UNSUPPORTED_MEDIA_TYPE, 415, _("Send the request body as application/json."))
                 )
-            limited = caching.rate_limited(request, group=group)
-            if limited is not None:
-                return limited
+            if group is not None:
+                limited = caching.rate_limited(request, group=group)
+                if limited is not None:
+                    return limited
             try:
                 return view(request, *args, **kwargs)
             except ApiError as error:
@@ -124,11 +132,12 @@ def _slot_service(*, ref: SlotRef, location: Location) -> Service:
 
 def _slot_data(*, location: Location, service: Service, ref: SlotRef, end: datetime) -> dict:
     tz = location.tz
+    start, end = ref.start.astimezone(tz), end.astimezone(tz)
     return {
         "key": slot_key(ref),
-        "date": ref.start.astimezone(tz).date().isoformat(),
-        "startTime": ref.start.astimezone(tz).strftime("%H:%M"),
-        "endTime": end.astimezone(tz).strftime("%H:%M"),
+        "date": start.date().isoformat(),
+        "startTime": f"{start.hour:02d}:{start.minute:02d}",  # not strftime: hundreds of slots an answer
+        "endTime": f"{end.hour:02d}:{end.minute:02d}",
         "parts": ref.persons,
     }
 
@@ -136,7 +145,7 @@ def _slot_data(*, location: Location, service: Service, ref: SlotRef, end: datet
 # ---- desks and slots (polled; shared and cached) ----------------------------------------------------
 
 
-@api_view(methods=["GET"], group=caching.POLL)
+@api_view(methods=["GET"], group=caching.POLL, cors=True)
 def desks(request: HttpRequest) -> HttpResponse:
     try:
         service = product_from_query(request.GET)
@@ -153,8 +162,17 @@ def desks(request: HttpRequest) -> HttpResponse:
     return caching.shared_response(request, body)
 
 
-@api_view(methods=["GET"], group=caching.POLL)
+@api_view(methods=["GET"], group=None, cors=True)
 def slots(request: HttpRequest, desk: str) -> HttpResponse:
+    question = caching.Question(
+        name="ind-slots", alias=(desk, request.GET.get("productKey", ""), request.GET.get("persons", "1"))
+    )
+    cached = caching.cached_answer(question)  # no database, no rate count: polling a cached answer is cheap
+    if cached is not None:
+        return caching.shared_response(request, cached)
+    limited = caching.rate_limited(request, group=caching.POLL)
+    if limited is not None:
+        return limited
     location = _desk(desk)
     service = product_from_query(request.GET)
     persons = persons_from_query(request.GET)
@@ -183,8 +201,8 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
             ]
         )
 
-    body = caching.cached_body(name="ind-slots", location_id=location.pk, parts=(service.pk, persons), compute=compute)
-    return caching.shared_response(request, body)
+    found = caching.answer(question, location_id=location.pk, parts=(service.pk, persons), compute=compute)
+    return caching.shared_response(request, found)
 
 
 # ---- hold and book (never cached) -------------------------------------------------------------------

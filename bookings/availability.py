@@ -1,21 +1,34 @@
 """Free capacity, computed in memory from one snapshot of a location.
 
-Read-only. A snapshot costs four queries whatever the number of appointments: the active counters
-and the services they serve, the opening hours, the closures, and the live claims in the range.
-Everything else — public holidays, minimum notice, horizon, the grid, the allocation of persons to
-counters — is computed in Python. `now` is always passed in.
+Read-only. A snapshot costs four queries whatever the number of appointments, past or future: the
+active counters and the services they serve, the opening hours, the closures, and the live claims in
+the range. Everything else — public holidays, minimum notice, horizon, the grid, the allocation of
+persons to counters — is computed in Python. `now` is always passed in.
 
 How a booking uses counters: a service takes `k` grid units per person. A booking for P persons
 starting at `t` places each person on a counter for k consecutive free units; persons on the same
 counter follow each other from `t`. So a family of 3 may sit at 3 counters at once, or one after
 another at one counter, or anything between; the allocation that ends earliest is chosen.
+
+How it stays fast (the answers are those of the plain algorithm, which tests/support keeps as the
+reference of an equality test):
+- claims are read as (counter, epoch seconds) integers and kept as one bit string per counter over the
+  whole range (bit u: the unit `u` grid steps after the range's first local midnight);
+- a day's opening intervals (holiday and closure check included), its grid starts and their instants
+  are worked out once per snapshot, and a day's mask of taken units per counter is one shift of those
+  bit strings;
+- whether a booking fits at a start is then a few integer operations per counter, and all starts of all
+  days at once are a few dozen operations on bit strings per counter.
+Starts that are off the grid, or given in another time zone on a daylight-saving day, take the plain
+path, unit by unit, exactly as before. The integer side lives in bookings/availability_units.py, the
+fast paths in bookings/availability_fits.py; callers import this module only.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -24,10 +37,35 @@ import holidays
 from django.db.models import Q
 from django.utils import translation
 
-from bookings.models import Closure, Counter, Location, OpeningHours, SlotClaim
+from bookings.availability_fits import FitsMixin
+from bookings.availability_units import (
+    _MICROS_PER_MINUTE,
+    TakenUnits,
+    UnitKey,
+    _Day,
+    _epoch_seconds,
+    _Layout,
+    _micros_of_day,
+    read_claims,
+)
+from bookings.models import Closure, Counter, Location, OpeningHours
 from services.models import Service
 
-UnitKey = tuple[int, datetime]  # (counter id, unit start in UTC)
+__all__ = [
+    "Allocation",
+    "CapacitySnapshot",
+    "Slot",
+    "TakenUnits",
+    "UnitKey",
+    "first_free_day",
+    "first_free_days",
+    "free_days",
+    "free_slots",
+    "load_snapshot",
+    "nearest_free_slots",
+    "public_holiday_name",
+    "units_per_person",
+]
 
 
 @lru_cache(maxsize=32)
@@ -39,6 +77,10 @@ def public_holiday_name(day: date) -> str | None:
     """The holiday's name in the active language: Dutch ("Eerste kerstdag") or English ("Christmas Day")."""
     language = "nl" if (translation.get_language() or "").startswith("nl") else "en_US"
     return _dutch_public_holidays(day.year, language).get(day)
+
+
+def _is_public_holiday(day: date) -> bool:
+    return day in _dutch_public_holidays(day.year)
 
 
 def units_per_person(*, location: Location, service: Service) -> int:
@@ -64,7 +106,7 @@ class Allocation:
 
 
 @dataclass
-class CapacitySnapshot:
+class CapacitySnapshot(FitsMixin):
     location: Location
     start_date: date
     end_date: date
@@ -72,16 +114,37 @@ class CapacitySnapshot:
     counter_services: dict[int, set[int]]
     opening_hours: list[OpeningHours]
     closures: list[Closure]
-    taken: set[UnitKey] = field(default_factory=set)
+    taken: Collection[UnitKey] = field(default_factory=set)
+    # When set, the claims were read for these counters only (load_snapshot(services=...)).
+    claims_counters: frozenset[int] | None = None
+
+    _days: dict[date, _Day] = field(init=False, repr=False, compare=False)
+    _grid: timedelta = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base = _epoch_seconds(datetime.combine(self.start_date, time.min, tzinfo=self.location.tz))
+        self.taken = TakenUnits.of(self.taken, base=base, step=self.location.grid_minutes * 60)
+        self._days = {}
+        self._grid = timedelta(minutes=self.location.grid_minutes)
+        self._tz = self.location.tz
+        self._grid_micros = self.location.grid_minutes * _MICROS_PER_MINUTE
+        self._grid_seconds = self.location.grid_minutes * 60
+        self._local_today = self.now.astimezone(self._tz).date()
+        self._hours_by_weekday: dict[int, list[OpeningHours]] = defaultdict(list)
+        for hours in self.opening_hours:
+            self._hours_by_weekday[hours.weekday].append(hours)
+        self._candidates: dict[int, list[int]] = {}
+        self._layout_cache: _Layout | None = None
+        self._fits_cache: dict[tuple[int, int], dict[date, list[tuple[int, int]]]] = {}
 
     # ---- calendar -------------------------------------------------------------------------
 
     @property
     def grid(self) -> timedelta:
-        return timedelta(minutes=self.location.grid_minutes)
+        return self._grid
 
     def local_today(self) -> date:
-        return self.now.astimezone(self.location.tz).date()
+        return self._local_today
 
     def closure_reason(self, day: date) -> str | None:
         for closure in self.closures:
@@ -89,25 +152,50 @@ class CapacitySnapshot:
                 return closure.reason
         return public_holiday_name(day)
 
+    def _is_closed(self, day: date) -> bool:
+        if not self.location.is_active:
+            return True
+        return any(closure.start_date <= day <= closure.end_date for closure in self.closures) or _is_public_holiday(
+            day
+        )
+
+    def _day(self, day: date) -> _Day:
+        plan = self._days.get(day)
+        if plan is not None:
+            return plan
+        tz = self._tz
+        if self._is_closed(day):
+            hours: list[OpeningHours] = []
+        else:
+            hours = [h for h in self._hours_by_weekday.get(day.weekday(), ()) if h.applies_on(day)]
+        intervals = sorted(
+            (datetime.combine(day, h.start_time, tzinfo=tz), datetime.combine(day, h.end_time, tzinfo=tz))
+            for h in hours
+        )
+        midnight = datetime.combine(day, time.min, tzinfo=tz)
+        last = datetime.combine(day, time.max, tzinfo=tz)
+        plan = _Day(
+            intervals=intervals,
+            spans=[(_micros_of_day(begin.time()), _micros_of_day(end.time())) for begin, end in intervals],
+            midnight=midnight,
+            midnight_epoch=_epoch_seconds(midnight),
+            uniform=midnight.utcoffset() == last.utcoffset(),
+        )
+        self._days[day] = plan
+        return plan
+
     def opening_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's open intervals as aware datetimes; empty when the desk is closed."""
-        if not self.location.is_active or self.closure_reason(day) is not None:
-            return []
-        intervals = [
-            (self.location.local_datetime(day, hours.start_time), self.location.local_datetime(day, hours.end_time))
-            for hours in self.opening_hours
-            if hours.applies_on(day)
-        ]
-        return sorted(intervals)
+        return list(self._day(day).intervals)
 
     def is_on_grid(self, moment: datetime) -> bool:
-        local = moment.astimezone(self.location.tz)
+        local = moment.astimezone(self._tz)
         minutes = local.hour * 60 + local.minute
         return local.second == 0 and local.microsecond == 0 and minutes % self.location.grid_minutes == 0
 
     def first_grid_point(self, moment: datetime) -> datetime:
         """The first start on the grid at or after `moment` (admins may type opening hours off the grid)."""
-        local = moment.astimezone(self.location.tz).replace(second=0, microsecond=0)
+        local = moment.astimezone(self._tz).replace(second=0, microsecond=0)
         if local < moment:
             local += timedelta(minutes=1)
         offset = -(local.hour * 60 + local.minute) % self.location.grid_minutes
@@ -117,10 +205,16 @@ class CapacitySnapshot:
         return units_per_person(location=self.location, service=service)
 
     def counters_for(self, service: Service) -> list[int]:
-        return sorted(counter_id for counter_id, services in self.counter_services.items() if service.pk in services)
+        found = self._candidates.get(service.pk)
+        if found is None:
+            found = sorted(
+                counter_id for counter_id, services in self.counter_services.items() if service.pk in services
+            )
+            self._candidates[service.pk] = found
+        return list(found)
 
     def latest_bookable_day(self, service: Service) -> date:
-        return self.local_today() + timedelta(days=service.booking_horizon_days)
+        return self._local_today + timedelta(days=service.booking_horizon_days)
 
     # ---- allocation -----------------------------------------------------------------------
 
@@ -128,11 +222,11 @@ class CapacitySnapshot:
         """How many consecutive free units counter `counter_id` has from `start`, up to `limit`."""
         run = 0
         unit = start
-        while run < limit and unit + self.grid <= interval_end:
+        while run < limit and unit + self._grid <= interval_end:
             if (counter_id, unit.astimezone(UTC)) in self.taken:
                 break
             run += 1
-            unit += self.grid
+            unit += self._grid
         return run
 
     def allocate(
@@ -141,22 +235,32 @@ class CapacitySnapshot:
         """Place `persons` on counters from `start`, ending as early as possible; None if it does not fit."""
         if persons < 1:
             return None
-        interval_end = next(
-            (
-                end
-                for begin, end in self.opening_intervals(start.astimezone(self.location.tz).date())
-                if begin <= start < end
-            ),
-            None,
-        )
-        if interval_end is None:
-            return None
-        units_per_person = self.units_per_person(service)
+        per_person = self.units_per_person(service)
         candidates = self.counters_for(service) if counter_ids is None else list(counter_ids)
-        capacity = {
-            counter_id: self._free_run(counter_id, start, interval_end, persons * units_per_person) // units_per_person
-            for counter_id in candidates
-        }
+        if not candidates:
+            return None  # nobody to serve them, wherever the start is
+        self._check_claims_cover(candidates)
+        limit = persons * per_person
+        fast = self._fast_capacities(start=start, candidates=candidates, limit=limit, per_person=per_person)
+        if fast is None:
+            interval_end = next(
+                (
+                    end
+                    for begin, end in self.opening_intervals(start.astimezone(self._tz).date())
+                    if begin <= start < end
+                ),
+                None,
+            )
+            if interval_end is None:
+                return None
+            capacity = {
+                counter_id: self._free_run(counter_id, start, interval_end, limit) // per_person
+                for counter_id in candidates
+            }
+        elif not fast:
+            return None  # not open at `start`
+        else:
+            capacity = dict(zip(candidates, fast, strict=True))
         if sum(min(persons_here, persons) for persons_here in capacity.values()) < persons:
             return None
         # The fewest rounds r such that the counters, each serving at most r persons in a row, fit everyone.
@@ -171,11 +275,11 @@ class CapacitySnapshot:
             if not remaining:
                 break
         units = tuple(
-            (counter_id, (start + self.grid * index).astimezone(UTC))
+            (counter_id, (start + self._grid * index).astimezone(UTC))
             for counter_id, here in placed
-            for index in range(here * units_per_person)
+            for index in range(here * per_person)
         )
-        end = start + self.grid * units_per_person * rounds
+        end = start + self._grid * per_person * rounds
         return Allocation(start=start, end=end, units=units, persons_per_counter=tuple(placed))
 
     # ---- free times -----------------------------------------------------------------------
@@ -184,22 +288,37 @@ class CapacitySnapshot:
         # In UTC: adding to a local time adds wall-clock time, which is an hour off across a DST night.
         return self.now.astimezone(UTC) + service.minimum_notice
 
+    def _bookable(self, *, service: Service, persons: int, day: date) -> bool:
+        if not service.is_active or not 1 <= persons <= service.max_persons:
+            return False
+        return self._local_today <= day <= self.latest_bookable_day(service)
+
     def free_slots_on(self, *, service: Service, persons: int, day: date) -> list[Slot]:
+        if not self._bookable(service=service, persons=persons, day=day):
+            return []
+        midnight = self._day(day).midnight
+        grid = self._grid
+        length = grid * self.units_per_person(service)
+        slots = []
+        for unit, rounds in self._starts_on(service=service, persons=persons, day=day):
+            start = midnight + grid * unit
+            slots.append(Slot(start=start, end=start + length * rounds, persons=persons))
+        return slots
+
+    def has_free_slot_on(self, *, service: Service, persons: int, day: date) -> bool:
+        """Whether `day` has a free start, without building its slots (day by day: cheap for the first)."""
+        if not self._bookable(service=service, persons=persons, day=day):
+            return False
+        if (service.pk, persons) in self._fits_cache:
+            return next(iter(self._starts_on(service=service, persons=persons, day=day)), None) is not None
+        return next(self._free_starts(service=service, persons=persons, day=day), None) is not None
+
+    def free_days(self, *, service: Service, persons: int) -> list[date]:
+        """The days of the range with a free start."""
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
-        if day > self.latest_bookable_day(service) or day < self.local_today():
-            return []
-        earliest = self.earliest_start(service)
-        slots: list[Slot] = []
-        for begin, end in self.opening_intervals(day):
-            start = self.first_grid_point(begin)
-            while start < end:
-                if start >= earliest:
-                    allocation = self.allocate(service=service, persons=persons, start=start)
-                    if allocation is not None:
-                        slots.append(Slot(start=start, end=allocation.end, persons=persons))
-                start += self.grid
-        return slots
+        self._fits(service=service, persons=persons)
+        return [day for day in self.days() if self.has_free_slot_on(service=service, persons=persons, day=day)]
 
     def days(self) -> Iterable[date]:
         day = self.start_date
@@ -208,25 +327,24 @@ class CapacitySnapshot:
             day += timedelta(days=1)
 
 
-def load_snapshot(
-    *,
-    location: Location,
-    start_date: date,
-    end_date: date,
-    now: datetime,
-    ignore_appointment_id: int | None = None,
-) -> CapacitySnapshot:
-    """Read everything availability needs for [start_date, end_date] at `location`, in four queries."""
-    tz = location.tz
-    range_start = datetime.combine(start_date, time.min, tzinfo=tz)
-    range_end = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz)
+@dataclass(frozen=True)
+class _Config:
+    counter_services: dict[int, set[int]]
+    opening_hours: list[OpeningHours]
+    closures: list[Closure]
 
+    def counters_serving(self, services: Iterable[Service]) -> frozenset[int]:
+        wanted = {service.pk for service in services}
+        return frozenset(c for c, served in self.counter_services.items() if served & wanted)
+
+
+def _load_config(*, location: Location, start_date: date, end_date: date) -> _Config:
+    """Counters and their services, opening hours and closures for the range: three queries."""
     counter_services: dict[int, set[int]] = defaultdict(set)
     for counter_id, service_id in Counter.services.through.objects.filter(
         counter__location=location, counter__is_active=True
     ).values_list("counter_id", "service_id"):
         counter_services[counter_id].add(service_id)
-
     opening_hours = list(
         OpeningHours.objects.filter(location=location)
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_date))
@@ -237,21 +355,65 @@ def load_snapshot(
             start_date__lte=end_date, end_date__gte=start_date
         )
     )
-    claims = SlotClaim.objects.filter(
-        counter__location=location, unit_start__gte=range_start, unit_start__lt=range_end
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-    if ignore_appointment_id is not None:
-        claims = claims.exclude(appointment_id=ignore_appointment_id)
-    taken = {(counter_id, unit.astimezone(UTC)) for counter_id, unit in claims.values_list("counter_id", "unit_start")}
+    return _Config(counter_services=dict(counter_services), opening_hours=opening_hours, closures=closures)
+
+
+def _snapshot(
+    *,
+    config: _Config,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    ignore_appointment_id: int | None,
+    claims_counters: frozenset[int] | None,
+) -> CapacitySnapshot:
+    tz = location.tz
+    taken = read_claims(
+        location=location,
+        counter_ids=claims_counters,
+        range_start=datetime.combine(start_date, time.min, tzinfo=tz),
+        range_end=datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz),
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+        step=location.grid_minutes * 60,
+    )
     return CapacitySnapshot(
         location=location,
         start_date=start_date,
         end_date=end_date,
         now=now,
-        counter_services=dict(counter_services),
-        opening_hours=opening_hours,
-        closures=closures,
+        counter_services=config.counter_services,
+        opening_hours=config.opening_hours,
+        closures=config.closures,
         taken=taken,
+        claims_counters=claims_counters,
+    )
+
+
+def load_snapshot(
+    *,
+    location: Location,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    ignore_appointment_id: int | None = None,
+    services: Iterable[Service] | None = None,
+) -> CapacitySnapshot:
+    """Read everything availability needs for [start_date, end_date] at `location`, in four queries.
+
+    With `services`, only the claims of the counters that serve one of them are read: the snapshot
+    then answers for those services only.
+    """
+    config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    return _snapshot(
+        config=config,
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+        claims_counters=None if services is None else config.counters_serving(services),
     )
 
 
@@ -272,6 +434,7 @@ def free_slots(
         end_date=end_date,
         now=now,
         ignore_appointment_id=ignore_appointment_id,
+        services=[service],
     )
     result: dict[date, list[Slot]] = {}
     for day in snapshot.days():
@@ -284,16 +447,18 @@ def free_slots(
 def free_days(
     *, location: Location, service: Service, persons: int, start_date: date, end_date: date, now: datetime
 ) -> list[date]:
-    return list(
-        free_slots(
-            location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
-        )
-    )
+    snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
+    return snapshot.free_days(service=service, persons=persons)
 
 
 def first_free_day(*, location: Location, service: Service, now: datetime, persons: int = 1) -> date | None:
     """The first day with a free start for `persons`, within the service's horizon; None if there is none."""
     return first_free_days(location=location, services=[service], now=now, persons=persons)[service.pk]
+
+
+# The first free day is looked for in the first week's claims, then (if needed) in the rest of the horizon:
+# four queries when the first week has one, five at most, whatever the number of claims further on.
+FIRST_WINDOW_DAYS = 7
 
 
 def first_free_days(
@@ -303,17 +468,38 @@ def first_free_days(
     services = list(services)
     today = now.astimezone(location.tz).date()
     horizon = max((service.booking_horizon_days for service in services), default=0)
-    snapshot = load_snapshot(location=location, start_date=today, end_date=today + timedelta(days=horizon), now=now)
-    result: dict[int, date | None] = {}
-    for service in services:
-        result[service.pk] = next(
-            (
-                day
-                for day in snapshot.days()
-                if persons <= service.max_persons and snapshot.free_slots_on(service=service, persons=persons, day=day)
-            ),
-            None,
+    last_day = today + timedelta(days=horizon)
+    config = _load_config(location=location, start_date=today, end_date=last_day)
+    result: dict[int, date | None] = {service.pk: None for service in services}
+    # A service that no counter serves, or not for this many persons, has no free day: no claims to read.
+    open_services = [
+        service for service in services if persons <= service.max_persons and config.counters_serving([service])
+    ]
+    window_start = today
+    window_end = min(last_day, today + timedelta(days=FIRST_WINDOW_DAYS - 1))
+    while open_services and window_start <= last_day:
+        snapshot = _snapshot(
+            config=config,
+            location=location,
+            start_date=window_start,
+            end_date=window_end,
+            now=now,
+            ignore_appointment_id=None,
+            claims_counters=config.counters_serving(open_services),
         )
+        for service in list(open_services):
+            found = next(
+                (
+                    day
+                    for day in snapshot.days()
+                    if snapshot.has_free_slot_on(service=service, persons=persons, day=day)
+                ),
+                None,
+            )
+            if found is not None:
+                result[service.pk] = found
+                open_services.remove(service)
+        window_start, window_end = window_end + timedelta(days=1), last_day
     return result
 
 

@@ -12,17 +12,33 @@ Two tokens:
 
 A missing version (never set, or evicted) starts at the current time in nanoseconds, so it never
 repeats an earlier value and no stale answer can come back under it.
+
+Shared answers (`shared`, and the public pages' `free_days` and `free_slots_on`) are stored as
+(version, filled at, value): fresh while of the current version and younger than
+EXPATDESK_SLOT_CACHE_SECONDS, computed by one process at a time on a miss (single-flight: the others
+serve the previous value or wait for the new one briefly). Only what is the same for every visitor is
+shared this way; a page with a hold or personal data is never cached.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+from bookings import availability
+from bookings.availability import Slot
+from bookings.models import Location
+from services.models import Service
+
+T = TypeVar("T")
 
 _PREFIX = "availability-version"
 
@@ -59,13 +75,27 @@ def _bump(key: str) -> None:
         cache.set(key, time.time_ns(), timeout=None)
 
 
+def version_keys(*, location_id: int, day: date | None = None) -> list[str]:
+    """The cache keys `version_token` reads, so a caller can read them with its own keys in one get_many.
+
+    The `any` version is always among them (so created by `version_token`): while it is missing,
+    nothing is cached to invalidate, and `availability_changed` skips the bump.
+    """
+    if day is None:
+        return [_any_key(location_id)]
+    return [_any_key(location_id), _all_key(location_id), _day_key(location_id, day)]
+
+
+def token_from(values: list[int], *, day: date | None = None) -> str:
+    """The token of the values read under `version_keys` (same order)."""
+    if day is None:
+        return str(values[0])
+    return f"{values[1]}.{values[2]}"
+
+
 def version_token(*, location_id: int, day: date | None = None) -> str:
     """The current version of the location's free capacity (on `day`, or on any day)."""
-    if day is None:
-        return str(_read([_any_key(location_id)])[0])
-    # The `any` version is read (so created) too: while it is missing, nothing is cached to invalidate.
-    _any, everything, that_day = _read([_any_key(location_id), _all_key(location_id), _day_key(location_id, day)])
-    return f"{everything}.{that_day}"
+    return token_from(_read(version_keys(location_id=location_id, day=day)), day=day)
 
 
 def days_around(moment: datetime) -> list[date]:
@@ -101,3 +131,118 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None) -> No
         logger.warning("Cache unavailable while marking availability of location %s changed.", location_id)
     days = None if days is None else list(days)
     transaction.on_commit(lambda: bump_availability(location_id=location_id, days=days), robust=True)
+
+
+# ---- shared answers: one computation per version, the others wait or serve the previous one -------------
+
+# How long an answer is kept after it stops being fresh, to be served while another process computes.
+STALE_SECONDS = 120
+# The lock of the process that computes an answer; it lapses by itself if that process dies.
+LOCK_SECONDS = 10
+# How long a process waits for another one's computation when it has no previous answer to serve.
+WAIT_SECONDS = 2.0
+_WAIT_STEP = 0.02
+
+
+def fresh_seconds() -> int:
+    return settings.EXPATDESK_SLOT_CACHE_SECONDS
+
+
+def fresh_value(stored: object, token: str) -> object | None:
+    """The value of a stored (token, filled at, value) while it is of `token` and fresh, else None."""
+    if not isinstance(stored, tuple) or len(stored) != 3:
+        return None
+    stored_token, filled_at, value = stored
+    if stored_token != token or time.time() - filled_at >= fresh_seconds():
+        return None
+    return value
+
+
+def stale_value(stored: object) -> object | None:
+    if not isinstance(stored, tuple) or len(stored) != 3:
+        return None
+    return stored[2]
+
+
+def compute_once(key: str, *, token: str, stored: object, compute: Callable[[], T]) -> T:
+    """Compute the value of `key` under version `token` in one process at a time (single-flight).
+
+    The process that takes the lock computes and stores; the others serve the previous value when
+    there is one (stale by at most the change that bumped the version), or wait up to WAIT_SECONDS for
+    the new one and compute themselves only if it does not come.
+    """
+    lock = f"{key}:computing"
+    try:
+        computing_here = cache.add(lock, 1, timeout=LOCK_SECONDS)
+    except Exception:
+        computing_here = True
+    if not computing_here:
+        previous = stale_value(stored)
+        if previous is not None:
+            return previous  # type: ignore[return-value]
+        waited = 0.0
+        while waited < WAIT_SECONDS:
+            time.sleep(_WAIT_STEP)
+            waited += _WAIT_STEP
+            with suppress(Exception):
+                found = fresh_value(cache.get(key), token)
+                if found is not None:
+                    return found  # type: ignore[return-value]
+    try:
+        value = compute()
+        with suppress(Exception):
+            cache.set(key, (token, time.time(), value), timeout=fresh_seconds() + STALE_SECONDS)
+        return value
+    finally:
+        if computing_here:
+            with suppress(Exception):
+                cache.delete(lock)
+
+
+def shared(key: str, *, location_id: int, day: date | None, compute: Callable[[], T]) -> T:
+    """The value of `key`, fresh under the location's version (on `day`, or on any day): from the cache,
+    or computed once for everyone. Computed here whenever the cache is down, and always while
+    EXPATDESK_SLOT_CACHE_SECONDS is 0 (nothing is shared)."""
+    if fresh_seconds() <= 0:
+        return compute()
+    try:
+        token = version_token(location_id=location_id, day=day)
+        stored = cache.get(key)
+    except Exception:
+        logger.warning("Cache unavailable: %s computed without it.", key.split(":")[0])
+        return compute()
+    found = fresh_value(stored, token)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    return compute_once(key, token=token, stored=stored, compute=compute)
+
+
+# ---- the public pages' shared reads (the same for every visitor: no hold, no personal data) ---------------
+
+
+def free_days(
+    *, location: Location, service: Service, persons: int, start_date: date, end_date: date, now: datetime
+) -> list[date]:
+    """availability.free_days, shared between visitors for EXPATDESK_SLOT_CACHE_SECONDS under the version."""
+    key = f"page-free-days:{location.pk}:{service.pk}:{persons}:{start_date}:{end_date}"
+    return shared(
+        key,
+        location_id=location.pk,
+        day=None,
+        compute=lambda: availability.free_days(
+            location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+        ),
+    )
+
+
+def free_slots_on(*, location: Location, service: Service, persons: int, day: date, now: datetime) -> list[Slot]:
+    """The free slots of one day, shared between visitors for EXPATDESK_SLOT_CACHE_SECONDS under its version."""
+    key = f"page-free-slots:{location.pk}:{service.pk}:{persons}:{day}"
+    return shared(
+        key,
+        location_id=location.pk,
+        day=day,
+        compute=lambda: availability.free_slots(
+            location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+        ).get(day, []),
+    )

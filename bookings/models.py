@@ -47,6 +47,12 @@ class Location(models.Model):
             "e.g. Expat Centre Maastricht Region. Empty: the name."
         ),
     )
+    slug = models.SlugField(
+        _("address name"),
+        max_length=60,
+        unique=True,
+        help_text=_("The location's part of every public address, e.g. maastricht in /maastricht/book/. Lower case."),
+    )
     short_code = models.CharField(
         _("short code"),
         max_length=5,

@@ -42,11 +42,11 @@ class MoveView:
 
     def engine_view(self, own_units: frozenset[UnitKey]) -> CapacitySnapshot:
         """The day as the booking pages see it (blocks as their own claims only), the booking's time free."""
-        return replace(self.snapshot, taken=self.snapshot.taken - own_units)
+        return replace(self.snapshot, taken=set(self.snapshot.taken) - own_units)
 
     def for_booking(self, own_units: frozenset[UnitKey]) -> CapacitySnapshot:
         """The day with the booking's own time free again, except where its counter is blocked."""
-        return replace(self.snapshot, taken=(self.snapshot.taken - own_units) | set(self.blocked))
+        return replace(self.snapshot, taken=(set(self.snapshot.taken) - own_units) | set(self.blocked))
 
     def block_at(self, *, counter_id: int, start: datetime, end: datetime) -> CounterBlock | None:
         """A block of the counter in [start, end), if there is one."""

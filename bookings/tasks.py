@@ -111,3 +111,14 @@ def anonymise_past_appointments_task() -> int:
         total += done
         if done < actions.ANONYMISE_BATCH:
             return total
+
+
+@shared_task
+def prune_past_claims_task() -> int:
+    """Beat, daily: delete the claims of past days (the appointments stay), in batches."""
+    total = 0
+    while True:
+        done = actions.prune_past_claims(now=timezone.now(), limit=actions.PRUNE_BATCH)
+        total += done
+        if done < actions.PRUNE_BATCH:
+            return total

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,3 +18,6 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", include("bookings.urls")),
 ]
+
+if settings.EXPATDESK_BENCHMARK_URLS:  # the HTTP benchmark's baselines (bench/urls.py); never in production
+    urlpatterns.insert(0, path("bench/", include("bench.urls")))

@@ -242,11 +242,13 @@ def test_wrong_method_unknown_address_and_accept(client, desk, service):
 
 
 def test_polling_is_rate_limited_with_retry_after(client, desk, service, settings):
+    """Counted when the answer is computed (issue 11: polling a cached answer is not limited)."""
     settings.EXPATDESK_API_POLL_RATE = "2/m"
     url = f"{V1}/locations/{desk.short_code}/services/{service.code}/free-days/"
-    assert client.get(url).status_code == 200
-    assert client.get(url).status_code == 200
-    response = client.get(url)
+    assert client.get(url, {"persons": 1}).status_code == 200
+    assert client.get(url, {"persons": 2}).status_code == 200
+    assert client.get(url, {"persons": 1}).status_code == 200  # cached: not counted
+    response = client.get(url, {"persons": 3})
     error_shape(response, 429, "throttled")
     assert int(response["Retry-After"]) >= 1
 
@@ -477,6 +479,7 @@ def test_free_days_and_times_cost_the_same_queries_however_many_bookings(
         actions.book_appointment(
             location=desk, service=service, start=start, names=[PersonName("A", "B")], now=timezone.now()
         )
+    cache.clear()  # computed again (a cached answer costs no query at all: tests/test_api_caching.py)
     with django_assert_num_queries(6):
         assert client.get(days_url).status_code == 200
     with django_assert_num_queries(6):

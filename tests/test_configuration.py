@@ -279,6 +279,7 @@ def test_an_unused_counter_and_location_can_be_deleted(monday_morning):
         location=None,
         fields={
             "name": "Pop-up desk",
+            "slug": "pop-up",
             "short_code": "POP",
             "street": "Markt 1",
             "postcode": "6211 CK",

@@ -8,14 +8,17 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import date
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import caching
 from api.v1 import selectors
 from api.v1.docs import error_responses
 from api.v1.errors import ApiError
@@ -31,6 +34,8 @@ from api.v1.throttles import PollThrottle
 from bookings import availability
 from bookings.models import Location
 from services.models import Service
+
+JSON = "application/json"
 
 
 class PublicView(APIView):
@@ -119,8 +124,37 @@ class LocationDetailView(PublicView):
 # ---- free days and times --------------------------------------------------------------------
 
 
-class FreeDaysView(PublicView):
+class CachedPollView(PublicView):
+    """A read-only answer shared between clients (api/caching.py): a cached answer costs no database
+    query and no rate count; only a request that computes is counted at EXPATDESK_API_POLL_RATE.
+    Any origin may read it (CORS, GET only, no credentials)."""
+
     throttle_classes = [PollThrottle]
+    answer_name = ""
+
+    def check_throttles(self, request: Request) -> None:
+        """Counted in `count_poll`, on a miss only."""
+
+    def count_poll(self, request: Request) -> None:
+        super().check_throttles(request)
+
+    def question(self, request: Request, **kwargs: str) -> caching.Question:
+        query = tuple(sorted((key, tuple(values)) for key, values in request.query_params.lists()))
+        return caching.Question(name=self.answer_name, alias=(*sorted(kwargs.items()), query))
+
+    def options(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
+        return caching.cors_preflight()
+
+    def finalize_response(self, request: Request, response: HttpResponse, *args: object, **kwargs: object):
+        return caching.with_cors(super().finalize_response(request, response, *args, **kwargs))
+
+
+def _json(data: dict) -> bytes:
+    return JSONRenderer().render(data)
+
+
+class FreeDaysView(CachedPollView):
+    answer_name = "v1-free-days"
 
     @extend_schema(
         operation_id="free_days",
@@ -133,7 +167,12 @@ class FreeDaysView(PublicView):
         parameters=[FreeDaysQuerySerializer],
         responses={200: FreeDaysSerializer, **error_responses(400, 404, 422, 429)},
     )
-    def get(self, request: Request, short_code: str, code: str) -> Response:
+    def get(self, request: Request, short_code: str, code: str) -> HttpResponse:
+        question = self.question(request, short_code=short_code, code=code)
+        cached = caching.cached_answer(question)
+        if cached is not None:
+            return caching.shared_response(request, cached)
+        self.count_poll(request)
         location = _location_or_404(short_code)
         service = _service_or_404(code)
         query = FreeDaysQuerySerializer(data=request.query_params)
@@ -151,26 +190,37 @@ class FreeDaysView(PublicView):
         else:
             start_date, end_date = today, last_day
         first, last = max(start_date, today), min(end_date, last_day)
-        days = (
-            availability.free_days(
-                location=location, service=service, persons=persons, start_date=first, end_date=last, now=now
+
+        def compute() -> bytes:
+            days = (
+                availability.free_days(
+                    location=location, service=service, persons=persons, start_date=first, end_date=last, now=now
+                )
+                if first <= last
+                else []
             )
-            if first <= last
-            else []
+            data = {
+                "location": location.short_code,
+                "service": service.code,
+                "persons": persons,
+                "start_date": start_date,
+                "end_date": end_date,
+                "days": days,
+            }
+            return _json(FreeDaysSerializer(data).data)
+
+        found = caching.answer(
+            question,
+            location_id=location.pk,
+            parts=(service.pk, persons, first, last, start_date, end_date),
+            compute=compute,
+            content_type=JSON,
         )
-        data = {
-            "location": location.short_code,
-            "service": service.code,
-            "persons": persons,
-            "start_date": start_date,
-            "end_date": end_date,
-            "days": days,
-        }
-        return Response(FreeDaysSerializer(data).data)
+        return caching.shared_response(request, found)
 
 
-class FreeTimesView(PublicView):
-    throttle_classes = [PollThrottle]
+class FreeTimesView(CachedPollView):
+    answer_name = "v1-free-times"
 
     @extend_schema(
         operation_id="free_times",
@@ -180,7 +230,12 @@ class FreeTimesView(PublicView):
         parameters=[FreeTimesQuerySerializer],
         responses={200: FreeTimesSerializer, **error_responses(400, 404, 422, 429)},
     )
-    def get(self, request: Request, short_code: str, code: str) -> Response:
+    def get(self, request: Request, short_code: str, code: str) -> HttpResponse:
+        question = self.question(request, short_code=short_code, code=code)
+        cached = caching.cached_answer(question)
+        if cached is not None:
+            return caching.shared_response(request, cached)
+        self.count_poll(request)
         location = _location_or_404(short_code)
         service = _service_or_404(code)
         query = FreeTimesQuerySerializer(data=request.query_params)
@@ -189,19 +244,31 @@ class FreeTimesView(PublicView):
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
-        slots: list[availability.Slot] = []
-        if today <= day <= date.fromordinal(today.toordinal() + service.booking_horizon_days):
-            slots = availability.free_slots(
-                location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
-            ).get(day, [])
-        data = {
-            "location": location.short_code,
-            "service": service.code,
-            "persons": persons,
-            "date": day,
-            "times": [
-                {"start": slot.start, "end": slot.end, "time": slot.start.astimezone(location.tz).strftime("%H:%M")}
-                for slot in slots
-            ],
-        }
-        return Response(FreeTimesSerializer(data).data)
+
+        def compute() -> bytes:
+            slots: list[availability.Slot] = []
+            if today <= day <= date.fromordinal(today.toordinal() + service.booking_horizon_days):
+                slots = availability.free_slots(
+                    location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+                ).get(day, [])
+            data = {
+                "location": location.short_code,
+                "service": service.code,
+                "persons": persons,
+                "date": day,
+                "times": [
+                    {"start": slot.start, "end": slot.end, "time": slot.start.astimezone(location.tz).strftime("%H:%M")}
+                    for slot in slots
+                ],
+            }
+            return _json(FreeTimesSerializer(data).data)
+
+        found = caching.answer(
+            question,
+            location_id=location.pk,
+            parts=(service.pk, persons, day, today),
+            compute=compute,
+            day=day,
+            content_type=JSON,
+        )
+        return caching.shared_response(request, found)

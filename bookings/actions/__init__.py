@@ -5,8 +5,8 @@ Each public action is one `transaction.atomic(durable=True)` block; it refuses b
 enforced by the unique constraint on SlotClaim: an insert that loses a race raises IntegrityError,
 which becomes `BookingError(SLOT_TAKEN)`; the Python checks before it only make the errors clear.
 
-One module per subject (common, booking, configuration, outbox, lookup, desk, desk_move, privacy, hours);
-callers import
+One module per subject (common, booking, claims, configuration, outbox, lookup, desk, desk_move, privacy,
+hours); callers import
 from the package: `from bookings import actions`.
 """
 
@@ -18,6 +18,7 @@ from bookings.actions.booking import (
     hold_slot,
     reschedule_appointment,
 )
+from bookings.actions.claims import PRUNE_BATCH, prune_past_claims
 from bookings.actions.common import (
     CLAIM_ATTEMPTS,
     BookingError,
@@ -113,6 +114,7 @@ __all__ = [
     "NO_CAPACITY",
     "NO_CHANGE",
     "OUTBOX_MAX_ATTEMPTS",
+    "PRUNE_BATCH",
     "REASON_REQUIRED",
     "TOO_EARLY",
     "WALK_IN_ATTEMPTS",
@@ -147,6 +149,7 @@ __all__ = [
     "issue_email_manage_token",
     "mark_no_show",
     "move_appointment",
+    "prune_past_claims",
     "queue_due_reminders",
     "request_booking_links",
     "requeue_link_requests",

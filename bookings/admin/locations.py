@@ -167,7 +167,7 @@ class LocationAdmin(SavedThroughActions):
     list_filter = ["is_active", "city"]
     search_fields = ["name", "short_code", "street", "city"]
     fieldsets = [
-        (None, {"fields": ["name", "public_name", "short_code", "is_active"]}),
+        (None, {"fields": ["name", "public_name", "slug", "short_code", "is_active"]}),
         (_("Address"), {"fields": ["street", "postcode", "city", "time_zone"]}),
         (_("Visitors"), {"fields": ["directions_en", "directions_nl", "arrive_early_minutes"]}),
         (_("Contact"), {"fields": ["contact_email", "contact_phone"]}),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings import abuse, actions, agents, availability, qr, selectors
+from bookings import cache as shared
 from bookings.actions import BookingError, PersonName
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
@@ -151,7 +152,7 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             % {"days": service.booking_horizon_days},
         )
 
-    free = availability.free_days(
+    free = shared.free_days(  # the same for every visitor: shared for a few seconds under the version
         location=location,
         service=service,
         persons=answers.cleaned_data["persons"],
@@ -230,14 +231,9 @@ def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
             _("That day cannot be booked: you can book up to %(days)d days ahead. Please choose a day in the calendar.")
             % {"days": service.booking_horizon_days},
         )
-    slots = availability.free_slots(
-        location=location,
-        service=service,
-        persons=answers.cleaned_data["persons"],
-        start_date=chosen,
-        end_date=chosen,
-        now=now,
-    ).get(chosen, [])
+    slots = shared.free_slots_on(  # the same for every visitor: shared for a few seconds under the version
+        location=location, service=service, persons=answers.cleaned_data["persons"], day=chosen, now=now
+    )
     if not slots:
         return redirect_with(
             request,

@@ -229,6 +229,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.anonymise_past_appointments_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Delete the claims of past days, so the claims table grows with the horizon, not with history.
+    "prune-past-claims": {"task": "bookings.tasks.prune_past_claims_task", "schedule": crontab(hour=3, minute=45)},
 }
 
 # E-mail: files under EMAIL_FILE_PATH by default; EMAIL_HOST switches to SMTP.
@@ -248,11 +250,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ExpatDesk <noreply@ex
 # Booking rules that are the desk's policy rather than a service's property.
 EXPATDESK_HOLD_MINUTES = env_int("EXPATDESK_HOLD_MINUTES", default=10)
 EXPATDESK_SITE_URL = os.environ.get("EXPATDESK_SITE_URL", "http://127.0.0.1:8000")
-# JSON APIs (api/): slot answers are cached this many seconds, shared by all callers; polling (desks,
-# slots) and writes (hold, book) are limited per client address, as django-ratelimit rates ("30/m").
+# JSON APIs (api/): slot answers are cached this many seconds, shared by all callers (0: not shared);
+# polling is counted per client address only when an answer is computed (a cached answer is not
+# limited), writes (hold, book) on every request, as django-ratelimit rates ("10/m").
 EXPATDESK_SLOT_CACHE_SECONDS = env_int("EXPATDESK_SLOT_CACHE_SECONDS", default=5)
-EXPATDESK_API_POLL_RATE = os.environ.get("EXPATDESK_API_POLL_RATE", "30/m")
+EXPATDESK_API_POLL_RATE = os.environ.get("EXPATDESK_API_POLL_RATE", "120/m")
 EXPATDESK_API_WRITE_RATE = os.environ.get("EXPATDESK_API_WRITE_RATE", "10/m")
+# The HTTP benchmark's baseline views at /bench/ (bench/urls.py): only ever for `manage.py benchmark --http`.
+EXPATDESK_BENCHMARK_URLS = env_bool("EXPATDESK_BENCHMARK_URLS", default=False)
 # Our own API (/api/v1/, api/v1/): JSON only, no session authentication (so no CSRF); every error is
 # one JSON shape {"code", "message", "fields"} (api/v1/errors.py). Free days and times are limited at
 # EXPATDESK_API_POLL_RATE per client address, holds, bookings and changes at EXPATDESK_API_WRITE_RATE.

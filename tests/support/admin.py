@@ -12,6 +12,7 @@ def admin_url(model, view: str, *args) -> str:
 def location_post_data(location: Location, **extra) -> dict:
     data = {
         "name": location.name,
+        "slug": location.slug,
         "short_code": location.short_code,
         "is_active": "on",
         "street": location.street,

@@ -29,6 +29,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
         model = Location
 
     name = factory.Sequence(lambda n: f"Test desk {n}")
+    slug = factory.Sequence(lambda n: f"test-desk-{n}")
     short_code = factory.Sequence(lambda n: "T" + "".join(chr(65 + int(d)) for d in f"{n:03d}"))
     street = "Mosae Forum 10"
     postcode = "6211 DW"

@@ -33,6 +33,7 @@ from services.models import Service
 
 DESK = {
     "short_code": "MAA",
+    "slug": "maastricht",
     "name": "Stadskantoor Maastricht",
     "street": "Mosae Forum 10",
     "postcode": "6211 DW",

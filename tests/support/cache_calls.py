@@ -1,0 +1,40 @@
+"""A counting wrapper around the default cache: how many round trips a request makes to it."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from django.core.cache import caches
+
+CALLS = ("get", "get_many", "set", "set_many", "add", "incr", "delete", "delete_many", "touch", "has_key")
+
+
+@contextmanager
+def counting_cache_calls():
+    """Yields the list of (method, first argument) of every call to the default cache meanwhile."""
+    backend = caches["default"]
+    calls: list[tuple[str, object]] = []
+    originals = {name: getattr(backend, name) for name in CALLS}
+    inside = threading.local()
+
+    def wrap(name, original):
+        def counted(*args, **kwargs):
+            if getattr(inside, "depth", 0):  # e.g. LocMemCache.get_many calls get: one round trip on Redis
+                return original(*args, **kwargs)
+            calls.append((name, args[0] if args else None))
+            inside.depth = 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                inside.depth = 0
+
+        return counted
+
+    for name, original in originals.items():
+        setattr(backend, name, wrap(name, original))
+    try:
+        yield calls
+    finally:
+        for name in originals:
+            delattr(backend, name)  # back to the class's methods
