@@ -36,6 +36,7 @@ from django.db import transaction
 from bookings import availability
 from bookings.availability import Slot
 from bookings.models import Location
+from services.actions import CATALOGUE_VERSION_KEY
 from services.models import Service
 
 T = TypeVar("T")
@@ -79,18 +80,19 @@ def version_keys(*, location_id: int, day: date | None = None) -> list[str]:
     """The cache keys `version_token` reads, so a caller can read them with its own keys in one get_many.
 
     The `any` version is always among them (so created by `version_token`): while it is missing,
-    nothing is cached to invalidate, and `availability_changed` skips the bump.
+    nothing is cached to invalidate, and `availability_changed` skips the bump. The service catalogue's
+    version (services/actions.py) is always the last: a change of a service's rules drops every answer.
     """
     if day is None:
-        return [_any_key(location_id)]
-    return [_any_key(location_id), _all_key(location_id), _day_key(location_id, day)]
+        return [_any_key(location_id), CATALOGUE_VERSION_KEY]
+    return [_any_key(location_id), _all_key(location_id), _day_key(location_id, day), CATALOGUE_VERSION_KEY]
 
 
 def token_from(values: list[int], *, day: date | None = None) -> str:
     """The token of the values read under `version_keys` (same order)."""
     if day is None:
-        return str(values[0])
-    return f"{values[1]}.{values[2]}"
+        return f"{values[0]}.{values[1]}"
+    return f"{values[1]}.{values[2]}.{values[3]}"
 
 
 def version_token(*, location_id: int, day: date | None = None) -> str:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from services import actions
 from services.models import Service
 
 
@@ -47,3 +48,14 @@ class ServiceAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
         # The code appears in links people already have; once a service exists it stays put.
         return ["code"] if obj is not None else []
+
+    # Writes go through the catalogue's actions (DESIGN.md §3): cached free times are dropped on commit.
+    def save_model(self, request: HttpRequest, obj: Service, form, change: bool) -> None:
+        actions.save_service(service=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Service) -> None:
+        actions.delete_service(service=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for service in queryset:
+            actions.delete_service(service=service)
