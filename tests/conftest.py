@@ -6,6 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
+from services.catalogue import DESK_SERVICES
+from services.models import Service
 from tests.support.env import AMSTERDAM, require, uses_postgresql
 from tests.support.factories import ServiceFactory, make_desk
 
@@ -15,6 +17,26 @@ def _empty_cache():
     """Every test starts with an empty cache: no rate-limit counts, cached answers or availability
     versions (bookings/cache.py) of an earlier test, whose database ids a later test may reuse."""
     cache.clear()
+
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+
+@pytest.fixture(autouse=True)
+def _service_catalogue(request):
+    """Every test with a database finds the six services of the catalogue's data migration.
+
+    A transactional test ends with Django's flush, which empties every table, the migration's rows included.
+    pytest-django runs transactional tests last, but with the files spread over workers (--dist loadfile)
+    a worker runs each file whole, so a later file on that worker would find no catalogue (CI failed so on
+    tests/test_ind_clients.py). One query when the catalogue is there."""
+    if request.node.get_closest_marker("django_db") is None and not _DB_FIXTURES & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    if Service.objects.filter(code__in=[row["code"] for row in DESK_SERVICES]).count() == len(DESK_SERVICES):
+        return
+    for row in DESK_SERVICES:
+        Service.objects.get_or_create(code=row["code"], defaults={k: v for k, v in row.items() if k != "code"})
 
 
 @pytest.fixture(autouse=True)
