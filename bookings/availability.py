@@ -417,6 +417,23 @@ def load_snapshot(
     )
 
 
+def load_rules(*, location: Location, start_date: date, end_date: date, now: datetime) -> CapacitySnapshot:
+    """The booking rules for [start_date, end_date] without the claims (three queries): counters and their
+    services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free."""
+    config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    return CapacitySnapshot(
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        counter_services=config.counter_services,
+        opening_hours=config.opening_hours,
+        closures=config.closures,
+        taken=set(),
+        claims_counters=frozenset(),
+    )
+
+
 def free_slots(
     *,
     location: Location,

@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import reduce
 
 from django.conf import settings
 from django.db.models import Q, Sum
@@ -127,8 +129,11 @@ class Usage:
     horizon_minutes: int
 
 
-def used_minutes(*, share: Share, day_of: Appointment, now: datetime) -> Usage:
-    """The owner's live counter time on `day_of`'s local day and over everything still to come, in one query."""
+def used_minutes(*, shares: Sequence[Share], day_of: Appointment, now: datetime) -> list[Usage]:
+    """Each owner's live counter time on `day_of`'s local day and over everything still to come, in the
+    order of `shares`: one query for all of them."""
+    if not shares:
+        return []
     tz = day_of.location.tz
     day = day_of.start.astimezone(tz).date()
     day_start = datetime.combine(day, time.min, tzinfo=tz)
@@ -136,12 +141,17 @@ def used_minutes(*, share: Share, day_of: Appointment, now: datetime) -> Usage:
     live = Q(appointment__status=AppointmentStatus.HELD, appointment__hold_expires_at__gt=now) | Q(
         appointment__status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN), appointment__end__gt=now
     )
+    on_day = Q(appointment__start__gte=day_start, appointment__start__lt=day_end)
     grid = "appointment__location__grid_minutes"
-    totals = SlotClaim.objects.filter(live, **{f"appointment__{share.field}": share.key}).aggregate(
-        day=Coalesce(Sum(grid, filter=Q(appointment__start__gte=day_start, appointment__start__lt=day_end)), 0),
-        horizon=Coalesce(Sum(grid), 0),
+    owners = [Q(**{f"appointment__{share.field}": share.key}) for share in shares]
+    totals = SlotClaim.objects.filter(live, reduce(operator.or_, owners)).aggregate(
+        **{f"day{index}": Coalesce(Sum(grid, filter=owner & on_day), 0) for index, owner in enumerate(owners)},
+        **{f"horizon{index}": Coalesce(Sum(grid, filter=owner), 0) for index, owner in enumerate(owners)},
     )
-    return Usage(day_minutes=totals["day"], horizon_minutes=totals["horizon"])
+    return [
+        Usage(day_minutes=totals[f"day{index}"], horizon_minutes=totals[f"horizon{index}"])
+        for index in range(len(shares))
+    ]
 
 
 def check_shares(*, appointment: Appointment, shares: Iterable[Share | None], now: datetime) -> None:
@@ -149,10 +159,8 @@ def check_shares(*, appointment: Appointment, shares: Iterable[Share | None], no
     would hold or book more counter time than its share. Call after lock_shares, in the same transaction."""
     from bookings.actions.common import BookingError  # the actions import this module
 
-    for share in shares:
-        if share is None:
-            continue
-        usage = used_minutes(share=share, day_of=appointment, now=now)
+    counted = [share for share in shares if share is not None]
+    for share, usage in zip(counted, used_minutes(shares=counted, day_of=appointment, now=now), strict=True):
         if usage.day_minutes > share.day_minutes:
             raise BookingError(
                 BookingError.FAIR_SHARE_EXCEEDED,

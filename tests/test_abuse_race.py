@@ -105,9 +105,9 @@ def test_two_holds_past_the_fair_share_at_once_leave_one(postgresql, desk, servi
     original = fairness.used_minutes
 
     def slow(**kwargs):
-        usage = original(**kwargs)
+        usages = original(**kwargs)
         clock.sleep(NAIVE_WINDOW_SECONDS)
-        return usage
+        return usages
 
     monkeypatch.setattr(fairness, "used_minutes", slow)
     if naive:

@@ -34,7 +34,6 @@ from bookings.actions import (
     hold_slot,
 )
 from bookings.actions import booking as booking_actions
-from bookings.actions import common as common_actions
 from bookings.models import Appointment, AppointmentStatus, Closure, Location, SlotClaim
 from services.models import Service
 from tests.support.factories import make_desk
@@ -126,7 +125,7 @@ def test_a_confirmation_stalled_past_its_hold_expiry_never_books_without_its_cla
     postgresql, service, monday_morning
 ):
     location, held, first, second, later = hold_then_race(
-        service, monday_morning, confirm=confirm_hold, pause_at=(booking_actions, "_units_fit_rules")
+        service, monday_morning, confirm=confirm_hold, pause_at=(booking_actions, "make_claims_permanent")
     )
 
     assert second.won, second.trace
@@ -267,7 +266,7 @@ def race_booking_with(change_name: str, service, monday_morning):
         first=lambda: book_appointment(
             location=location, service=service, start=NINE, names=names(1), now=monday_morning
         ),
-        pause_at=(common_actions, "_insert_claims"),
+        pause_at=(booking_actions, "_insert_claims"),
         second=change,
     )
     return location, first, second
@@ -322,7 +321,7 @@ def test_a_grid_change_racing_a_booking_is_refused_once_the_booking_is_in(postgr
         first=lambda: book_appointment(
             location=location, service=service, start=NINE, names=names(2), now=monday_morning
         ),
-        pause_at=(common_actions, "_insert_claims"),
+        pause_at=(booking_actions, "_insert_claims"),
         second=lambda: configure_location(location=location, fields={"grid_minutes": 10}, now=monday_morning),
     )
 
@@ -343,7 +342,7 @@ def test_without_the_lock_and_the_net_a_grid_change_lets_claims_overlap_in_real_
         first=lambda: book_appointment(
             location=location, service=service, start=NINE, names=names(2), now=monday_morning
         ),
-        pause_at=(common_actions, "_insert_claims"),
+        pause_at=(booking_actions, "_insert_claims"),
         second=lambda: Location.objects.filter(pk=location.pk).update(grid_minutes=10),
     )
     assert first.won and second.won

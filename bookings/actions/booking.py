@@ -25,15 +25,18 @@ from bookings.actions.common import (
     _check_service_and_persons,
     _check_start,
     _create_appointment,
+    _does_not_fit,
     _hand_to_blocks,
+    _insert_claims,
     _issue_manage_token,
     _record,
     _save_people,
     _units_filter,
     _units_fit_rules,
     _write_email,
+    make_claims_permanent,
 )
-from bookings.availability import load_snapshot
+from bookings.availability import load_rules, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
@@ -48,6 +51,7 @@ from bookings.models import (
     Location,
     SlotClaim,
 )
+from bookings.tokens import hash_token, new_manage_token
 from services.models import Service
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -66,10 +70,20 @@ def _create_and_claim(
     enforce_notice: bool,
     counter: Counter | None,
     expires_at: datetime | None,
+    **columns: object,
 ) -> Appointment:
-    """Insert a new appointment and claim counter time for it (held until `expires_at`, or for good).
+    """Insert a new appointment (with `columns`, more of its fields) and claim counter time for it (held
+    until `expires_at`, or for good).
 
-    Sets `end` from the allocation but does not save it: the caller saves "end" with its own fields."""
+    The allocation comes first, from one snapshot, so that the row is inserted complete (its end and claimed
+    units known); only when another booking took a unit meanwhile does the retry read afresh and update it."""
+    day = start.astimezone(location.tz).date()
+    snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
+    _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
+    counter_ids = [counter.pk] if counter else None
+    allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
+    if allocation is None:
+        raise _does_not_fit(snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids)
     appointment = _create_appointment(
         location=location,
         service=service,
@@ -80,19 +94,26 @@ def _create_and_claim(
         municipality=municipality,
         language=language,
         hold_expires_at=expires_at,
+        end=allocation.end,
+        claimed_units=len(allocation.units),
+        **columns,
     )
-    allocation = _allocate_and_claim(
-        appointment=appointment,
-        service=service,
-        persons=persons,
-        start=start,
-        now=now,
-        enforce_notice=enforce_notice,
-        counter=counter,
-        expires_at=expires_at,
-    )
-    appointment.end = allocation.end
-    appointment.claimed_units = len(allocation.units)
+    try:
+        _insert_claims(appointment=appointment, units=allocation.units, expires_at=expires_at, now=now)
+    except BookingError:  # a unit went to another booking since the snapshot: allocate again, afresh
+        allocation = _allocate_and_claim(
+            appointment=appointment,
+            service=service,
+            persons=persons,
+            start=start,
+            now=now,
+            enforce_notice=enforce_notice,
+            counter=counter,
+            expires_at=expires_at,
+        )
+        appointment.end = allocation.end
+        appointment.claimed_units = len(allocation.units)
+        appointment.save(update_fields=["end", "claimed_units"])
     return appointment
 
 
@@ -151,7 +172,7 @@ def hold_slot(
         capacity_changes(location_id=location.pk, days=days_around(start))
         fairness.lock_shares([owner])
         if share is None:
-            _check_holds_per_client(client_key=client_key, now=now)
+            _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
         appointment = _create_and_claim(
             location=location,
             service=service,
@@ -164,9 +185,8 @@ def hold_slot(
             enforce_notice=True,
             counter=None,
             expires_at=expires_at,
+            client_key=owner.key if owner is not None else "",
         )
-        appointment.client_key = owner.key if owner is not None else ""
-        appointment.save(update_fields=["end", "claimed_units", "client_key"])
         fairness.check_shares(appointment=appointment, shares=[owner], now=now)
         _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
@@ -203,20 +223,18 @@ def confirm_hold(
         owner = share if share is not None else fairness.address_share(locked.client_key)
         mailbox = fairness.mailbox_share(contact_email)
         fairness.lock_shares([owner, mailbox])
-        _check_customer_limits(service=locked.service, email=contact_email, now=now, exclude_id=locked.pk)
-        day = locked.start.astimezone(locked.location.tz).date()
-        rules = load_snapshot(location=locked.location, start_date=day, end_date=day, now=now)
-        _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
-        claims = SlotClaim.objects.filter(appointment=locked)
-        units = list(claims.values_list("counter_id", "unit_start"))
-        # Keep the claims only while every one of them still fits the rules (a counter made inactive or no
-        # longer serving the service, shorter hours) and the UPDATE finds all of them still ours.
-        kept = (
-            claims.update(expires_at=None)
-            if _units_fit_rules(snapshot=rules, service=locked.service, units=units)
-            else 0
+        _check_customer_limits(
+            service=locked.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
         )
+        day = locked.start.astimezone(locked.location.tz).date()
+        rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
+        _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
+        # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits
+        # the rules (a counter made inactive or no longer serving the service, shorter hours).
+        units = make_claims_permanent(appointment_id=locked.pk)
+        kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
         if not kept or kept != locked.claimed_units:
+            claims = SlotClaim.objects.filter(appointment=locked)
             claims.delete()
             allocation = _allocate_and_claim(
                 appointment=locked,
@@ -230,7 +248,7 @@ def confirm_hold(
             )
             locked.end = allocation.end
             locked.claimed_units = len(allocation.units)
-        _save_people(appointment=locked, names=names)
+        _save_people(appointment=locked, names=names, replace_existing=False)  # a hold has no names yet
         token = _issue_manage_token(locked)
         locked.status = AppointmentStatus.BOOKED
         locked.booked_at = now
@@ -346,7 +364,10 @@ def book_in_transaction(
     books and checks in at once). The caller has checked the input and holds the location's lock and the
     fair-share locks of `owner` and `mailbox` (fairness.lock_shares)."""
     if enforce_customer_limits:
-        _check_customer_limits(service=service, email=contact_email, now=now, exclude_id=None)
+        _check_customer_limits(
+            service=service, email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
+        )
+    token = new_manage_token()
     appointment = _create_and_claim(
         location=location,
         service=service,
@@ -359,20 +380,16 @@ def book_in_transaction(
         enforce_notice=enforce_notice,
         counter=counter,
         expires_at=None,
+        booked_at=now,
+        contact_email=contact_email,
+        phone=phone,
+        booked_by=booked_by,
+        client_key=owner.key if owner is not None else "",
+        mailbox_key=mailbox_key(contact_email),
+        checked_in_at=now if status == AppointmentStatus.CHECKED_IN else None,
+        manage_token_hash=hash_token(token),
     )
-    _save_people(appointment=appointment, names=names)
-    token = _issue_manage_token(appointment)
-    appointment.booked_at = now
-    appointment.contact_email = contact_email
-    appointment.phone = phone
-    appointment.booked_by = booked_by
-    appointment.client_key = owner.key if owner is not None else ""
-    appointment.mailbox_key = mailbox_key(contact_email)
-    fields = ["end", "claimed_units", "booked_at", "contact_email", "phone", "booked_by", "client_key", "mailbox_key"]
-    if status == AppointmentStatus.CHECKED_IN:
-        appointment.checked_in_at = now
-        fields.append("checked_in_at")
-    appointment.save(update_fields=[*fields, "manage_token_hash"])
+    _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
     if status == AppointmentStatus.CHECKED_IN:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -219,15 +219,19 @@ def _units_filter(units: Sequence[UnitKey]) -> Q:
 def _insert_claims(
     *, appointment: Appointment, units: Sequence[UnitKey], expires_at: datetime | None, now: datetime
 ) -> None:
-    """Insert claims in a savepoint; a unit held by anyone else raises SLOT_TAKEN and leaves no trace."""
+    """Claim `units`; a unit held by anyone else raises SLOT_TAKEN and leaves no claim of this call behind.
+
+    Lapsed holds still have rows until the sweep; they must not block a real booking, so their rows at these
+    units go first. A hold being confirmed at this moment has cleared its rows' expiry under a row lock
+    first: the delete waits for it and then leaves them (docs/locking.md, "Holds")."""
     if not units:
         return
     grid = timedelta(minutes=appointment.location.grid_minutes)
+    if connection.vendor == "postgresql":
+        _insert_claims_or_none(appointment=appointment, units=units, grid=grid, expires_at=expires_at, now=now)
+        return
     try:
         with transaction.atomic():
-            # Lapsed holds still have rows until the sweep; they must not block a real booking. A hold
-            # being confirmed at this moment has cleared its rows' expiry under a row lock first: the
-            # delete waits for it and then leaves them (docs/locking.md, "Holds").
             SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
             SlotClaim.objects.bulk_create(
                 [
@@ -239,6 +243,48 @@ def _insert_claims(
             )
     except IntegrityError as error:
         raise _slot_taken() from error
+
+
+def _insert_claims_or_none(
+    *, appointment: Appointment, units: Sequence[UnitKey], grid: timedelta, expires_at: datetime | None, now: datetime
+) -> None:
+    """PostgreSQL: the claims in one INSERT … ON CONFLICT DO NOTHING, without a savepoint (two round trips
+    fewer). A unit that the unique constraint or the exclusion constraint on real time (migration 0006)
+    finds taken is skipped, not an error; the row count says whether every unit is ours. If one is not,
+    this call's rows are deleted again and SLOT_TAKEN raised: all or nothing, as with the savepoint."""
+    SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+    rows = ", ".join(["(%s, NULL, %s, %s, %s, %s)"] * len(units))  # placeholders only: values are parameters
+    params: list[object] = []
+    for counter_id, unit_start in units:
+        params += [appointment.pk, counter_id, unit_start, unit_start + grid, expires_at]
+    columns = '"appointment_id", "block_id", "counter_id", "unit_start", "unit_end", "expires_at"'
+    sql = f'INSERT INTO "bookings_slotclaim" ({columns}) VALUES {rows} ON CONFLICT DO NOTHING RETURNING "id"'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = [row[0] for row in cursor.fetchall()]
+    if len(inserted) != len(units):
+        SlotClaim.objects.filter(pk__in=inserted).delete()
+        raise _slot_taken()
+
+
+def make_claims_permanent(*, appointment_id: int) -> list[UnitKey]:
+    """Clear the expiry of the appointment's claims in one UPDATE … RETURNING: the units that are still its
+    own (a lapsed hold's claims may have gone to another booking: docs/locking.md, "Holds")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE "bookings_slotclaim" SET "expires_at" = NULL WHERE "appointment_id" = %s '
+            'RETURNING "counter_id", "unit_start"',
+            [appointment_id],
+        )
+        rows = cursor.fetchall()
+    field = SlotClaim._meta.get_field("unit_start")
+    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(field)  # SQLite: text
+    units = []
+    for counter_id, unit_start in rows:
+        for converter in converters:
+            unit_start = converter(unit_start, field, connection)
+        units.append((counter_id, unit_start))
+    return units
 
 
 def _allocate_and_claim(
@@ -297,7 +343,11 @@ def _create_appointment(
     municipality: str,
     language: str,
     hold_expires_at: datetime | None = None,
+    end: datetime | None = None,
+    **columns: object,
 ) -> Appointment:
+    """Insert the appointment (`end`: from its allocation, else the service's length for now; `columns`:
+    more of its fields, so that no UPDATE has to follow)."""
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -306,13 +356,14 @@ def _create_appointment(
                     service=service,
                     location=location,
                     start=start,
-                    end=start + service.duration,  # corrected once the allocation is known
+                    end=end or start + service.duration,
                     persons=persons,
                     status=status,
                     municipality=municipality,
                     language=language,
                     hold_expires_at=hold_expires_at,
                     created_at=now,
+                    **columns,
                 )
         except IntegrityError:
             continue  # a reference collision: draw another
@@ -333,8 +384,11 @@ def _record(
     AppointmentEvent.objects.create(appointment=appointment, kind=kind, at=now, actor=actor, detail=detail[:200])
 
 
-def _save_people(*, appointment: Appointment, names: Sequence[PersonName]) -> None:
-    Person.objects.filter(appointment=appointment).delete()
+def _save_people(*, appointment: Appointment, names: Sequence[PersonName], replace_existing: bool = True) -> None:
+    """Store the persons names (`replace_existing`: instead of any the appointment has; False for a hold, which has
+    none yet)."""
+    if replace_existing:
+        Person.objects.filter(appointment=appointment).delete()
     Person.objects.bulk_create(
         [
             Person(
@@ -364,12 +418,16 @@ def _write_email(*, appointment: Appointment, kind: str, now: datetime, revision
     return email
 
 
-def _check_customer_limits(*, service: Service, email: str, now: datetime, exclude_id: int | None) -> None:
+def _check_customer_limits(
+    *, service: Service, email: str, now: datetime, exclude_id: int | None, locked: bool = False
+) -> None:
     """One live booking per e-mail address and service, and the cool-down after repeated cancellations.
-    Call inside the action's transaction: it locks the address until the transaction ends."""
+    Call inside the action's transaction: it locks the address until the transaction ends (`locked`: the
+    caller holds that lock already, as the mailbox's fair-share lock, fairness.lock_shares)."""
     if not email:
         return
-    abuse.lock_email(email)
+    if not locked:
+        abuse.lock_email(email)
     if abuse.has_live_booking(service=service, email=email, now=now, exclude_id=exclude_id):
         raise BookingError(
             BookingError.SIMILAR_APPOINTMENT_EXISTS,
@@ -389,11 +447,13 @@ def _check_customer_limits(*, service: Service, email: str, now: datetime, exclu
         )
 
 
-def _check_holds_per_client(*, client_key: str, now: datetime) -> None:
-    """A bounded number of live holds per client address. Call inside the transaction (it locks the key)."""
+def _check_holds_per_client(*, client_key: str, now: datetime, locked: bool = False) -> None:
+    """A bounded number of live holds per client address. Call inside the transaction (it locks the key;
+    `locked`: the caller holds that lock already, as the address's fair-share lock)."""
     if not client_key:
         return
-    abuse.lock_client(client_key)
+    if not locked:
+        abuse.lock_client(client_key)
     if abuse.live_holds(client_key=client_key, now=now) >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
         raise BookingError(
             BookingError.TOO_MANY_HOLDS,
