@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from bookings import actions
-from tests.support.desk import book, desk_admin, desk_staff, make_user, sign_in
+from tests.support.desk import assign, book, desk_admin, desk_staff, make_user, sign_in
 from tests.support.env import AMSTERDAM
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=AMSTERDAM)
@@ -170,6 +170,7 @@ def test_desk_staff_who_are_also_hr_staff_see_the_employers_page(client, world):
 
     user = hr_staff()
     user.groups.add(Group.objects.get_or_create(name=DESK_STAFF_GROUP)[0])
+    assign(user, world["desk"])
     sign_in(client, user)
     for url in EMPLOYER_URLS:
         assert client.get(url).status_code == 200, url
