@@ -45,13 +45,30 @@ def desk_admin(username: str = "boss") -> User:
 
 
 def location_admin(username: str, *, locations: list[Location]) -> User:
-    """An admin (Admins group, the admin's permissions on bookings, services and employers) limited to
+    """An admin (Admins group, every permission on bookings, services, employers and desk) limited to
     `locations`: not a superuser."""
     user = make_user(username, group=ADMINS_GROUP, is_staff=True)
     user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=("bookings", "services", "employers"))
+        *Permission.objects.filter(content_type__app_label__in=("bookings", "services", "employers", "desk"))
     )
     return assign(user, *locations)
+
+
+def hr_staff(email: str = "hr@brightlands.example", *, approved: bool = True):
+    """HR staff of an (approved) employer: signs in to the employer pages, not the desk or the admin."""
+    from employers import actions as employer_actions
+
+    employer = employer_actions.sign_up_employer(
+        name="Brightlands B.V.",
+        sponsor_number="",
+        contact_name="Hanna Rood",
+        email=email,
+        password="x" * 16,
+        now=timezone.now(),
+    )
+    if approved:
+        employer_actions.approve_employer(employer=employer, now=timezone.now(), actor=None)
+    return User.objects.get(username=email)
 
 
 def totp_device(user: User) -> TOTPDevice:
