@@ -454,3 +454,25 @@ def test_employer_and_api_urls_against_location_b(client, world, role):
             assert response.status_code in (401, 403, 404), (role, path)  # no manage token, no access
         assert B_NAME not in response.content.decode(), (role, path)
     assert state_of_b(world) == before
+
+
+def test_a_closure_of_every_location_is_read_only_for_the_admin_of_a(client, world, monday_morning):
+    national = actions.save_closure(
+        location=None,
+        spec=actions.ClosureSpec(pk=None, start_date=date(2026, 12, 24), end_date=date(2026, 12, 24), reason="Xmas"),
+        now=monday_morning,
+        actor=None,
+    )
+    signed_in(client, world, "admin of A")
+    assert "Xmas" in client.get(reverse("admin:bookings_closure_changelist")).content.decode()
+    url = reverse("admin:bookings_closure_change", args=[national.pk])
+    assert client.get(url).status_code == 200  # to look at
+    client.post(url, {"start_date": "2026-12-24", "end_date": "2026-12-27", "reason": "Longer"})
+    assert client.post(reverse("admin:bookings_closure_delete", args=[national.pk]), {"post": "yes"}).status_code == 403
+    national.refresh_from_db()
+    assert (national.end_date, national.reason) == (date(2026, 12, 24), "Xmas")
+    response = client.post(
+        reverse("admin:bookings_closure_add"), {"start_date": "2026-12-28", "end_date": "2026-12-28", "reason": "x"}
+    )
+    assert response.status_code == 200 and response.context["adminform"].form.errors["location"]
+    assert not Closure.objects.filter(reason="x").exists()
