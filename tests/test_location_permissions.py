@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from bookings import actions
+from bookings.admin.scoped import LocationScoped
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -30,8 +31,12 @@ from bookings.models import (
     SlotClaim,
 )
 from desk import clock
+from desk.actions import set_staff_locations
 from desk.models import AssignmentEvent, DeskStaffMember, StaffAssignment
+from employers import actions as employer_actions
+from employers.models import EmployerBooking
 from tests.support.desk import (
+    assign,
     book,
     desk_admin,
     desk_staff,
@@ -72,11 +77,16 @@ def world(desk, service, monday_morning):
         now=monday_morning,
         actor=None,
     )
+    hr = hr_staff()
+    appointment_b = book(b, service, TUESDAY_10, now=monday_morning, names=[("Beatrix", B_NAME)])
     return {
         "a": desk,
         "b": b,
+        "employer_booking_b": employer_actions.record_employer_booking(
+            appointment=appointment_b, user=hr_staff("hr@other-employer.example"), now=monday_morning
+        ),
         "appointment_a": book(desk, service, TUESDAY_10, now=monday_morning),
-        "appointment_b": book(b, service, TUESDAY_10, now=monday_morning, names=[("Beatrix", B_NAME)]),
+        "appointment_b": appointment_b,
         "block_a": blocks["a"],
         "block_b": blocks["b"],
         "closure_b": closure_b,
@@ -86,7 +96,7 @@ def world(desk, service, monday_morning):
             "staff of A": desk_staff("staff-a", locations=[desk]),
             "admin of A": location_admin("admin-a", locations=[desk]),
             "superuser": desk_admin("root"),
-            "hr": hr_staff(),
+            "hr": hr,
         },
     }
 
@@ -226,10 +236,10 @@ def test_a_person_at_several_locations_picks_one_and_one_at_none_is_told(client,
     sign_in(client, staff)
     html = client.get(reverse("desk:agenda")).content.decode()
     assert 'type="hidden" name="location"' in html  # one location: no picker
-    StaffAssignment.objects.create(user=staff, location=world["a"], assigned_at=TUESDAY_10)
+    assign(staff, world["a"])
     html = client.get(reverse("desk:agenda")).content.decode()
     assert '<select name="location"' in html and world["a"].name in html and world["b"].name in html
-    StaffAssignment.objects.filter(user=staff).delete()
+    set_staff_locations(user=staff, locations=[], now=TUESDAY_10, actor=None)
     response = client.get(reverse("desk:agenda"))
     assert response.status_code == 403
     assert "No location yet" in response.content.decode()
@@ -254,11 +264,17 @@ def admin_objects(world) -> dict[type, object]:
         CounterBlock: world["block_b"],
         DeskStaffMember: DeskStaffMember.objects.get(pk=staff_b.pk),
         AssignmentEvent: AssignmentEvent.objects.filter(user=staff_b).first(),
+        EmployerBooking: world["employer_booking_b"],
     }
 
 
 def scoped_models() -> list[type]:
-    return [model for model in admin.site._registry if model._meta.app_label in {"bookings", "desk"}]
+    """The admin's models of the bookings and desk apps, and every other one limited to locations."""
+    return [
+        model
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label in {"bookings", "desk"} or isinstance(model_admin, LocationScoped)
+    ]
 
 
 def test_every_bookings_and_desk_model_of_the_admin_is_in_the_matrix(world):
