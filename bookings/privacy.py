@@ -15,14 +15,17 @@ from django.db.models import QuerySet
 from bookings.models import Appointment
 
 
-def appointments_for_email(email: str) -> QuerySet[Appointment]:
-    """Every appointment booked with this e-mail address (case-insensitive); none for an empty one."""
+def appointments_for_email(email: str, *, location_ids: frozenset[int] | None = None) -> QuerySet[Appointment]:
+    """Every appointment booked with this e-mail address (case-insensitive); none for an empty one.
+    `location_ids`: only those at these locations (an admin limited to locations); None: at every one."""
     email = email.strip()
     if not email:
         return Appointment.objects.none()
+    queryset = Appointment.objects.filter(contact_email__iexact=email)
+    if location_ids is not None:
+        queryset = queryset.filter(location_id__in=location_ids)
     return (
-        Appointment.objects.filter(contact_email__iexact=email)
-        .select_related("service", "location")
+        queryset.select_related("service", "location")
         .prefetch_related("people", "events", "emails")
         .order_by("start", "pk")
     )
@@ -32,10 +35,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_personal_data(*, email: str, now: datetime) -> dict[str, Any]:
-    """A JSON-ready copy of one person's data. Staff who acted are not named (their data is not the person's)."""
+def export_personal_data(*, email: str, now: datetime, location_ids: frozenset[int] | None = None) -> dict[str, Any]:
+    """A JSON-ready copy of one person's data (at `location_ids`, None: everywhere). Staff who acted are not
+    named (their data is not the person's)."""
     appointments = []
-    for appointment in appointments_for_email(email):
+    for appointment in appointments_for_email(email, location_ids=location_ids):
         appointments.append(
             {
                 "reference": appointment.reference,

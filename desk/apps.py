@@ -11,8 +11,13 @@ class DeskConfig(AppConfig):
         from django.contrib import admin
         from django.contrib.auth.signals import user_logged_in
 
+        from bookings.scoping import register_location_scope
         from desk.admin_site import TwoFactorAdminSite
+        from desk.locations import assigned_location_ids
         from desk.middleware import record_sign_in
+
+        # Staff see the locations they are assigned to (bookings/scoping.py, desk/models.py).
+        register_location_scope(assigned_location_ids)
 
         # The idle timeout counts from the sign-in (desk/middleware.py).
         user_logged_in.connect(record_sign_in, dispatch_uid="desk.record_sign_in")

@@ -38,6 +38,9 @@ class AgendaForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
         self.fields["location"].choices = [(loc.pk, loc.name) for loc in locations]
+        if len(locations) == 1:
+            # The picker shows only for a person who works at several locations.
+            self.fields["location"].widget = forms.HiddenInput()
         self.counters = {counter.pk: counter for counter in counters}
         # Every location's counters are offered (the page has no script to narrow the list); a counter of
         # another location than the one chosen is refused below.
@@ -138,6 +141,9 @@ class WalkInForm(forms.Form):
     def __init__(self, *args, locations, services, persons: int = 6, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.filter(pk__in=[loc.pk for loc in locations])
+        if len(locations) == 1:
+            self.fields["location"].widget = forms.HiddenInput()
+            self.fields["location"].initial = locations[0].pk
         self.fields["service"].queryset = Service.objects.filter(pk__in=[s.pk for s in services])
         for index in range(1, persons + 1):
             required = index == 1

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
+
+from desk.locations import has_no_location
 
 # The group names seed_demo creates; keep them in step.
 DESK_STAFF_GROUP = "Desk staff"
@@ -46,6 +48,9 @@ def desk_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return redirect(reverse("desk:verify") + "?" + urlencode({"next": request.get_full_path()}))
         if not is_desk_user(user):
             raise PermissionDenied
+        if has_no_location(user):
+            # Signed in, in a desk role, but not (yet) at any location: say so rather than show an empty desk.
+            return render(request, "desk/no_location.html", status=403)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -68,10 +68,6 @@ class Agenda:
     counter: Counter | None = None  # the rows and blocks of this counter only
 
 
-def desk_locations() -> list[Location]:
-    return list(Location.objects.filter(is_active=True).order_by("name", "pk"))
-
-
 def location_counters(*, location: Location) -> list[Counter]:
     return list(Counter.objects.filter(location=location, is_active=True).order_by("name"))
 
@@ -242,13 +238,14 @@ def search_appointments(*, query: str, location: Location | None = None) -> list
     return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
 
 
-def appointment_by_reference(*, reference: str) -> Appointment | None:
-    return (
-        Appointment.objects.select_related("service", "location")
-        .filter(reference=normalise_reference(reference))
-        .exclude(status__in=NOT_ON_AGENDA)
-        .first()
+def appointment_by_reference(*, reference: str, location_ids: frozenset[int] | None) -> Appointment | None:
+    """The booking with this reference at one of `location_ids` (None: at any location)."""
+    queryset = Appointment.objects.select_related("service", "location").filter(
+        reference=normalise_reference(reference)
     )
+    if location_ids is not None:
+        queryset = queryset.filter(location_id__in=location_ids)
+    return queryset.exclude(status__in=NOT_ON_AGENDA).first()
 
 
 def appointment_detail(*, appointment: Appointment) -> dict:
@@ -337,8 +334,12 @@ def affected_by_block(*, block: CounterBlock) -> list[AgendaRow]:
     return [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
 
 
-def counter_block(*, block_id: int) -> CounterBlock | None:
-    return CounterBlock.objects.select_related("counter__location").filter(pk=block_id).first()
+def counter_block(*, block_id: int, location_ids: frozenset[int] | None) -> CounterBlock | None:
+    """The block with this id on a counter of one of `location_ids` (None: at any location)."""
+    queryset = CounterBlock.objects.select_related("counter__location").filter(pk=block_id)
+    if location_ids is not None:
+        queryset = queryset.filter(counter__location_id__in=location_ids)
+    return queryset.first()
 
 
 # ---- capacity preview for admins ------------------------------------------------------------

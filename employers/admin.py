@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from bookings.actions import BookingError
+from bookings.admin.scoped import LocationScoped
 from employers import selectors
 from employers.actions import approve_employer
 from employers.models import Employer, EmployerBooking, EmployerMembership
@@ -144,7 +145,10 @@ class EmployerAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmployerBooking)
-class EmployerBookingAdmin(admin.ModelAdmin):
+class EmployerBookingAdmin(LocationScoped, admin.ModelAdmin):
+    """An employer's bookings, of the admin's locations only (README "Staff and locations")."""
+
+    location_path = "appointment__location"
     list_display = ["appointment", "employer", "booked_by", "created_at"]
     list_filter = ["employer"]
     search_fields = ["appointment__reference", "employer__name"]

@@ -29,7 +29,7 @@ def at(hour: int, minute: int = 0, day: datetime = TUESDAY) -> datetime:
 
 
 @pytest.fixture
-def staff(db):
+def staff(db, desk):
     return desk_staff()
 
 

@@ -27,7 +27,7 @@ def password_login(client, username: str, password: str = PASSWORD):
 
 
 @pytest.mark.django_db
-def test_first_sign_in_sets_up_the_authenticator_app_then_reaches_the_agenda(client):
+def test_first_sign_in_sets_up_the_authenticator_app_then_reaches_the_agenda(client, desk):
     staff = desk_staff()
     response = password_login(client, "desk")
     assert response.status_code == 302
@@ -57,7 +57,7 @@ def test_first_sign_in_sets_up_the_authenticator_app_then_reaches_the_agenda(cli
 
 
 @pytest.mark.django_db
-def test_sign_in_with_a_device_asks_for_its_code(client):
+def test_sign_in_with_a_device_asks_for_its_code(client, desk):
     staff = desk_staff()
     device = totp_device(staff)
     password_login(client, "desk")
@@ -108,7 +108,7 @@ def test_with_2fa_required_a_password_only_session_cannot_reach_the_desk_or_the_
 
 @pytest.mark.django_db
 @override_settings(EXPATDESK_REQUIRE_2FA=False)
-def test_the_demo_may_relax_the_second_factor(client):
+def test_the_demo_may_relax_the_second_factor(client, desk):
     sign_in(client, desk_staff(), second_factor=False)
     assert client.get("/desk/").status_code == 200
 

@@ -14,7 +14,7 @@ from bookings import actions
 from bookings.actions import BookingError
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Closure, EmailKind, EventKind, OutboxEmail
 from desk import clock
-from tests.support.desk import book, desk_staff, sign_in
+from tests.support.desk import assign, book, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=AMSTERDAM)
@@ -25,7 +25,7 @@ def at(hour: int, minute: int = 0, day: int = 1) -> datetime:
 
 
 @pytest.fixture
-def staff(db):
+def staff(db, desk):
     return desk_staff()
 
 
@@ -87,11 +87,15 @@ def test_the_agenda_shows_one_counter(staff_client, desk, service, counters, mon
     assert on_two.reference in fragment.content.decode() and on_one.reference not in fragment.content.decode()
 
 
-def test_a_counter_of_another_location_is_refused(staff_client, desk, service):
+def test_a_counter_of_another_location_is_refused(staff_client, staff, desk, service):
     from tests.support.factories import make_desk
 
     other = make_desk(services=[service], name="Other desk")
     foreign = other.counters.first()
+    # A counter of a location the person does not work at answers as one that does not exist.
+    response = staff_client.get(f"/desk/?location={desk.pk}&day=2026-12-01&counter={foreign.pk}")
+    assert response.status_code == 404
+    assign(staff, other)
     response = staff_client.get(f"/desk/?location={desk.pk}&day=2026-12-01&counter={foreign.pk}")
     assert response.status_code == 400
     assert "Choose a counter of this location." in response.content.decode()

@@ -21,7 +21,7 @@ def at(hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-def staff(db):
+def staff(db, desk):
     return desk_staff()
 
 

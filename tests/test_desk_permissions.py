@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from bookings import actions
-from tests.support.desk import book, desk_admin, desk_staff, make_user, sign_in
+from tests.support.desk import assign, book, desk_admin, desk_staff, hr_staff, make_user, sign_in
 from tests.support.env import AMSTERDAM
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=AMSTERDAM)
@@ -121,25 +121,6 @@ def test_staff_without_the_second_factor_are_sent_to_confirm_it(client, world):
 EMPLOYER_URLS = ["/employer/"]
 
 
-def hr_staff(email: str = "hr@brightlands.example", *, approved: bool = True):
-    from django.contrib.auth.models import User
-    from django.utils import timezone
-
-    from employers import actions as employer_actions
-
-    employer = employer_actions.sign_up_employer(
-        name="Brightlands B.V.",
-        sponsor_number="",
-        contact_name="Hanna Rood",
-        email=email,
-        password="x" * 16,
-        now=timezone.now(),
-    )
-    if approved:
-        employer_actions.approve_employer(employer=employer, now=timezone.now(), actor=None)
-    return User.objects.get(username=email)
-
-
 def test_employers_see_their_page_but_not_the_desk_or_the_admin(client, world):
     sign_in(client, hr_staff())
     for url in EMPLOYER_URLS:
@@ -170,6 +151,7 @@ def test_desk_staff_who_are_also_hr_staff_see_the_employers_page(client, world):
 
     user = hr_staff()
     user.groups.add(Group.objects.get_or_create(name=DESK_STAFF_GROUP)[0])
+    assign(user, world["desk"])
     sign_in(client, user)
     for url in EMPLOYER_URLS:
         assert client.get(url).status_code == 200, url

@@ -277,7 +277,6 @@ def test_saving_is_refused_while_appointments_fall_outside(client, desk, service
         {"weekday": "9"},
         {"weekday": "x"},
         {"location": "abc"},
-        {"location": "999999"},
         {"opens_1": "25:00"},
         {"closes_1": "08:00"},
         {"closes_1": ""},
@@ -293,6 +292,14 @@ def test_bad_input_is_a_400_and_changes_nothing(client, desk, bad):
     assert client.get(URL, proposal(desk, **bad)).status_code in (200, 400)
     response = client.post(URL, proposal(desk, **bad))
     assert response.status_code == 400
+    assert rows(desk) == before
+
+
+def test_a_location_not_of_the_admin_is_a_404_and_changes_nothing(client, desk):
+    sign_in(client, desk_admin())
+    before = rows(desk)
+    assert client.get(URL, proposal(desk, location="999999")).status_code == 404
+    assert client.post(URL, proposal(desk, location="999999")).status_code == 404
     assert rows(desk) == before
 
 

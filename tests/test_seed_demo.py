@@ -226,3 +226,15 @@ def test_a_demo_desk_account_made_as_staff_earlier_loses_the_admin(settings):
     seed()
     desk.refresh_from_db()
     assert not desk.is_staff
+
+
+def test_the_demo_desk_user_works_at_the_demo_location(settings):
+    from desk.models import AssignmentEvent, StaffAssignment
+
+    settings.DEBUG = True
+    seed()
+    seed()
+    desk = get_user_model().objects.get(username="desk")
+    location = Location.objects.get(short_code="MAA")
+    assert list(StaffAssignment.objects.filter(user=desk).values_list("location", flat=True)) == [location.pk]
+    assert AssignmentEvent.objects.filter(user=desk).count() == 1  # the second run changes nothing

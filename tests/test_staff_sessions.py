@@ -37,7 +37,7 @@ def hr_user() -> User:
 # ---- the session key rotates at the authenticator step ------------------------------------------
 
 
-def test_the_session_key_changes_when_the_code_is_confirmed(client):
+def test_the_session_key_changes_when_the_code_is_confirmed(client, desk):
     device = totp_device(desk_staff())
     client.post("/desk/login/", {"username": "desk", "password": PASSWORD})
     before = client.session.session_key

@@ -117,8 +117,11 @@ def _delete_sessions(*, now: datetime, email: str = "") -> None:
     Session.objects.filter(session_key__in=holding).delete()
 
 
-def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | None) -> int:
-    """Erase one person's data on request: every appointment booked with this e-mail address.
+def erase_personal_data(
+    *, email: str, now: datetime, actor: AbstractBaseUser | None, location_ids: frozenset[int] | None = None
+) -> int:
+    """Erase one person's data on request: every appointment booked with this e-mail address (at
+    `location_ids` only, for an admin limited to locations; None: at every location).
 
     Sessions holding the address (a half-typed booking form) are deleted too.
     Their live bookings still to come (held or booked) are cancelled first, in the same transaction,
@@ -131,9 +134,10 @@ def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | 
         raise BookingError(EMAIL_REQUIRED, _("Please give the e-mail address of the person."))
     with transaction.atomic(durable=True):
         # The locations first, then the rows (docs/locking.md): their free capacity changes.
-        location_ids = set(
-            Appointment.objects.filter(contact_email__iexact=email).values_list("location_id", flat=True)
-        )
+        found = Appointment.objects.filter(contact_email__iexact=email)
+        if location_ids is not None:
+            found = found.filter(location_id__in=location_ids)
+        location_ids = set(found.values_list("location_id", flat=True))
         capacity_changes_at(location_ids=location_ids, mode=SHARED)
         locked = list(
             Appointment.objects.filter(contact_email__iexact=email, location_id__in=location_ids)
@@ -159,7 +163,9 @@ def erase_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | 
     return len(ids)
 
 
-def export_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser | None) -> dict:
+def export_personal_data(
+    *, email: str, now: datetime, actor: AbstractBaseUser | None, location_ids: frozenset[int] | None = None
+) -> dict:
     """A person's data request: everything held about them (bookings.privacy.export_personal_data), and
     on each of their appointments an `exported` event saying who downloaded it and when. The event holds
     no personal data: not the address asked for, nothing of the export."""
@@ -167,8 +173,8 @@ def export_personal_data(*, email: str, now: datetime, actor: AbstractBaseUser |
     if not email:
         raise BookingError(EMAIL_REQUIRED, _("Please give the e-mail address of the person."))
     with transaction.atomic(durable=True):
-        data = privacy.export_personal_data(email=email, now=now)
-        ids = list(privacy.appointments_for_email(email).values_list("pk", flat=True))
+        data = privacy.export_personal_data(email=email, now=now, location_ids=location_ids)
+        ids = list(privacy.appointments_for_email(email, location_ids=location_ids).values_list("pk", flat=True))
         AppointmentEvent.objects.bulk_create(
             [AppointmentEvent(appointment_id=pk, kind=EventKind.EXPORTED, at=now, actor=actor) for pk in ids]
         )

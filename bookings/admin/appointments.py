@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from bookings.actions import BookingError, cancel_appointment
+from bookings.admin.scoped import LocationScoped, related_only
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -34,7 +35,9 @@ CANCELLABLE_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.BOOKED)
 # ---- appointments: read-only, changed through actions ------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(LocationScoped, admin.TabularInline):
+    location_path = "appointment__location"
+
     extra = 0
     can_delete = False
 
@@ -58,6 +61,7 @@ class SlotClaimInline(ReadOnlyInline):
     fields = ["counter", "unit_start", "expires_at"]
     verbose_name = _("counter time")
     verbose_name_plural = _("counter time held by this appointment")
+    location_path = "counter__location"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SlotClaim]:
         return super().get_queryset(request).select_related("counter__location").order_by("unit_start", "counter")
@@ -110,9 +114,9 @@ class WhenFilter(admin.SimpleListFilter):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(LocationScoped, admin.ModelAdmin):
     list_display = ["reference", "service", "location", "start", "persons", "names", "status"]
-    list_filter = ["status", WhenFilter, "service", "location"]
+    list_filter = ["status", WhenFilter, "service", related_only("location")]
     list_select_related = ["service", "location"]
     search_fields = ["reference", "people__first_name", "people__last_name", "contact_email"]
     search_help_text = _("Search by reference, a person's first or last name, or the e-mail address.")
@@ -219,10 +223,11 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(LocationScoped, admin.ModelAdmin):
     """The e-mails the system has queued for people, for looking into a missing message."""
 
     list_display = ["appointment", "kind", "revision", "status", "attempts", "created_at", "sent_at"]
+    location_path = "appointment__location"
     list_filter = ["status", "kind"]
     search_fields = ["appointment__reference"]
     list_select_related = ["appointment"]
@@ -250,11 +255,12 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(CounterBlock)
-class CounterBlockAdmin(admin.ModelAdmin):
+class CounterBlockAdmin(LocationScoped, admin.ModelAdmin):
     """Counters taken out of service. Blocks are made and ended on the desk pages, which keep their claims right."""
 
     list_display = ["counter", "start", "end", "reason", "created_by"]
-    list_filter = ["counter__location", "counter"]
+    list_filter = [related_only("counter__location"), related_only("counter")]
+    location_path = "counter__location"
     search_fields = ["reason", "counter__name"]
     date_hierarchy = "start"
     list_select_related = ["counter__location", "created_by"]

@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from bookings import actions
 from bookings.actions import ClosureSpec, CounterSpec, HoursRow
 from bookings.actions.configuration import LOCATION_FIELDS
+from bookings.admin.scoped import LocationScoped, is_unrestricted, related_only
 from bookings.admin.through_actions import SavedThroughActions
 from bookings.models import Closure, ConfigurationEvent, Counter, Location, OpeningHours
+from bookings.scoping import limit_to_locations
 
 # ---- forms: plain-language errors instead of "constraint … is violated" ----------------------
 
@@ -131,7 +133,7 @@ def _closure_specs(formset) -> list[ClosureSpec]:
 # ---- locations -------------------------------------------------------------------------------
 
 
-class CounterInline(admin.TabularInline):
+class CounterInline(LocationScoped, admin.TabularInline):
     model = Counter
     formset = LabelledInlineFormSet
     fields = ["name", "services", "is_active"]
@@ -144,14 +146,14 @@ class CounterInline(admin.TabularInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class OpeningHoursInline(admin.TabularInline):
+class OpeningHoursInline(LocationScoped, admin.TabularInline):
     model = OpeningHours
     formset = LabelledInlineFormSet
     form = OpeningHoursForm
     extra = 0
 
 
-class LocationClosureInline(admin.TabularInline):
+class LocationClosureInline(LocationScoped, admin.TabularInline):
     model = Closure
     formset = LabelledInlineFormSet
     form = ClosureForm
@@ -162,7 +164,7 @@ class LocationClosureInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(SavedThroughActions):
+class LocationAdmin(LocationScoped, SavedThroughActions):
     list_display = ["name", "short_code", "address", "grid_minutes", "active_counters", "is_active"]
     list_filter = ["is_active", "city"]
     search_fields = ["name", "short_code", "street", "city"]
@@ -174,15 +176,16 @@ class LocationAdmin(SavedThroughActions):
         (_("Booking"), {"fields": ["grid_minutes", "ind_desk_key"]}),
     ]
     inlines = [CounterInline, OpeningHoursInline, LocationClosureInline]
+    location_path = "pk"
     # The latest configuration changes shown under the inlines (templates/admin/bookings/location/change_form.html).
     HISTORY_SHOWN = 20
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         history = (
             list(
-                ConfigurationEvent.objects.filter(location_id=object_id).select_related("actor")[
-                    : self.HISTORY_SHOWN + 1
-                ]
+                limit_to_locations(
+                    ConfigurationEvent.objects.filter(location_id=object_id), request.user
+                ).select_related("actor")[: self.HISTORY_SHOWN + 1]
             )
             if str(object_id).isdigit()
             else []
@@ -205,6 +208,10 @@ class LocationAdmin(SavedThroughActions):
         actions_ = super().get_actions(request)
         actions_.pop("delete_selected", None)  # one at a time, so that a refusal is shown
         return actions_
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An admin limited to locations would not be assigned to a new one: only a superuser adds locations.
+        return super().has_add_permission(request) and is_unrestricted(request)
 
     @admin.display(description=_("active counters"), ordering="_active_counters")
     def active_counters(self, obj: Location) -> int:
@@ -230,9 +237,9 @@ class LocationAdmin(SavedThroughActions):
 
 
 @admin.register(Counter)
-class CounterAdmin(SavedThroughActions):
+class CounterAdmin(LocationScoped, SavedThroughActions):
     list_display = ["name", "location", "service_list", "is_active"]
-    list_filter = ["location", "is_active", "services"]
+    list_filter = [related_only("location"), "is_active", "services"]
     search_fields = ["name", "location__name"]
     filter_horizontal = ["services"]
     list_select_related = ["location"]
@@ -274,10 +281,12 @@ class CounterAdmin(SavedThroughActions):
 
 
 @admin.register(Closure)
-class ClosureAdmin(SavedThroughActions):
+class ClosureAdmin(LocationScoped, SavedThroughActions):
     form = ClosureForm
     list_display = ["start_date", "end_date", "where", "reason"]
-    list_filter = ["location"]
+    list_filter = [related_only("location")]
+    # A closure of every location is shown to an admin limited to locations, read-only.
+    include_every_location = True
     search_fields = ["reason"]
     date_hierarchy = "start_date"
     list_select_related = ["location"]
@@ -308,11 +317,11 @@ class ClosureAdmin(SavedThroughActions):
 
 
 @admin.register(ConfigurationEvent)
-class ConfigurationEventAdmin(admin.ModelAdmin):
+class ConfigurationEventAdmin(LocationScoped, admin.ModelAdmin):
     """Who changed which location's configuration, and when: read-only."""
 
     list_display = ["at", "location", "kind", "actor", "detail"]
-    list_filter = ["kind", "location"]
+    list_filter = ["kind", related_only("location")]
     search_fields = ["detail", "location__name"]
     date_hierarchy = "at"
     list_select_related = ["location", "actor"]

@@ -2,7 +2,8 @@
 
 Linked from the appointments list ("Personal data request"). Looking and exporting need the right to
 view appointments; erasing needs the right to change them. The e-mail address asked for is never
-written to a log or the admin history.
+written to a log or the admin history. An admin limited to locations (bookings/scoping.py) finds, exports
+and erases only the appointments at those locations.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils.translation import ngettext
 
 from bookings import actions
 from bookings.privacy import appointments_for_email
+from bookings.scoping import location_ids_for
 
 
 class PersonalDataForm(forms.Form):
@@ -43,7 +45,9 @@ def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> H
         now = timezone.now()
         if action == "export":
             # Recorded on each appointment exported: who downloaded it, and when (bookings.actions).
-            data = actions.export_personal_data(email=email, now=now, actor=request.user)
+            data = actions.export_personal_data(
+                email=email, now=now, actor=request.user, location_ids=location_ids_for(request.user)
+            )
             response = HttpResponse(
                 json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
             )
@@ -56,7 +60,9 @@ def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> H
             if not form.cleaned_data["confirm"]:
                 form.add_error("confirm", _("Tick the box to confirm the erasure."))
             else:
-                erased = actions.erase_personal_data(email=email, now=now, actor=request.user)
+                erased = actions.erase_personal_data(
+                    email=email, now=now, actor=request.user, location_ids=location_ids_for(request.user)
+                )
                 model_admin.message_user(
                     request,
                     ngettext(
@@ -68,7 +74,7 @@ def personal_data_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> H
                     level=messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:bookings_appointment_changelist"))
-        found = list(appointments_for_email(email))
+        found = list(appointments_for_email(email, location_ids=location_ids_for(request.user)))
     return _render(model_admin, request, form=form, found=found, can_erase=can_erase)
 
 
@@ -85,7 +91,7 @@ def personal_data_from_selection(model_admin: admin.ModelAdmin, request: HttpReq
         return None
     [email] = emails
     form = PersonalDataForm(initial={"email": email})
-    found = list(appointments_for_email(email))
+    found = list(appointments_for_email(email, location_ids=location_ids_for(request.user)))
     can_erase = request.user.has_perm("bookings.change_appointment")
     return _render(model_admin, request, form=form, found=found, can_erase=can_erase)
 

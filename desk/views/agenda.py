@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from desk import clock, selectors
 from desk.forms import AgendaForm, ReferenceForm
+from desk.locations import desk_locations, require_known
 from desk.permissions import desk_required
 from desk.views.common import render_local
 
@@ -18,14 +19,18 @@ from desk.views.common import render_local
 def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None, list, int]:
     """Read location and date from the query (defaults: the first location, today) and load that day."""
     now = clock.now()
-    locations = selectors.desk_locations()
+    locations = desk_locations(user=request.user)
     if not locations:
         return AgendaForm(locations=locations), None, [], 200
+    counters = selectors.desk_counters(locations=locations)
+    # Another location's (or its counter's) id answers as one that does not exist: 404.
+    require_known(request.GET.get("location"), locations)
+    require_known(request.GET.get("counter"), counters)
     data = request.GET.copy()
     data.setdefault("location", str(locations[0].pk))
     if not data.get("day"):
         data["day"] = now.astimezone(locations[0].tz).date().isoformat()
-    form = AgendaForm(data, locations=locations, counters=selectors.desk_counters(locations=locations))
+    form = AgendaForm(data, locations=locations, counters=counters)
     if not form.is_valid():
         return form, None, [], 400
     location = form.cleaned_data["location"]

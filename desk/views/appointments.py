@@ -16,15 +16,18 @@ from bookings import actions
 from bookings.actions import BookingError, PersonName
 from bookings.forms import parse_day
 from bookings.models import Appointment, AppointmentStatus, Counter
+from bookings.scoping import location_ids_for
 from desk import clock, selectors
 from desk.forms import BlockForm, CancelForm, MoveForm, ReferenceForm, WalkInForm
+from desk.locations import desk_locations, require_known
 from desk.permissions import desk_required
 from desk.views.common import render_local
 from services.models import Service
 
 
-def _appointment_or_404(reference: str) -> Appointment:
-    appointment = selectors.appointment_by_reference(reference=reference)
+def _appointment_or_404(request: HttpRequest, reference: str) -> Appointment:
+    """Only a booking at one of the person's locations: another location's answers as one that does not exist."""
+    appointment = selectors.appointment_by_reference(reference=reference, location_ids=location_ids_for(request.user))
     if appointment is None:
         raise Http404(_("No booking with that reference."))
     return appointment
@@ -102,7 +105,7 @@ def _refused(request: HttpRequest, appointment: Appointment, error: BookingError
 @require_http_methods(["GET"])
 @desk_required
 def appointment_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    appointment = _appointment_or_404(reference)
+    appointment = _appointment_or_404(request, reference)
     return render_local(
         request, "desk/appointment.html", _detail_context(request, appointment), location=appointment.location
     )
@@ -112,7 +115,7 @@ def _simple_action(action: Callable[..., Appointment], done_message: str):
     @require_POST
     @desk_required
     def view(request: HttpRequest, reference: str) -> HttpResponse:
-        appointment = _appointment_or_404(reference)
+        appointment = _appointment_or_404(request, reference)
         try:
             action(appointment=appointment, now=clock.now(), actor=request.user)
         except BookingError as error:
@@ -136,7 +139,9 @@ def check_in_by_reference(request: HttpRequest) -> HttpResponse:
     """Check in by typing or scanning the reference."""
     form = ReferenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        appointment = selectors.appointment_by_reference(reference=form.cleaned_data["reference"])
+        appointment = selectors.appointment_by_reference(
+            reference=form.cleaned_data["reference"], location_ids=location_ids_for(request.user)
+        )
         if appointment is None:
             form.add_error("reference", _("No booking with that reference. Check the letters and digits."))
             return render(request, "desk/check_in.html", {"form": form}, status=404)
@@ -152,7 +157,7 @@ def check_in_by_reference(request: HttpRequest) -> HttpResponse:
 @require_POST
 @desk_required
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
-    appointment = _appointment_or_404(reference)
+    appointment = _appointment_or_404(request, reference)
     form = CancelForm(request.POST)
     if not form.is_valid():
         context = _detail_context(request, appointment, cancel_form=form)
@@ -170,7 +175,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @desk_required
 def move(request: HttpRequest, reference: str) -> HttpResponse:
-    appointment = _appointment_or_404(reference)
+    appointment = _appointment_or_404(request, reference)
     if appointment.status != AppointmentStatus.BOOKED:
         return _refused(
             request,
@@ -200,7 +205,8 @@ def move(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @desk_required
 def walk_in(request: HttpRequest) -> HttpResponse:
-    locations = selectors.desk_locations()
+    locations = desk_locations(user=request.user)
+    require_known(request.POST.get("location"), locations)
     services = list(Service.objects.active())
     form = WalkInForm(request.POST or None, locations=locations, services=services)
     status = 200
@@ -250,7 +256,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @desk_required
 def block_counter(request: HttpRequest) -> HttpResponse:
-    counters = [c for location in selectors.desk_locations() for c in selectors.location_counters(location=location)]
+    counters = selectors.desk_counters(locations=desk_locations(user=request.user))
+    require_known(request.POST.get("counter"), counters)
     form = BlockForm(request.POST or None, counters=counters)
     status = 200
     if request.method == "POST":
@@ -282,7 +289,7 @@ def block_counter(request: HttpRequest) -> HttpResponse:
 @desk_required
 def block_detail(request: HttpRequest, block_id: int) -> HttpResponse:
     """A block and the appointments it affects, each with a move and a cancel form."""
-    block = selectors.counter_block(block_id=block_id)
+    block = selectors.counter_block(block_id=block_id, location_ids=location_ids_for(request.user))
     if block is None:
         raise Http404(_("That block no longer exists."))
     if request.method == "POST":

@@ -12,6 +12,7 @@ from bookings.actions import BookingError
 from bookings.models import Location, OpeningHours, Weekday
 from desk import clock, selectors
 from desk.forms import ClosureForm, OpeningHoursChangeForm
+from desk.locations import desk_locations, require_known
 from desk.permissions import admin_required
 from desk.views.common import render_local
 
@@ -19,10 +20,11 @@ from desk.views.common import render_local
 @require_http_methods(["GET", "POST"])
 @admin_required
 def capacity(request: HttpRequest) -> HttpResponse:
-    locations = selectors.desk_locations()
+    locations = desk_locations(user=request.user)
     if not locations:
         return render(request, "desk/capacity.html", {"form": None, "preview": None})
     data = (request.POST if request.method == "POST" else request.GET).copy()
+    require_known(data.get("location"), locations)
     data.setdefault("location", str(locations[0].pk))
     form = ClosureForm(data, locations=locations)
     if not form.is_valid():
@@ -59,10 +61,11 @@ def capacity(request: HttpRequest) -> HttpResponse:
 def opening_hours(request: HttpRequest) -> HttpResponse:
     """Preview new opening intervals for a weekday (six weeks before and after, and the appointments they
     would leave outside opening hours); save them through actions.change_opening_hours."""
-    locations = selectors.desk_locations()
+    locations = desk_locations(user=request.user)
     if not locations:
         return render(request, "desk/capacity_hours.html", {"form": None, "preview": None})
     data = (request.POST if request.method == "POST" else request.GET).copy()
+    require_known(data.get("location"), locations)
     data.setdefault("location", str(locations[0].pk))
     proposing = "weekday" in data
     form = OpeningHoursChangeForm(data if proposing else None, locations=locations)

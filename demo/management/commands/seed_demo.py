@@ -26,6 +26,8 @@ from bookings.actions import BookingError, PersonName, book_appointment
 from bookings.availability import free_slots
 from bookings.models import Appointment, Location, OpeningHours, Weekday
 from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from desk.actions import set_staff_locations
+from desk.models import StaffAssignment
 from desk.permissions import ADMINS_GROUP, DESK_STAFF_GROUP
 from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
@@ -85,7 +87,7 @@ STAFF_PERMISSIONS = [
     ("bookings", "view_counterblock"),
     ("services", "view_service"),
 ]
-ADMIN_APPS = ("bookings", "services", "employers")
+ADMIN_APPS = ("bookings", "services", "employers", "desk")
 
 SAMPLE_DAYS = 21
 SAMPLE_SEED = 2020  # the year the desk opened; a fixed seed gives the same demo every time
@@ -163,6 +165,7 @@ class Command(BaseCommand):
             booked = None
         else:
             booked = book_samples(location=location, services=services, staff=staff)
+        assign_demo_staff(staff=staff, location=location)
         self.report(location=location, accounts=accounts, booked=booked)
 
     def report(self, *, location: Location, accounts: list[Account], booked: int | None) -> None:
@@ -344,6 +347,14 @@ def _ensure_employer_hr(*, reset_password: bool) -> Account:
         )
         EmployerMembership.objects.create(user=user, employer=employer)
     return account
+
+
+def assign_demo_staff(*, staff: AbstractUser, location: Location) -> None:
+    """The demo desk user works at the demo location (desk.StaffAssignment; the other locations they
+    already have are kept). Through the action, so the assignment is in its audit trail."""
+    if not StaffAssignment.objects.filter(user=staff, location=location).exists():
+        current = [assignment.location for assignment in StaffAssignment.objects.filter(user=staff)]
+        set_staff_locations(user=staff, locations=[*current, location], now=timezone.now(), actor=None)
 
 
 def _open_days(*, location: Location, first: date, days: int) -> list[date]:
