@@ -96,7 +96,7 @@ class Line:
 class LineChart:
     lines: list[Line]
     ticks: list[Tick]
-    x_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]
     target_y: float | None
     target_label: str
     target_label_y: float | None = None
@@ -144,10 +144,11 @@ def line_chart(
                 dots=dots,
             )
         )
-    labels = [(x_of(first), first.strftime("%d-%m")), (x_of(last), last.strftime("%d-%m"))]
+    # (x, text, anchor): the first label starts at the axis, the last ends at the right edge.
+    labels = [(x_of(first), first.strftime("%d-%m"), "start"), (x_of(last), last.strftime("%d-%m"), "end")]
     if span >= 4:
         middle = first + (last - first) / 2
-        labels.insert(1, (x_of(middle), middle.strftime("%d-%m")))
+        labels.insert(1, (x_of(middle), middle.strftime("%d-%m"), "middle"))
     return LineChart(
         lines=lines,
         ticks=_ticks(top, plot_height=plot_height),

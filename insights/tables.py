@@ -92,7 +92,12 @@ def appointments_table(dashboard: Dashboard) -> Table:
 
 def rating_table(dashboard: Dashboard) -> Table:
     r = dashboard.rating
-    if r.responses:
+    if r.responses and not r.sent:
+        summary = _("%(responses)s people gave a score; the average is %(average)s out of 10.") % {
+            "responses": r.responses,
+            "average": _number(r.average),
+        }
+    elif r.responses:
         summary = _(
             "%(responses)s of the %(sent)s people asked gave a score (response rate %(rate)s); the average is "
             "%(average)s out of 10."
