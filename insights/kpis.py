@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from bookings.availability import load_snapshot, units_per_person
@@ -37,11 +37,10 @@ from bookings.models import (
     EmailKind,
     EventKind,
     Location,
-    OutboxEmail,
     OutboxStatus,
 )
 from employers.models import EmployerBooking
-from insights.models import SCORE_MAX, SCORE_MIN, Feedback, FirstFreeDayRecord
+from insights.models import SCORE_MAX, SCORE_MIN, FirstFreeDayRecord
 from services.models import Service
 
 WALK_IN = Q(checked_in_at__isnull=False, checked_in_at=F("booked_at"))
@@ -175,30 +174,18 @@ def _duration(expression) -> ExpressionWrapper:
 
 
 def load_counts(*, location: Location, service: Service | None, period: Period) -> Counts:
-    """One query: every count and average of the period."""
-    by_staff = Exists(
-        AppointmentEvent.objects.filter(appointment=OuterRef("pk"), kind=EventKind.CANCELLED, actor__isnull=False)
-    )
-    cancelled = Q(status=AppointmentStatus.CANCELLED) & BOOKED
+    """Four queries: the counts and averages of the period's rows, then three joins (the cancellations by
+    staff, the employers' bookings, the feedback e-mails sent), each counted in SQL. Joins, not EXISTS in a
+    FILTER: PostgreSQL would run those once a row (seconds for a year of history; hash joins take ms)."""
+    rows = period_appointments(location=location, service=service, period=period)
     started = Q(status=AppointmentStatus.DONE, started_at__isnull=False, done_at__gt=F("started_at"))
-    figures = period_appointments(location=location, service=service, period=period).aggregate(
+    cancelled = Q(status=AppointmentStatus.CANCELLED) & BOOKED
+    figures = rows.aggregate(
         served=Count("pk", filter=Q(status=AppointmentStatus.DONE)),
         booked=Count("pk", filter=BOOKED),
-        cancelled_online=Count("pk", filter=cancelled & ~Q(by_staff)),
-        cancelled_by_desk=Count("pk", filter=cancelled & Q(by_staff)),
+        cancelled=Count("pk", filter=cancelled),
         no_shows=Count("pk", filter=Q(status=AppointmentStatus.NO_SHOW) & BOOKED),
         walk_ins=Count("pk", filter=WALK_IN),
-        by_employers=Count("pk", filter=BOOKED & Q(Exists(EmployerBooking.objects.filter(appointment=OuterRef("pk"))))),
-        feedback_sent=Count(
-            "pk",
-            filter=Q(
-                Exists(
-                    OutboxEmail.objects.filter(
-                        appointment=OuterRef("pk"), kind=EmailKind.FEEDBACK, status=OutboxStatus.SENT
-                    )
-                )
-            ),
-        ),
         lead_time=Avg(_duration(F("start") - F("booked_at")), filter=BOOKED, output_field=DurationField()),
         waiting_time=Avg(
             _duration(F("started_at") - F("checked_in_at")),
@@ -207,19 +194,38 @@ def load_counts(*, location: Location, service: Service | None, period: Period) 
         ),
         service_time=Avg(_duration(F("done_at") - F("started_at")), filter=started, output_field=DurationField()),
     )
-    return Counts(**figures)
+    cancelled_by_desk = (
+        AppointmentEvent.objects.filter(
+            kind=EventKind.CANCELLED, actor__isnull=False, appointment__in=rows.filter(cancelled)
+        )
+        .values("appointment_id")
+        .distinct()
+        .count()
+    )
+    by_employers = EmployerBooking.objects.filter(appointment__in=rows.filter(BOOKED)).count()
+    # From the period's appointments to their e-mails (an index look-up each), not the other way round.
+    feedback_sent = rows.filter(emails__kind=EmailKind.FEEDBACK, emails__status=OutboxStatus.SENT).count()
+    total_cancelled = figures.pop("cancelled")
+    return Counts(
+        **figures,
+        cancelled_online=total_cancelled - cancelled_by_desk,
+        cancelled_by_desk=cancelled_by_desk,
+        by_employers=by_employers,
+        feedback_sent=feedback_sent,
+    )
 
 
 def load_rating(*, location: Location, service: Service | None, period: Period, sent: int) -> Rating:
     """One query: how many gave each score for the period's appointments."""
-    start, end = _bounds(location=location, period=period)
-    rows = Feedback.objects.filter(
-        appointment__location=location, appointment__start__gte=start, appointment__start__lt=end
+    rows = (
+        period_appointments(location=location, service=service, period=period)
+        .filter(feedback__isnull=False)
+        .values_list("feedback__score")
+        .annotate(n=Count("pk"))
+        .order_by("feedback__score")
     )
-    if service is not None:
-        rows = rows.filter(appointment__service=service)
     distribution = {score: 0 for score in range(SCORE_MIN, SCORE_MAX + 1)}
-    for score, n in rows.values_list("score").annotate(n=Count("pk")).order_by("score"):
+    for score, n in rows:
         distribution[score] = n
     return Rating(distribution=distribution, sent=sent)
 
