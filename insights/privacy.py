@@ -17,3 +17,15 @@ def erase_feedback_of(*, appointment_ids: Sequence[int], now: datetime) -> int:
         .exclude(comment="")
         .update(comment="", updated_at=now)
     )
+
+
+def export_feedback_of(*, appointment_ids: Sequence[int]) -> dict[int, dict]:
+    """For a data request: the score and comment given for each of these appointments (one query)."""
+    return {
+        appointment_id: {
+            "feedback": {"score": score, "comment": comment, "given_at": created_at.isoformat()},
+        }
+        for appointment_id, score, comment, created_at in Feedback.objects.filter(
+            appointment_id__in=appointment_ids
+        ).values_list("appointment_id", "score", "comment", "created_at")
+    }

@@ -253,3 +253,12 @@ def test_two_feedback_emails_are_never_sent_for_one_visit(served):
     tasks.send_outbox_email.apply(args=[feedback_row(served).pk])
     assert mail.outbox == []
     assert token_of  # the helper is shared with the integration test
+
+
+def test_a_data_request_exports_the_score_and_comment(client, served, token):
+    client.post(score_url(token), {"score": "8"})
+    client.post(reverse("insights:feedback_comment", kwargs={"token": token}), {"comment": "Helpful staff."})
+    data = actions.export_personal_data(email="anna@example.org", now=served.end, actor=None)
+    [appointment] = data["appointments"]
+    assert appointment["feedback"]["score"] == 8
+    assert appointment["feedback"]["comment"] == "Helpful staff."

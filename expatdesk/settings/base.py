@@ -322,6 +322,9 @@ EXPATDESK_FIRST_FREE_TARGET_DAYS = env_int("EXPATDESK_FIRST_FREE_TARGET_DAYS", d
 # Called with the ids of the appointments being anonymised, inside the anonymisation's transaction: how
 # apps above bookings erase what they keep about an appointment, without bookings importing them.
 EXPATDESK_ANONYMISATION_HOOKS = ["insights.privacy.erase_feedback_of"]
+# Called with the ids of the appointments of a data request (GDPR article 15): what apps above bookings
+# keep about them, added to the export, as {appointment id: {key: value}}.
+EXPATDESK_EXPORT_HOOKS = ["insights.privacy.export_feedback_of"]
 # Privacy: names, e-mail and phone are erased this many days after the appointment (the privacy
 # statement quotes it as the retention period).
 EXPATDESK_ANONYMISE_AFTER_DAYS = env_int("EXPATDESK_ANONYMISE_AFTER_DAYS", default=30)
