@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils import formats
+
 WIDTH = 640
 HEIGHT = 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40
@@ -79,7 +81,10 @@ def bar_chart(items: list[tuple[str, float]], *, value_format=lambda value: f"{v
 
 def _ticks(top: int, *, plot_height: float) -> list[Tick]:
     return [
-        Tick(y=round(TOP + plot_height - plot_height * fraction, 1), label=f"{top * fraction:g}")
+        Tick(
+            y=round(TOP + plot_height - plot_height * fraction, 1),
+            label=f"{top * fraction:g}".replace(".", str(formats.get_format("DECIMAL_SEPARATOR"))),
+        )
         for fraction in (0, 0.5, 1)
     ]
 

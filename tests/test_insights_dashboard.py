@@ -253,6 +253,9 @@ def test_the_page_in_dutch(admin_client, december, monkeypatch):
     html = response.content.decode()
     assert "Afspraken" in html
     assert "20,0 %" in html
+    # The charts' coordinates are never localised ("112,5" is no SVG number); the tick labels are.
+    assert not re.search(r'\s(x|y|x1|y1|x2|y2|cx|cy|width|height)="[^"]*,', html)
+    assert ">2,5</text>" in html
 
 
 def test_every_table_downloads_as_csv_for_dutch_excel(admin_client, december, monkeypatch):
