@@ -146,6 +146,8 @@ def should_send(email: OutboxEmail) -> bool:
         return appointment.status in LIVE_STATUSES
     if email.kind == EmailKind.CANCELLATION:
         return appointment.status == AppointmentStatus.CANCELLED
+    if email.kind == EmailKind.FEEDBACK:
+        return appointment.status == AppointmentStatus.DONE
     return True
 
 
@@ -184,6 +186,8 @@ def build_message(
     """The complete message for one outbox row, rendered in the booking's language. `manage_token` is the
     token of this e-mail's manage link (actions.issue_email_manage_token); without one there is no link.
     `other_tokens` gives the "find my booking" e-mail the links of the address's other live bookings."""
+    if email.kind == EmailKind.FEEDBACK:
+        return build_feedback_message(email, token=manage_token, now=now)
     appointment = email.appointment
     location = appointment.location
     language = appointment.language or settings.LANGUAGE_CODE
@@ -242,6 +246,58 @@ def build_message(
             part.set_param("method", wording.ics_method)
             part.add_header("Content-Disposition", "attachment", filename=f"{appointment.reference}.ics")
             message.attach(part)
+    return message
+
+
+# The page a feedback link opens: the insights app's, named, so bookings imports nothing of it (DESIGN.md §3).
+FEEDBACK_URL_NAME = "insights:feedback"
+FEEDBACK_SCORES = range(1, 11)
+
+
+def feedback_url(token: str, score: int | None = None) -> str:
+    """The absolute link of a feedback e-mail: the score page, with the score the person clicked."""
+    url = settings.EXPATDESK_SITE_URL.rstrip("/") + reverse(FEEDBACK_URL_NAME, kwargs={"token": token})
+    return f"{url}?score={score}" if score is not None else url
+
+
+def build_feedback_message(email: OutboxEmail, *, token: str, now: datetime | None = None) -> EmailMultiAlternatives:
+    """ "How was your visit? 1 … 10": each number a link to the score page with its token (issued for this
+    send, actions.issue_email_manage_token; only its hash is kept). HTML and text, in the booking's language."""
+    appointment = email.appointment
+    location = appointment.location
+    language = appointment.language or settings.LANGUAGE_CODE
+    sent_at = now or timezone.now()
+    with translation.override(language):
+        start, _end = _local(appointment)
+        values = {"desk": location.display_name, "reference": appointment.reference}
+        subject = _("How was your visit to %(desk)s? (%(reference)s)") % values
+        context = {
+            "language": translation.get_language(),
+            "subject": subject,
+            "appointment": appointment,
+            "service_name": appointment.service.name,
+            "location": location,
+            "date": dateformat.format(start, "l j F Y"),
+            "scores": [{"score": score, "url": feedback_url(token, score)} for score in FEEDBACK_SCORES]
+            if token
+            else [],
+            "link_days": settings.EXPATDESK_FEEDBACK_LINK_DAYS,
+        }
+        text = render_to_string("emails/feedback.txt", context)
+        html = render_to_string("emails/feedback.html", context)
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=text,
+            from_email=sender(location),
+            to=[appointment.contact_email],
+            reply_to=[location.contact_email] if location.contact_email else None,
+            headers={
+                "Auto-Submitted": "auto-generated",
+                "Content-Language": language,
+                "Date": format_datetime(sent_at.astimezone(location.tz)),
+            },
+        )
+        message.attach_alternative(html, "text/html")
     return message
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.module_loading import import_string
 
 from bookings.models import Appointment
 
@@ -39,7 +41,9 @@ def export_personal_data(*, email: str, now: datetime, location_ids: frozenset[i
     """A JSON-ready copy of one person's data (at `location_ids`, None: everywhere). Staff who acted are not
     named (their data is not the person's)."""
     appointments = []
+    ids = []
     for appointment in appointments_for_email(email, location_ids=location_ids):
+        ids.append(appointment.pk)
         appointments.append(
             {
                 "reference": appointment.reference,
@@ -80,4 +84,10 @@ def export_personal_data(*, email: str, now: datetime, location_ids: frozenset[i
                 ],
             }
         )
+    # What apps above bookings keep about these appointments (EXPATDESK_EXPORT_HOOKS: each returns
+    # {appointment id: {key: JSON-ready value}}), without bookings importing them (DESIGN.md §3).
+    for path in settings.EXPATDESK_EXPORT_HOOKS if ids else ():
+        extra = import_string(path)(appointment_ids=ids)
+        for pk, entry in zip(ids, appointments, strict=True):
+            entry.update(extra.get(pk, {}))
     return {"email": email.strip(), "exported_at": now.isoformat(), "appointments": appointments}

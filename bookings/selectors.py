@@ -6,7 +6,16 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus, Location, OpeningHours, OutboxEmail, Person
+from bookings.models import (
+    LIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    EmailKind,
+    Location,
+    OpeningHours,
+    OutboxEmail,
+    Person,
+)
 from bookings.tokens import hash_token
 from services.models import Service
 
@@ -45,7 +54,10 @@ def _appointment_for_token(*, token: str, statuses) -> Appointment | None:
         return found
     return _with_details(
         Appointment.objects.filter(
-            pk__in=OutboxEmail.objects.filter(manage_token_hash=digest).values("appointment_id")[:1],
+            # A feedback request's token opens the feedback pages only (insights), never the booking.
+            pk__in=OutboxEmail.objects.filter(manage_token_hash=digest)
+            .exclude(kind=EmailKind.FEEDBACK)
+            .values("appointment_id")[:1],
             status__in=statuses,
         )
     ).first()

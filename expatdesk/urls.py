@@ -13,6 +13,8 @@ urlpatterns = [
     # After the password (and before the code): the signed-in user's own start page.
     path("signed-in/", signed_in, name="signed_in"),
     path("admin/", admin.site.urls),
+    # /desk/insights/ (the KPI dashboard) and /feedback/<token>/ (the feedback e-mail's pages).
+    path("", include("insights.urls")),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
     path("", include("api.urls")),

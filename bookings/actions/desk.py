@@ -26,6 +26,7 @@ from bookings.actions.common import (
     _slot_taken,
 )
 from bookings.actions.configuration import INVALID_PERIOD, REASON_REQUIRED, record_configuration
+from bookings.actions.outbox import queue_feedback_request
 from bookings.availability import CapacitySnapshot, load_snapshot
 from bookings.locking import EXCLUSIVE, capacity_changes
 from bookings.models import (
@@ -134,6 +135,9 @@ def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBa
         counters = sorted(set(SlotClaim.objects.filter(appointment=locked).values_list("counter__name", flat=True)))
         _release_from(appointment=locked, now=now)
         _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor, detail=", ".join(counters))
+        # "How was your visit?", a while later (EXPATDESK_FEEDBACK_DELAY_MINUTES); never after a no-show or
+        # a cancellation: only this action writes it.
+        queue_feedback_request(appointment=locked, now=now)
     return locked
 
 

@@ -65,6 +65,26 @@ def resend_manage_link(*, appointment: Appointment, now: datetime) -> OutboxEmai
         )
 
 
+def queue_feedback_request(*, appointment: Appointment, now: datetime) -> OutboxEmail | None:
+    """Inside the caller's transaction (an appointment just marked done): write its one FEEDBACK row, due
+    EXPATDESK_FEEDBACK_DELAY_MINUTES from now. No task is queued now: the row waits with `next_attempt_at`
+    set, and the outbox sweep (requeue_outbox, every minute) queues it once that has passed, as it does a
+    retry; never an ETA task (DESIGN.md §5). Unique per appointment (revision 0); none without an e-mail
+    address. The e-mail is rendered by bookings.emails; its score links lead to the insights app's pages."""
+    if not appointment.contact_email or appointment.status != AppointmentStatus.DONE:
+        return None
+    due = now + timedelta(minutes=settings.EXPATDESK_FEEDBACK_DELAY_MINUTES)
+    created = OutboxEmail.objects.bulk_create(
+        [
+            OutboxEmail(
+                appointment=appointment, kind=EmailKind.FEEDBACK, revision=0, created_at=now, next_attempt_at=due
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return created[0] if created else None
+
+
 def queue_due_reminders(*, now: datetime) -> int:
     """Write a REMINDER row for every booking starting within EXPATDESK_REMINDER_HOURS that has none.
 
@@ -120,11 +140,13 @@ def claim_outbox_email(*, email_id: int, now: datetime) -> OutboxEmail | None:
 
 
 def issue_email_manage_token(*, email: OutboxEmail) -> str:
-    """A fresh random manage token for the link of a claimed e-mail about a live booking; its hash is
-    kept on the row (it opens the booking as the booking's own token does), the token goes only into the
-    message. Each attempt gets its own (an earlier attempt's message never arrived). Returns "" for an
-    e-mail without a link, or a row that is no longer this worker's claim."""
-    if email.kind not in LIVE_KINDS:
+    """A fresh random token for the link of a claimed e-mail: the manage link of an e-mail about a live
+    booking, or the score links of a feedback request. Its hash is kept on the row (a manage link's opens
+    the booking as the booking's own token does; a feedback link's only the feedback pages, never the
+    manage page), the token goes only into the message. Each attempt gets its own (an earlier attempt's
+    message never arrived). Returns "" for an e-mail without a link, or a row that is no longer this
+    worker's claim."""
+    if email.kind not in (*LIVE_KINDS, EmailKind.FEEDBACK):
         return ""
     token = new_manage_token()
     with transaction.atomic(durable=True):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from bookings import privacy
@@ -71,6 +72,15 @@ def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBase
             for pk in appointment_ids
         ]
     )
+    _run_anonymisation_hooks(appointment_ids=appointment_ids, now=now)
+
+
+def _run_anonymisation_hooks(*, appointment_ids: Sequence[int], now: datetime) -> None:
+    """What apps above bookings keep about these appointments goes in the same transaction: each callable
+    named in EXPATDESK_ANONYMISATION_HOOKS (the settings wire them; bookings imports none of those apps,
+    DESIGN.md §3) is called with the ids and `now`."""
+    for path in settings.EXPATDESK_ANONYMISATION_HOOKS:
+        import_string(path)(appointment_ids=list(appointment_ids), now=now)
 
 
 def _not_anonymised() -> Q:

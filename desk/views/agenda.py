@@ -13,6 +13,7 @@ from desk import clock, selectors
 from desk.forms import AgendaForm, ReferenceForm
 from desk.locations import desk_locations, require_known
 from desk.permissions import desk_required
+from desk.spreadsheet import csv_safe
 from desk.views.common import render_local
 
 
@@ -153,5 +154,5 @@ def agenda_csv(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_safe(value: str) -> str:
-    """Keep a spreadsheet from running a name as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Keep a spreadsheet from running a name as a formula (CSV injection): desk.spreadsheet.csv_safe."""
+    return csv_safe(value)

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "desk",
     "employers",
     "api",
+    # The desk's own measures (issue 14): feedback after the visit and the KPI dashboard at /desk/insights/.
+    "insights",
     # `manage.py seed_demo`, the demo desk of `make run`: it uses every app, so it has its own on top.
     "demo",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
@@ -231,6 +233,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Delete the claims of past days, so the claims table grows with the horizon, not with history.
     "prune-past-claims": {"task": "bookings.tasks.prune_past_claims_task", "schedule": crontab(hour=3, minute=45)},
+    # The daily days-to-first-free-slot record per location and service (insights); one row a day, so the
+    # hourly runs after the first of the day change nothing and a missed run is made up within the hour.
+    "record-first-free-days": {"task": "insights.tasks.record_first_free_days_task", "schedule": crontab(minute=5)},
 }
 
 # E-mail: files under EMAIL_FILE_PATH by default; EMAIL_HOST switches to SMTP.
@@ -305,6 +310,21 @@ EXPATDESK_OUTBOX_STALE_SECONDS = env_int("EXPATDESK_OUTBOX_STALE_SECONDS", defau
 # A pending outbox row this many seconds old whose task never ran (Redis or the worker was down) is
 # queued again by the sweep (sweep-outbox, every minute).
 EXPATDESK_OUTBOX_REQUEUE_SECONDS = env_int("EXPATDESK_OUTBOX_REQUEUE_SECONDS", default=60)
+# Feedback (issue 14): the "How was your visit?" e-mail goes this many minutes after the appointment is
+# marked done (its outbox row is written then, due at done + delay; the outbox sweep sends it). Its score
+# links work for EXPATDESK_FEEDBACK_LINK_DAYS after sending; a score can be changed for
+# EXPATDESK_FEEDBACK_CHANGE_HOURS after it was first given.
+EXPATDESK_FEEDBACK_DELAY_MINUTES = env_int("EXPATDESK_FEEDBACK_DELAY_MINUTES", default=120)
+EXPATDESK_FEEDBACK_LINK_DAYS = env_int("EXPATDESK_FEEDBACK_LINK_DAYS", default=14)
+EXPATDESK_FEEDBACK_CHANGE_HOURS = env_int("EXPATDESK_FEEDBACK_CHANGE_HOURS", default=24)
+# The desk's target for the days to the first free slot (the dashboard draws it against the history).
+EXPATDESK_FIRST_FREE_TARGET_DAYS = env_int("EXPATDESK_FIRST_FREE_TARGET_DAYS", default=3)
+# Called with the ids of the appointments being anonymised, inside the anonymisation's transaction: how
+# apps above bookings erase what they keep about an appointment, without bookings importing them.
+EXPATDESK_ANONYMISATION_HOOKS = ["insights.privacy.erase_feedback_of"]
+# Called with the ids of the appointments of a data request (GDPR article 15): what apps above bookings
+# keep about them, added to the export, as {appointment id: {key: value}}.
+EXPATDESK_EXPORT_HOOKS = ["insights.privacy.export_feedback_of"]
 # Privacy: names, e-mail and phone are erased this many days after the appointment (the privacy
 # statement quotes it as the retention period).
 EXPATDESK_ANONYMISE_AFTER_DAYS = env_int("EXPATDESK_ANONYMISE_AFTER_DAYS", default=30)
