@@ -19,7 +19,7 @@ from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from expatdesk.ratelimits import RatelimitedMiddleware
 from tests.support.env import AMSTERDAM
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
@@ -138,6 +138,7 @@ def test_the_same_email_may_book_another_service_or_again_after_cancelling(desk,
     other = ServiceFactory()
     for counter in desk.counters.all():
         counter.services.add(other)
+        offer(counter.location, [other])
     book(desk, other, start=at(TUESDAY, "10:00"), now=monday_morning)
     actions.cancel_appointment(appointment=first, now=monday_morning)
     book(desk, service, start=at(TUESDAY, "11:00"), now=monday_morning)

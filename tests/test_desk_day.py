@@ -88,7 +88,7 @@ def test_the_agenda_shows_one_counter(staff_client, desk, service, counters, mon
 
 
 def test_a_counter_of_another_location_is_refused(staff_client, desk, service):
-    from tests.support.factories import make_desk
+    from tests.support.factories import make_desk, offer
 
     other = make_desk(services=[service], name="Other desk")
     foreign = other.counters.first()
@@ -255,6 +255,7 @@ def registration(db):
 def test_the_walk_in_municipality_is_the_public_forms_list(staff_client, desk, registration):
     for counter in desk.counters.all():
         counter.services.add(registration)
+        offer(counter.location, [registration])
     html = staff_client.get("/desk/walk-in/").content.decode()
     select = html[html.index('name="municipality"') :]
     select = select[: select.index("</select>")]
@@ -270,6 +271,7 @@ def test_the_walk_in_municipality_is_the_public_forms_list(staff_client, desk, r
 def test_a_municipality_off_the_list_is_a_400(staff_client, desk, registration):
     for counter in desk.counters.all():
         counter.services.add(registration)
+        offer(counter.location, [registration])
     response = staff_client.post("/desk/walk-in/", walk_in_data(desk, registration, municipality="Amsterdam"))
     assert response.status_code == 400
     assert "Please choose a municipality from the list." in response.content.decode()

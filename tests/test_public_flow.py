@@ -18,7 +18,7 @@ from bookings import actions
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, Closure, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
-from tests.support.factories import OpeningHoursFactory, ServiceFactory
+from tests.support.factories import OpeningHoursFactory, ServiceFactory, offer
 from tests.support.public_flow import (
     START_BUTTON,
     TIMES_LINK,
@@ -37,6 +37,7 @@ def municipality_service(desk):
     service = ServiceFactory(requires_municipality=True, max_persons=6)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     return service
 
 
