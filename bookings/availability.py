@@ -550,9 +550,7 @@ def first_free_days_at(
         # A service that no counter serves here (or the location does not offer), or not for this many
         # persons, has no free day: no claims to read.
         open_here = [
-            service
-            for service in services
-            if persons <= service.max_persons and config.counters_serving([service])
+            service for service in services if persons <= service.max_persons and config.counters_serving([service])
         ]
         if open_here:
             pending[location.pk] = open_here
@@ -561,9 +559,7 @@ def first_free_days_at(
             )
     by_pk = {location.pk: location for location in locations}
     window_start = dict(today_of)
-    window_end = {
-        pk: min(last_day_of[pk], today_of[pk] + timedelta(days=FIRST_WINDOW_DAYS - 1)) for pk in last_day_of
-    }
+    window_end = {pk: min(last_day_of[pk], today_of[pk] + timedelta(days=FIRST_WINDOW_DAYS - 1)) for pk in last_day_of}
     while pending:
         taken_by_location = _read_claims_of(
             locations=[by_pk[pk] for pk in pending],

@@ -8,6 +8,7 @@ from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -37,6 +38,38 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+# The first parts of the site's own addresses: a location's address name may not be one of them.
+RESERVED_SLUGS = frozenset(
+    {
+        "accessibility",
+        "admin",
+        "api",
+        "bench",
+        "book",
+        "desk",
+        "employer",
+        "find",
+        "healthz",
+        "i18n",
+        "manage",
+        "media",
+        "oap",
+        "privacy",
+        "signed-in",
+        "static",
+    }
+)
+
+
+def validate_location_slug(value: str) -> None:
+    if value in RESERVED_SLUGS or value != value.lower():
+        raise ValidationError(
+            _("Choose another address name: %(slug)s is taken by the site itself, or is not in lower case."),
+            params={"slug": value},
+            code="reserved",
+        )
+
+
 class Location(models.Model):
     name = models.CharField(_("name"), max_length=120, help_text=_("The building or office, shown above the address."))
     public_name = models.CharField(
@@ -52,6 +85,7 @@ class Location(models.Model):
         _("address name"),
         max_length=60,
         unique=True,
+        validators=[validate_location_slug],
         help_text=_("The location's part of every public address, e.g. maastricht in /maastricht/book/. Lower case."),
     )
     short_code = models.CharField(
@@ -178,9 +212,7 @@ class LocationService(models.Model):
     """A service a location offers, with its own minimum notice and horizon where they differ (empty: the
     service's own)."""
 
-    location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, related_name="offers", verbose_name=_("location")
-    )
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="offers", verbose_name=_("location"))
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="location_offers", verbose_name=_("service")
     )

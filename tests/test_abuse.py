@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import RequestFactory, override_settings
-from django.urls import reverse
 from django.utils import timezone
 from django_ratelimit.exceptions import Ratelimited
 
@@ -20,6 +19,7 @@ from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Ou
 from expatdesk.ratelimits import RatelimitedMiddleware
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, offer
+from tests.support.urls import reverse
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from django.core import mail, signing
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from api.v1 import tokens
@@ -18,6 +17,7 @@ from bookings import actions, availability
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
 from tests.support.factories import ServiceFactory
+from tests.support.urls import reverse
 
 V1 = "/api/v1"
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import override_settings
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, desk_info
@@ -25,6 +24,7 @@ from tests.support.public_flow import (
     hold_first_time,
     page,
 )
+from tests.support.urls import reverse
 
 TIME_LABEL = re.compile(r'name="start" value="([^"]+)"[^>]*>(\d{2}:\d{2})–(\d{2}:\d{2})</button>')
 

@@ -16,6 +16,7 @@ from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Cl
 from desk import clock
 from tests.support.desk import book, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
+from tests.support.factories import offer
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=AMSTERDAM)
 
@@ -88,7 +89,7 @@ def test_the_agenda_shows_one_counter(staff_client, desk, service, counters, mon
 
 
 def test_a_counter_of_another_location_is_refused(staff_client, desk, service):
-    from tests.support.factories import make_desk, offer
+    from tests.support.factories import make_desk
 
     other = make_desk(services=[service], name="Other desk")
     foreign = other.counters.first()

@@ -20,7 +20,6 @@ from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from api.ind_forms import book_input
@@ -31,6 +30,7 @@ from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEma
 from services.models import Service
 from tests.support.factories import ServiceFactory, make_desk, offer
 from tests.support.public_flow import details_data, first_times_url, starts_on
+from tests.support.urls import reverse
 
 IND_DESK_KEY = "6c5280823686521552efe85094e607cf"
 BSN = "123456782"

@@ -8,7 +8,6 @@ import json
 from datetime import datetime
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
@@ -19,6 +18,7 @@ from desk.forms import WalkInForm
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, make_desk
 from tests.support.public_flow import details_data, hold_first_time, starts_on
+from tests.support.urls import reverse
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 7, tzinfo=AMSTERDAM)
 

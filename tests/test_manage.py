@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, availability
@@ -15,6 +14,7 @@ from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, LinkRequest, OutboxEmail, SlotClaim
 from bookings.tokens import hash_token
 from tests.support.factories import ServiceFactory, offer
+from tests.support.urls import reverse
 
 START_BUTTON = re.compile(r'name="start" value="([^"]+)"')
 

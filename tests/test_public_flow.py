@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
@@ -30,6 +29,7 @@ from tests.support.public_flow import (
     page,
     starts_on,
 )
+from tests.support.urls import reverse
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.urls import reverse
 from django.utils import translation
 
 from bookings import actions, emails
@@ -27,6 +26,7 @@ from bookings.availability import public_holiday_name
 from bookings.models import EmailKind, OutboxEmail
 from tests.support.desk import desk_staff, sign_in
 from tests.support.env import AMSTERDAM, require
+from tests.support.urls import reverse
 
 MESSAGES = Path(settings.BASE_DIR) / "locale" / "nl" / "LC_MESSAGES"
 PO_FILE = MESSAGES / "django.po"
