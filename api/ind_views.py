@@ -55,7 +55,7 @@ from api.ind_responses import (
 )
 from bookings import abuse, actions, availability
 from bookings.actions import BookingError
-from bookings.models import Appointment, AppointmentStatus, Counter, Location
+from bookings.models import Appointment, AppointmentStatus, Counter, Location, LocationService
 from services.models import Service
 
 View = Callable[..., HttpResponse]
@@ -154,8 +154,10 @@ def desks(request: HttpRequest) -> HttpResponse:
             raise
         # A product nobody offers here: as the IND, an empty list of desks (clients iterate over it).
         return caching.shared_response(request, ok_body([]))
+    # Every location that offers the product and has an active counter serving it, each with its own key.
     locations = Location.objects.filter(
         is_active=True,
+        offers__service=service,
         pk__in=Counter.objects.filter(is_active=True, services=service).values("location_id"),
     ).order_by("name", "pk")
     body = ok_body([{"key": desk_key(loc), "version": 1, "name": loc.name} for loc in locations])
@@ -176,6 +178,11 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
     location = _desk(desk)
     service = product_from_query(request.GET)
     persons = persons_from_query(request.GET)
+    offer = LocationService.objects.filter(location=location, service=service).first()
+    if offer is None:
+        raise ApiError(UNKNOWN_PRODUCT, 404, _("This desk does not offer this product."))
+    offer.service = service
+    horizon_days = offer.horizon_days  # the desk's own horizon of the product, else the product's
 
     def compute() -> bytes:
         now = timezone.now()
@@ -185,7 +192,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
             service=service,
             persons=persons,
             start_date=today,
-            end_date=today + timedelta(days=service.booking_horizon_days),
+            end_date=today + timedelta(days=horizon_days),
             now=now,
         )
         return ok_body(
