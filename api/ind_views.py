@@ -36,6 +36,7 @@ from api.ind_forms import (
     check_matches_slot,
     hold_input,
     json_object,
+    offer_from_query,
     persons_from_query,
     product_from_query,
     slot_from_key,
@@ -55,7 +56,7 @@ from api.ind_responses import (
 )
 from bookings import abuse, actions, availability
 from bookings.actions import BookingError
-from bookings.models import Appointment, AppointmentStatus, Counter, Location, LocationService
+from bookings.models import Appointment, AppointmentStatus, Counter, Location
 from services.models import Service
 
 View = Callable[..., HttpResponse]
@@ -176,12 +177,9 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
     if limited is not None:
         return limited
     location = _desk(desk)
-    service = product_from_query(request.GET)
+    offer = offer_from_query(request.GET, location=location)  # a product the desk does not offer: 404
+    service = offer.service
     persons = persons_from_query(request.GET)
-    offer = LocationService.objects.filter(location=location, service=service).first()
-    if offer is None:
-        raise ApiError(UNKNOWN_PRODUCT, 404, _("This desk does not offer this product."))
-    offer.service = service
     horizon_days = offer.horizon_days  # the desk's own horizon of the product, else the product's
 
     def compute() -> bytes:

@@ -234,7 +234,7 @@ def test_a_service_without_the_rule_keeps_no_municipality_from_any_door(client, 
 def test_a_time_offset_beyond_postgresqls_range_is_no_500_in_the_hold_and_move_forms(client, desk, service, offset):
     held, _times = hold_first_time(client, service, persons=1)
     booked = client.post(reverse("bookings:details"), details_data(1))
-    token = booked["Location"].split("/")[2]
+    token = booked["Location"].split("/")[3]  # /<location>/manage/<token>/
     start = f"2026-12-01T09:00:00{offset}"
     hold = client.post(
         reverse("bookings:hold", kwargs={"service_code": service.code}), {"persons": "1", "start": start}

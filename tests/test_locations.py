@@ -480,3 +480,27 @@ def test_no_location_in_the_start_page_links_points_elsewhere(two, client):
     page = client.get(flow_url("start", two.b)).content.decode()
     links = set(re.findall(r'href="(/[^"]*/book/[^"]*)"', page))
     assert links and all(link.startswith("/eindhoven/") for link in links)
+
+
+# ---- the admin --------------------------------------------------------------------------------
+
+
+def test_the_admin_sets_the_offers_and_municipalities_through_the_action(client, admin_user, two):
+    from bookings.models import Location
+    from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
+    from tests.support.desk import sign_in
+
+    admin = sign_in(client, admin_user)
+    page = admin.get(admin_url(Location, "change", two.b.pk)).content.decode()
+    assert 'name="offers-TOTAL_FORMS" value="2"' in page and 'name="municipalities"' in page
+    data = location_post_data(two.b, municipalities="Eindhoven\nHelmond") | management_forms_for_existing(two.b)
+    index = next(i for i in range(2) if data[f"offers-{i}-service"] == str(two.biometrics.pk))
+    data[f"offers-{index}-booking_horizon_days"] = "10"
+    data |= {"offers-TOTAL_FORMS": "3", "offers-2-service": str(two.advice.pk), "offers-2-location": str(two.b.pk)}
+    response = admin.post(admin_url(Location, "change", two.b.pk), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    two.b.refresh_from_db()
+    assert two.b.municipality_list == ("Eindhoven", "Helmond")
+    assert two.b.offers.get(service=two.biometrics).booking_horizon_days == 10
+    assert two.b.offers.filter(service=two.advice).exists()
+    assert ConfigurationEvent.objects.filter(location=two.b, kind="services_changed").exists()

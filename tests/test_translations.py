@@ -265,7 +265,7 @@ def dutch_client(client):
     ],
 )
 def test_public_pages_are_in_dutch(dutch_client, desk, url, status, dutch):
-    response = dutch_client.get(url)
+    response = dutch_client.get(url, follow=True)  # `/` opens the only location; `/find/` is its find page
     assert response.status_code == status
     content = response.content.decode()
     assert '<html lang="nl"' in content

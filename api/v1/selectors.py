@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from bookings.models import Counter, Location, LocationService, OpeningHours
 from services.models import Service
@@ -20,16 +20,21 @@ def _locations(*, today: date) -> QuerySet[Location]:
             ),
             to_attr="current_opening_hours",
         ),
-        Prefetch(
-            "counters",
-            queryset=Counter.objects.filter(is_active=True).prefetch_related(
-                Prefetch("services", queryset=Service.objects.active(), to_attr="active_services")
-            ),
-            to_attr="active_counters",
-        ),
+        # The offers of active services that some active counter of the location serves: one query.
         Prefetch(
             "offers",
-            queryset=LocationService.objects.filter(service__is_active=True).select_related("service"),
+            queryset=LocationService.objects.filter(service__is_active=True)
+            .filter(
+                Exists(
+                    Counter.services.through.objects.filter(
+                        counter__location_id=OuterRef("location_id"),
+                        counter__is_active=True,
+                        service_id=OuterRef("service_id"),
+                    )
+                )
+            )
+            .select_related("service")
+            .order_by("service__display_order", "service__code"),
             to_attr="active_offers",
         ),
     )
@@ -51,9 +56,7 @@ def bookable_location(*, short_code: str) -> Location | None:
 def offers(location: Location) -> list[LocationService]:
     """The location's offers of active services that some active counter of it serves, in the catalogue's
     order (needs `active_locations`' prefetch)."""
-    served = {service.pk for counter in location.active_counters for service in counter.active_services}
-    found = [offer for offer in location.active_offers if offer.service_id in served]
-    return sorted(found, key=lambda offer: (offer.service.display_order, offer.service.code))
+    return list(location.active_offers)
 
 
 def services_offered(location: Location) -> list[Service]:
