@@ -63,9 +63,14 @@ class LabelledInlineFormSet(forms.BaseInlineFormSet):
                 continue
             label = _("Delete") if name == "DELETE" else field.label
             if index is None:
-                field.widget.attrs["aria-label"] = _("%(field)s, new row") % {"field": label}
+                name_ = _("%(field)s, new row") % {"field": label}
             else:
-                field.widget.attrs["aria-label"] = _("%(field)s, row %(row)d") % {"field": label, "row": index + 1}
+                name_ = _("%(field)s, row %(row)d") % {"field": label, "row": index + 1}
+            field.widget.attrs["aria-label"] = name_
+            # A related-object select is wrapped (its add/change links): the select itself needs the name.
+            inner = getattr(field.widget, "widget", None)
+            if inner is not None:
+                inner.attrs["aria-label"] = name_
 
 
 # ---- what a page's forms hold, as the actions take it ---------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from bookings.models import Location
 from services.models import Service
-from tests.support.browser import assert_accessible, assert_fits
+from tests.support.browser import NARROW, assert_accessible, assert_fits
 from tests.support.browser_flow import choose_service, fill_details, first_free_day, first_free_time, only_appointment
 from tests.support.factories import CounterFactory, LocationFactory, OpeningHoursFactory
 
@@ -43,7 +43,7 @@ def test_a_newcomer_picks_a_location_on_a_phone_and_books_there(two_sites, new_c
     page.goto(two_sites.url + "/")
     page.get_by_role("heading", name="Book an appointment: choose a location").wait_for()
     assert_accessible(page, where="the list of locations")
-    assert_fits(page, where="the list of locations")
+    assert_fits(page, where="the list of locations", width=page.viewport_size["width"])
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Expat Centre Eindhoven"))
     assert card.get_by_text("Next free day").is_visible()
     card.get_by_role("link", name="Book here").click()
@@ -71,11 +71,12 @@ def test_a_newcomer_picks_a_location_on_a_phone_and_books_there(two_sites, new_c
 
 
 def test_the_location_pages_are_accessible_in_dutch(two_sites, new_context):
-    page = new_context(locale="nl-NL").new_page()
+    page = new_context(locale="nl-NL", viewport=NARROW).new_page()
     page.goto(two_sites.url + "/")
     page.get_by_role("button", name="Nederlands").click()
     page.get_by_role("heading", name="Een afspraak maken: kies een locatie").wait_for()
     assert_accessible(page, where="de lijst van locaties")
+    assert_fits(page, where="de lijst van locaties")  # 320 px wide
     page.goto(two_sites.url + "/eindhoven/book/registration-eu/")
     page.get_by_label("In welke gemeente woont u, of gaat u wonen?").select_option("other")
     page.get_by_role("button", name="Beschikbare dagen tonen").click()
