@@ -504,3 +504,18 @@ def test_the_admin_sets_the_offers_and_municipalities_through_the_action(client,
     assert two.b.offers.get(service=two.biometrics).booking_horizon_days == 10
     assert two.b.offers.filter(service=two.advice).exists()
     assert ConfigurationEvent.objects.filter(location=two.b, kind="services_changed").exists()
+
+
+def test_changing_a_locations_offers_bumps_only_its_own_cache_version(two, django_capture_on_commit_callbacks):
+    from bookings.cache import version_token
+
+    before = {loc.pk: version_token(location_id=loc.pk) for loc in (two.a, two.b)}
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.configure_location(
+            location=two.b,
+            fields={},
+            offers=[OfferSpec(service_id=two.biometrics.pk), OfferSpec(service_id=two.registration.pk)],
+            now=timezone.now(),
+        )
+    assert version_token(location_id=two.b.pk) != before[two.b.pk]
+    assert version_token(location_id=two.a.pk) == before[two.a.pk]
