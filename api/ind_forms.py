@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
-from api.ind_keys import SlotRef, find_product, read_slot_key
+from api.ind_keys import SlotRef, find_offer, find_product, read_slot_key
 from api.ind_responses import (
     INVALID_INPUT,
     INVALID_JSON,
@@ -30,7 +30,7 @@ from api.ind_responses import (
 )
 from bookings.actions import BookingError, PersonName
 from bookings.forms import phone_validator
-from bookings.models import Location
+from bookings.models import Location, LocationService
 from bookings.text import has_control_characters
 from services.models import MAX_PERSONS_PER_BOOKING, Service
 
@@ -48,6 +48,17 @@ def product_from_query(query: QueryDict) -> Service:
     if service is None:
         raise ApiError(UNKNOWN_PRODUCT, 404, _("There is no such product at this desk."))
     return service
+
+
+def offer_from_query(query: QueryDict, *, location: Location) -> LocationService:
+    """The desk's offer of the product `productKey` names: 404 for a product the desk does not offer."""
+    key = query.get("productKey", "").strip()
+    if not key:
+        raise ApiError(PRODUCT_KEY_REQUIRED, 400, _("Give the product with ?productKey=, for example BIO."))
+    offer = find_offer(location=location, key=key)
+    if offer is None:
+        raise ApiError(UNKNOWN_PRODUCT, 404, _("There is no such product at this desk."))
+    return offer
 
 
 def persons_from_query(query: QueryDict) -> int:

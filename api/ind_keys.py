@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import Q
 
-from bookings.models import Location
+from bookings.models import Location, LocationService
 from services.models import Service
 
 _SALT = "expatdesk.api.ind.slot"
@@ -56,6 +56,18 @@ def find_product(key: str) -> Service | None:
         return None
     services = list(Service.objects.active().filter(Q(ind_product_key=key) | Q(ind_product_key="", code__iexact=key)))
     return next((s for s in services if s.ind_product_key == key), services[0] if services else None)
+
+
+def find_offer(*, location: Location, key: str) -> LocationService | None:
+    """The location's offer (with its service) of the active product `key`, or None: one query."""
+    if not key or len(key) > 40 or "\x00" in key:
+        return None
+    offers = list(
+        LocationService.objects.select_related("service")
+        .filter(location=location, service__is_active=True)
+        .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
+    )
+    return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
 
 
 @dataclass(frozen=True)

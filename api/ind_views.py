@@ -36,6 +36,7 @@ from api.ind_forms import (
     check_matches_slot,
     hold_input,
     json_object,
+    offer_from_query,
     persons_from_query,
     product_from_query,
     slot_from_key,
@@ -154,8 +155,10 @@ def desks(request: HttpRequest) -> HttpResponse:
             raise
         # A product nobody offers here: as the IND, an empty list of desks (clients iterate over it).
         return caching.shared_response(request, ok_body([]))
+    # Every location that offers the product and has an active counter serving it, each with its own key.
     locations = Location.objects.filter(
         is_active=True,
+        offers__service=service,
         pk__in=Counter.objects.filter(is_active=True, services=service).values("location_id"),
     ).order_by("name", "pk")
     body = ok_body([{"key": desk_key(loc), "version": 1, "name": loc.name} for loc in locations])
@@ -174,8 +177,10 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
     if limited is not None:
         return limited
     location = _desk(desk)
-    service = product_from_query(request.GET)
+    offer = offer_from_query(request.GET, location=location)  # a product the desk does not offer: 404
+    service = offer.service
     persons = persons_from_query(request.GET)
+    horizon_days = offer.horizon_days  # the desk's own horizon of the product, else the product's
 
     def compute() -> bytes:
         now = timezone.now()
@@ -185,7 +190,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
             service=service,
             persons=persons,
             start_date=today,
-            end_date=today + timedelta(days=service.booking_horizon_days),
+            end_date=today + timedelta(days=horizon_days),
             now=now,
         )
         return ok_body(

@@ -109,7 +109,7 @@ def fill(args: argparse.Namespace) -> dict:
 
     from bookings import availability
     from bookings.management.commands.benchmark import seed
-    from bookings.models import Counter, Location, OpeningHours
+    from bookings.models import Counter, Location, LocationService, OpeningHours
     from services.models import Service
 
     call_command("migrate", verbosity=0)
@@ -126,6 +126,7 @@ def fill(args: argparse.Namespace) -> dict:
     booking_desk = Location.objects.create(
         name="Booking desk", slug="booking-desk", short_code="BKD", street="-", postcode="-", city="-"
     )
+    LocationService.objects.create(location=booking_desk, service=service)
     for number in range(32):
         Counter.objects.create(location=booking_desk, name=f"Counter {number + 1}").services.add(service)
     OpeningHours.objects.bulk_create(
@@ -148,6 +149,7 @@ def fill(args: argparse.Namespace) -> dict:
     stampede = Location.objects.create(
         name="Stampede desk", slug="stampede-desk", short_code="STMP", street="-", postcode="-", city="-"
     )
+    LocationService.objects.create(location=stampede, service=stampede_service)
     Counter.objects.create(location=stampede, name="Counter 1").services.add(stampede_service)
     today = now.astimezone(stampede.tz).date()
     day = today + timedelta(days=3)
@@ -190,6 +192,7 @@ def fill(args: argparse.Namespace) -> dict:
         cursor.execute("VACUUM ANALYZE")
     info = {
         "desk": desk.location.short_code,
+        "slug": desk.location.slug,
         "service": service.code,
         "product": service.code.upper(),
         "booked": desk.booked,
@@ -492,8 +495,8 @@ def main() -> None:
             ("`/oap/api` slots, computed (six weeks)", "B", f"/oap/api/desks/{desk}/slots/?productKey={product}"),
             ("`/api/v1` free days (horizon), cached", "A", f"/api/v1/locations/{desk}/services/{service}/free-days/"),
             ("`/api/v1` free days (horizon), computed", "B", f"/api/v1/locations/{desk}/services/{service}/free-days/"),
-            ("public calendar page (HTML)", "A", f"/book/{service}/calendar/?persons=1"),
-            ("public times page (HTML)", "A", f"/book/{service}/{day}/?persons=1"),
+            ("public calendar page (HTML)", "A", f"/{info['slug']}/book/{service}/calendar/?persons=1"),
+            ("public times page (HTML)", "A", f"/{info['slug']}/book/{service}/{day}/?persons=1"),
         ]
         seconds, connections = args.duration, args.connections
         print(f"Warming up; then {seconds} s a row, {connections} connections; {machine()}", flush=True)

@@ -1,7 +1,8 @@
 """Free capacity, computed in memory from one snapshot of a location.
 
 Read-only. A snapshot costs four queries whatever the number of appointments, past or future: the
-active counters and the services they serve, the opening hours, the closures, and the live claims in
+active counters and the services they serve that the location offers (with the location's own minimum
+notice and horizon of each, LocationService), the opening hours, the closures, and the live claims in
 the range. Everything else — public holidays, minimum notice, horizon, the grid, the allocation of
 persons to counters — is computed in Python. `now` is always passed in.
 
@@ -34,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import translation
 
 from bookings.availability_fits import FitsMixin
@@ -46,6 +47,7 @@ from bookings.availability_units import (
     _epoch_seconds,
     _Layout,
     _micros_of_day,
+    read_claim_rows,
     read_claims,
 )
 from bookings.models import Closure, Counter, Location, OpeningHours
@@ -117,6 +119,9 @@ class CapacitySnapshot(FitsMixin):
     taken: Collection[UnitKey] = field(default_factory=set)
     # When set, the claims were read for these counters only (load_snapshot(services=...)).
     claims_counters: frozenset[int] | None = None
+    # The location's own (minimum notice minutes, horizon days) per service id where it sets them (None in
+    # either place: the service's own); None when the snapshot was built without the location's offers.
+    service_rules: dict[int, tuple[int | None, int | None]] | None = None
 
     _days: dict[date, _Day] = field(init=False, repr=False, compare=False)
     _grid: timedelta = field(init=False, repr=False, compare=False)
@@ -213,8 +218,18 @@ class CapacitySnapshot(FitsMixin):
             self._candidates[service.pk] = found
         return list(found)
 
+    def horizon_days(self, service: Service) -> int:
+        """How many days ahead `service` can be booked here (the location's own horizon, else the service's)."""
+        own = (self.service_rules or {}).get(service.pk, (None, None))[1]
+        return service.booking_horizon_days if own is None else own
+
+    def minimum_notice(self, service: Service) -> timedelta:
+        """How long before its start `service` can still be booked here."""
+        own = (self.service_rules or {}).get(service.pk, (None, None))[0]
+        return service.minimum_notice if own is None else timedelta(minutes=own)
+
     def latest_bookable_day(self, service: Service) -> date:
-        return self._local_today + timedelta(days=service.booking_horizon_days)
+        return self._local_today + timedelta(days=self.horizon_days(service))
 
     # ---- allocation -----------------------------------------------------------------------
 
@@ -286,7 +301,7 @@ class CapacitySnapshot(FitsMixin):
 
     def earliest_start(self, service: Service) -> datetime:
         # In UTC: adding to a local time adds wall-clock time, which is an hour off across a DST night.
-        return self.now.astimezone(UTC) + service.minimum_notice
+        return self.now.astimezone(UTC) + self.minimum_notice(service)
 
     def _bookable(self, *, service: Service, persons: int, day: date) -> bool:
         if not service.is_active or not 1 <= persons <= service.max_persons:
@@ -332,30 +347,65 @@ class _Config:
     counter_services: dict[int, set[int]]
     opening_hours: list[OpeningHours]
     closures: list[Closure]
+    service_rules: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
     def counters_serving(self, services: Iterable[Service]) -> frozenset[int]:
         wanted = {service.pk for service in services}
         return frozenset(c for c, served in self.counter_services.items() if served & wanted)
 
+    def horizon_days(self, service: Service) -> int:
+        own = self.service_rules.get(service.pk, (None, None))[1]
+        return service.booking_horizon_days if own is None else own
 
-def _load_config(*, location: Location, start_date: date, end_date: date) -> _Config:
-    """Counters and their services, opening hours and closures for the range: three queries."""
-    counter_services: dict[int, set[int]] = defaultdict(set)
-    for counter_id, service_id in Counter.services.through.objects.filter(
-        counter__location=location, counter__is_active=True
-    ).values_list("counter_id", "service_id"):
-        counter_services[counter_id].add(service_id)
-    opening_hours = list(
-        OpeningHours.objects.filter(location=location)
+
+def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: date) -> dict[int, _Config]:
+    """Per location: its active counters with the services they serve that the location offers (and the
+    location's own notice and horizon of each, in the same query), opening hours and closures for the
+    range. Three queries, whatever the number of locations."""
+    counter_services: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    rules: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
+    for counter_id, location_id, service_id, notice, horizon in Counter.services.through.objects.filter(
+        counter__location_id__in=sorted(location_ids),
+        counter__is_active=True,
+        # Only what the location offers: the offer's join is filtered and read by this one query.
+        service__location_offers__location_id=F("counter__location_id"),
+    ).values_list(
+        "counter_id",
+        "counter__location_id",
+        "service_id",
+        "service__location_offers__minimum_notice_minutes",
+        "service__location_offers__booking_horizon_days",
+    ):
+        counter_services[location_id][counter_id].add(service_id)
+        rules[location_id][service_id] = (notice, horizon)
+    hours: dict[int, list[OpeningHours]] = defaultdict(list)
+    for row in (
+        OpeningHours.objects.filter(location_id__in=sorted(location_ids))
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_date))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
-    )
-    closures = list(
-        Closure.objects.filter(Q(location=location) | Q(location__isnull=True)).filter(
-            start_date__lte=end_date, end_date__gte=start_date
+    ):
+        hours[row.location_id].append(row)
+    closures: dict[int | None, list[Closure]] = defaultdict(list)
+    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)).filter(
+        start_date__lte=end_date, end_date__gte=start_date
+    ):
+        closures[closure.location_id].append(closure)
+    return {
+        location_id: _Config(
+            counter_services=dict(counter_services.get(location_id, {})),
+            opening_hours=hours.get(location_id, []),
+            closures=sorted(
+                [*closures.get(None, []), *closures.get(location_id, [])], key=lambda c: (c.start_date, c.pk)
+            ),
+            service_rules=rules.get(location_id, {}),
         )
-    )
-    return _Config(counter_services=dict(counter_services), opening_hours=opening_hours, closures=closures)
+        for location_id in location_ids
+    }
+
+
+def _load_config(*, location: Location, start_date: date, end_date: date) -> _Config:
+    """Counters and their offered services, opening hours and closures for the range: three queries."""
+    return _load_configs(location_ids=[location.pk], start_date=start_date, end_date=end_date)[location.pk]
 
 
 def _snapshot(
@@ -388,6 +438,7 @@ def _snapshot(
         closures=config.closures,
         taken=taken,
         claims_counters=claims_counters,
+        service_rules=config.service_rules,
     )
 
 
@@ -476,48 +527,136 @@ def first_free_day(*, location: Location, service: Service, now: datetime, perso
 # The first free day is looked for in the first week's claims, then (if needed) in the rest of the horizon:
 # four queries when the first week has one, five at most, whatever the number of claims further on.
 FIRST_WINDOW_DAYS = 7
+# The longest booking horizon a service or a location may set (services.models, LocationService).
+MAX_HORIZON_DAYS = 366
 
 
 def first_free_days(
     *, location: Location, services: Iterable[Service], now: datetime, persons: int = 1
 ) -> dict[int, date | None]:
     """The first free day per service (keyed by service id): the desk's own measure of waiting time."""
+    return first_free_days_at(locations=[location], services=services, now=now, persons=persons)[location.pk]
+
+
+def first_free_days_at(
+    *, locations: Iterable[Location], services: Iterable[Service], now: datetime, persons: int = 1
+) -> dict[int, dict[int, date | None]]:
+    """The first free day per location and service (location id → service id → day or None), each within
+    the location's own horizon of the service; None where the location does not offer it.
+
+    Whatever the number of locations: three queries of configuration, then one of claims for the first
+    week and (where a location's services still have none) one for the rest of the horizon."""
+    locations = list(locations)
     services = list(services)
-    today = now.astimezone(location.tz).date()
-    horizon = max((service.booking_horizon_days for service in services), default=0)
-    last_day = today + timedelta(days=horizon)
-    config = _load_config(location=location, start_date=today, end_date=last_day)
-    result: dict[int, date | None] = {service.pk: None for service in services}
-    # A service that no counter serves, or not for this many persons, has no free day: no claims to read.
-    open_services = [
-        service for service in services if persons <= service.max_persons and config.counters_serving([service])
-    ]
-    window_start = today
-    window_end = min(last_day, today + timedelta(days=FIRST_WINDOW_DAYS - 1))
-    while open_services and window_start <= last_day:
-        snapshot = _snapshot(
-            config=config,
-            location=location,
-            start_date=window_start,
-            end_date=window_end,
-            now=now,
-            ignore_appointment_id=None,
-            claims_counters=config.counters_serving(open_services),
-        )
-        for service in list(open_services):
-            found = next(
-                (
-                    day
-                    for day in snapshot.days()
-                    if snapshot.has_free_slot_on(service=service, persons=persons, day=day)
-                ),
-                None,
+    result: dict[int, dict[int, date | None]] = {
+        location.pk: {service.pk: None for service in services} for location in locations
+    }
+    if not locations or not services:
+        return result
+    today_of = {location.pk: now.astimezone(location.tz).date() for location in locations}
+    # The configuration as far as any horizon can reach (a location's own may exceed the service's).
+    configs = _load_configs(
+        location_ids=[location.pk for location in locations],
+        start_date=min(today_of.values()),
+        end_date=max(today_of.values()) + timedelta(days=MAX_HORIZON_DAYS),
+    )
+    pending: dict[int, list[Service]] = {}
+    last_day_of: dict[int, date] = {}
+    for location in locations:
+        config = configs[location.pk]
+        # A service that no counter serves here (or the location does not offer), or not for this many
+        # persons, has no free day: no claims to read.
+        open_here = [
+            service for service in services if persons <= service.max_persons and config.counters_serving([service])
+        ]
+        if open_here:
+            pending[location.pk] = open_here
+            last_day_of[location.pk] = today_of[location.pk] + timedelta(
+                days=max(config.horizon_days(service) for service in open_here)
             )
-            if found is not None:
-                result[service.pk] = found
-                open_services.remove(service)
-        window_start, window_end = window_end + timedelta(days=1), last_day
+    by_pk = {location.pk: location for location in locations}
+    window_start = dict(today_of)
+    window_end = {pk: min(last_day_of[pk], today_of[pk] + timedelta(days=FIRST_WINDOW_DAYS - 1)) for pk in last_day_of}
+    while pending:
+        taken_by_location = _read_claims_of(
+            locations=[by_pk[pk] for pk in pending],
+            counters={pk: configs[pk].counters_serving(pending[pk]) for pk in pending},
+            start={pk: window_start[pk] for pk in pending},
+            end={pk: window_end[pk] for pk in pending},
+            now=now,
+        )
+        for pk in list(pending):
+            location = by_pk[pk]
+            config = configs[pk]
+            snapshot = CapacitySnapshot(
+                location=location,
+                start_date=window_start[pk],
+                end_date=window_end[pk],
+                now=now,
+                counter_services=config.counter_services,
+                opening_hours=config.opening_hours,
+                closures=config.closures,
+                taken=taken_by_location[pk],
+                claims_counters=config.counters_serving(pending[pk]),
+                service_rules=config.service_rules,
+            )
+            for service in list(pending[pk]):
+                found = next(
+                    (
+                        day
+                        for day in snapshot.days()
+                        if snapshot.has_free_slot_on(service=service, persons=persons, day=day)
+                    ),
+                    None,
+                )
+                if found is not None:
+                    result[pk][service.pk] = found
+                    pending[pk].remove(service)
+            if not pending[pk] or window_end[pk] >= last_day_of[pk]:
+                del pending[pk]
+            else:
+                window_start[pk], window_end[pk] = window_end[pk] + timedelta(days=1), last_day_of[pk]
     return result
+
+
+def _read_claims_of(
+    *,
+    locations: list[Location],
+    counters: dict[int, frozenset[int]],
+    start: dict[int, date],
+    end: dict[int, date],
+    now: datetime,
+) -> dict[int, TakenUnits]:
+    """The live claims of several locations' counters, each in its own range: one query for all."""
+    ranges = {
+        location.pk: (
+            datetime.combine(start[location.pk], time.min, tzinfo=location.tz),
+            datetime.combine(end[location.pk] + timedelta(days=1), time.min, tzinfo=location.tz),
+        )
+        for location in locations
+    }
+    counter_location = {counter: pk for pk, ids in counters.items() for counter in ids}
+    rows: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    if counter_location:
+        everything = read_claim_rows(
+            counter_ids=counter_location,
+            range_start=min(begin for begin, _ in ranges.values()),
+            range_end=max(finish for _, finish in ranges.values()),
+            now=now,
+        )
+        for counter_id, epoch in everything:
+            pk = counter_location[counter_id]
+            begin, finish = ranges[pk]
+            if _epoch_seconds(begin) <= epoch < _epoch_seconds(finish):
+                rows[pk].append((counter_id, epoch))
+    return {
+        location.pk: TakenUnits.from_rows(
+            rows.get(location.pk, []),
+            base=_epoch_seconds(ranges[location.pk][0]),
+            step=location.grid_minutes * 60,
+        )
+        for location in locations
+    }
 
 
 def nearest_free_slots(
@@ -538,7 +677,8 @@ def nearest_free_slots(
     today = now.astimezone(tz).date()
     day = around.astimezone(tz).date()
     start_date = max(today, day - timedelta(days=window_days))
-    end_date = min(today + timedelta(days=service.booking_horizon_days), day + timedelta(days=window_days))
+    # Days past the location's horizon of the service have no free start in the snapshot.
+    end_date = min(today + timedelta(days=MAX_HORIZON_DAYS), day + timedelta(days=window_days))
     if end_date < start_date:
         return []
     by_day = free_slots(

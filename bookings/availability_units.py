@@ -179,6 +179,25 @@ class _Epoch(Func):
         )
 
 
+def read_claim_rows(
+    *, counter_ids: Collection[int], range_start: datetime, range_end: datetime, now: datetime
+) -> list[tuple[int, int]]:
+    """The live claims of these counters in the range as (counter id, epoch seconds) rows: one query."""
+    query = (
+        SlotClaim.objects.filter(
+            counter_id__in=sorted(counter_ids), unit_start__gte=range_start, unit_start__lt=range_end
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .annotate(epoch=_Epoch("unit_start"))
+        .order_by()
+        .values_list("counter_id", "epoch")
+    )
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def read_claims(
     *,
     location: Location,

@@ -248,3 +248,55 @@ def free_slots_on(*, location: Location, service: Service, persons: int, day: da
             location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
         ).get(day, []),
     )
+
+
+def next_free_days(*, locations: list[Location], offers: dict[int, list], now: datetime) -> dict[int, date | None]:
+    """The start page's next free day of each location (the first day any service it offers has a free
+    time for one person), shared between visitors for EXPATDESK_SLOT_CACHE_SECONDS under each location's
+    version: one read of the cache for all locations, and the stale ones computed together
+    (availability.first_free_days_at: a constant number of queries whatever their number)."""
+    if not locations:
+        return {}
+
+    def compute(wanted: list[Location]) -> dict[int, date | None]:
+        services = {offer.service.pk: offer.service for pk in offers for offer in offers[pk]}
+        found = availability.first_free_days_at(locations=wanted, services=list(services.values()), now=now)
+        return {
+            location.pk: min(
+                (
+                    day
+                    for service_id, day in found[location.pk].items()
+                    if day is not None and any(offer.service_id == service_id for offer in offers.get(location.pk, []))
+                ),
+                default=None,
+            )
+            for location in wanted
+        }
+
+    if fresh_seconds() <= 0:
+        return compute(locations)
+    keys = {location.pk: f"start-next-free-day:{location.pk}" for location in locations}
+    try:
+        tokens = dict(zip(keys, _read([_any_key(pk) for pk in keys]), strict=True))
+        stored = cache.get_many(list(keys.values()))
+    except Exception:
+        logger.warning("Cache unavailable: the next free days computed without it.")
+        return compute(locations)
+    result: dict[int, date | None] = {}
+    stale: list[Location] = []
+    for location in locations:
+        value = fresh_value(stored.get(keys[location.pk]), str(tokens[location.pk]))
+        if value is None:
+            stale.append(location)
+        else:
+            result[location.pk] = value[0]
+    if stale:
+        computed = compute(stale)
+        result.update(computed)
+        filled = time.time()
+        with suppress(Exception):
+            cache.set_many(
+                {keys[pk]: (str(tokens[pk]), filled, (day,)) for pk, day in computed.items()},
+                timeout=fresh_seconds() + STALE_SECONDS,
+            )
+    return result

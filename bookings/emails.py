@@ -128,13 +128,16 @@ class MessageWithInlineImages(EmailMultiAlternatives):
         return msg
 
 
-def manage_url(token: str) -> str:
-    """The absolute manage link with this token (issued for the e-mail when it is sent, never stored)."""
-    return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:manage", kwargs={"token": token})
+def manage_url(token: str, *, location: Location) -> str:
+    """The absolute manage link with this token (issued for the e-mail when it is sent, never stored), at the
+    booking's own location."""
+    path = reverse("bookings:manage", kwargs={"location": location.slug, "token": token})
+    return settings.EXPATDESK_SITE_URL.rstrip("/") + path
 
 
-def start_url() -> str:
-    return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:start")
+def start_url(*, location: Location) -> str:
+    """The absolute address of the location's start page (book again)."""
+    return settings.EXPATDESK_SITE_URL.rstrip("/") + reverse("bookings:start", kwargs={"location": location.slug})
 
 
 def should_send(email: OutboxEmail) -> bool:
@@ -170,7 +173,7 @@ def _other_bookings(appointment: Appointment, *, tokens: dict[int, str]) -> list
                 "when": f"{dateformat.format(start, 'l j F Y')}, {dateformat.format(start, 'H:i')}–"
                 f"{dateformat.format(end, 'H:i')}",
                 "desk": booking.location.display_name,
-                "manage_url": manage_url(tokens[booking.pk]),
+                "manage_url": manage_url(tokens[booking.pk], location=booking.location),
             }
         )
     return result
@@ -212,8 +215,8 @@ def build_message(
             "start_time": dateformat.format(start, "H:i"),
             "end_time": dateformat.format(end, "H:i"),
             "time_zone": location.time_zone,
-            "manage_url": manage_url(manage_token) if live and manage_token else "",
-            "book_again_url": start_url() if not live else "",
+            "manage_url": manage_url(manage_token, location=location) if live and manage_token else "",
+            "book_again_url": start_url(location=location) if not live else "",
             "live": live,
             "cancel_reason": appointment.cancel_reason if wording.by_desk else "",
             "has_calendar_file": wording.ics_method is not None,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from bookings.models import Location
 from bookings.text import validate_name_characters
 from services.models import Service
 
@@ -65,9 +65,10 @@ class QuestionsForm(forms.Form):
         error_messages={"invalid_choice": _("Please choose a municipality from the list.")},
     )
 
-    def __init__(self, *args: object, service: Service, **kwargs: object) -> None:
+    def __init__(self, *args: object, service: Service, location: Location, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        self.location = location
         self.fields["persons"].choices = [(n, str(n)) for n in range(1, service.max_persons + 1)]
         if service.requires_municipality:
             field = self.fields["municipality"]
@@ -76,7 +77,7 @@ class QuestionsForm(forms.Form):
             field.help_text = _("Fast-track registration is for new residents of the participating municipalities.")
             field.choices = [
                 ("", _("Choose a municipality")),
-                *((name, name) for name in PARTICIPATING_MUNICIPALITIES),
+                *((name, name) for name in location.municipality_list),
                 (OTHER_MUNICIPALITY, _("Another municipality")),
             ]
         else:

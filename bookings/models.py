@@ -8,6 +8,7 @@ from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -15,6 +16,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from bookings.municipalities import parse_municipalities
 from services.models import MAX_PERSONS_PER_BOOKING, Service
 
 GRID_CHOICES = [
@@ -36,6 +38,43 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+# The first parts of the site's own addresses: a location's address name may not be one of them.
+RESERVED_SLUGS = frozenset(
+    {
+        "accessibility",
+        "admin",
+        "api",
+        "bench",
+        "book",
+        "desk",
+        "device",
+        "display",
+        "employer",
+        "feedback",
+        "find",
+        "healthz",
+        "i18n",
+        "kiosk",
+        "manage",
+        "media",
+        "oap",
+        "privacy",
+        "signed-in",
+        "static",
+        "waitlist",
+    }
+)
+
+
+def validate_location_slug(value: str) -> None:
+    if value in RESERVED_SLUGS or value != value.lower():
+        raise ValidationError(
+            _("Choose another address name: %(slug)s is taken by the site itself, or is not in lower case."),
+            params={"slug": value},
+            code="reserved",
+        )
+
+
 class Location(models.Model):
     name = models.CharField(_("name"), max_length=120, help_text=_("The building or office, shown above the address."))
     public_name = models.CharField(
@@ -51,6 +90,7 @@ class Location(models.Model):
         _("address name"),
         max_length=60,
         unique=True,
+        validators=[validate_location_slug],
         help_text=_("The location's part of every public address, e.g. maastricht in /maastricht/book/. Lower case."),
     )
     short_code = models.CharField(
@@ -97,7 +137,28 @@ class Location(models.Model):
         _("IND desk key"),
         max_length=64,
         blank=True,
-        help_text=_("The key the IND's appointment system uses for this desk, if it has one."),
+        validators=[
+            RegexValidator(r"^[0-9a-f]{32}$", _("Use the 32 lower-case hexadecimal characters the IND gave the desk."))
+        ],
+        help_text=_(
+            "The key the IND's appointment system uses for this desk, if it has one: 32 hexadecimal characters, "
+            "e.g. 6c5280823686521552efe85094e607cf."
+        ),
+    )
+    municipalities = models.TextField(
+        _("participating municipalities"),
+        blank=True,
+        help_text=_(
+            "One a line: the municipalities whose new residents can use fast-track registration here. "
+            "Empty: nobody can book a service that needs a municipality here."
+        ),
+    )
+    services = models.ManyToManyField(
+        Service,
+        through="LocationService",
+        related_name="locations",
+        blank=True,
+        verbose_name=_("services offered"),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -145,6 +206,59 @@ class Location(models.Model):
 
     def local_datetime(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=self.tz)
+
+    @property
+    def municipality_list(self) -> tuple[str, ...]:
+        """The participating municipalities, one a line in `municipalities`, in their own spelling."""
+        return parse_municipalities(self.municipalities)
+
+
+class LocationService(models.Model):
+    """A service a location offers, with its own minimum notice and horizon where they differ (empty: the
+    service's own)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="offers", verbose_name=_("location"))
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="location_offers", verbose_name=_("service")
+    )
+    minimum_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice here (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the service's own minimum notice."),
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        _("booking horizon here (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("Empty: the service's own horizon."),
+    )
+
+    class Meta:
+        ordering = ["location", "service__display_order", "service__code"]
+        verbose_name = _("service offered")
+        verbose_name_plural = _("services offered")
+        constraints = [
+            models.UniqueConstraint(fields=["location", "service"], name="location_service_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.service}"
+
+    @property
+    def notice_minutes(self) -> int:
+        """The minimum notice that applies here."""
+        if self.minimum_notice_minutes is None:
+            return self.service.minimum_notice_minutes
+        return self.minimum_notice_minutes
+
+    @property
+    def horizon_days(self) -> int:
+        """The booking horizon that applies here."""
+        if self.booking_horizon_days is None:
+            return self.service.booking_horizon_days
+        return self.booking_horizon_days
 
 
 class Counter(models.Model):
@@ -508,6 +622,7 @@ class ConfigurationKind(models.TextChoices):
     CLOSURE_DELETED = "closure_deleted", _("closure deleted")
     BLOCK_ADDED = "block_added", _("counter blocked")
     BLOCK_ENDED = "block_ended", _("counter block ended")
+    SERVICES_CHANGED = "services_changed", _("services offered changed")
 
 
 class ConfigurationEvent(models.Model):

@@ -1,7 +1,8 @@
-"""The municipalities whose new residents can use fast-track registration at the desk.
+"""The municipalities whose new residents can use fast-track registration at a location.
 
-Every check of a municipality goes through `canonical_municipality`, which takes the location: the list is
-the same for every location today, and becomes the location's own list later (issue 12) in this one place.
+Each location has its own list (`Location.municipalities`, one a line); every check of a municipality goes
+through `canonical_municipality`, which takes the location. PARTICIPATING_MUNICIPALITIES is the Maastricht
+region's list: what migration 0011 gave the locations that existed before, and what the demo and tests use.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bookings.models import Location
 
-PARTICIPATING_MUNICIPALITIES: tuple[str, ...] = (
+MAASTRICHT_REGION_MUNICIPALITIES: tuple[str, ...] = (
     "Beek",
     "Beekdaelen",
     "Brunssum",
@@ -32,9 +33,22 @@ PARTICIPATING_MUNICIPALITIES: tuple[str, ...] = (
 )
 
 
+PARTICIPATING_MUNICIPALITIES = MAASTRICHT_REGION_MUNICIPALITIES
+
+
+def parse_municipalities(text: str) -> tuple[str, ...]:
+    """The names of a one-a-line list, spaces tidied, empty lines and repeats left out."""
+    return tuple(dict.fromkeys(" ".join(line.split()) for line in text.splitlines() if line.strip()))
+
+
 def municipalities_for(location: Location | None) -> tuple[str, ...]:
-    """The participating municipalities of a location, in their own spelling."""
-    return PARTICIPATING_MUNICIPALITIES
+    """The participating municipalities of a location, in their own spelling (none without a location)."""
+    if location is None:
+        return ()
+    text = getattr(location, "municipalities", None)
+    if text is None:  # a historical model of a migration before 0011 (0008 tidies stored names with it)
+        return MAASTRICHT_REGION_MUNICIPALITIES
+    return parse_municipalities(text)
 
 
 def _folded(value: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 
 from bookings.models import (
     LIVE_STATUSES,
@@ -12,6 +13,7 @@ from bookings.models import (
     AppointmentStatus,
     EmailKind,
     Location,
+    LocationService,
     OpeningHours,
     OutboxEmail,
     Person,
@@ -24,9 +26,42 @@ TOKEN_LENGTH = 64
 _HEX = frozenset("0123456789abcdef")
 
 
+def default_location() -> Location | None:
+    """Where the addresses without a location lead: EXPATDESK_DEFAULT_LOCATION (an address name) when that
+    location is active, else the first active location. One query."""
+    active = Location.objects.filter(is_active=True)
+    wanted = settings.EXPATDESK_DEFAULT_LOCATION
+    if wanted:  # the named one first, else the first by name: one query either way
+        active = active.annotate(_named=Case(When(slug=wanted, then=Value(0)), default=Value(1)))
+        return active.order_by("_named", "name", "pk").first()
+    return active.order_by("name", "pk").first()
+
+
 def desk_location() -> Location | None:
-    """The desk people book at online: the first active location."""
-    return Location.objects.filter(is_active=True).order_by("name", "pk").first()
+    """The location pages without one of their own name (privacy, accessibility): the default location."""
+    return default_location()
+
+
+def public_locations() -> list[Location]:
+    """The active locations, by name: the start page's choice."""
+    return list(Location.objects.filter(is_active=True).order_by("name", "pk"))
+
+
+def location_by_slug(*, slug: str) -> Location | None:
+    """The location with this address name, active or not (the view says when it is inactive)."""
+    return Location.objects.filter(slug=slug).first()
+
+
+def offered_service(*, location: Location, code: str) -> LocationService | None:
+    """The location's offer of the service with this code (with the service), or None: one query."""
+    return LocationService.objects.select_related("service").filter(location=location, service__code=code).first()
+
+
+def other_locations_offering(*, location: Location, service: Service) -> list[Location]:
+    """The other active locations that offer `service`: where to go instead (the "outside" page)."""
+    return list(
+        Location.objects.filter(is_active=True, offers__service=service).exclude(pk=location.pk).order_by("name")
+    )
 
 
 def opening_hours_from(*, location: Location, today: date) -> list[OpeningHours]:
@@ -105,3 +140,26 @@ def held_appointment(*, appointment_id: int) -> Appointment | None:
 def bookable_service(*, code: str) -> Service | None:
     """The service with this code, active or not (the view tells the person when it is inactive)."""
     return Service.objects.filter(code=code).first()
+
+
+def horizon_days_at(*, location: Location, service: Service) -> int:
+    """How many days ahead `service` can be booked at `location` (its own horizon, else the service's)."""
+    own = (
+        LocationService.objects.filter(location=location, service=service)
+        .values_list("booking_horizon_days", flat=True)
+        .first()
+    )
+    return service.booking_horizon_days if own is None else own
+
+
+def offers_of(*, locations: list[Location]) -> dict[int, list[LocationService]]:
+    """The active services each location offers (location id → its offers with their services, in the
+    catalogue's order): one query for all of them."""
+    found: dict[int, list[LocationService]] = {location.pk: [] for location in locations}
+    for offer in (
+        LocationService.objects.select_related("service")
+        .filter(location__in=[location.pk for location in locations], service__is_active=True)
+        .order_by("service__display_order", "service__code")
+    ):
+        found[offer.location_id].append(offer)
+    return found

@@ -1,8 +1,14 @@
-"""Public URLs of the booking flow (names in the `bookings` namespace; see notes/ISSUE3_CONTRACT.md)."""
+"""Public URLs of the booking flow (names in the `bookings` namespace; see notes/ISSUE3_CONTRACT.md).
 
-from django.urls import path, register_converter
+Every page of a booking carries its location's address name (`Location.slug`): `/maastricht/book/…`,
+`/maastricht/manage/<token>/…`, `/maastricht/find/`. `/` lists the locations (or opens the only one).
+The addresses from before locations had their own (`/book/…`, `/manage/<token>/…`, `/find/`) redirect:
+a manage link to its booking's own location, the rest to the default location (bookings/views/legacy.py).
+"""
 
-from bookings.views import booking, manage, pages
+from django.urls import include, path, re_path, register_converter
+
+from bookings.views import booking, legacy, manage, pages
 from expatdesk.ratelimits import rate_limited
 
 
@@ -22,10 +28,9 @@ register_converter(IsoDayConverter, "isoday")
 
 app_name = "bookings"
 
-urlpatterns = [
+# The pages of one location, under /<location>/ (the view receives the address name as `location`).
+location_patterns = [
     path("", pages.start, name="start"),
-    path("privacy/", pages.privacy, name="privacy"),
-    path("accessibility/", pages.accessibility, name="accessibility"),
     # POSTs that hold, book, look up or change a booking are rate limited per client address
     # (EXPATDESK_RATE_*; expatdesk/ratelimits.py); GETs are not.
     path("find/", rate_limited("find")(pages.find_booking), name="find"),
@@ -39,4 +44,14 @@ urlpatterns = [
     path("manage/<str:token>/cancel/", rate_limited("manage")(manage.cancel), name="cancel"),
     path("manage/<str:token>/move/", rate_limited("manage")(manage.reschedule), name="reschedule"),
     path("manage/<str:token>/appointment.ics", manage.ics, name="ics"),
+]
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("privacy/", pages.privacy, name="privacy"),
+    path("accessibility/", pages.accessibility, name="accessibility"),
+    # The addresses from before every location had its own: old e-mails and bookmarks keep working.
+    re_path(r"^manage/(?P<token>[^/]+)/(?P<rest>.*)$", legacy.manage_link, name="legacy_manage"),
+    re_path(r"^(?P<rest>(?:book|find)/.*)$", legacy.to_default_location, name="legacy"),
+    path("<slug:location>/", include(location_patterns)),
 ]

@@ -25,6 +25,7 @@ PRIVATE_VIEWS = frozenset(
         "bookings:cancel",
         "bookings:reschedule",
         "bookings:ics",
+        "bookings:legacy_manage",
     }
 )
 
@@ -33,7 +34,9 @@ PRIVATE_VIEWS = frozenset(
 # the token lands in no log and no other site's analytics (DESIGN.md §6). Not "no-referrer": browsers then
 # send `Origin: null` with the page's own forms, which the CSRF check rightly refuses.
 STRICT_REFERRER_POLICY = "strict-origin"
-TOKEN_IN_URL_VIEWS = frozenset({"bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics"})
+TOKEN_IN_URL_VIEWS = frozenset(
+    {"bookings:manage", "bookings:cancel", "bookings:reschedule", "bookings:ics", "bookings:legacy_manage"}
+)
 
 
 def is_private(request: HttpRequest) -> bool:

@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import RequestFactory, override_settings
-from django.urls import reverse
 from django.utils import timezone
 from django_ratelimit.exceptions import Ratelimited
 
@@ -19,7 +18,8 @@ from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from expatdesk.ratelimits import RatelimitedMiddleware
 from tests.support.env import AMSTERDAM
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
+from tests.support.urls import reverse
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
@@ -138,6 +138,7 @@ def test_the_same_email_may_book_another_service_or_again_after_cancelling(desk,
     other = ServiceFactory()
     for counter in desk.counters.all():
         counter.services.add(other)
+        offer(counter.location, [other])
     book(desk, other, start=at(TUESDAY, "10:00"), now=monday_morning)
     actions.cancel_appointment(appointment=first, now=monday_morning)
     book(desk, service, start=at(TUESDAY, "11:00"), now=monday_morning)

@@ -28,7 +28,7 @@ from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
 from bookings.tokens import token_matches
 from services.models import Service
 from tests.support.env import AMSTERDAM
-from tests.support.factories import CounterFactory, ServiceFactory, make_desk
+from tests.support.factories import CounterFactory, ServiceFactory, make_desk, offer
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
@@ -161,6 +161,7 @@ def test_staff_may_book_at_short_notice_but_not_online(desk, monday_morning):
     service = ServiceFactory(minimum_notice_minutes=24 * 60)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     now = at(TUESDAY, "08:00")
     result = actions.book_appointment(
         location=desk, service=service, start=at(TUESDAY, "09:00"), names=names(1), now=now
@@ -365,6 +366,7 @@ def test_reschedule_onto_a_taken_slot_keeps_the_old_one(one_counter, service, mo
 def test_reschedule_overlapping_its_own_old_units(one_counter, monday_morning):
     half_hour = ServiceFactory(duration_minutes=30)
     one_counter.counters.get().services.add(half_hour)
+    offer(one_counter.counters.get().location, [half_hour])
     mine = actions.book_appointment(
         location=one_counter, service=half_hour, start=at(TUESDAY, "09:00"), names=names(1), now=monday_morning
     ).appointment
@@ -418,6 +420,7 @@ def registration(db, desk):
     service = ServiceFactory(requires_municipality=True)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     return service
 
 
@@ -480,6 +483,7 @@ def apply_scenario(desk, service, extra: dict):
         service = ServiceFactory(duration_minutes=30)
         for counter in desk.counters.all():
             counter.services.add(service)
+            offer(counter.location, [service])
     if extra.pop("inactive_location", False):
         desk.is_active = False
         desk.save(update_fields=["is_active"])
@@ -496,6 +500,7 @@ def apply_scenario(desk, service, extra: dict):
         stale = ServiceFactory()
         for counter in desk.counters.all():
             counter.services.add(stale)
+            offer(counter.location, [stale])
         Service.objects.filter(pk=stale.pk).delete()
         service = stale
     if extra.pop("unsaved_service", False):
@@ -533,6 +538,7 @@ def test_more_persons_than_the_service_allows(desk, monday_morning):
     single = ServiceFactory(max_persons=2)
     for counter in desk.counters.all():
         counter.services.add(single)
+        offer(counter.location, [single])
     error = assert_refused(
         BookingError.TOO_MANY_PERSONS, actions.hold_slot, **hold_kwargs(desk, single, monday_morning, persons=3)
     )

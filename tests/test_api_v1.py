@@ -10,14 +10,14 @@ from datetime import timedelta
 import pytest
 from django.core import mail, signing
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from api.v1 import tokens
 from bookings import actions, availability
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
+from tests.support.urls import reverse
 
 V1 = "/api/v1"
 
@@ -223,6 +223,7 @@ def test_free_times_bad_input(client, desk, service):
     assert "date" in error_shape(client.get(url, {"date": "9999-12-31"}), 400)["fields"]
     assert "persons" in error_shape(client.get(url, {"date": "2026-12-01", "persons": 7}), 400)["fields"]
     small = ServiceFactory(max_persons=2)
+    offer(desk, [small])
     small_url = f"{V1}/locations/{desk.short_code}/services/{small.code}/free-times/"
     too_many = client.get(small_url, {"date": "2026-12-01", "persons": 3})
     assert "persons" in error_shape(too_many, 422, "too_many_persons")["fields"]

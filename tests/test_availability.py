@@ -13,7 +13,7 @@ from bookings.availability import first_free_day, first_free_days, free_days, fr
 from bookings.models import Appointment, AppointmentStatus, Closure, Counter, Location, SlotClaim
 from bookings.tokens import new_reference
 from tests.support.env import AMSTERDAM
-from tests.support.factories import CounterFactory, OpeningHoursFactory, ServiceFactory, make_desk
+from tests.support.factories import CounterFactory, OpeningHoursFactory, ServiceFactory, make_desk, offer
 
 TUESDAY = date(2026, 12, 1)
 WEDNESDAY = date(2026, 12, 2)
@@ -90,6 +90,7 @@ def test_a_longer_service_ends_before_lunch_and_closing(desk, monday_morning):
     long_service = ServiceFactory(duration_minutes=30)
     for counter in desk.counters.all():
         counter.services.add(long_service)
+        offer(counter.location, [long_service])
     times = clock_times(slots_on(desk, long_service, TUESDAY, monday_morning))
     assert times[0] == "09:00"
     assert "12:00" in times and "12:15" not in times
@@ -217,6 +218,7 @@ def test_minimum_notice(desk):
     service = ServiceFactory(minimum_notice_minutes=120)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     now = at(TUESDAY, "10:05")
     assert clock_times(slots_on(desk, service, TUESDAY, now))[:2] == ["12:15", "13:30"]
     now = at(TUESDAY, "10:35")  # notice ends in the lunch break
@@ -243,6 +245,7 @@ def test_horizon(desk):
     service = ServiceFactory(booking_horizon_days=8)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     now = datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM)
     days = free_days(
         location=desk, service=service, persons=1, start_date=TUESDAY, end_date=date(2026, 12, 31), now=now
@@ -336,6 +339,7 @@ def test_persons_must_fit_the_service(desk, service, monday_morning):
     pair_only = ServiceFactory(max_persons=2)
     for counter in desk.counters.all():
         counter.services.add(pair_only)
+        offer(counter.location, [pair_only])
     assert slots_on(desk, pair_only, TUESDAY, monday_morning, persons=2) != []
     assert slots_on(desk, pair_only, TUESDAY, monday_morning, persons=3) == []
     assert first_free_day(location=desk, service=pair_only, now=monday_morning, persons=3) is None
@@ -419,6 +423,7 @@ def test_first_free_days_per_service(desk, service, monday_morning):
     unserved = ServiceFactory()
     for counter in desk.counters.all():
         counter.services.add(slow)
+        offer(counter.location, [slow])
     result = first_free_days(location=desk, services=[service, slow, unserved], now=monday_morning)
     assert result == {service.pk: TUESDAY, slow.pk: THURSDAY, unserved.pk: None}
 
@@ -427,6 +432,7 @@ def test_no_free_day_in_the_horizon(desk):
     short = ServiceFactory(booking_horizon_days=2)
     for counter in desk.counters.all():
         counter.services.add(short)
+        offer(counter.location, [short])
     now = datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM)
     assert first_free_day(location=desk, service=short, now=now) == TUESDAY
     fill_day(desk, short, TUESDAY)

@@ -17,7 +17,6 @@ from urllib.parse import quote
 import icalendar
 import pytest
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +27,7 @@ from bookings.emails import build_message
 from bookings.models import Appointment, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from bookings.views.common import HOLD_KEY
 from tests.support.public_flow import MANAGE_PATH, confirmed_token, details_data, hold_first_time
+from tests.support.urls import reverse
 
 SCRIPTS = ["Zoë", "Bjørn", "Strauß", "محمد", "王小明", "😀👨‍👩‍👧", "Ólafsdóttir", "Nguyễn", "Åsa-Öberg"]
 HTML_NAME = '<script>alert("x")</script><b onmouseover=alert(1)>'

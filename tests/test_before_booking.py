@@ -11,13 +11,12 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import override_settings
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, desk_info
 from bookings.models import Closure, Location, OpeningHours
 from bookings.opening_hours import HoursChange
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
 from tests.support.public_flow import (
     START_BUTTON,
     details_data,
@@ -25,6 +24,7 @@ from tests.support.public_flow import (
     hold_first_time,
     page,
 )
+from tests.support.urls import reverse
 
 TIME_LABEL = re.compile(r'name="start" value="([^"]+)"[^>]*>(\d{2}:\d{2})–(\d{2}:\d{2})</button>')
 
@@ -106,6 +106,7 @@ def test_the_confirmation_and_the_manage_page_show_the_municipality(client, visi
     registration = ServiceFactory(requires_municipality=True)
     for counter in visiting.counters.all():
         counter.services.add(registration)
+        offer(counter.location, [registration])
     hold_first_time(client, registration, 1, municipality="Heerlen")
     response = client.post(reverse("bookings:details"), details_data(1))
     content = page(client.get(response["Location"]))  # the confirmation is shown at the manage address

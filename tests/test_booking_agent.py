@@ -8,7 +8,6 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Appointment
@@ -16,6 +15,7 @@ from employers import actions as employer_actions
 from employers.models import EmployerBooking
 from tests.support.desk import PASSWORD, sign_in
 from tests.support.public_flow import details_data, hold_first_time, page
+from tests.support.urls import reverse
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from services.models import Service
 from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
 from tests.support.desk import desk_admin, sign_in
 from tests.support.env import AMSTERDAM
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +208,7 @@ def test_a_service_cannot_be_taken_from_a_counter_that_serves_it_in_a_live_appoi
     appointment, counter = booked_counter(desk, service, monday_morning)
     other = ServiceFactory()
     counter.services.add(other)
+    offer(counter.location, [other])
 
     with pytest.raises(ConfigurationRefused):
         actions.configure_location(

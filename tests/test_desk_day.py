@@ -16,6 +16,7 @@ from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Cl
 from desk import clock
 from tests.support.desk import assign, book, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
+from tests.support.factories import offer
 
 TUESDAY = datetime(2026, 12, 1, tzinfo=AMSTERDAM)
 
@@ -259,6 +260,7 @@ def registration(db):
 def test_the_walk_in_municipality_is_the_public_forms_list(staff_client, desk, registration):
     for counter in desk.counters.all():
         counter.services.add(registration)
+        offer(counter.location, [registration])
     html = staff_client.get("/desk/walk-in/").content.decode()
     select = html[html.index('name="municipality"') :]
     select = select[: select.index("</select>")]
@@ -274,6 +276,7 @@ def test_the_walk_in_municipality_is_the_public_forms_list(staff_client, desk, r
 def test_a_municipality_off_the_list_is_a_400(staff_client, desk, registration):
     for counter in desk.counters.all():
         counter.services.add(registration)
+        offer(counter.location, [registration])
     response = staff_client.post("/desk/walk-in/", walk_in_data(desk, registration, municipality="Amsterdam"))
     assert response.status_code == 400
     assert "Please choose a municipality from the list." in response.content.decode()

@@ -190,7 +190,7 @@ def test_confirmation_in_english_has_both_parts_the_details_and_a_calendar_file(
     assert appointment.reference in message.subject
     link = [word for word in message.body.split() if "/manage/" in word]
     assert len(link) == 1
-    assert link[0].startswith("https://book.example.org/manage/")
+    assert link[0].startswith(f"https://book.example.org/{desk.slug}/manage/")
     token = link[0].rstrip("/").rsplit("/", 1)[1]
     # The e-mail's own random token (issue 9: nothing stored opens a booking): only its hash is on the row,
     # and it opens the booking as the booking's own token does.
@@ -204,8 +204,8 @@ def test_confirmation_in_english_has_both_parts_the_details_and_a_calendar_file(
 
 def test_manage_link_is_absolute_on_the_site_url(desk, service, monday_morning, settings):
     settings.EXPATDESK_SITE_URL = "https://afspraak.example.nl/"
-    url = emails.manage_url("0" * 64)
-    assert url.startswith("https://afspraak.example.nl/manage/")
+    url = emails.manage_url("0" * 64, location=desk)
+    assert url.startswith(f"https://afspraak.example.nl/{desk.slug}/manage/")
     assert "//manage" not in url
 
 

@@ -6,7 +6,6 @@ from datetime import datetime
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
@@ -17,6 +16,7 @@ from employers.models import Employer, EmployerBooking, EmployerMembership
 from tests.support.desk import PASSWORD, desk_admin, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.public_flow import details_data, hold_first_time
+from tests.support.urls import reverse
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import abuse, actions, availability, fairness
@@ -26,6 +25,7 @@ from tests.support.desk import sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, make_desk
 from tests.support.public_flow import MANAGE_PATH, details_data
+from tests.support.urls import reverse
 
 TUESDAY, WEDNESDAY, THURSDAY = date(2026, 12, 8), date(2026, 12, 9), date(2026, 12, 10)
 MONDAY = datetime(2026, 12, 7, 8, 0, tzinfo=AMSTERDAM)

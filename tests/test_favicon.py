@@ -9,10 +9,11 @@ ICON = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
 
 @pytest.mark.parametrize(
     "url",
-    ["/desk/login/", "/desk/", "/desk/walk-in/", "/desk/print/", "/admin/", "/admin/bookings/appointment/", "/"],
+    ["/desk/login/", "/desk/", "/desk/walk-in/", "/desk/print/", "/admin/", "/admin/bookings/appointment/", "/{desk}/"],
 )
 def test_desk_admin_and_public_pages_have_the_favicon(client, desk, url):
     sign_in(client, desk_admin())
+    url = url.format(desk=desk.slug)  # a location's start page
     response = client.get(url)
     assert response.status_code == 200, url
     assert ICON in response.content.decode(), url

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
@@ -23,6 +22,7 @@ from bookings.actions import PersonName
 from bookings.availability import free_slots
 from tests.support.desk import desk_admin, desk_staff, sign_in, totp_device
 from tests.support.public_flow import confirmed_token, details_data, hold_first_time
+from tests.support.urls import reverse
 
 ROOT = Path(settings.BASE_DIR)
 SERVED_TEMPLATE_DIRS = [ROOT / "templates", ROOT / "desk" / "templates", ROOT / "bookings" / "templates"]

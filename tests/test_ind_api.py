@@ -20,7 +20,6 @@ from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from api.ind_forms import book_input
@@ -29,8 +28,9 @@ from api.ind_responses import PREFIX, ApiError
 from bookings import actions, availability
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, Person, SlotClaim
 from services.models import Service
-from tests.support.factories import ServiceFactory, make_desk
+from tests.support.factories import ServiceFactory, make_desk, offer
 from tests.support.public_flow import details_data, first_times_url, starts_on
+from tests.support.urls import reverse
 
 IND_DESK_KEY = "6c5280823686521552efe85094e607cf"
 BSN = "123456782"
@@ -192,6 +192,7 @@ def test_desks_by_product_key(client, maastricht, bio):
     own = Service.objects.get(code="registration-eu")
     for counter in other.counters.all():
         counter.services.add(own)
+        offer(counter.location, [own])
     data = body(client.get("/oap/api/desks/?productKey=REGISTRATION-EU"))["data"]
     assert {desk["key"] for desk in data} == {IND_DESK_KEY, "HRL"}
 

@@ -8,7 +8,6 @@ import json
 from datetime import datetime
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
@@ -19,6 +18,7 @@ from desk.forms import WalkInForm
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, make_desk
 from tests.support.public_flow import details_data, hold_first_time, starts_on
+from tests.support.urls import reverse
 
 TUESDAY_10 = datetime(2026, 12, 1, 10, 7, tzinfo=AMSTERDAM)
 
@@ -234,7 +234,7 @@ def test_a_service_without_the_rule_keeps_no_municipality_from_any_door(client, 
 def test_a_time_offset_beyond_postgresqls_range_is_no_500_in_the_hold_and_move_forms(client, desk, service, offset):
     held, _times = hold_first_time(client, service, persons=1)
     booked = client.post(reverse("bookings:details"), details_data(1))
-    token = booked["Location"].split("/")[2]
+    token = booked["Location"].split("/")[3]  # /<location>/manage/<token>/
     start = f"2026-12-01T09:00:00{offset}"
     hold = client.post(
         reverse("bookings:hold", kwargs={"service_code": service.code}), {"persons": "1", "start": start}

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.urls import reverse
 
 from bookings import actions
 from bookings.models import Appointment, EmailKind, OutboxEmail, OutboxStatus
@@ -24,6 +23,7 @@ from tests.support.insights import (
     serve,
     token_of,
 )
+from tests.support.urls import reverse
 
 pytestmark = pytest.mark.django_db
 

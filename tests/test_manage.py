@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, availability
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, EmailKind, LinkRequest, OutboxEmail, SlotClaim
 from bookings.tokens import hash_token
-from tests.support.factories import ServiceFactory
+from tests.support.factories import ServiceFactory, offer
+from tests.support.urls import reverse
 
 START_BUTTON = re.compile(r'name="start" value="([^"]+)"')
 
@@ -344,6 +344,7 @@ def test_find_my_booking_with_the_e_mail_address_alone_sends_one_e_mail_with_eve
     other_service = ServiceFactory()
     for counter in desk.counters.all():
         counter.services.add(other_service)
+        offer(counter.location, [other_service])
     second = actions.book_appointment(
         location=desk,
         service=other_service,

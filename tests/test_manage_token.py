@@ -10,12 +10,12 @@ from datetime import timedelta
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.test import Client
-from django.urls import reverse
 
 from bookings import actions, selectors
 from bookings.models import Appointment, EmailKind, OutboxEmail
 from bookings.tokens import hash_token, new_manage_token
 from tests.support.public_flow import confirmed_token, details_data, hold_first_time
+from tests.support.urls import reverse
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 

@@ -10,12 +10,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
 from bookings.actions import PersonName
 from tests.support.public_flow import first_times_url, starts_on
+from tests.support.urls import reverse
 
 
 @pytest.fixture(autouse=True)

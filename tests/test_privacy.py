@@ -11,7 +11,6 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, tasks
@@ -29,6 +28,7 @@ from bookings.tokens import hash_token
 from tests.support.desk import sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, make_desk
+from tests.support.urls import reverse
 
 pytestmark = pytest.mark.django_db
 

@@ -11,14 +11,13 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, Closure, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
-from tests.support.factories import OpeningHoursFactory, ServiceFactory
+from tests.support.factories import OpeningHoursFactory, ServiceFactory, offer
 from tests.support.public_flow import (
     START_BUTTON,
     TIMES_LINK,
@@ -30,6 +29,7 @@ from tests.support.public_flow import (
     page,
     starts_on,
 )
+from tests.support.urls import reverse
 
 
 @pytest.fixture
@@ -37,6 +37,7 @@ def municipality_service(desk):
     service = ServiceFactory(requires_municipality=True, max_persons=6)
     for counter in desk.counters.all():
         counter.services.add(service)
+        offer(counter.location, [service])
     return service
 
 
@@ -126,7 +127,7 @@ def test_full_flow(client, desk, service, persons, django_assert_max_num_queries
         assert f"Jane{n} Doe-{n}" in content
 
     # The manage link on the page opens the booking, and the .ics downloads.
-    manage_path = re.search(r'href="(/manage/[0-9a-f]{64}/)"', content).group(1)
+    manage_path = re.search(r'href="(/[a-z0-9-]+/manage/[0-9a-f]{64}/)"', content).group(1)
     assert client.get(manage_path).status_code == 200
     ics = client.get(manage_path + "appointment.ics")
     assert ics.status_code == 200
@@ -261,6 +262,7 @@ def test_bad_number_of_persons(client, desk, service, persons, message):
 
 def test_persons_above_the_service_maximum(client, desk):
     small = ServiceFactory(max_persons=2)
+    offer(desk, [small])
     response = client.post(reverse("bookings:questions", kwargs={"service_code": small.code}), {"persons": "3"})
     assert "Please choose a number of persons from the list." in page(response)
 
@@ -350,6 +352,7 @@ def test_calendar_months_are_plain_links(client, desk, service):
 
 def test_no_free_day_in_the_horizon_is_said_plainly(client, desk):
     lonely = ServiceFactory()  # no counter serves it
+    offer(desk, [lonely])
     response = client.get(reverse("bookings:calendar", kwargs={"service_code": lonely.code}), {"persons": 1})
     assert response.status_code == 200
     content = page(response)
@@ -366,7 +369,7 @@ def test_times_with_a_bad_day_redirects_to_the_calendar(client, desk, service, d
 
 
 def test_times_with_a_non_date_is_404(client, desk, service):
-    response = client.get(f"/book/{service.code}/not-a-date/?persons=1")
+    response = client.get(f"/{desk.slug}/book/{service.code}/not-a-date/?persons=1")
     assert response.status_code == 404
 
 
@@ -435,7 +438,7 @@ def test_details_bad_answers(client, desk, service, change, message):
 def test_language_switch_on_every_page_sets_dutch(client, desk, service):
     content = page(client.get(reverse("bookings:start")))
     assert 'action="/i18n/setlang/"' in content
-    assert 'name="next" value="/"' in content
+    assert f'name="next" value="/{desk.slug}/"' in content
     assert 'class="skip-link" href="#main"' in content
     assert content.count("<h1") == 1
     response = client.post("/i18n/setlang/", {"language": "nl", "next": reverse("bookings:start")})
@@ -508,8 +511,9 @@ def test_start_page_queries(client, desk, service, django_assert_num_queries):
         day = today + timedelta(days=days)
         Closure.objects.create(location=desk, start_date=day, end_date=day, reason=f"Closed {days}")
     OpeningHoursFactory(location=desk, weekday=4, valid_from=today + timedelta(days=30))
+    url = reverse("bookings:start")
     with django_assert_num_queries(4):
-        assert client.get(reverse("bookings:start")).status_code == 200
+        assert client.get(url).status_code == 200
 
 
 def test_page_title_says_error_when_the_form_has_errors(client, desk, service):

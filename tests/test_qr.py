@@ -12,13 +12,13 @@ from datetime import datetime
 import pytest
 import qrcode
 from django.core import mail
-from django.urls import reverse
 from PIL import Image
 
 from bookings import actions, emails, qr
 from bookings.models import EmailKind, OutboxEmail
 from tests.support.env import AMSTERDAM
 from tests.support.public_flow import details_data, hold_first_time, page
+from tests.support.urls import reverse
 
 REFERENCE = "MAA-7KQ4-9XD2"
 TUESDAY_9 = datetime(2026, 12, 1, 9, 0, tzinfo=AMSTERDAM)

@@ -67,7 +67,7 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
 
     output = seed()
 
-    location = Location.objects.get()
+    location = Location.objects.get(short_code="MAA")
     assert (location.name, location.street, location.postcode, location.city, location.short_code) == (
         "Stadskantoor Maastricht",
         "Mosae Forum 10",
@@ -125,7 +125,7 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
         assert appointment.contact_email.endswith("@example.org")
         assert appointment.people.count() == appointment.persons
         assert appointment.claims.count() == appointment.persons * units_per_person(
-            location=location, service=appointment.service
+            location=appointment.location, service=appointment.service
         )
         if appointment.service.requires_municipality:
             assert appointment.municipality
@@ -185,14 +185,14 @@ def test_keeps_an_admins_changes_to_the_desk(settings):
 def test_the_demo_desk_has_contact_details_and_directions_in_both_languages(settings):
     settings.DEBUG = True
     seed()
-    location = Location.objects.get()
+    location = Location.objects.get(short_code="MAA")
     assert location.display_name == "Expat Centre Maastricht Region"
     assert location.contact_email.endswith(".example.org")
     assert location.contact_phone.startswith("+31 43 ")
     assert "first floor" in location.directions_en and "eerste verdieping" in location.directions_nl
 
     # A desk seeded before these fields existed gets them; an admin's own text is kept.
-    Location.objects.update(contact_phone="", directions_nl="Tweede verdieping, balie 7.")
+    Location.objects.filter(pk=location.pk).update(contact_phone="", directions_nl="Tweede verdieping, balie 7.")
     seed()
     location.refresh_from_db()
     assert location.contact_phone.startswith("+31 43 ")
@@ -238,3 +238,27 @@ def test_the_demo_desk_user_works_at_the_demo_location(settings):
     location = Location.objects.get(short_code="MAA")
     assert list(StaffAssignment.objects.filter(user=desk).values_list("location", flat=True)) == [location.pk]
     assert AssignmentEvent.objects.filter(user=desk).count() == 1  # the second run changes nothing
+
+
+def test_the_demo_has_a_second_location_with_its_own_days_counters_services_and_municipalities(settings, client):
+    settings.DEBUG = True
+    output = seed()
+    maastricht = Location.objects.get(short_code="MAA")
+    eindhoven = Location.objects.get(short_code="EHV")
+    assert (eindhoven.slug, eindhoven.city) == ("eindhoven", "Eindhoven")
+    assert eindhoven.ind_desk_key and eindhoven.ind_desk_key != maastricht.ind_desk_key
+    assert eindhoven.counters.count() == 2 and maastricht.counters.count() == 3
+    assert set(eindhoven.opening_hours.values_list("weekday", flat=True)) == {0, 4}
+    assert set(maastricht.opening_hours.values_list("weekday", flat=True)) == {1, 2, 3}
+    offered = set(eindhoven.offers.values_list("service__code", flat=True))
+    assert offered == {"registration-eu", "biometrics", "document-pickup", "residence-sticker"}
+    assert maastricht.offers.count() == 6
+    assert "Eindhoven" in eindhoven.municipality_list and "Maastricht" not in eindhoven.municipality_list
+    assert "Maastricht" in maastricht.municipality_list
+    assert Appointment.objects.filter(location=eindhoven).exists()
+    assert not Appointment.objects.filter(location=eindhoven, service__code="immigration-advice").exists()
+    for appointment in Appointment.objects.filter(location=eindhoven, municipality__gt=""):
+        assert appointment.municipality in eindhoven.municipality_list
+    assert "/eindhoven/" in output and "/maastricht/" in output
+    page = client.get("/").content.decode()
+    assert "Expat Centre Eindhoven (Brainport)" in page and "Expat Centre Maastricht Region" in page

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.urls import reverse
 
 from services.models import Service
 from tests.support.admin import admin_url
 from tests.support.desk import sign_in
 from tests.support.public_flow import first_times_url, starts_on
+from tests.support.urls import reverse
 
 
 @pytest.fixture

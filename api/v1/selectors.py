@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from bookings.models import Counter, Location, OpeningHours
+from bookings.models import Counter, Location, LocationService, OpeningHours
 from services.models import Service
 from services.selectors import active_services
 
@@ -20,12 +20,22 @@ def _locations(*, today: date) -> QuerySet[Location]:
             ),
             to_attr="current_opening_hours",
         ),
+        # The offers of active services that some active counter of the location serves: one query.
         Prefetch(
-            "counters",
-            queryset=Counter.objects.filter(is_active=True).prefetch_related(
-                Prefetch("services", queryset=Service.objects.active(), to_attr="active_services")
-            ),
-            to_attr="active_counters",
+            "offers",
+            queryset=LocationService.objects.filter(service__is_active=True)
+            .filter(
+                Exists(
+                    Counter.services.through.objects.filter(
+                        counter__location_id=OuterRef("location_id"),
+                        counter__is_active=True,
+                        service_id=OuterRef("service_id"),
+                    )
+                )
+            )
+            .select_related("service")
+            .order_by("service__display_order", "service__code"),
+            to_attr="active_offers",
         ),
     )
 
@@ -43,10 +53,24 @@ def bookable_location(*, short_code: str) -> Location | None:
     return Location.objects.filter(short_code=short_code, is_active=True).first()
 
 
+def offers(location: Location) -> list[LocationService]:
+    """The location's offers of active services that some active counter of it serves, in the catalogue's
+    order (needs `active_locations`' prefetch)."""
+    return list(location.active_offers)
+
+
 def services_offered(location: Location) -> list[Service]:
-    """The active services some active counter of `location` serves (needs `active_locations`' prefetch)."""
-    found = {service.pk: service for counter in location.active_counters for service in counter.active_services}
-    return sorted(found.values(), key=lambda service: (service.display_order, service.code))
+    """The active services the location offers and some active counter of it serves (needs the prefetch)."""
+    return [offer.service for offer in offers(location)]
+
+
+def offered_service(*, location: Location, code: str) -> LocationService | None:
+    """The location's offer of the active service with this code (with the service), or None: one query."""
+    return (
+        LocationService.objects.select_related("service")
+        .filter(location=location, service__code=code, service__is_active=True)
+        .first()
+    )
 
 
 def catalogue() -> QuerySet[Service]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.ind_keys import desk_key
 from api.v1 import selectors
 from api.v1.errors import ApiError
 from bookings.forms import phone_validator
@@ -131,19 +132,52 @@ class OpeningHoursSerializer(serializers.Serializer):
     valid_until = serializers.DateField(allow_null=True)
 
 
+class OfferSerializer(serializers.Serializer):
+    code = serializers.SlugField(source="service.code", help_text="The service's code.")
+    name = serializers.CharField(source="service.name", help_text="In the request's language.")
+    minimum_notice_minutes = serializers.IntegerField(
+        source="notice_minutes", help_text="How long before its start a time can still be booked here."
+    )
+    booking_horizon_days = serializers.IntegerField(
+        source="horizon_days", help_text="How many days ahead it can be booked here."
+    )
+
+
 class LocationSerializer(serializers.Serializer):
     short_code = serializers.CharField(help_text="Stable identifier of the location, e.g. MAA.")
+    slug = serializers.CharField(help_text="The location's part of the public booking pages' addresses.")
     name = serializers.CharField()
+    public_name = serializers.CharField(source="display_name", help_text="What the booking pages call it.")
     street = serializers.CharField()
     postcode = serializers.CharField()
     city = serializers.CharField()
     time_zone = serializers.CharField()
     grid_minutes = serializers.IntegerField(help_text="Appointments start on this grid.")
+    contact_email = serializers.CharField(allow_blank=True)
+    contact_phone = serializers.CharField(allow_blank=True)
+    desk_key = serializers.SerializerMethodField(
+        help_text="The key of this desk in /oap/api/ (its IND desk key, else the short code)."
+    )
     services = serializers.SerializerMethodField(help_text="Codes of the services that can be booked here.")
+    offers = serializers.SerializerMethodField(
+        help_text="The services that can be booked here, with this location's own minimum notice and horizon."
+    )
+    participating_municipalities = serializers.ListField(
+        child=serializers.CharField(),
+        source="municipality_list",
+        help_text="Services with `requires_municipality` are for new residents of these municipalities only.",
+    )
     opening_hours = OpeningHoursSerializer(many=True, source="current_opening_hours")
 
     def get_services(self, location: object) -> list[str]:
         return [service.code for service in selectors.services_offered(location)]
+
+    def get_desk_key(self, location: object) -> str:
+        return desk_key(location)
+
+    @extend_schema_field(OfferSerializer(many=True))
+    def get_offers(self, location: object) -> list[dict]:
+        return OfferSerializer(selectors.offers(location), many=True).data
 
 
 class ServiceRefSerializer(serializers.Serializer):

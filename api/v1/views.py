@@ -32,7 +32,7 @@ from api.v1.serializers import (
 )
 from api.v1.throttles import PollThrottle
 from bookings import availability
-from bookings.models import Location
+from bookings.models import Location, LocationService
 from services.models import Service
 
 JSON = "application/json"
@@ -54,6 +54,16 @@ def _service_or_404(code: str) -> Service:
     if service is None:
         raise _not_found(_("There is no such service, or it cannot be booked at the moment."))
     return service
+
+
+def _offer_or_404(*, location: Location, code: str) -> LocationService:
+    """The location's offer of the active service `code`: 404 for an unknown or inactive service, and for
+    one this location does not offer."""
+    offer = selectors.offered_service(location=location, code=code)
+    if offer is None:
+        _service_or_404(code)  # unknown or inactive: that answer
+        raise _not_found(_("This location does not offer this service."))
+    return offer
 
 
 def _location_or_404(short_code: str) -> Location:
@@ -174,14 +184,15 @@ class FreeDaysView(CachedPollView):
             return caching.shared_response(request, cached)
         self.count_poll(request)
         location = _location_or_404(short_code)
-        service = _service_or_404(code)
+        offer = _offer_or_404(location=location, code=code)
+        service = offer.service
         query = FreeDaysQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         persons = query.validated_data["persons"]
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
-        last_day = date.fromordinal(today.toordinal() + service.booking_horizon_days)
+        last_day = date.fromordinal(today.toordinal() + offer.horizon_days)
         if "month" in query.validated_data:
             month: date = query.validated_data["month"]
             start_date, end_date = month, month.replace(day=monthrange(month.year, month.month)[1])
@@ -237,7 +248,8 @@ class FreeTimesView(CachedPollView):
             return caching.shared_response(request, cached)
         self.count_poll(request)
         location = _location_or_404(short_code)
-        service = _service_or_404(code)
+        offer = _offer_or_404(location=location, code=code)
+        service = offer.service
         query = FreeTimesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         persons, day = query.validated_data["persons"], query.validated_data["date"]
@@ -247,7 +259,7 @@ class FreeTimesView(CachedPollView):
 
         def compute() -> bytes:
             slots: list[availability.Slot] = []
-            if today <= day <= date.fromordinal(today.toordinal() + service.booking_horizon_days):
+            if today <= day <= date.fromordinal(today.toordinal() + offer.horizon_days):
                 slots = availability.free_slots(
                     location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
                 ).get(day, [])

@@ -31,6 +31,7 @@ from bookings.models import (
     Counter,
     CounterBlock,
     Location,
+    LocationService,
     OpeningHours,
     SlotClaim,
 )
@@ -44,6 +45,7 @@ APPOINTMENTS_OUTSIDE_HOURS = "appointments_outside_hours"
 CLAIMS_ON_GRID = "claims_on_grid"
 COUNTER_IN_USE = "counter_in_use"
 LOCATION_IN_USE = "location_in_use"
+SERVICE_IN_USE = "service_in_use"
 
 # How many references a refusal lists before it says "…".
 LISTED_REFERENCES = 20
@@ -123,6 +125,15 @@ class ClosureSpec:
     end_date: date
     reason: str
     delete: bool = False
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """A service the location offers, with its own minimum notice and horizon (None: the service's own)."""
+
+    service_id: int
+    minimum_notice_minutes: int | None = None
+    booking_horizon_days: int | None = None
 
 
 def check_hours_rows(rows: Sequence[HoursRow]) -> None:
@@ -342,9 +353,12 @@ def configure_location(
     counters: Sequence[CounterSpec] = (),
     opening_hours: Sequence[HoursRow] | None = None,
     closures: Sequence[ClosureSpec] = (),
+    offers: Sequence[OfferSpec] | None = None,
 ) -> Location:
     """Create a location (`location` None) or change one: its settings (`fields`, names in LOCATION_FIELDS),
-    counters, the complete set of its opening hours (None: unchanged) and its closures, in one transaction
+    counters, the complete set of its opening hours (None: unchanged), its closures and the complete set of
+    the services it offers (`offers`; None: unchanged; a service no longer offered must have no live
+    appointments here from now on), in one transaction
     under the location's exclusive lock. Refused with ConfigurationRefused (listing the appointments) while
     the change would leave live appointments outside opening hours, off the grid, on a closed day or on a
     counter that no longer serves them; refused while future claims exist for a grid or time-zone change."""
@@ -371,6 +385,7 @@ def configure_location(
                 counters=counters,
                 opening_hours=opening_hours or (),
                 closures=closures,
+                offers=offers or (),
                 now=now,
                 actor=actor,
             )
@@ -415,6 +430,8 @@ def configure_location(
         if opening_hours is not None and hours_rows_of(current) != list(opening_hours):
             _replace_hours(location=changed, rows=opening_hours, now=now, actor=actor)
         _apply_closures(location=changed, specs=closures, now=now, actor=actor)
+        if offers is not None:
+            _apply_offers(location=changed, specs=offers, now=now, actor=actor)
         return changed
 
 
@@ -424,6 +441,7 @@ def _create_location(
     counters: Sequence[CounterSpec],
     opening_hours: Sequence[HoursRow],
     closures: Sequence[ClosureSpec],
+    offers: Sequence[OfferSpec],
     now: datetime,
     actor: AbstractBaseUser | None,
 ) -> Location:
@@ -438,7 +456,58 @@ def _create_location(
     if opening_hours:
         _replace_hours(location=location, rows=opening_hours, now=now, actor=actor)
     _apply_closures(location=location, specs=closures, now=now, actor=actor)
+    if offers:
+        _apply_offers(location=location, specs=offers, now=now, actor=actor)
     return location
+
+
+def _apply_offers(*, location: Location, specs: Sequence[OfferSpec], now: datetime, actor) -> None:
+    """Make the location's offers exactly `specs` (under its exclusive lock): refused while a service it
+    stops offering still has live appointments here."""
+    wanted = {spec.service_id: spec for spec in specs}
+    current = {offer.service_id: offer for offer in LocationService.objects.filter(location=location)}
+    removed = set(current) - set(wanted)
+    if removed:
+        stranded = list(
+            Appointment.objects.live(now=now)
+            .filter(location=location, service_id__in=sorted(removed), end__gt=now)
+            .select_related("location")
+            .order_by("start", "pk")
+        )
+        if stranded:
+            raise ConfigurationRefused(
+                SERVICE_IN_USE,
+                ngettext(
+                    "A service this location would stop offering still has %(count)d appointment here: %(list)s. "
+                    "Move or cancel it first.",
+                    "A service this location would stop offering still has %(count)d appointments here: %(list)s. "
+                    "Move or cancel them first.",
+                    len(stranded),
+                )
+                % {"count": len(stranded), "list": describe_appointments(stranded)},
+                appointments=stranded,
+            )
+    changes: list[str] = []
+    if removed:
+        LocationService.objects.filter(location=location, service_id__in=sorted(removed)).delete()
+        changes.append(f"no longer {sorted(removed)}")
+    for service_id, spec in sorted(wanted.items()):
+        offer = current.get(service_id) or LocationService(location=location, service_id=service_id)
+        rules = (spec.minimum_notice_minutes, spec.booking_horizon_days)
+        if offer.pk is not None and (offer.minimum_notice_minutes, offer.booking_horizon_days) == rules:
+            continue
+        offer.minimum_notice_minutes, offer.booking_horizon_days = rules
+        offer.full_clean(exclude=["location", "service"])
+        offer.save()
+        changes.append(f"{service_id}: notice {rules[0]}, horizon {rules[1]}")
+    if changes:
+        record_configuration(
+            location_id=location.pk,
+            kind=ConfigurationKind.SERVICES_CHANGED,
+            now=now,
+            actor=actor,
+            detail="; ".join(changes),
+        )
 
 
 def _apply_counters(

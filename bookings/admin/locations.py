@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bookings import actions
-from bookings.actions import ClosureSpec, CounterSpec, HoursRow
+from bookings.actions import ClosureSpec, CounterSpec, HoursRow, OfferSpec
 from bookings.actions.configuration import LOCATION_FIELDS
 from bookings.admin.scoped import LocationScoped, is_unrestricted, related_only
 from bookings.admin.through_actions import SavedThroughActions
-from bookings.models import Closure, ConfigurationEvent, Counter, Location, OpeningHours
+from bookings.models import Closure, ConfigurationEvent, Counter, Location, LocationService, OpeningHours
 from bookings.scoping import limit_to_locations
 
 # ---- forms: plain-language errors instead of "constraint … is violated" ----------------------
@@ -65,9 +65,14 @@ class LabelledInlineFormSet(forms.BaseInlineFormSet):
                 continue
             label = _("Delete") if name == "DELETE" else field.label
             if index is None:
-                field.widget.attrs["aria-label"] = _("%(field)s, new row") % {"field": label}
+                name_ = _("%(field)s, new row") % {"field": label}
             else:
-                field.widget.attrs["aria-label"] = _("%(field)s, row %(row)d") % {"field": label, "row": index + 1}
+                name_ = _("%(field)s, row %(row)d") % {"field": label, "row": index + 1}
+            field.widget.attrs["aria-label"] = name_
+            # A related-object select is wrapped (its add/change links): the select itself needs the name.
+            inner = getattr(field.widget, "widget", None)
+            if inner is not None:
+                inner.attrs["aria-label"] = name_
 
 
 # ---- what a page's forms hold, as the actions take it ---------------------------------------
@@ -110,6 +115,21 @@ def _hours_rows(formset) -> list[HoursRow] | None:
     ]
 
 
+def _offer_specs(formset) -> list[OfferSpec] | None:
+    """The complete set of the services offered, when the inline changed (None: unchanged)."""
+    if not formset.has_changed():
+        return None
+    return [
+        OfferSpec(
+            service_id=form.cleaned_data["service"].pk,
+            minimum_notice_minutes=form.cleaned_data.get("minimum_notice_minutes"),
+            booking_horizon_days=form.cleaned_data.get("booking_horizon_days"),
+        )
+        for form in _kept_forms(formset)
+        if form.cleaned_data.get("service")
+    ]
+
+
 def _closure_specs(formset) -> list[ClosureSpec]:
     specs = []
     for form in formset.forms:
@@ -146,6 +166,15 @@ class CounterInline(LocationScoped, admin.TabularInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class LocationServiceInline(LocationScoped, admin.TabularInline):
+    model = LocationService
+    formset = LabelledInlineFormSet
+    fields = ["service", "minimum_notice_minutes", "booking_horizon_days"]
+    extra = 0
+    verbose_name = _("service offered here")
+    verbose_name_plural = _("services offered here (empty notice or horizon: the service's own)")
+
+
 class OpeningHoursInline(LocationScoped, admin.TabularInline):
     model = OpeningHours
     formset = LabelledInlineFormSet
@@ -165,17 +194,18 @@ class LocationClosureInline(LocationScoped, admin.TabularInline):
 
 @admin.register(Location)
 class LocationAdmin(LocationScoped, SavedThroughActions):
-    list_display = ["name", "short_code", "address", "grid_minutes", "active_counters", "is_active"]
+    list_display = ["name", "slug", "short_code", "city", "grid_minutes", "active_counters", "is_active"]
     list_filter = ["is_active", "city"]
-    search_fields = ["name", "short_code", "street", "city"]
+    search_fields = ["name", "slug", "short_code", "street", "city"]
+    list_per_page = 50
     fieldsets = [
         (None, {"fields": ["name", "public_name", "slug", "short_code", "is_active"]}),
         (_("Address"), {"fields": ["street", "postcode", "city", "time_zone"]}),
         (_("Visitors"), {"fields": ["directions_en", "directions_nl", "arrive_early_minutes"]}),
         (_("Contact"), {"fields": ["contact_email", "contact_phone"]}),
-        (_("Booking"), {"fields": ["grid_minutes", "ind_desk_key"]}),
+        (_("Booking"), {"fields": ["grid_minutes", "ind_desk_key", "municipalities"]}),
     ]
-    inlines = [CounterInline, OpeningHoursInline, LocationClosureInline]
+    inlines = [LocationServiceInline, CounterInline, OpeningHoursInline, LocationClosureInline]
     location_path = "pk"
     # The latest configuration changes shown under the inlines (templates/admin/bookings/location/change_form.html).
     HISTORY_SHOWN = 20
@@ -228,6 +258,7 @@ class LocationAdmin(LocationScoped, SavedThroughActions):
             counters=_counter_specs(by_model[Counter]) if Counter in by_model else (),
             opening_hours=_hours_rows(by_model[OpeningHours]) if OpeningHours in by_model else None,
             closures=_closure_specs(by_model[Closure]) if Closure in by_model else (),
+            offers=_offer_specs(by_model[LocationService]) if LocationService in by_model else None,
             now=timezone.now(),
             actor=request.user,
         )

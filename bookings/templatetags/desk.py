@@ -13,11 +13,16 @@ _NOT_LOOKED_UP = object()
 
 
 def page_location(context: template.Context) -> Location | None:
-    """The view's `location` when it loaded one; else the desk people book at, looked up once per request."""
+    """The view's `location` when it loaded one (or the location of the address, bookings.views.common's
+    at_location); none on the list of locations; else the default location, looked up once per request."""
     location = context.get("location")
     if location is not None:
         return location
+    if context.get("home"):
+        return None
     request: HttpRequest | None = context.get("request")
+    if getattr(request, "booking_location", None) is not None:
+        return request.booking_location
     found = getattr(request, "_desk_location", _NOT_LOOKED_UP) if request is not None else _NOT_LOOKED_UP
     if found is _NOT_LOOKED_UP:
         found = selectors.desk_location()

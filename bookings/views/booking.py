@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
@@ -28,7 +27,6 @@ from bookings import cache as shared
 from bookings.actions import BookingError, PersonName
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
-from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
 from bookings.views.common import (
     CONFIRMATION_MINUTES,
     CONFIRMED_KEY,
@@ -36,11 +34,12 @@ from bookings.views.common import (
     HOLD_KEY,
     FlowRedirect,
     add_months,
+    at_location,
     closed_day_message,
     handles_flow_redirects,
     last_bookable_day,
     local_today,
-    location_or_redirect,
+    location_url,
     month_cells,
     month_closed_days,
     redirect_with,
@@ -59,30 +58,37 @@ def _step(number: int) -> dict[str, int]:
 
 
 def _render_questions(
-    request: HttpRequest, *, service: Service, form: QuestionsForm, status: int = 200
+    request: HttpRequest, *, service: Service, location: Location, form: QuestionsForm, status: int = 200
 ) -> HttpResponse:
     # The desk's address and directions are shown before a time is chosen (the footer reuses it).
-    context = {"service": service, "location": selectors.desk_location(), "form": form, **_step(1)}
+    context = {"service": service, "location": location, "form": form, **_step(1)}
     return render(request, "bookings/questions.html", context, status=status)
 
 
-def _render_outside(request: HttpRequest, *, service: Service, status: int = 200) -> HttpResponse:
+def _render_outside(request: HttpRequest, *, service: Service, location: Location, status: int = 200) -> HttpResponse:
+    """Not one of this location's municipalities: its list, and the other locations that offer the service
+    with theirs (the right place to go), else the town hall."""
     return render(
         request,
         "bookings/outside.html",
-        {"service": service, "municipalities": PARTICIPATING_MUNICIPALITIES},
+        {
+            "service": service,
+            "location": location,
+            "municipalities": location.municipality_list,
+            "other_locations": selectors.other_locations_offering(location=location, service=service),
+        },
         status=status,
     )
 
 
-def _answers(request: HttpRequest, *, service: Service) -> QuestionsForm | HttpResponse:
+def _answers(request: HttpRequest, *, service: Service, location: Location) -> QuestionsForm | HttpResponse:
     """The answers carried in the query string, or the response that asks again (400 / outside page)."""
-    form = QuestionsForm(data=request.GET, service=service)
+    form = QuestionsForm(data=request.GET, service=service, location=location)
     if not form.is_valid():
         messages.error(request, _("Please answer the questions first."))
-        return _render_questions(request, service=service, form=form, status=400)
+        return _render_questions(request, service=service, location=location, form=form, status=400)
     if form.is_outside:
-        return _render_outside(request, service=service)
+        return _render_outside(request, service=service, location=location)
     return form
 
 
@@ -103,39 +109,49 @@ def _time_choices(slots: list[availability.Slot], *, location: Location) -> list
 
 
 @require_http_methods(["GET", "POST"])
+@at_location
 @handles_flow_redirects
-def questions(request: HttpRequest, service_code: str) -> HttpResponse:
-    service = service_or_redirect(request, service_code)
+def questions(request: HttpRequest, location: Location, service_code: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code, location=location).service
     if request.method == "POST":
-        form = QuestionsForm(data=request.POST, service=service)
+        form = QuestionsForm(data=request.POST, service=service, location=location)
         if not form.is_valid():
-            return _render_questions(request, service=service, form=form, status=400)
+            return _render_questions(request, service=service, location=location, form=form, status=400)
         if form.is_outside:
-            return _render_outside(request, service=service)
+            return _render_outside(request, service=service, location=location)
         request.session.pop(DRAFT_KEY, None)
         request.session.pop(CONFIRMED_KEY, None)
-        return redirect(url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=form.query()))
+        return redirect(
+            url_with_query(
+                "bookings:calendar",
+                kwargs={"location": location.slug, "service_code": service.code},
+                query=form.query(),
+            )
+        )
     initial = {"persons": request.GET.get("persons", 1), "municipality": request.GET.get("municipality", "")}
-    form = QuestionsForm(initial=initial, service=service)
-    return _render_questions(request, service=service, form=form)
+    form = QuestionsForm(initial=initial, service=service, location=location)
+    return _render_questions(request, service=service, location=location, form=form)
 
 
 # ---- calendar -------------------------------------------------------------------------------
 
 
 @require_http_methods(["GET"])
+@at_location
 @handles_flow_redirects
-def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
-    service = service_or_redirect(request, service_code)
-    answers = _answers(request, service=service)
+def calendar(request: HttpRequest, location: Location, service_code: str) -> HttpResponse:
+    offer = service_or_redirect(request, service_code, location=location)
+    service = offer.service
+    answers = _answers(request, service=service, location=location)
     if isinstance(answers, HttpResponse):
         return answers
-    location = location_or_redirect(request)
     now = timezone.now()
     query = answers.query()
-    calendar_url = url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=query)
+    calendar_url = url_with_query(
+        "bookings:calendar", kwargs={"location": location.slug, "service_code": service.code}, query=query
+    )
     today = local_today(location=location, now=now)
-    last_day = last_bookable_day(location=location, service=service, now=now)
+    last_day = last_bookable_day(location=location, offer=offer, now=now)
     first_month, last_month = today.replace(day=1), last_day.replace(day=1)
 
     raw_month = request.GET.get("month")
@@ -149,7 +165,7 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             request,
             calendar_url,
             _("Appointments can only be booked up to %(days)d days ahead; please choose a month shown here.")
-            % {"days": service.booking_horizon_days},
+            % {"days": offer.horizon_days},
         )
 
     free = shared.free_days(  # the same for every visitor: shared for a few seconds under the version
@@ -168,13 +184,15 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             return None
         return url_with_query(
             "bookings:calendar",
-            kwargs={"service_code": service.code},
+            kwargs={"location": location.slug, "service_code": service.code},
             query={**query, "month": target.strftime("%Y-%m")},
         )
 
     times_urls = {
         day: url_with_query(
-            "bookings:times", kwargs={"service_code": service.code, "day": day.isoformat()}, query=query
+            "bookings:times",
+            kwargs={"location": location.slug, "service_code": service.code, "day": day.isoformat()},
+            query=query,
         )
         for day in free
         if day.year == month.year and day.month == month.month
@@ -198,9 +216,11 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
             "first_free_day": free[0] if free else None,
             "previous_url": month_link(add_months(month, -1)),
             "next_url": month_link(add_months(month, 1)),
-            "questions_url": url_with_query("bookings:questions", kwargs={"service_code": service.code}, query=query),
+            "questions_url": url_with_query(
+                "bookings:questions", kwargs={"location": location.slug, "service_code": service.code}, query=query
+            ),
             "last_day": last_day,
-            "horizon_days": service.booking_horizon_days,
+            "horizon_days": offer.horizon_days,
             **_step(2),
         },
     )
@@ -210,26 +230,29 @@ def calendar(request: HttpRequest, service_code: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@at_location
 @handles_flow_redirects
-def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
-    service = service_or_redirect(request, service_code)
-    answers = _answers(request, service=service)
+def times(request: HttpRequest, location: Location, service_code: str, day: str) -> HttpResponse:
+    offer = service_or_redirect(request, service_code, location=location)
+    service = offer.service
+    answers = _answers(request, service=service, location=location)
     if isinstance(answers, HttpResponse):
         return answers
-    location = location_or_redirect(request)
     now = timezone.now()
     query = answers.query()
-    calendar_url = url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=query)
+    calendar_url = url_with_query(
+        "bookings:calendar", kwargs={"location": location.slug, "service_code": service.code}, query=query
+    )
     chosen = parse_day(day)
     if chosen is None:
         return redirect_with(request, calendar_url, _("That date is not valid; please choose a day in the calendar."))
     today = local_today(location=location, now=now)
-    if not today <= chosen <= last_bookable_day(location=location, service=service, now=now):
+    if not today <= chosen <= last_bookable_day(location=location, offer=offer, now=now):
         return redirect_with(
             request,
             calendar_url,
             _("That day cannot be booked: you can book up to %(days)d days ahead. Please choose a day in the calendar.")
-            % {"days": service.booking_horizon_days},
+            % {"days": offer.horizon_days},
         )
     slots = shared.free_slots_on(  # the same for every visitor: shared for a few seconds under the version
         location=location, service=service, persons=answers.cleaned_data["persons"], day=chosen, now=now
@@ -239,7 +262,7 @@ def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
             request,
             url_with_query(
                 "bookings:calendar",
-                kwargs={"service_code": service.code},
+                kwargs={"location": location.slug, "service_code": service.code},
                 query={**query, "month": chosen.strftime("%Y-%m")},
             ),
             closed_day_message(location=location, day=chosen)
@@ -258,7 +281,7 @@ def times(request: HttpRequest, service_code: str, day: str) -> HttpResponse:
             "hold_minutes": settings.EXPATDESK_HOLD_MINUTES,
             "calendar_url": url_with_query(
                 "bookings:calendar",
-                kwargs={"service_code": service.code},
+                kwargs={"location": location.slug, "service_code": service.code},
                 query={**query, "month": chosen.strftime("%Y-%m")},
             ),
             **_step(3),
@@ -281,25 +304,29 @@ def _release_previous_hold(*, appointment_id: int | None, keep_id: int, now: dat
 
 
 @require_POST
+@at_location
 @handles_flow_redirects
-def hold(request: HttpRequest, service_code: str) -> HttpResponse:
-    service = service_or_redirect(request, service_code)
-    form = HoldForm(data=request.POST, service=service)
+def hold(request: HttpRequest, location: Location, service_code: str) -> HttpResponse:
+    service = service_or_redirect(request, service_code, location=location).service
+    form = HoldForm(data=request.POST, service=service, location=location)
     if not form.is_valid():
         if set(form.errors) == {"start"}:
             return redirect_with(
                 request,
-                url_with_query("bookings:calendar", kwargs={"service_code": service.code}, query=form.query()),
+                url_with_query(
+                    "bookings:calendar",
+                    kwargs={"location": location.slug, "service_code": service.code},
+                    query=form.query(),
+                ),
                 _("That time is not valid; please choose one of the times shown."),
             )
         return redirect_with(
             request,
-            reverse("bookings:questions", kwargs={"service_code": service.code}),
+            location_url("bookings:questions", location, service_code=service.code),
             _("Please answer the questions again."),
         )
     if form.is_outside:
-        return _render_outside(request, service=service)
-    location = location_or_redirect(request)
+        return _render_outside(request, service=service, location=location)
     now = timezone.now()
     start = form.cleaned_data["start"]
     try:
@@ -320,7 +347,7 @@ def hold(request: HttpRequest, service_code: str) -> HttpResponse:
             request,
             url_with_query(
                 "bookings:times",
-                kwargs={"service_code": service.code, "day": day.isoformat()},
+                kwargs={"location": location.slug, "service_code": service.code, "day": day.isoformat()},
                 query=form.query(),
             ),
             str(error.message),
@@ -333,21 +360,29 @@ def hold(request: HttpRequest, service_code: str) -> HttpResponse:
         "persons": appointment.persons,
         "municipality": appointment.municipality,
     }
-    return redirect("bookings:details")
+    return redirect("bookings:details", location=location.slug)
 
 
 # ---- details --------------------------------------------------------------------------------
 
 
-def _session_hold(request: HttpRequest) -> Appointment:
+def _session_hold(request: HttpRequest, *, location: Location) -> Appointment:
+    """The hold this session made. A hold of another location is never confirmed under this one's address:
+    the page goes to the hold's own location."""
     data = request.session.get(HOLD_KEY)
     appointment = None
     if isinstance(data, dict) and isinstance(data.get("appointment_id"), int):
         appointment = selectors.held_appointment(appointment_id=data["appointment_id"])
     if appointment is None:
         raise FlowRedirect(
-            start_over(request, _("You have not chosen a time yet, or your session has ended. Please start again."))
+            start_over(
+                request,
+                _("You have not chosen a time yet, or your session has ended. Please start again."),
+                location=location,
+            )
         )
+    if appointment.location_id != location.pk:
+        raise FlowRedirect(redirect("bookings:details", location=appointment.location.slug))
     return appointment
 
 
@@ -358,11 +393,17 @@ def _times_url(appointment: Appointment) -> str:
         query["municipality"] = appointment.municipality
     day = appointment.start.astimezone(appointment.location.tz).date()
     return url_with_query(
-        "bookings:times", kwargs={"service_code": appointment.service.code, "day": day.isoformat()}, query=query
+        "bookings:times",
+        kwargs={
+            "location": appointment.location.slug,
+            "service_code": appointment.service.code,
+            "day": day.isoformat(),
+        },
+        query=query,
     )
 
 
-def _email_refusal(error: BookingError) -> str:
+def _email_refusal(error: BookingError, *, location: Location) -> str:
     """The refusal of the e-mail address, shown beside the field; the similar booking's with the way to it."""
     if error.code == BookingError.SIMILAR_APPOINTMENT_EXISTS:
         return format_html(
@@ -370,7 +411,7 @@ def _email_refusal(error: BookingError) -> str:
                 "There is already an appointment for this service with this e-mail address. To change its time, "
                 'use the link in its confirmation e-mail, or <a href="{url}">find my booking</a>.'
             ),
-            url=reverse("bookings:find"),
+            url=location_url("bookings:find", location),
         )
     return str(error.message)
 
@@ -392,9 +433,10 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
 
 
 @require_http_methods(["GET", "POST"])
+@at_location
 @handles_flow_redirects
-def details(request: HttpRequest) -> HttpResponse:
-    appointment = _session_hold(request)
+def details(request: HttpRequest, location: Location) -> HttpResponse:
+    appointment = _session_hold(request, location=location)
     now = timezone.now()
     # Signed in to book for someone else (HR staff for an employee, bookings/agents.py): the form speaks of
     # that person, and the booking is recorded as the agent's.
@@ -433,14 +475,14 @@ def details(request: HttpRequest) -> HttpResponse:
             if error.code == BookingError.NAMES_MISMATCH:
                 form.add_error(None, error.message)
             else:
-                form.add_error("email", _email_refusal(error))
+                form.add_error("email", _email_refusal(error, location=location))
             return render(
                 request,
                 "bookings/details.html",
                 _details_context(appointment=appointment, form=form, now=now),
                 status=400 if error.code == BookingError.NAMES_MISMATCH else 409,
             )
-        return start_over(request, str(error.message))
+        return start_over(request, str(error.message), location=location)
     with suppress(BookingError):  # cancelled in the moment since: it stays off the agent's list
         agents.record_agent_booking(request, appointment=result.appointment, now=now)
     request.session.pop(HOLD_KEY, None)
@@ -451,7 +493,7 @@ def details(request: HttpRequest) -> HttpResponse:
         "appointment_id": result.appointment.pk,
         "until": (now + timedelta(minutes=CONFIRMATION_MINUTES)).isoformat(),
     }
-    return redirect("bookings:manage", token=result.manage_token)
+    return redirect("bookings:manage", location=location.slug, token=result.manage_token)
 
 
 def _slot_taken(
@@ -495,7 +537,7 @@ def just_confirmed(request: HttpRequest, appointment: Appointment) -> bool:
 
 def render_confirmation(request: HttpRequest, *, appointment: Appointment, token: str) -> HttpResponse:
     """The "you're booked" page, shown at the booking's manage address (so the token is only in that address)."""
-    manage_path = reverse("bookings:manage", kwargs={"token": token})
+    manage_path = location_url("bookings:manage", appointment.location, token=token)
     return render(
         request,
         "bookings/confirmation.html",
@@ -506,7 +548,7 @@ def render_confirmation(request: HttpRequest, *, appointment: Appointment, token
             "people": list(appointment.people.all()),
             "manage_url": request.build_absolute_uri(manage_path),
             "manage_path": manage_path,
-            "ics_url": reverse("bookings:ics", kwargs={"token": token}),
+            "ics_url": location_url("bookings:ics", appointment.location, token=token),
             "map_url": openstreetmap_url(appointment.location),
             "qr_src": qr.reference_svg_data_uri(appointment.reference),
             **_step(5),

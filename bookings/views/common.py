@@ -15,8 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from bookings import desk_info, selectors
-from bookings.models import Location
-from services.models import Service
+from bookings.models import Location, LocationService
 
 # Session keys. Only ids and what the person typed live in the session; never in URLs. Nothing in the
 # session opens a booking (DESIGN.md §6): the manage token is only in the manage link the person holds.
@@ -42,25 +41,56 @@ def redirect_with(request: HttpRequest, to: str, message: str, *, level: int = m
     return HttpResponseRedirect(to)
 
 
-def service_or_redirect(request: HttpRequest, code: str) -> Service:
-    """The active service with `code`; 404 for an unknown code, back to the start for an inactive one."""
-    service = selectors.bookable_service(code=code)
-    if service is None:
-        raise Http404(_("There is no such service."))
-    if not service.is_active:
-        raise FlowRedirect(
-            redirect_with(request, reverse("bookings:start"), _("This service cannot be booked at the moment."))
-        )
-    return service
+def at_location(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page under /<location>/: the address name becomes the Location the view gets as `location`. An
+    unknown name is a 404; an inactive location leads to the list of locations with a message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, location: str, **kwargs: object) -> HttpResponse:
+        found = selectors.location_by_slug(slug=location)
+        if found is None:
+            raise Http404(_("There is no such location."))
+        if not found.is_active:
+            return redirect_with(
+                request,
+                reverse("bookings:home"),
+                _("Online booking at %(location)s is not available at the moment.") % {"location": found.display_name},
+            )
+        request.booking_location = found  # the page's location for the header and footer (templatetags/desk.py)
+        return view(request, *args, location=found, **kwargs)
+
+    return wrapper
 
 
-def location_or_redirect(request: HttpRequest) -> Location:
-    location = selectors.desk_location()
-    if location is None:
+def location_url(name: str, location: Location, **kwargs: object) -> str:
+    """The address of one of a location's pages (`bookings:<name>` with the location's address name)."""
+    return reverse(name, kwargs={"location": location.slug, **kwargs})
+
+
+def service_or_redirect(request: HttpRequest, code: str, *, location: Location) -> LocationService:
+    """The location's offer of the active service with `code` (`.service`, and the location's own notice and
+    horizon); 404 for an unknown code, back to the location's start for a service it does not offer or an
+    inactive one."""
+    offer = selectors.offered_service(location=location, code=code)
+    if offer is None:
+        service = selectors.bookable_service(code=code)
+        if service is None:
+            raise Http404(_("There is no such service."))
+        names = {"service": service.name, "location": location.display_name}
+        if selectors.other_locations_offering(location=location, service=service):
+            to = reverse("bookings:home")
+            message = _("%(service)s cannot be booked at %(location)s. Please choose a location that offers it.")
+        else:
+            to = location_url("bookings:start", location)
+            message = _("%(service)s cannot be booked at %(location)s.")
+        raise FlowRedirect(redirect_with(request, to, message % names))
+    if not offer.service.is_active:
         raise FlowRedirect(
-            redirect_with(request, reverse("bookings:start"), _("Online booking is not available at the moment."))
+            redirect_with(
+                request, location_url("bookings:start", location), _("This service cannot be booked at the moment.")
+            )
         )
-    return location
+    return offer
 
 
 def url_with_query(name: str, *, kwargs: dict | None = None, query: dict[str, str] | None = None) -> str:
@@ -72,8 +102,8 @@ def local_today(*, location: Location, now: datetime) -> date:
     return now.astimezone(location.tz).date()
 
 
-def last_bookable_day(*, location: Location, service: Service, now: datetime) -> date:
-    return local_today(location=location, now=now) + timedelta(days=service.booking_horizon_days)
+def last_bookable_day(*, location: Location, offer: LocationService, now: datetime) -> date:
+    return local_today(location=location, now=now) + timedelta(days=offer.horizon_days)
 
 
 def add_months(month: date, count: int) -> date:
@@ -163,8 +193,8 @@ def weekday_names() -> list[tuple[str, str]]:
     return [(str(WEEKDAYS_ABBR[i]), str(WEEKDAYS[i])) for i in range(7)]
 
 
-def start_over(request: HttpRequest, message: str) -> HttpResponseRedirect:
-    return redirect_with(request, reverse("bookings:start"), message)
+def start_over(request: HttpRequest, message: str, *, location: Location) -> HttpResponseRedirect:
+    return redirect_with(request, location_url("bookings:start", location), message)
 
 
 def handles_flow_redirects(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -8,7 +8,7 @@ shows what will happen, and a move asks "Move to …?" before it lets go of the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -27,7 +27,6 @@ from bookings.views.booking import _time_choices, just_confirmed, render_confirm
 from bookings.views.common import (
     add_months,
     closed_day_message,
-    last_bookable_day,
     local_today,
     month_cells,
     month_closed_days,
@@ -37,14 +36,35 @@ from bookings.views.common import (
 )
 
 
-def _appointment_or_404(token: str) -> Appointment:
-    """The booking the link opens; a cancelled one answers with the "was cancelled" page instead."""
+def _appointment_or_404(token: str, location: str) -> Appointment:
+    """The booking the link opens; a cancelled one answers with the "was cancelled" page instead. Under
+    another location's address it is not acted on: the page moves to the booking's own location."""
     appointment = selectors.manage_appointment_for_token(token=token)
     if appointment is None:
         raise Http404(_("This link does not open a booking."))
+    if appointment.location.slug != location:
+        raise ElsewhereBooking(appointment)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise WasCancelled(appointment)
     return appointment
+
+
+class ElsewhereBooking(Exception):
+    """The token opens a booking of another location than the address names."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(appointment.reference)
+        self.appointment = appointment
+
+
+def redirect_to_own_location(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    """The same page at the booking's own location (a GET: whatever was posted here is not acted on)."""
+    match = request.resolver_match
+    kwargs = {**match.kwargs, "location": appointment.location.slug}
+    url = reverse(match.view_name, kwargs=kwargs)
+    if request.method == "GET" and request.META.get("QUERY_STRING"):
+        url = f"{url}?{request.META['QUERY_STRING']}"
+    return redirect(url)
 
 
 class WasCancelled(Exception):
@@ -65,12 +85,14 @@ def opens_booking(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     """A cancelled booking's link shows "this appointment was cancelled" on every manage page (not a 404)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+    def wrapper(request: HttpRequest, location: str, token: str) -> HttpResponse:
         try:
-            return view(request, token)
+            return view(request, location, token)
+        except ElsewhereBooking as elsewhere:
+            return redirect_to_own_location(request, elsewhere.appointment)
         except WasCancelled as cancelled:
             if request.method != "GET":
-                return redirect("bookings:manage", token=token)
+                return redirect("bookings:manage", location=location, token=token)
             return _was_cancelled_page(request, cancelled.appointment)
 
     return wrapper
@@ -87,15 +109,15 @@ def _base_context(appointment: Appointment, token: str) -> dict:
         "location": appointment.location,
         "people": list(appointment.people.all()),
         "token": token,
-        "manage_url": reverse("bookings:manage", kwargs={"token": token}),
+        "manage_url": manage_path(appointment, token),
         "can_change": _can_change(appointment),
     }
 
 
 @require_http_methods(["GET"])
 @opens_booking
-def manage(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _appointment_or_404(token)
+def manage(request: HttpRequest, location: str, token: str) -> HttpResponse:
+    appointment = _appointment_or_404(token, location)
     if just_confirmed(request, appointment):  # right after booking: "you're booked", once
         return render_confirmation(request, appointment=appointment, token=token)
     return render(request, "bookings/manage.html", _base_context(appointment, token))
@@ -103,9 +125,9 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @opens_booking
-def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _appointment_or_404(token)
-    manage_url = reverse("bookings:manage", kwargs={"token": token})
+def cancel(request: HttpRequest, location: str, token: str) -> HttpResponse:
+    appointment = _appointment_or_404(token, location)
+    manage_url = manage_path(appointment, token)
     if not _can_change(appointment):
         return redirect_with(request, manage_url, _("This appointment can no longer be cancelled online."))
     if request.method == "GET":
@@ -138,38 +160,49 @@ def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: dat
     return {day: slots for day, slots in slots_by_day.items() if slots}
 
 
-def _day_url(token: str, day: date) -> str:
-    return url_with_query("bookings:reschedule", kwargs={"token": token}, query={"day": day.isoformat()})
+def manage_path(appointment: Appointment, token: str, name: str = "bookings:manage") -> str:
+    """The address of one of the booking's manage pages, at its own location."""
+    return reverse(name, kwargs={"location": appointment.location.slug, "token": token})
+
+
+def _move_kwargs(appointment: Appointment, token: str) -> dict[str, str]:
+    return {"location": appointment.location.slug, "token": token}
+
+
+def _day_url(appointment: Appointment, token: str, day: date) -> str:
+    return url_with_query(
+        "bookings:reschedule", kwargs=_move_kwargs(appointment, token), query={"day": day.isoformat()}
+    )
 
 
 def _move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     """POST: move to the confirmed time; without the confirmation, ask for it first (nothing changes)."""
-    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    move_url = manage_path(appointment, token, "bookings:reschedule")
     form = StartForm(data=request.POST)
     if not form.is_valid():
         return redirect_with(request, move_url, _("That time is not valid; please choose one of the times shown."))
     new_start = form.cleaned_data["start"]
     if request.POST.get("confirm") != "yes":
         query = {"start": new_start.isoformat()}
-        return redirect(url_with_query("bookings:reschedule", kwargs={"token": token}, query=query))
+        return redirect(url_with_query("bookings:reschedule", kwargs=_move_kwargs(appointment, token), query=query))
     day = new_start.astimezone(appointment.location.tz).date()
     try:
         actions.reschedule_appointment(appointment=appointment, new_start=new_start, now=timezone.now())
     except BookingError as error:
         # The booking keeps its old time; say so with the reason.
         message = _("Your appointment was not moved and keeps its old time. %(reason)s") % {"reason": error.message}
-        return redirect_with(request, _day_url(token, day), message)
+        return redirect_with(request, _day_url(appointment, token, day), message)
     messages.success(request, _("Your appointment has been moved. We have sent you an e-mail with the new time."))
-    return redirect("bookings:manage", token=token)
+    return redirect(manage_path(appointment, token))
 
 
 @require_http_methods(["GET", "POST"])
 @opens_booking
-def reschedule(request: HttpRequest, token: str) -> HttpResponse:
+def reschedule(request: HttpRequest, location: str, token: str) -> HttpResponse:
     """Choose a day, then a time, then confirm ("Move to …?"); only the confirmation's POST moves."""
-    appointment = _appointment_or_404(token)
-    manage_url = reverse("bookings:manage", kwargs={"token": token})
-    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    appointment = _appointment_or_404(token, location)
+    manage_url = manage_path(appointment, token)
+    move_url = manage_path(appointment, token, "bookings:reschedule")
     if not _can_change(appointment):
         return redirect_with(request, manage_url, _("This appointment can no longer be moved online."))
     if request.method == "POST":
@@ -178,7 +211,9 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     location, service = appointment.location, appointment.service
     now = timezone.now()
     today = local_today(location=location, now=now)
-    last_day = last_bookable_day(location=location, service=service, now=now)
+    last_day = local_today(location=location, now=now) + timedelta(
+        days=selectors.horizon_days_at(location=location, service=service)
+    )
     first_month, last_month = today.replace(day=1), last_day.replace(day=1)
     slots_by_day = _free_slots_for_move(appointment, today=today, last_day=last_day, now=now)
     free = sorted(slots_by_day)
@@ -196,7 +231,11 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     if chosen is not None and chosen not in slots_by_day:
         return redirect_with(
             request,
-            url_with_query("bookings:reschedule", kwargs={"token": token}, query={"month": chosen.strftime("%Y-%m")}),
+            url_with_query(
+                "bookings:reschedule",
+                kwargs=_move_kwargs(appointment, token),
+                query={"month": chosen.strftime("%Y-%m")},
+            ),
             (closed_day_message(location=location, day=chosen) if today <= chosen <= last_day else None)
             or _("There are no free times left on that day; please choose another day."),
         )
@@ -206,9 +245,13 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     def month_link(target: date) -> str | None:
         if not first_month <= target <= last_month:
             return None
-        return url_with_query("bookings:reschedule", kwargs={"token": token}, query={"month": target.strftime("%Y-%m")})
+        return url_with_query(
+            "bookings:reschedule", kwargs=_move_kwargs(appointment, token), query={"month": target.strftime("%Y-%m")}
+        )
 
-    day_urls = {day: _day_url(token, day) for day in free if (day.year, day.month) == (month.year, month.month)}
+    day_urls = {
+        day: _day_url(appointment, token, day) for day in free if (day.year, day.month) == (month.year, month.month)
+    }
     closed, named_closed = month_closed_days(location=location, month=month, first_day=today, last_day=last_day)
     context = _base_context(appointment, token)
     context.update(
@@ -230,7 +273,7 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
 
 def _confirm_move(request: HttpRequest, appointment: Appointment, token: str, *, slots_by_day: dict) -> HttpResponse:
     """GET ?start=…: "Move to Thursday 10 December at 14:15?" — the booking keeps its time until confirmed."""
-    move_url = reverse("bookings:reschedule", kwargs={"token": token})
+    move_url = manage_path(appointment, token, "bookings:reschedule")
     form = StartForm(data=request.GET)
     if not form.is_valid():
         return redirect_with(request, move_url, _("That time is not valid; please choose one of the times shown."))
@@ -240,22 +283,26 @@ def _confirm_move(request: HttpRequest, appointment: Appointment, token: str, *,
     if slot is None:
         return redirect_with(
             request,
-            _day_url(token, day) if day in slots_by_day else move_url,
+            _day_url(appointment, token, day) if day in slots_by_day else move_url,
             _("That time is no longer free; please choose another time."),
         )
     context = _base_context(appointment, token)
-    context.update({"new_slot": slot, "start_value": new_start.isoformat(), "day_url": _day_url(token, day)})
+    context.update(
+        {"new_slot": slot, "start_value": new_start.isoformat(), "day_url": _day_url(appointment, token, day)}
+    )
     return render(request, "bookings/move_confirm.html", context)
 
 
 @require_http_methods(["GET"])
-def ics(request: HttpRequest, token: str) -> HttpResponse:
+def ics(request: HttpRequest, location: str, token: str) -> HttpResponse:
     """The booking for a calendar; only while it is live (a cancelled one has nothing to add)."""
     from bookings.ics import appointment_ics
 
     appointment = selectors.appointment_for_token(token=token)
     if appointment is None:
         raise Http404(_("This link does not open a booking."))
+    if appointment.location.slug != location:
+        return redirect_to_own_location(request, appointment)
     response = HttpResponse(
         appointment_ics(appointment=appointment, method="PUBLISH"), content_type="text/calendar; charset=utf-8"
     )

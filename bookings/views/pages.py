@@ -13,23 +13,47 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from bookings import actions, desk_info, selectors
+from bookings import cache as shared
 from bookings.forms import FindBookingForm
-from services.selectors import active_services
+from bookings.models import Location
+from bookings.views.common import at_location
 
 # With no active service, upcoming closures are listed this many days ahead (the services' default horizon).
 DEFAULT_HORIZON_DAYS = 42
 
 
 @require_http_methods(["GET"])
-def start(request: HttpRequest) -> HttpResponse:
-    """The services, where and when the desk is open (today's hours, the changes coming, the closed days
-    within the booking horizon), and the way to a booking already made. Four queries."""
-    services = list(active_services())
-    location = selectors.desk_location()
-    context: dict = {"services": services, "location": location}
+def home(request: HttpRequest) -> HttpResponse:
+    """The locations people can book at, each with its city, the services it offers and its next free day;
+    straight to the only one when there is one. A constant number of queries whatever the number of
+    locations: the locations, their offers, and (when not cached) the free days of all of them at once."""
+    locations = selectors.public_locations()
+    if len(locations) == 1:
+        return redirect("bookings:start", location=locations[0].slug)
+    offers = selectors.offers_of(locations=locations)
+    next_free = shared.next_free_days(locations=locations, offers=offers, now=timezone.now())
+    choices = [
+        {
+            "location": location,
+            "services": [offer.service for offer in offers.get(location.pk, [])],
+            "next_free_day": next_free.get(location.pk),
+        }
+        for location in locations
+    ]
+    return render(request, "bookings/home.html", {"choices": choices, "location": None, "home": True})
+
+
+@require_http_methods(["GET"])
+@at_location
+def start(request: HttpRequest, location: Location) -> HttpResponse:
+    """The services the location offers, where and when it is open (today's hours, the changes coming, the
+    closed days within the booking horizon), and the way to a booking already made. Four queries."""
+    offers = selectors.offers_of(locations=[location]).get(location.pk, [])
+    services = [offer.service for offer in offers]
+    context: dict = {"offers": offers, "services": services, "location": location}
     if location is not None:
         today = timezone.now().astimezone(location.tz).date()
-        horizon = max((service.booking_horizon_days for service in services), default=DEFAULT_HORIZON_DAYS)
+        horizon = max((offer.horizon_days for offer in offers), default=DEFAULT_HORIZON_DAYS)
         until = today + timedelta(days=horizon)
         rows = selectors.opening_hours_from(location=location, today=today)
         context.update(
@@ -72,7 +96,8 @@ def accessibility(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def find_booking(request: HttpRequest) -> HttpResponse:
+@at_location
+def find_booking(request: HttpRequest, location: Location) -> HttpResponse:
     if request.method == "POST":
         form = FindBookingForm(data=request.POST)
         if form.is_valid():
@@ -87,7 +112,7 @@ def find_booking(request: HttpRequest) -> HttpResponse:
                     "that address. It can take a few minutes to arrive; check your spam folder too."
                 ),
             )
-            return redirect("bookings:find")
-        return render(request, "bookings/find.html", {"form": form}, status=400)
+            return redirect("bookings:find", location=location.slug)
+        return render(request, "bookings/find.html", {"form": form, "location": location}, status=400)
     form = FindBookingForm()
-    return render(request, "bookings/find.html", {"form": form})
+    return render(request, "bookings/find.html", {"form": form, "location": location})

@@ -255,6 +255,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ExpatDesk <noreply@ex
 # Booking rules that are the desk's policy rather than a service's property.
 EXPATDESK_HOLD_MINUTES = env_int("EXPATDESK_HOLD_MINUTES", default=10)
 EXPATDESK_SITE_URL = os.environ.get("EXPATDESK_SITE_URL", "http://127.0.0.1:8000")
+# The address name (Location.slug) of the location that the addresses without one (/book/…, /find/, from
+# before every location had its own) lead to, and the privacy pages name; empty: the first active location.
+EXPATDESK_DEFAULT_LOCATION = os.environ.get("EXPATDESK_DEFAULT_LOCATION", "")
 # JSON APIs (api/): slot answers are cached this many seconds, shared by all callers (0: not shared);
 # polling is counted per client address only when an answer is computed (a cached answer is not
 # limited), writes (hold, book) on every request, as django-ratelimit rates ("10/m").

@@ -75,7 +75,7 @@ def test_every_public_page_passes_axe(site, new_context, language, javascript):
     switch_language(page, to=language)
     scanner.scan("start")
 
-    page.locator("footer a[href='/find/']").click()
+    page.locator("footer a[href$='/find/']").click()
     scanner.scan("find my booking")
     submit(page)
     scanner.scan("find my booking, with errors")
@@ -92,7 +92,7 @@ def test_every_public_page_passes_axe(site, new_context, language, javascript):
 
     # Fast-track registration asks for persons and the municipality; "another municipality" is told where to go.
     page.goto(site.url + "/")
-    page.locator("main a[href='/book/registration-eu/']").click()
+    page.locator("main a[href$='/book/registration-eu/']").click()
     scanner.scan("questions")
     page.locator("select[name=municipality]").select_option("")
     submit(page)
@@ -102,7 +102,7 @@ def test_every_public_page_passes_axe(site, new_context, language, javascript):
     scanner.scan("outside the participating municipalities")
 
     page.goto(site.url + "/")
-    page.locator("main a[href='/book/registration-eu/']").click()
+    page.locator("main a[href$='/book/registration-eu/']").click()
     page.locator("select[name=persons]").select_option("2")
     page.locator("select[name=municipality]").select_option("Maastricht")
     submit(page)

@@ -26,7 +26,6 @@ from aiosmtpd.controller import Controller
 from celery.signals import before_task_publish
 from django.conf import settings
 from django.db import connection
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import actions, tasks
@@ -44,6 +43,7 @@ from tests.support.integration import (
     worker_database_url,
 )
 from tests.support.public_flow import confirmed_token, details_data, first_times_url, starts_on
+from tests.support.urls import reverse
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

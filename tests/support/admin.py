@@ -22,8 +22,9 @@ def location_post_data(location: Location, **extra) -> dict:
         "grid_minutes": str(location.grid_minutes),
         "ind_desk_key": "",
         "arrive_early_minutes": str(location.arrive_early_minutes),
+        "municipalities": location.municipalities,
     }
-    for prefix in ("counters", "opening_hours", "closures"):
+    for prefix in ("offers", "counters", "opening_hours", "closures"):
         data |= {
             f"{prefix}-TOTAL_FORMS": "0",
             f"{prefix}-INITIAL_FORMS": "0",
@@ -44,6 +45,20 @@ def management_forms_for_existing(location: Location) -> dict:
             f"counters-{index}-name": counter.name,
             f"counters-{index}-services": [str(pk) for pk in counter.services.values_list("pk", flat=True)],
             f"counters-{index}-is_active": "on" if counter.is_active else "",
+        }
+    offers = list(location.offers.order_by("pk"))
+    data |= {"offers-TOTAL_FORMS": str(len(offers)), "offers-INITIAL_FORMS": str(len(offers))}
+    for index, offer in enumerate(offers):
+        data |= {
+            f"offers-{index}-id": str(offer.pk),
+            f"offers-{index}-location": str(location.pk),
+            f"offers-{index}-service": str(offer.service_id),
+            f"offers-{index}-minimum_notice_minutes": ""
+            if offer.minimum_notice_minutes is None
+            else str(offer.minimum_notice_minutes),
+            f"offers-{index}-booking_horizon_days": ""
+            if offer.booking_horizon_days is None
+            else str(offer.booking_horizon_days),
         }
     hours = list(location.opening_hours.order_by("pk"))
     data |= {"opening_hours-TOTAL_FORMS": str(len(hours)), "opening_hours-INITIAL_FORMS": str(len(hours))}

@@ -4,8 +4,15 @@ from datetime import time
 
 import factory
 
-from bookings.models import Counter, Location, OpeningHours
+from bookings.models import Counter, Location, LocationService, OpeningHours
+from bookings.municipalities import MAASTRICHT_REGION_MUNICIPALITIES
 from services.models import Service
+
+
+def offer(location: Location, services, **rules) -> None:
+    """Let `location` offer `services` (with its own `minimum_notice_minutes` / `booking_horizon_days`)."""
+    for service in services:
+        LocationService.objects.update_or_create(location=location, service=service, defaults=rules)
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -35,6 +42,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     postcode = "6211 DW"
     city = "Maastricht"
     grid_minutes = 15
+    municipalities = "\n".join(MAASTRICHT_REGION_MUNICIPALITIES)
 
 
 class CounterFactory(factory.django.DjangoModelFactory):
@@ -49,6 +57,9 @@ class CounterFactory(factory.django.DjangoModelFactory):
     def services(self, create, extracted, **kwargs):
         if create and extracted:
             self.services.set(extracted)
+            # A counter's services are offered at its location (tests that want otherwise remove the offer).
+            for service in extracted:
+                LocationService.objects.get_or_create(location=self.location, service=service)
 
 
 class OpeningHoursFactory(factory.django.DjangoModelFactory):

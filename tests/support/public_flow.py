@@ -4,12 +4,12 @@ import html
 import re
 from datetime import timedelta
 
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from tests.support.urls import reverse
 
-TIMES_LINK = re.compile(r'href="(/book/[a-z0-9-]+/\d{4}-\d{2}-\d{2}/\?[^"]+)"')
+TIMES_LINK = re.compile(r'href="(/[a-z0-9-]+/book/[a-z0-9-]+/\d{4}-\d{2}-\d{2}/\?[^"]+)"')
 START_BUTTON = re.compile(r'name="start" value="([^"]+)"')
 
 
@@ -62,7 +62,7 @@ def lapse(appointment: Appointment) -> None:
     SlotClaim.objects.filter(appointment=appointment).update(expires_at=past)
 
 
-MANAGE_PATH = re.compile(r"/manage/([0-9a-f]{64})/")
+MANAGE_PATH = re.compile(r"/[a-z0-9-]+/manage/([0-9a-f]{64})/")
 
 
 def confirmed_token(response) -> str:

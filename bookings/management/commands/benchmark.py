@@ -10,7 +10,8 @@ database you point it at (DATABASE_URL) inside a transaction that is rolled back
 medians of --repeat runs, in milliseconds. `--http` runs bench/httpbench.py, which builds a throwaway
 database of its own.
 
-The desk: `--locations` locations (the first is measured) of `--counters` counters each, open Monday
+The desk: `--locations` locations (the first is measured; with more than one, the start page's next
+free day of all of them is measured too) of `--counters` counters each, open Monday
 to Friday 09:00-12:30 and 13:30-17:00 on a 15-minute grid, one service of 15 minutes a person (up to
 6 persons, no minimum notice, `--days` days ahead), `--appointments` booked appointments per location
 over the horizon (every sixth unit left free), and `--history` past appointments per location with
@@ -31,7 +32,15 @@ from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bookings import availability
-from bookings.models import Appointment, AppointmentStatus, Counter, Location, OpeningHours, SlotClaim
+from bookings.models import (
+    Appointment,
+    AppointmentStatus,
+    Counter,
+    Location,
+    LocationService,
+    OpeningHours,
+    SlotClaim,
+)
 from bookings.tokens import new_reference
 from services.models import Service
 
@@ -92,6 +101,7 @@ def seed(
             city="-",
             grid_minutes=15,
         )
+        LocationService.objects.create(location=location, service=service)
         for number in range(counters):
             Counter.objects.create(location=location, name=f"Counter {number + 1}").services.add(service)
         OpeningHours.objects.bulk_create(
@@ -303,6 +313,13 @@ class Command(BaseCommand):
             ),
             ("first_free_day", lambda: availability.first_free_day(location=location, service=service, now=now)),
         ]
+        if locations > 1:  # the start page: the next free day of every location at once
+            measurements.append(
+                (
+                    f"next free day, all {locations} locations",
+                    lambda: availability.first_free_days_at(locations=desk.locations, services=[service], now=now),
+                )
+            )
         for label, call in measurements:
             self._measure(label=label, call=call, repeat=repeat)
         if explain:

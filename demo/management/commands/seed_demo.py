@@ -1,4 +1,5 @@
-"""`python manage.py seed_demo`: the Maastricht desk, two demo accounts and a few weeks of appointments.
+"""`python manage.py seed_demo`: the Maastricht desk and a second one in Eindhoven (so the start page offers
+a choice of location), two demo accounts and a few weeks of appointments.
 
 Safe to run again: it creates only what is missing. Sample appointments are booked through
 bookings.actions (so they hold real counter time) and only when the desk has none yet.
@@ -25,7 +26,7 @@ from bookings import actions
 from bookings.actions import BookingError, PersonName, book_appointment
 from bookings.availability import free_slots
 from bookings.models import Appointment, Location, OpeningHours, Weekday
-from bookings.municipalities import PARTICIPATING_MUNICIPALITIES
+from bookings.municipalities import MAASTRICHT_REGION_MUNICIPALITIES
 from desk.actions import set_staff_locations
 from desk.models import StaffAssignment
 from desk.permissions import ADMINS_GROUP, DESK_STAFF_GROUP
@@ -63,6 +64,72 @@ DESK_PUBLIC = {
 COUNTER_NAMES = ("Counter 1", "Counter 2", "Counter 3")
 OPEN_DAYS = (Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY)
 OPEN_INTERVALS = ((time(9, 0), time(12, 30)), (time(13, 30), time(17, 0)))
+
+
+@dataclass(frozen=True)
+class DemoDesk:
+    """One demo location: its settings, public details, counters, opening days and what it offers."""
+
+    fields: dict
+    public: dict
+    counter_names: tuple[str, ...]
+    open_days: tuple[int, ...]
+    intervals: tuple[tuple[time, time], ...]
+    municipalities: tuple[str, ...]
+    service_codes: tuple[str, ...] | None  # None: every desk service
+
+
+MAASTRICHT = DemoDesk(
+    fields=DESK,
+    public=DESK_PUBLIC,
+    counter_names=COUNTER_NAMES,
+    open_days=OPEN_DAYS,
+    intervals=OPEN_INTERVALS,
+    municipalities=MAASTRICHT_REGION_MUNICIPALITIES,
+    service_codes=None,
+)
+# A second desk in another region: other days, two counters, no registration for non-EU nationals and no
+# immigration advice, its own municipalities, short code, address name and (made-up) IND desk key.
+EINDHOVEN = DemoDesk(
+    fields={
+        "short_code": "EHV",
+        "slug": "eindhoven",
+        "name": "Brainport Expat Centre",
+        "street": "Stadhuisplein 10",
+        "postcode": "5611 EM",
+        "city": "Eindhoven",
+        "time_zone": "Europe/Amsterdam",
+        "grid_minutes": 10,
+        "ind_desk_key": "3f1e6b0a9c2d4e5f8a7b6c5d4e3f2a1b",
+        "arrive_early_minutes": 5,
+    },
+    public={
+        "public_name": "Expat Centre Eindhoven (Brainport)",
+        "contact_email": "desk@expatcentre-eindhoven.example.org",
+        "contact_phone": "+31 40 123 4567",
+        "directions_en": (
+            "Enter the city hall by the main entrance; the expat desk is on the ground floor, counters A and B."
+        ),
+        "directions_nl": (
+            "Ga het stadhuis binnen via de hoofdingang; de expatbalie is op de begane grond, loket A en B."
+        ),
+    },
+    counter_names=("Counter A", "Counter B"),
+    open_days=(Weekday.MONDAY, Weekday.FRIDAY),
+    intervals=((time(8, 30), time(12, 0)), (time(13, 0), time(16, 0))),
+    municipalities=(
+        "Best",
+        "Eindhoven",
+        "Geldrop-Mierlo",
+        "Helmond",
+        "Nuenen, Gerwen en Nederwetten",
+        "Son en Breugel",
+        "Veldhoven",
+        "Waalre",
+    ),
+    service_codes=("registration-eu", "biometrics", "document-pickup", "residence-sticker"),
+)
+DEMO_DESKS = (MAASTRICHT, EINDHOVEN)
 
 STAFF_GROUP = DESK_STAFF_GROUP
 ADMIN_GROUP = ADMINS_GROUP
@@ -134,8 +201,8 @@ class Account:
 
 class Command(BaseCommand):
     help = (
-        "Create the Maastricht demo desk, a desk-staff and an admin account, an approved employer with an HR "
-        "account, and sample appointments. "
+        "Create the Maastricht and Eindhoven demo desks, a desk-staff and an admin account, an approved employer "
+        "with an HR account, and sample appointments. "
         "Running it again does no harm."
     )
 
@@ -157,32 +224,38 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             services = ensure_services()
-        location = ensure_location(services=services)  # an action: a transaction of its own
+        # Each an action: a transaction of its own.
+        locations = [ensure_location(services=services, desk=desk) for desk in DEMO_DESKS]
         with transaction.atomic():
             accounts = ensure_accounts(reset_passwords=reset_passwords)
         staff = get_user_model().objects.get(username=STAFF_USERNAME)
-        if Appointment.objects.filter(location=location).exists():
-            booked = None
-        else:
-            booked = book_samples(location=location, services=services, staff=staff)
-        assign_demo_staff(staff=staff, location=location)
-        self.report(location=location, accounts=accounts, booked=booked)
+        booked: list[int | None] = []
+        for location in locations:
+            if Appointment.objects.filter(location=location).exists():
+                booked.append(None)
+            else:
+                offered = [service for service in services if location.offers.filter(service=service).exists()]
+                booked.append(book_samples(location=location, services=offered, staff=staff))
+        assign_demo_staff(staff=staff, location=locations[0])  # the desk user works at Maastricht
+        self.report(locations=locations, accounts=accounts, booked=booked)
 
-    def report(self, *, location: Location, accounts: list[Account], booked: int | None) -> None:
+    def report(self, *, locations: list[Location], accounts: list[Account], booked: list[int | None]) -> None:
         out = self.stdout
-        counters = location.counters.count()
-        out.write(self.style.SUCCESS("ExpatDesk demo data is ready."))
-        out.write(f"  Location:     {location.name} ({location.short_code}), {location.address}")
-        out.write(f"  Counters:     {counters}")
-        for weekday, intervals in opening_summary(location=location).items():
-            out.write(f"  Open:         {weekday} {intervals}")
-        if booked is None:
-            total = Appointment.objects.filter(location=location).count()
-            out.write(f"  Appointments: the desk already has {total}; no samples added.")
-        else:
-            out.write(f"  Appointments: {booked} sample bookings over the next {SAMPLE_DAYS} days.")
-        out.write("")
         site = settings.EXPATDESK_SITE_URL.rstrip("/")
+        out.write(self.style.SUCCESS("ExpatDesk demo data is ready."))
+        for location, samples in zip(locations, booked, strict=True):
+            counters = location.counters.count()
+            out.write(f"  Location:     {location.name} ({location.short_code}), {location.address}")
+            out.write(f"  Public pages: {site}{reverse('bookings:start', kwargs={'location': location.slug})}")
+            out.write(f"  Counters:     {counters}")
+            for weekday, intervals in opening_summary(location=location).items():
+                out.write(f"  Open:         {weekday} {intervals}")
+            if samples is None:
+                total = Appointment.objects.filter(location=location).count()
+                out.write(f"  Appointments: the desk already has {total}; no samples added.")
+            else:
+                out.write(f"  Appointments: {samples} sample bookings over the next {SAMPLE_DAYS} days.")
+        out.write("")
         out.write(
             f"  Sign in at {site}{resolve_url(settings.LOGIN_URL)} (the admin is at {site}{reverse('admin:index')}):"
         )
@@ -217,30 +290,41 @@ def ensure_services() -> list[Service]:
     return services
 
 
-def ensure_location(*, services: list[Service]) -> Location:
-    """The demo desk, its counters and opening hours, through the configuration action (as the admin saves
-    them); what exists already is kept, and public details missing on an older demo desk are filled in."""
-    location = Location.objects.filter(short_code=DESK["short_code"]).first()
+def ensure_location(*, services: list[Service], desk: DemoDesk = MAASTRICHT) -> Location:
+    """A demo desk, its counters, opening hours, municipalities and the services it offers, through the
+    configuration action (as the admin saves them); what exists already is kept, and public details missing
+    on an older demo desk are filled in."""
+    location = Location.objects.filter(short_code=desk.fields["short_code"]).first()
+    offered = [s for s in services if desk.service_codes is None or s.code in desk.service_codes]
     existing = set(location.counters.values_list("name", flat=True)) if location else set()
     counters = [
-        actions.CounterSpec(pk=None, name=name, service_ids=frozenset(service.pk for service in services))
-        for name in COUNTER_NAMES
+        actions.CounterSpec(pk=None, name=name, service_ids=frozenset(service.pk for service in offered))
+        for name in desk.counter_names
         if name not in existing
     ]
     hours = None
     if location is None or not OpeningHours.objects.filter(location=location).exists():
         hours = [
             actions.HoursRow(weekday=weekday, start_time=start, end_time=end)
-            for weekday in OPEN_DAYS
-            for start, end in OPEN_INTERVALS
+            for weekday in desk.open_days
+            for start, end in desk.intervals
         ]
+    offers = None
+    if location is None or not location.offers.exists():
+        offers = [actions.OfferSpec(service_id=service.pk) for service in offered]
+    public = {**desk.public, "municipalities": "\n".join(desk.municipalities)}
     if location is None:
-        fields = {**DESK, **DESK_PUBLIC}
+        fields = {**desk.fields, **public}
     else:  # a demo desk from before these fields existed
-        fields = {field: value for field, value in DESK_PUBLIC.items() if not getattr(location, field)}
-    if location is None or counters or hours is not None or fields:
+        fields = {field: value for field, value in public.items() if not getattr(location, field)}
+    if location is None or counters or hours is not None or fields or offers is not None:
         location = actions.configure_location(
-            location=location, fields=fields, counters=counters, opening_hours=hours, now=timezone.now()
+            location=location,
+            fields=fields,
+            counters=counters,
+            opening_hours=hours,
+            offers=offers,
+            now=timezone.now(),
         )
     return location
 
@@ -386,7 +470,8 @@ def book_samples(*, location: Location, services: list[Service], staff: Abstract
                 continue
             municipality = ""
             if service.requires_municipality:
-                municipality = "Maastricht" if rng.random() < 0.5 else rng.choice(PARTICIPATING_MUNICIPALITIES)
+                names = location.municipality_list
+                municipality = names[0] if rng.random() < 0.5 else rng.choice(names)
             try:
                 book_appointment(
                     location=location,
