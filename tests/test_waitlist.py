@@ -63,21 +63,37 @@ def test_a_cancellation_holds_its_time_for_the_first_matching_entry(
     other_service = ServiceFactory()
     t = monday_morning
     afternoon_only = make_entry(
-        location=desk, service=service, now=t, email="pm@example.org", day=TUESDAY, day_parts=TUESDAY_AFTERNOON,
+        location=desk,
+        service=service,
+        now=t,
+        email="pm@example.org",
+        day=TUESDAY,
+        day_parts=TUESDAY_AFTERNOON,
         joined_at=t - timedelta(hours=5),
     )
     family = make_entry(
-        location=desk, service=service, now=t, email="family@example.org", day=TUESDAY, persons=2,
+        location=desk,
+        service=service,
+        now=t,
+        email="family@example.org",
+        day=TUESDAY,
+        persons=2,
         joined_at=t - timedelta(hours=4),
     )
     elsewhere = make_entry(
-        location=desk, service=other_service, now=t, email="other@example.org", day=TUESDAY,
+        location=desk,
+        service=other_service,
+        now=t,
+        email="other@example.org",
+        day=TUESDAY,
         joined_at=t - timedelta(hours=3),
     )
-    first = make_entry(location=desk, service=service, now=t, email="first@example.org", day=TUESDAY,
-                       joined_at=t - timedelta(hours=2))
-    second = make_entry(location=desk, service=service, now=t, email="second@example.org", day=TUESDAY,
-                        joined_at=t - timedelta(hours=1))
+    first = make_entry(
+        location=desk, service=service, now=t, email="first@example.org", day=TUESDAY, joined_at=t - timedelta(hours=2)
+    )
+    second = make_entry(
+        location=desk, service=service, now=t, email="second@example.org", day=TUESDAY, joined_at=t - timedelta(hours=1)
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=t)
@@ -147,8 +163,15 @@ def test_matching_follows_the_date_range(desk, service, monday_morning):
 
 
 def test_matching_needs_room_for_every_person(desk, service, full_tuesday, monday_morning):
-    family = make_entry(location=desk, service=service, now=monday_morning, persons=2, day=TUESDAY,
-                        email="family@example.org", joined_at=monday_morning - timedelta(hours=1))
+    family = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        persons=2,
+        day=TUESDAY,
+        email="family@example.org",
+        joined_at=monday_morning - timedelta(hours=1),
+    )
     single = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="one@example.org")
     cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=monday_morning)
     assert offer_of(family) is None  # one free unit: no room for two
@@ -166,10 +189,12 @@ def test_matching_keeps_to_participating_municipalities(desk, monday_morning):
     registration = ServiceFactory(requires_municipality=True)
     for counter in desk.counters.all():
         counter.services.add(registration)
-    inside = make_entry(location=desk, service=registration, now=monday_morning, municipality="Heerlen",
-                        email="in@example.org")
-    outside = make_entry(location=desk, service=registration, now=monday_morning, municipality="Amsterdam",
-                         email="out@example.org")
+    inside = make_entry(
+        location=desk, service=registration, now=monday_morning, municipality="Heerlen", email="in@example.org"
+    )
+    outside = make_entry(
+        location=desk, service=registration, now=monday_morning, municipality="Amsterdam", email="out@example.org"
+    )
     actions.scan_waitlist(now=monday_morning)
     assert offer_of(inside).appointment.municipality == "Heerlen"
     assert offer_of(outside) is None
@@ -187,10 +212,22 @@ def test_no_offer_too_soon_to_answer(desk, service, monday_morning):
 
 @pytest.fixture
 def offered(desk, service, full_tuesday, monday_morning):
-    first = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="first@example.org",
-                       joined_at=monday_morning - timedelta(hours=2))
-    second = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="second@example.org",
-                        joined_at=monday_morning - timedelta(hours=1))
+    first = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        day=TUESDAY,
+        email="first@example.org",
+        joined_at=monday_morning - timedelta(hours=2),
+    )
+    second = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        day=TUESDAY,
+        email="second@example.org",
+        joined_at=monday_morning - timedelta(hours=1),
+    )
     cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=monday_morning)
     return first, second, offer_of(first)
 
@@ -246,11 +283,23 @@ def test_the_hold_sweep_passes_a_lapsed_offer_on(offered, monday_morning):
 
 @override_settings(EXPATDESK_FAIR_SHARE_DAY_MINUTES=15)
 def test_fair_share_caps_apply_to_offers(desk, service, monday_morning):
-    book_appointment(location=desk, service=service, start=NINE, names=[PersonName("Busy", "Person")],
-                     contact_email="busy@example.org", now=monday_morning)
+    book_appointment(
+        location=desk,
+        service=service,
+        start=NINE,
+        names=[PersonName("Busy", "Person")],
+        contact_email="busy@example.org",
+        now=monday_morning,
+    )
     full = fill_day(location=desk, service=service, day=TUESDAY, now=monday_morning)
-    busy = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="busy@example.org",
-                      joined_at=monday_morning - timedelta(hours=1))
+    busy = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        day=TUESDAY,
+        email="busy@example.org",
+        joined_at=monday_morning - timedelta(hours=1),
+    )
     other = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="other@example.org")
     cancel_appointment(appointment=booked_at(full, at(TUESDAY, "09:15")), now=monday_morning)
     assert offer_of(busy) is None  # a second 15 minutes that day is past the mailbox's share
@@ -271,8 +320,9 @@ def late_booking(desk, service, full_tuesday, monday_morning):
 def test_an_accepted_earlier_time_moves_the_booking_and_frees_the_old_one(
     desk, service, late_booking, full_tuesday, monday_morning
 ):
-    entry = actions.ask_for_earlier_time(appointment=late_booking, day_parts=TUESDAY_MORNING | TUESDAY_AFTERNOON,
-                                         first_day=TUESDAY, now=monday_morning)
+    entry = actions.ask_for_earlier_time(
+        appointment=late_booking, day_parts=TUESDAY_MORNING | TUESDAY_AFTERNOON, first_day=TUESDAY, now=monday_morning
+    )
     waiting = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="next@example.org")
     cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=monday_morning)
     offer = offer_of(entry)
@@ -291,8 +341,9 @@ def test_an_accepted_earlier_time_moves_the_booking_and_frees_the_old_one(
 def test_a_move_that_fails_keeps_the_old_booking_and_the_offer(
     desk, service, late_booking, full_tuesday, monday_morning, monkeypatch
 ):
-    entry = actions.ask_for_earlier_time(appointment=late_booking, day_parts=TUESDAY_MORNING, first_day=TUESDAY,
-                                         now=monday_morning)
+    entry = actions.ask_for_earlier_time(
+        appointment=late_booking, day_parts=TUESDAY_MORNING, first_day=TUESDAY, now=monday_morning
+    )
     cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=monday_morning)
     offer = offer_of(entry)
 
@@ -314,8 +365,9 @@ def test_only_earlier_times_are_offered_for_a_booking(desk, service, late_bookin
     early = booked_at(full_tuesday, at(TUESDAY, "10:00"))
     early.contact_email = "early@example.org"
     early.save(update_fields=["contact_email"])
-    entry = actions.ask_for_earlier_time(appointment=early, day_parts=TUESDAY_MORNING | TUESDAY_AFTERNOON,
-                                         first_day=TUESDAY, now=monday_morning)
+    entry = actions.ask_for_earlier_time(
+        appointment=early, day_parts=TUESDAY_MORNING | TUESDAY_AFTERNOON, first_day=TUESDAY, now=monday_morning
+    )
     cancel_appointment(appointment=booked_at(full_tuesday, at(TUESDAY, "11:00")), now=monday_morning)
     assert offer_of(entry) is None
 
@@ -386,10 +438,21 @@ def test_leaving_withdraws_the_offer_and_passes_the_time_on(offered, monday_morn
 
 
 def test_entries_end_when_their_days_pass(desk, service, monday_morning):
-    past = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, email="p@example.org",
-                      day_parts=day_part_bit(weekday=0, part=MORNING))
-    future = make_entry(location=desk, service=service, now=monday_morning, email="f@example.org",
-                        day_parts=day_part_bit(weekday=0, part=MORNING))
+    past = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        day=TUESDAY,
+        email="p@example.org",
+        day_parts=day_part_bit(weekday=0, part=MORNING),
+    )
+    future = make_entry(
+        location=desk,
+        service=service,
+        now=monday_morning,
+        email="f@example.org",
+        day_parts=day_part_bit(weekday=0, part=MORNING),
+    )
     wednesday = datetime(2026, 12, 2, 8, 0, tzinfo=monday_morning.tzinfo)
     assert actions.end_past_entries(now=wednesday) == 1
     past.refresh_from_db()
@@ -399,8 +462,9 @@ def test_entries_end_when_their_days_pass(desk, service, monday_morning):
 
 
 def test_an_earlier_time_entry_ends_with_its_booking(desk, service, late_booking, monday_morning):
-    entry = actions.ask_for_earlier_time(appointment=late_booking, day_parts=TUESDAY_MORNING, first_day=TUESDAY,
-                                         now=monday_morning)
+    entry = actions.ask_for_earlier_time(
+        appointment=late_booking, day_parts=TUESDAY_MORNING, first_day=TUESDAY, now=monday_morning
+    )
     cancel_appointment(appointment=late_booking, now=monday_morning)
     actions.end_past_entries(now=monday_morning)
     entry.refresh_from_db()
@@ -546,9 +610,14 @@ def test_joining_is_rate_limited(client, desk, service):
 def test_asking_for_an_earlier_time_from_the_manage_page(client, desk, service, monday_morning):
     from bookings.actions import book_appointment as book
 
-    result = book(location=desk, service=service, start=at(TUESDAY + timedelta(days=14), "10:00"),
-                  names=[PersonName(first_name="Ana", last_name="Silva")], contact_email="ana@example.org",
-                  now=monday_morning)
+    result = book(
+        location=desk,
+        service=service,
+        start=at(TUESDAY + timedelta(days=14), "10:00"),
+        names=[PersonName(first_name="Ana", last_name="Silva")],
+        contact_email="ana@example.org",
+        now=monday_morning,
+    )
     manage = client.get(reverse("bookings:manage", kwargs={"token": result.manage_token}))
     earlier_url = reverse("waitlist:earlier", kwargs={"token": result.manage_token})
     assert earlier_url in manage.content.decode()

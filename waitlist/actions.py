@@ -389,6 +389,7 @@ def _match(*, location: Location, days: list[date] | None, now: datetime, wait_f
                 _make_offer(entry=entry, location=location, start=slot.start, now=now)
         except BookingError as error:
             logger.info("Waitlist entry %s not offered %s: %s", entry.pk, slot.start, error.code)
+            snapshot = None  # someone else took it meanwhile: read the claims again
             continue
         made += 1
         snapshot = None  # the time is held now: read the claims again for the next entry
