@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import hooks
 from bookings.actions import BookingError, PersonName, book_appointment, cancel_appointment, expire_holds
@@ -517,12 +518,15 @@ def test_the_confirmation_e_mail_has_a_leave_link(
 
 
 @pytest.mark.parametrize(("language", "word"), [("en", "A time is free for you"), ("nl", "Er is een tijd vrij")])
-def test_the_offer_e_mail_books_in_one_click(
-    client, desk, service, full_tuesday, monday_morning, django_capture_on_commit_callbacks, language, word
-):
-    entry = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY, language=language)
+def test_the_offer_e_mail_books_in_one_click(client, service, django_capture_on_commit_callbacks, language, word):
+    # The pages read the real clock: a desk open every day, a day a week from now.
+    now = timezone.now()
+    location = make_desk(services=[service], counters=1, weekdays=tuple(range(7)))
+    day = (now + timedelta(days=7)).astimezone(location.tz).date()
+    full = fill_day(location=location, service=service, day=day, now=now)
+    entry = make_entry(location=location, service=service, now=now, day=day, language=language)
     with django_capture_on_commit_callbacks(execute=True):
-        cancel_appointment(appointment=booked_at(full_tuesday, NINE), now=monday_morning)
+        cancel_appointment(appointment=full[0], now=now)
     (message,) = [m for m in mail.outbox if "/waitlist/offer/" in m.body]
     assert word in message.subject
     token = token_in(message.body, "offer")
@@ -533,8 +537,10 @@ def test_the_offer_e_mail_books_in_one_click(
     assert response.status_code == 302 and "/manage/" in response["Location"]
     entry.refresh_from_db()
     assert entry.status == EntryStatus.BOOKED
+    assert client.get(response["Location"]).status_code == 200
     again = client.post(url, {"answer": "accept"})
     assert again.status_code == 409
+    assert client.get(reverse("waitlist:offer", kwargs={"token": "0" * 64})).status_code == 404
 
 
 # ---- pages --------------------------------------------------------------------------------------------
@@ -607,16 +613,21 @@ def test_joining_is_rate_limited(client, desk, service):
     assert client.post(join_url(service), join_data(email="r9@example.org")).status_code == 429
 
 
-def test_asking_for_an_earlier_time_from_the_manage_page(client, desk, service, monday_morning):
+def test_asking_for_an_earlier_time_from_the_manage_page(client, service):
+    from datetime import time as clock
+
     from bookings.actions import book_appointment as book
 
+    now = timezone.now()  # the pages read the real clock
+    location = make_desk(services=[service], counters=1, weekdays=tuple(range(7)))
+    day = (now + timedelta(days=14)).astimezone(location.tz).date()
     result = book(
-        location=desk,
+        location=location,
         service=service,
-        start=at(TUESDAY + timedelta(days=14), "10:00"),
+        start=location.local_datetime(day, clock(10, 0)),
         names=[PersonName(first_name="Ana", last_name="Silva")],
         contact_email="ana@example.org",
-        now=monday_morning,
+        now=now,
     )
     manage = client.get(reverse("bookings:manage", kwargs={"token": result.manage_token}))
     earlier_url = reverse("waitlist:earlier", kwargs={"token": result.manage_token})
@@ -643,3 +654,33 @@ def test_waiting_per_service(desk, service, monday_morning, django_assert_max_nu
         rows = selectors.waiting_per_service(desk, monday_morning)
     assert [(r.service.pk, r.waiting, r.persons) for r in rows] == [(service.pk, 3, 6), (other.pk, 1, 1)]
     assert selectors.waiting_per_service(make_desk(services=[service]), monday_morning) == []
+
+
+# ---- the other changes that free counter time -----------------------------------------------------------
+
+
+def test_a_move_offers_the_old_time(desk, service, full_tuesday, monday_morning):
+    from bookings.actions import reschedule_appointment
+
+    entry = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY)
+    next_week = at(TUESDAY + timedelta(days=7), "10:00")
+    reschedule_appointment(appointment=booked_at(full_tuesday, NINE), new_start=next_week, now=monday_morning)
+    assert offer_of(entry).start == NINE
+
+
+def test_an_ended_counter_block_offers_its_time(desk, service, monday_morning):
+    from bookings.actions import block_counter, end_counter_block
+
+    block = block_counter(
+        counter=desk.counters.get(),
+        start=at(TUESDAY, "08:00"),
+        end=at(TUESDAY, "18:00"),
+        reason="Ill",
+        now=monday_morning,
+        actor=None,
+    )
+    entry = make_entry(location=desk, service=service, now=monday_morning, day=TUESDAY)
+    actions.scan_waitlist(now=monday_morning)
+    assert offer_of(entry) is None  # the counter is blocked all day
+    end_counter_block(block=block, now=monday_morning)
+    assert offer_of(entry).start == NINE

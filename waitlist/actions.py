@@ -216,7 +216,7 @@ def ask_for_earlier_time(
 ) -> WaitlistEntry:
     """A person with a booking asks for an earlier time (from the manage page): an entry for the same
     service, persons and municipality, for times before the booking's; an accepted offer moves the booking."""
-    if appointment.status != AppointmentStatus.BOOKED or appointment.start <= now:
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start <= now or not appointment.contact_email:
         raise BookingError(NOT_MOVABLE, _("Only a booking still to come can ask for an earlier time."))
     location = appointment.location
     booked_day = appointment.start.astimezone(location.tz).date()
@@ -328,7 +328,8 @@ def scan_waitlist(*, now: datetime) -> int:
     )
     for location in Location.objects.filter(pk__in=location_ids).order_by("pk"):
         with transaction.atomic(durable=True):
-            capacity_changes(location_id=location.pk, days=None)
+            # The location lock (shared, docs/locking.md); each offer made bumps its own day's cached answers.
+            capacity_changes(location_id=location.pk, days=[])
             made += _match(location=location, days=None, now=now, wait_for_offers=True)
     return made
 
@@ -430,6 +431,8 @@ def first_suiting_slot(
 
 def _make_offer(*, entry: WaitlistEntry, location: Location, start: datetime, now: datetime) -> WaitlistOffer:
     """Hold `start` for the entry through the engine and write the offer and its e-mail (in a savepoint)."""
+    # The caller holds this location lock already; taking it again registers the bump of the day's cached answers.
+    capacity_changes(location_id=location.pk, days=days_around(start))
     mailbox = fairness.mailbox_share(entry.email)
     fairness.lock_shares([mailbox])
     expires_at = now.astimezone(UTC) + offer_minutes()
