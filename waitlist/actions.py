@@ -409,7 +409,7 @@ def first_suiting_slot(
     soon to answer the offer, before its booking's time (an earlier time), not offered to it before."""
     service = entry.service
     tz = snapshot.location.tz
-    earliest = now + offer_minutes()
+    earliest = max(now + offer_minutes(), snapshot.earliest_start(service))
     if entry.municipality and canonical_municipality(location=snapshot.location, value=entry.municipality) is None:
         return None
     day = max(entry.first_day, snapshot.start_date)

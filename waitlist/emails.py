@@ -68,8 +68,8 @@ def build_message(message: WaitlistMessage, *, token: str, now: datetime | None 
             subject = _("You are on the waitlist of %(desk)s for %(service)s") % values
             heading = _("You are on the waitlist")
         context.update({"subject": subject, "heading": heading})
-        text = render_to_string("waitlist/email.txt", context)
-        html = render_to_string("waitlist/email.html", context)
+        text = render_to_string("waitlist/emails/message.txt", context)
+        html = render_to_string("waitlist/emails/message.html", context)
         message_out = EmailMultiAlternatives(
             subject=subject,
             body=text,
