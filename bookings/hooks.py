@@ -13,6 +13,9 @@ after the location lock and after the claims were deleted**. Each handler runs t
 own: what it writes commits with the change that freed the time (so nobody else can take the time in
 between), and a handler that fails is rolled back to its savepoint and logged; it never fails the action.
 
+The same registry carries `personal_data_erased`: an erasure on request (GDPR article 17) tells the upper
+apps, inside its transaction, to erase what they keep about the same e-mail address.
+
 Handlers must be cheap when there is nothing to do (one query), take their own locks after the location
 lock (docs/locking.md, "Order"), and never rely on being called: a handler may be missed (an exception, a
 change that calls no hook, such as new opening hours), so an app that needs every change runs a periodic
@@ -32,6 +35,8 @@ logger = logging.getLogger(__name__)
 CapacityFreedHandler = Callable[..., object]  # handler(*, location_id: int, days: list[date] | None, now: datetime)
 
 _capacity_freed: list[CapacityFreedHandler] = []
+# handler(*, email: str, now: datetime): the desk erased this person's data on request (GDPR article 17).
+_personal_data_erased: list[Callable[..., object]] = []
 
 
 def on_capacity_freed(handler: CapacityFreedHandler) -> CapacityFreedHandler:
@@ -62,3 +67,17 @@ def capacity_freed(*, location_id: int, days: Iterable[date] | None, now: dateti
             logger.exception(
                 "A capacity-freed handler failed (location %s); its periodic scan will catch up.", location_id
             )
+
+
+def on_personal_data_erased(handler: Callable[..., object]) -> Callable[..., object]:
+    """Register `handler(*, email, now)`, called inside the erasure's transaction (bookings.actions.privacy
+    erase_personal_data) so an upper app erases what it keeps about the same person. Unlike the capacity
+    hook, a failing handler fails the erasure: nothing may be left half erased."""
+    if handler not in _personal_data_erased:
+        _personal_data_erased.append(handler)
+    return handler
+
+
+def personal_data_erased(*, email: str, now: datetime) -> None:
+    for handler in list(_personal_data_erased):
+        handler(email=email, now=now)

@@ -684,3 +684,16 @@ def test_an_ended_counter_block_offers_its_time(desk, service, monday_morning):
     assert offer_of(entry) is None  # the counter is blocked all day
     end_counter_block(block=block, now=monday_morning)
     assert offer_of(entry).start == NINE
+
+
+def test_an_erasure_on_request_erases_the_waitlist_entries_too(offered, monday_morning):
+    from bookings.actions import erase_personal_data
+
+    first, second, offer = offered
+    erase_personal_data(email="FIRST@example.org", now=monday_morning, actor=None)
+    first.refresh_from_db()
+    offer.refresh_from_db()
+    assert (first.email, first.names, first.mailbox_key, first.status) == ("", [], "", EntryStatus.LEFT)
+    assert offer.status == OfferStatus.WITHDRAWN
+    second.refresh_from_db()
+    assert second.email == "second@example.org"

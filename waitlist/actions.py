@@ -570,6 +570,33 @@ def anonymise_entries(*, now: datetime, limit: int = ANONYMISE_BATCH) -> int:
     return len(ids)
 
 
+def erase_entries_of(*, email: str, now: datetime) -> int:
+    """The personal-data-erased hook (bookings/hooks.py), inside the erasure's transaction: every entry of
+    the mailbox ends (an open offer is withdrawn; its hold, which carries no name or address, lapses with
+    the offer and the scan passes the time on) and is anonymised at once. Returns how many."""
+    key = mailbox_key(email)
+    if not key:
+        return 0
+    entries = WaitlistEntry.objects.filter(mailbox_key=key)
+    open_offers = WaitlistOffer.objects.select_for_update(of=("self",)).filter(
+        entry__in=entries, status=OfferStatus.OPEN
+    )
+    for offer in open_offers.order_by("pk"):
+        offer.status = OfferStatus.WITHDRAWN
+        offer.decided_at = now
+        offer.save(update_fields=["status", "decided_at"])
+    ids = list(entries.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    WaitlistEntry.objects.filter(pk__in=ids, status__in=OPEN_ENTRY_STATUSES).update(
+        status=EntryStatus.LEFT, ended_at=now
+    )
+    WaitlistEntry.objects.filter(pk__in=ids).update(email="", names=[], mailbox_key="", anonymised_at=now)
+    WaitlistMessage.objects.filter(entry_id__in=ids).update(token_hash="", last_error="")
+    WaitlistMessage.objects.filter(entry_id__in=ids, status__in=[MessageStatus.PENDING, MessageStatus.SENDING]).update(
+        status=MessageStatus.SKIPPED
+    )
+    return len(ids)
+
+
 # ---- the waitlist's e-mail outbox -------------------------------------------------------------------
 
 

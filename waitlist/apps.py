@@ -14,3 +14,4 @@ class WaitlistConfig(AppConfig):
         from waitlist import actions
 
         hooks.on_capacity_freed(actions.offer_freed_capacity)
+        hooks.on_personal_data_erased(actions.erase_entries_of)
