@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
+    path("waitlist/", include("waitlist.urls")),
     path("", include("api.urls")),
     path("", include("bookings.urls")),
 ]
