@@ -31,6 +31,7 @@ RATE_SETTINGS = {
     "find": "EXPATDESK_RATE_FIND",
     "manage": "EXPATDESK_RATE_MANAGE",
     "login": "EXPATDESK_RATE_LOGIN",
+    "waitlist": "EXPATDESK_RATE_WAITLIST",
 }
 DEFAULT_RETRY_AFTER = 60
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
+    path("waitlist/", include("waitlist.urls")),
     path("", include("api.urls")),
     path("", include("bookings.urls")),
 ]

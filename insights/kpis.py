@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
@@ -301,11 +302,16 @@ def load_municipalities(*, location: Location, service: Service | None, period: 
     return MunicipalityTable(months=months, rows=sorted(table.items()))
 
 
-def waitlist_lengths(*, location: Location, service: Service | None) -> list[tuple[Service, int]] | None:
-    """The waitlist's place on the dashboard: (service, people waiting) per service, or None while there
-    is no waitlist. The `waitlist` app (issue 14 part 3) fills this in with one aggregate query; the
+def waitlist_lengths(*, location: Location, service: Service | None, now: datetime) -> list[tuple[Service, int]] | None:
+    """The waitlist's place on the dashboard: (service, entries waiting now) per service, from the `waitlist`
+    app (waitlist.selectors.waiting_per_service, two queries), or None when that app is not installed. The
     template's "Waitlist" section (insights/_waitlist.html) shows it, with its table and CSV export."""
-    return None
+    if not apps.is_installed("waitlist"):
+        return None
+    from waitlist.selectors import waiting_per_service  # an app beside this one, not below: only if installed
+
+    rows = waiting_per_service(location, now)
+    return [(row.service, row.waiting) for row in rows if service is None or row.service.pk == service.pk]
 
 
 def load_dashboard(
@@ -321,5 +327,5 @@ def load_dashboard(
         first_free=load_first_free(location=location, services=services, service=service, period=period),
         utilisation=load_utilisation(location=location, services=services, service=service, period=period, now=now),
         municipalities=load_municipalities(location=location, service=service, period=period),
-        waitlist=waitlist_lengths(location=location, service=service),
+        waitlist=waitlist_lengths(location=location, service=service, now=now),
     )

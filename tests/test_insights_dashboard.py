@@ -18,7 +18,7 @@ from insights.models import Feedback, FirstFreeDayRecord
 from insights.permissions import DESK_LEADS_GROUP
 from tests.support.desk import desk_admin, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
-from tests.support.factories import make_desk
+from tests.support.factories import ServiceFactory, make_desk, offer
 from tests.support.insights import make_appointment, make_employer
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +238,7 @@ def test_the_page_shows_every_section_with_its_chart_table_summary_and_csv(admin
     ):
         assert f">{title}</h2>" in html
     assert html.count("<svg") == 4
-    assert html.count("<table") == 5
+    assert html.count("<table") == 6  # the waitlist's table too (no chart: a short list)
     assert "20.0 %" in html  # the no-show rate
     assert "no-show rate 20.0 %" in html
     # The strict CSP: no inline script or style on the page.
@@ -275,7 +275,10 @@ def test_every_table_downloads_as_csv_for_dutch_excel(admin_client, december, mo
         reverse("insights:dashboard_csv", kwargs={"table": "municipalities"}) + "?" + page_url(december).split("?")[1]
     ).content.decode("utf-8")
     assert "Heerlen;1;1" in body and "Maastricht;2;2" in body
-    assert admin_client.get(reverse("insights:dashboard_csv", kwargs={"table": "waitlist"})).status_code == 404
+    waitlist = admin_client.get(
+        reverse("insights:dashboard_csv", kwargs={"table": "waitlist"}) + "?" + page_url(december).split("?")[1]
+    )
+    assert waitlist.status_code == 200 and waitlist.content.decode("utf-8").startswith("\ufeff")
     assert admin_client.get(reverse("insights:dashboard_csv", kwargs={"table": "nonsense"})).status_code == 404
 
 
@@ -386,5 +389,18 @@ def test_the_summaries_are_sentences(admin_client, december, monkeypatch):
     monkeypatch.setattr("desk.clock.now", lambda: NOW)
     html = admin_client.get(page_url(december)).content.decode()
     summaries = re.findall(r'<p class="insights-summary">([^<]+)</p>', html)
-    assert len(summaries) == 5
+    assert len(summaries) == 6
     assert all(summary.strip().endswith(".") for summary in summaries)
+
+
+def test_the_waitlist_section_counts_who_is_waiting_per_service(december, service):
+    from tests.support.waitlist import make_entry
+
+    other = ServiceFactory()
+    offer(december, [other])
+    for number in range(3):
+        make_entry(location=december, service=service, now=NOW, email=f"wait{number}@example.org")
+    make_entry(location=december, service=other, now=NOW)
+    dashboard = load(december, service)
+    assert dict(dashboard.waitlist) == {service: 3, other: 1}
+    assert load(december, service, only=other).waitlist == [(other, 1)]

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from bookings import fairness
+from bookings import fairness, hooks
 from bookings.actions.common import (
     BookingError,
     BookingResult,
@@ -173,22 +173,53 @@ def hold_slot(
         fairness.lock_shares([owner])
         if share is None:
             _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
-        appointment = _create_and_claim(
+        return hold_in_transaction(
             location=location,
             service=service,
             start=start,
             persons=persons,
             now=now,
-            status=AppointmentStatus.HELD,
             municipality=municipality,
             language=language,
-            enforce_notice=True,
-            counter=None,
             expires_at=expires_at,
-            client_key=owner.key if owner is not None else "",
+            owner=owner,
         )
-        fairness.check_shares(appointment=appointment, shares=[owner], now=now)
-        _record(appointment=appointment, kind=EventKind.HELD, now=now)
+
+
+def hold_in_transaction(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    municipality: str,
+    language: str,
+    expires_at: datetime,
+    owner: Share | None,
+    mailbox: Share | None = None,
+) -> Appointment:
+    """The body of a hold, for actions that hold as one step of their own transaction (the waitlist holds
+    freed time for the person it offers it to). The caller has checked the input (the municipality in the
+    location's spelling) and holds the location's lock and the fair-share locks of `owner` and `mailbox`.
+    With `mailbox`, the hold counts against that mailbox's fair share as well (it is held for that person)."""
+    appointment = _create_and_claim(
+        location=location,
+        service=service,
+        start=start,
+        persons=persons,
+        now=now,
+        status=AppointmentStatus.HELD,
+        municipality=municipality,
+        language=language,
+        enforce_notice=True,
+        counter=None,
+        expires_at=expires_at,
+        client_key=owner.key if owner is not None else "",
+        mailbox_key=mailbox.key if mailbox is not None else "",
+    )
+    fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
+    _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
 
@@ -217,65 +248,88 @@ def confirm_hold(
     caller names: an employer) and of the mailbox it is booked for (bookings/fairness.py)."""
     with transaction.atomic(durable=True):
         locked = lock_appointment_at_location(appointment)
-        if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
-            raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
-        _check_names(names=names, persons=locked.persons)
-        owner = share if share is not None else fairness.address_share(locked.client_key)
-        mailbox = fairness.mailbox_share(contact_email)
-        fairness.lock_shares([owner, mailbox])
-        _check_customer_limits(
-            service=locked.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
+        return confirm_locked_hold(
+            locked=locked,
+            names=names,
+            contact_email=contact_email,
+            phone=phone,
+            language=language,
+            now=now,
+            share=share,
         )
-        day = locked.start.astimezone(locked.location.tz).date()
-        rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
-        _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
-        # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits
-        # the rules (a counter made inactive or no longer serving the service, shorter hours).
-        units = make_claims_permanent(appointment_id=locked.pk)
-        kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
-        if not kept or kept != locked.claimed_units:
-            claims = SlotClaim.objects.filter(appointment=locked)
-            claims.delete()
-            allocation = _allocate_and_claim(
-                appointment=locked,
-                service=locked.service,
-                persons=locked.persons,
-                start=locked.start,
-                now=now,
-                enforce_notice=False,
-                counter=None,
-                expires_at=None,
-            )
-            locked.end = allocation.end
-            locked.claimed_units = len(allocation.units)
-        _save_people(appointment=locked, names=names, replace_existing=False)  # a hold has no names yet
-        token = _issue_manage_token(locked)
-        locked.status = AppointmentStatus.BOOKED
-        locked.booked_at = now
-        locked.hold_expires_at = None
-        locked.contact_email = contact_email
-        locked.phone = phone
-        locked.language = language
-        locked.client_key = owner.key if owner is not None else locked.client_key
-        locked.mailbox_key = mailbox_key(contact_email)
-        locked.save(
-            update_fields=[
-                "status",
-                "booked_at",
-                "hold_expires_at",
-                "contact_email",
-                "phone",
-                "language",
-                "end",
-                "claimed_units",
-                "manage_token_hash",
-                "client_key",
-                "mailbox_key",
-            ]
+
+
+def confirm_locked_hold(
+    *,
+    locked: Appointment,
+    names: Sequence[PersonName],
+    contact_email: str,
+    phone: str = "",
+    language: str = "en",
+    now: datetime,
+    share: Share | None = None,
+) -> BookingResult:
+    """The body of confirm_hold, for actions that confirm a hold as one step of their own transaction (the
+    waitlist's accepted offer). The caller holds the location's lock and `locked`'s row lock
+    (lock_appointment_at_location)."""
+    if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
+        raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
+    _check_names(names=names, persons=locked.persons)
+    owner = share if share is not None else fairness.address_share(locked.client_key)
+    mailbox = fairness.mailbox_share(contact_email)
+    fairness.lock_shares([owner, mailbox])
+    _check_customer_limits(
+        service=locked.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
+    )
+    day = locked.start.astimezone(locked.location.tz).date()
+    rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
+    _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
+    # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits the
+    # rules (a counter made inactive or no longer serving the service, shorter hours).
+    units = make_claims_permanent(appointment_id=locked.pk)
+    kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
+    if not kept or kept != locked.claimed_units:
+        SlotClaim.objects.filter(appointment=locked).delete()
+        allocation = _allocate_and_claim(
+            appointment=locked,
+            service=locked.service,
+            persons=locked.persons,
+            start=locked.start,
+            now=now,
+            enforce_notice=False,
+            counter=None,
+            expires_at=None,
         )
-        fairness.check_shares(appointment=locked, shares=[owner, mailbox], now=now)
-        _record(appointment=locked, kind=EventKind.BOOKED, now=now)
-        _write_email(appointment=locked, kind=EmailKind.CONFIRMATION, now=now)
+        locked.end = allocation.end
+        locked.claimed_units = len(allocation.units)
+    _save_people(appointment=locked, names=names, replace_existing=False)  # a hold has no names yet
+    token = _issue_manage_token(locked)
+    locked.status = AppointmentStatus.BOOKED
+    locked.booked_at = now
+    locked.hold_expires_at = None
+    locked.contact_email = contact_email
+    locked.phone = phone
+    locked.language = language
+    locked.client_key = owner.key if owner is not None else locked.client_key
+    locked.mailbox_key = mailbox_key(contact_email)
+    locked.save(
+        update_fields=[
+            "status",
+            "booked_at",
+            "hold_expires_at",
+            "contact_email",
+            "phone",
+            "language",
+            "end",
+            "claimed_units",
+            "manage_token_hash",
+            "client_key",
+            "mailbox_key",
+        ]
+    )
+    fairness.check_shares(appointment=locked, shares=[owner, mailbox], now=now)
+    _record(appointment=locked, kind=EventKind.BOOKED, now=now)
+    _write_email(appointment=locked, kind=EmailKind.CONFIRMATION, now=now)
     return BookingResult(appointment=locked, manage_token=token)
 
 
@@ -420,9 +474,31 @@ def cancel_appointment(
             update_fields=["status", "cancelled_at", "cancel_reason", "hold_expires_at", "sequence", "client_key"]
         )
         _record(appointment=locked, kind=EventKind.CANCELLED, now=now, actor=actor, detail=locked.cancel_reason)
+        if released:
+            hooks.capacity_freed(location_id=locked.location_id, days=days_around(locked.start), now=now)
         if was_booked:
             _write_email(appointment=locked, kind=EmailKind.CANCELLATION, now=now)
     return locked
+
+
+def release_locked_hold(*, locked: Appointment, now: datetime, reason: str) -> None:
+    """Let go of a hold inside the caller's transaction, which reuses its time at once (the waitlist moves a
+    booking into the time it held for the person): its claims go, it is cancelled, and — unlike
+    cancel_appointment — no capacity-freed hook is called, since the time is not free for anyone else. The
+    caller holds the location's lock and `locked`'s row lock (lock_appointment_at_location)."""
+    if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
+        raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
+    SlotClaim.objects.filter(appointment=locked).delete()
+    locked.status = AppointmentStatus.CANCELLED
+    locked.cancelled_at = now
+    locked.cancel_reason = reason[:200]
+    locked.hold_expires_at = None
+    locked.client_key = ""
+    locked.mailbox_key = ""
+    locked.save(
+        update_fields=["status", "cancelled_at", "cancel_reason", "hold_expires_at", "client_key", "mailbox_key"]
+    )
+    _record(appointment=locked, kind=EventKind.CANCELLED, now=now, detail=locked.cancel_reason)
 
 
 def reschedule_appointment(
@@ -443,49 +519,74 @@ def reschedule_appointment(
     _check_aware(new_start)
     with transaction.atomic(durable=True):
         locked = lock_appointment_at_location(appointment, more_days=tuple(days_around(new_start)))
-        if locked.status != AppointmentStatus.BOOKED:
-            raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
-        shares: list[Share | None] = []
-        if actor is None:
-            owner = share if share is not None else fairness.address_share(locked.client_key)
-            shares = [owner, fairness.mailbox_share(locked.contact_email)]
-            fairness.lock_shares(shares)
-        if counter is not None:
-            _check_counter(counter=counter, location=locked.location, service=locked.service)
-        old_units = frozenset(
-            (counter_id, unit)
-            for counter_id, unit in SlotClaim.objects.filter(appointment=locked).values_list("counter_id", "unit_start")
-        )
-        allocation = _allocate_and_claim(
-            appointment=locked,
-            service=locked.service,
-            persons=locked.persons,
-            start=new_start,
+        return move_locked_booking(
+            locked=locked,
+            new_start=new_start,
             now=now,
-            enforce_notice=enforce_notice,
             counter=counter,
-            expires_at=None,
-            keep_units=old_units,
-        )
-        released = old_units - frozenset(allocation.units)
-        if released:
-            SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
-            _hand_to_blocks(units=list(released), now=now)  # time on a blocked counter stays blocked
-        old_start = locked.start
-        locked.start = allocation.start
-        locked.end = allocation.end
-        locked.claimed_units = len(allocation.units)
-        locked.sequence += 1
-        locked.save(update_fields=["start", "end", "claimed_units", "sequence"])
-        fairness.check_shares(appointment=locked, shares=shares, now=now)
-        _record(
-            appointment=locked,
-            kind=EventKind.RESCHEDULED,
-            now=now,
+            enforce_notice=enforce_notice,
             actor=actor,
-            detail=f"{old_start.isoformat()} → {locked.start.isoformat()}",
+            share=share,
         )
-        _write_email(appointment=locked, kind=EmailKind.RESCHEDULE, revision=locked.sequence, now=now)
+
+
+def move_locked_booking(
+    *,
+    locked: Appointment,
+    new_start: datetime,
+    now: datetime,
+    counter: Counter | None = None,
+    enforce_notice: bool = True,
+    actor: AbstractBaseUser | None = None,
+    share: Share | None = None,
+) -> Appointment:
+    """The body of reschedule_appointment, for actions that move a booking as one step of their own
+    transaction (the waitlist moves a booking to the earlier time it was offered). The caller holds the
+    location's lock (of the old and the new day) and `locked`'s row lock (lock_appointment_at_location)."""
+    if locked.status != AppointmentStatus.BOOKED:
+        raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
+    shares: list[Share | None] = []
+    if actor is None:
+        owner = share if share is not None else fairness.address_share(locked.client_key)
+        shares = [owner, fairness.mailbox_share(locked.contact_email)]
+        fairness.lock_shares(shares)
+    if counter is not None:
+        _check_counter(counter=counter, location=locked.location, service=locked.service)
+    old_units = frozenset(
+        (counter_id, unit)
+        for counter_id, unit in SlotClaim.objects.filter(appointment=locked).values_list("counter_id", "unit_start")
+    )
+    allocation = _allocate_and_claim(
+        appointment=locked,
+        service=locked.service,
+        persons=locked.persons,
+        start=new_start,
+        now=now,
+        enforce_notice=enforce_notice,
+        counter=counter,
+        expires_at=None,
+        keep_units=old_units,
+    )
+    released = old_units - frozenset(allocation.units)
+    if released:
+        SlotClaim.objects.filter(_units_filter(list(released)), appointment=locked).delete()
+        _hand_to_blocks(units=list(released), now=now)  # time on a blocked counter stays blocked
+        hooks.capacity_freed(location_id=locked.location_id, days=days_around(locked.start), now=now)
+    old_start = locked.start
+    locked.start = allocation.start
+    locked.end = allocation.end
+    locked.claimed_units = len(allocation.units)
+    locked.sequence += 1
+    locked.save(update_fields=["start", "end", "claimed_units", "sequence"])
+    fairness.check_shares(appointment=locked, shares=shares, now=now)
+    _record(
+        appointment=locked,
+        kind=EventKind.RESCHEDULED,
+        now=now,
+        actor=actor,
+        detail=f"{old_start.isoformat()} → {locked.start.isoformat()}",
+    )
+    _write_email(appointment=locked, kind=EmailKind.RESCHEDULE, revision=locked.sequence, now=now)
     return locked
 
 
@@ -517,4 +618,6 @@ def expire_holds(*, now: datetime) -> int:
         AppointmentEvent.objects.bulk_create(
             [AppointmentEvent(appointment_id=pk, kind=EventKind.EXPIRED, at=now) for pk in lapsed]
         )
+        for location_id in sorted(days_by_location):
+            hooks.capacity_freed(location_id=location_id, days=days_by_location[location_id], now=now)
     return len(lapsed)

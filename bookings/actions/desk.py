@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from bookings import hooks
 from bookings.actions.booking import (
     _check_booking_input,
     book_in_transaction,
@@ -28,6 +29,7 @@ from bookings.actions.common import (
 from bookings.actions.configuration import INVALID_PERIOD, REASON_REQUIRED, record_configuration
 from bookings.actions.outbox import queue_feedback_request
 from bookings.availability import CapacitySnapshot, load_snapshot
+from bookings.cache import days_around
 from bookings.locking import EXCLUSIVE, capacity_changes
 from bookings.models import (
     Appointment,
@@ -184,6 +186,7 @@ def staff_cancel_appointment(
             locked.sequence += 1
             locked.save(update_fields=["status", "cancelled_at", "cancel_reason", "sequence"])
             _record(appointment=locked, kind=EventKind.CANCELLED, now=now, actor=actor, detail=locked.cancel_reason)
+            hooks.capacity_freed(location_id=locked.location_id, days=days_around(locked.start), now=now)
             return locked
     return cancel_appointment(appointment=appointment, now=now, reason=reason, actor=actor)
 
@@ -351,6 +354,7 @@ def end_counter_block(*, block: CounterBlock, now: datetime, actor: AbstractBase
         capacity_changes(location_id=block.counter.location_id, mode=EXCLUSIVE)
         deleted, _rows = CounterBlock.objects.filter(pk=block.pk).delete()
         if deleted:
+            hooks.capacity_freed(location_id=block.counter.location_id, days=None, now=now)
             record_configuration(
                 location_id=block.counter.location_id,
                 kind=ConfigurationKind.BLOCK_ENDED,

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from bookings import privacy
+from bookings import hooks, privacy
 from bookings.actions.common import (
     BookingError,
     _hand_to_blocks,
@@ -170,6 +170,7 @@ def erase_personal_data(
         if ids:
             _erase(appointment_ids=ids, now=now, actor=actor, detail=ERASURE_DETAIL)
         _delete_sessions(now=now, email=email)
+        hooks.personal_data_erased(email=email, now=now)  # what upper apps keep (the waitlist)
     return len(ids)
 
 

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "api",
     # The desk's own measures (issue 14): feedback after the visit and the KPI dashboard at /desk/insights/.
     "insights",
+    # The waitlist (issue 14 §3): people waiting for a time that suits, offered freed counter time.
+    "waitlist",
     # `manage.py seed_demo`, the demo desk of `make run`: it uses every app, so it has its own on top.
     "demo",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
@@ -236,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     # The daily days-to-first-free-slot record per location and service (insights); one row a day, so the
     # hourly runs after the first of the day change nothing and a missed run is made up within the hour.
     "record-first-free-days": {"task": "insights.tasks.record_first_free_days_task", "schedule": crontab(minute=5)},
+    # The waitlist's safety net: lapse offers, end past entries, offer free time that suits (waitlist/actions.py).
+    "waitlist-scan": {"task": "waitlist.tasks.offer_freed_time_task", "schedule": 60.0},
+    "waitlist-sweep-messages": {"task": "waitlist.tasks.sweep_waitlist_messages", "schedule": 60.0},
+    "waitlist-anonymise": {"task": "waitlist.tasks.anonymise_waitlist_task", "schedule": crontab(hour=3, minute=50)},
 }
 
 # E-mail: files under EMAIL_FILE_PATH by default; EMAIL_HOST switches to SMTP.
@@ -344,6 +350,9 @@ EXPATDESK_RATE_CONFIRM = os.environ.get("EXPATDESK_RATE_CONFIRM", "20/10m")
 EXPATDESK_RATE_FIND = os.environ.get("EXPATDESK_RATE_FIND", "10/10m")
 EXPATDESK_RATE_MANAGE = os.environ.get("EXPATDESK_RATE_MANAGE", "20/10m")
 EXPATDESK_RATE_LOGIN = os.environ.get("EXPATDESK_RATE_LOGIN", "20/10m")
+EXPATDESK_RATE_WAITLIST = os.environ.get("EXPATDESK_RATE_WAITLIST", "10/10m")
+# How long freed time offered to the first person on the waitlist is held for them (a hold of the engine).
+EXPATDESK_WAITLIST_OFFER_MINUTES = env_int("EXPATDESK_WAITLIST_OFFER_MINUTES", default=60)
 RATELIMIT_VIEW = "expatdesk.ratelimits.ratelimited_view"
 # Behind a load balancer every request comes from its address: count per client instead, taken from
 # X-Forwarded-For as appended by this many trusted proxies (0: REMOTE_ADDR). The API limits use it too.

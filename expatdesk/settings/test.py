@@ -13,7 +13,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The public flow tests send many requests from one address: rate limits and the holds-per-address
 # cap are raised here; tests/test_abuse.py sets the real limits with override_settings.
 EXPATDESK_RATE_HOLD = EXPATDESK_RATE_CONFIRM = EXPATDESK_RATE_FIND = "10000/m"
-EXPATDESK_RATE_MANAGE = EXPATDESK_RATE_LOGIN = "10000/m"
+EXPATDESK_RATE_MANAGE = EXPATDESK_RATE_LOGIN = EXPATDESK_RATE_WAITLIST = "10000/m"
 EXPATDESK_MAX_HOLDS_PER_IP = 1000
 # Many older tests book one test address repeatedly: the one-booking-per-address rule and the
 # cool-down are on in production and switched on with override_settings in tests/test_abuse.py.

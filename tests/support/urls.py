@@ -32,7 +32,8 @@ def _location_slug(name: str, kwargs: dict) -> str:
 def reverse(viewname: str, urlconf=None, args=None, kwargs=None, current_app=None, query=None) -> str:
     kwargs = dict(kwargs or {})
     namespace, _, name = viewname.rpartition(":")
-    if namespace == "bookings" and name in LOCATION_VIEWS and "location" not in kwargs and not args:
+    at_location = (namespace == "bookings" and name in LOCATION_VIEWS) or viewname == "waitlist:join"
+    if at_location and "location" not in kwargs and not args:
         kwargs["location"] = _location_slug(name, kwargs)
     return django_reverse(
         viewname, urlconf=urlconf, args=args, kwargs=kwargs or None, current_app=current_app, query=query
