@@ -13,6 +13,8 @@ urlpatterns = [
     # After the password (and before the code): the signed-in user's own start page.
     path("signed-in/", signed_in, name="signed_in"),
     path("admin/", admin.site.urls),
+    # The queue: /kiosk/<slug>/, /display/<slug>/, /device/sign-in/…, /desk/queue/… (queueing/urls.py).
+    path("", include("queueing.urls")),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
     path("", include("api.urls")),

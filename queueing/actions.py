@@ -53,7 +53,7 @@ def calls_before_no_show() -> int:
 
 
 def letter_for(service: Service) -> str:
-    """The service's configured letter, else the first A–Z letter of its English name (else its code)."""
+    """The service's configured letter, else the first A to Z letter of its English name (else its code)."""
     configured = ServiceLetter.objects.filter(service=service).values_list("letter", flat=True).first()
     if configured:
         return configured
@@ -385,3 +385,19 @@ def finish(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBa
         _event(locked, TicketEventKind.DONE, now=now, actor=actor, counter=counter)
         display_changed(location_id=locked.location_id)
     return locked
+
+
+def set_ticket_letter(*, service: Service, letter: str, actor: AbstractBaseUser | None = None) -> ServiceLetter:
+    """Configure the letter a service's tickets start with (tickets already issued keep theirs)."""
+    letter = (letter or "").strip().upper()
+    if len(letter) != 1 or not ("A" <= letter <= "Z"):
+        raise BookingError(BookingError.INVALID_STATUS, _("Use one capital letter, A to Z."))
+    with transaction.atomic(durable=True):
+        row, _created = ServiceLetter.objects.update_or_create(service=service, defaults={"letter": letter})
+    return row
+
+
+def remove_ticket_letter(*, service: Service, actor: AbstractBaseUser | None = None) -> None:
+    """Back to the letter derived from the service's name."""
+    with transaction.atomic(durable=True):
+        ServiceLetter.objects.filter(service=service).delete()

@@ -47,6 +47,9 @@ class TicketSequence(models.Model):
             models.UniqueConstraint(fields=["location", "day", "letter"], name="ticket_sequence_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.letter}{self.last_number:03d}"
+
 
 class TicketKind(models.TextChoices):
     APPOINTMENT = "appointment", _("appointment")

@@ -44,3 +44,15 @@ def reload(ticket: Ticket) -> Ticket:
 
 def appointment_of(ticket: Ticket) -> Appointment:
     return Appointment.objects.get(pk=ticket.appointment_id)
+
+
+def sign_in_device(client, location: Location, kind: str, *, now: datetime, name: str = "Screen"):
+    """An admin-made device of `kind`, signed in on `client` through its one-time link; returns the device."""
+    from django.urls import reverse
+
+    from queueing import devices
+
+    device, code = devices.create_device(location=location, kind=kind, name=name, now=now, actor=None)
+    response = client.post(reverse("queueing:device_sign_in", args=[code]))
+    assert response.status_code == 302, response.content
+    return device
