@@ -105,8 +105,7 @@ class Command(BaseCommand):
                 location=location, kind=DeviceKind.DISPLAY, name=f"TV {index}", now=start, actor=None
             )
             browser = Client(HTTP_HOST="localhost")
-            moment = start
-            clock_now, clock.now = clock.now, lambda: moment
+            clock_now, clock.now = clock.now, lambda start=start: start
             try:
                 browser.post(reverse("queueing:device_sign_in", args=[code]))
             finally:
