@@ -57,7 +57,8 @@ def test_check_in_shows_the_ticket_and_only_a_first_name_initial(kiosk, desk, bo
     booked.refresh_from_db()
     assert booked.status == AppointmentStatus.CHECKED_IN and booked.checked_in_at == at(9, 50)
     # Back to the start screen after the timeout, without JavaScript.
-    assert f'http-equiv="refresh" content="20;url={url(desk)}"' in page
+    assert f'<noscript><meta http-equiv="refresh" content="20;url={url(desk)}"></noscript>' in page
+    assert "queueing/kiosk.js" in page and f'data-timeout="20" data-start-url="{url(desk)}"' in page
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
 
 
