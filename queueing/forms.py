@@ -1,7 +1,10 @@
 """Input shapes of the kiosk and the counter page; the actions decide the rules."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from desk.forms import WalkInForm
 
 
 class KioskReferenceForm(forms.Form):
@@ -35,3 +38,24 @@ class TransferForm(forms.Form):
 
     def clean_to_counter(self):
         return self._counters[self.cleaned_data["to_counter"]]
+
+
+class PhoneBookingForm(WalkInForm):
+    """A booking for a caller: the walk-in form's people, location and service, and a day and time."""
+
+    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        required=False,
+        help_text=_("Required without an e-mail address: the desk can then call back."),
+    )
+    language = forms.ChoiceField(label=_("Language of the e-mails"), choices=settings.LANGUAGES, initial="en")
+    enforce_notice = forms.BooleanField(
+        label=_("Keep the service's minimum notice"),
+        required=False,
+        initial=False,
+        help_text=_("Leave unticked to book at short notice, as the desk may."),
+    )
+    field_order = ["location", "service", "day", "time", "contact_email", "phone", "language", "municipality"]

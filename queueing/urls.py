@@ -1,6 +1,6 @@
 from django.urls import path
 
-from queueing.views import counter, devices, display, kiosk
+from queueing.views import counter, devices, display, kiosk, phone
 
 app_name = "queueing"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("display/<slug:slug>/", display.display, name="display"),
     path("display/<slug:slug>/calls.json", display.calls, name="display_calls"),
     path("device/sign-in/<str:code>/", devices.sign_in, name="device_sign_in"),
+    path("desk/queue/phone/", phone.book, name="phone_booking"),
+    path("desk/queue/phone/<str:reference>/", phone.confirmation, name="phone_confirmation"),
     path("desk/queue/", counter.counters, name="counters"),
     path("desk/queue/counter/<int:counter_id>/", counter.counter_page, name="counter"),
     path("desk/queue/counter/<int:counter_id>/call-next/", counter.call_next, name="call_next"),
