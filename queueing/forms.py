@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from bookings.models import INTERPRETER_LANGUAGES
 from desk.forms import WalkInForm
 
 
@@ -57,5 +58,9 @@ class PhoneBookingForm(WalkInForm):
         required=False,
         initial=False,
         help_text=_("Leave unticked to book at short notice, as the desk may."),
+    )
+    needs_wheelchair = forms.BooleanField(label=_("Needs wheelchair access"), required=False)
+    interpreter_language = forms.ChoiceField(
+        label=_("Interpreter"), required=False, choices=[("", _("No interpreter")), *INTERPRETER_LANGUAGES]
     )
     field_order = ["location", "service", "day", "time", "contact_email", "phone", "language", "municipality"]

@@ -13,16 +13,21 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from bookings import actions as bookings_actions
+from bookings import fairness
 from bookings.abuse import client_key_for_address
 from bookings.actions import BookingError, BookingResult, PersonName
-from bookings.models import Location
+from bookings.actions.booking import _check_booking_input, book_in_transaction
+from bookings.cache import days_around
+from bookings.locking import capacity_changes
+from bookings.models import INTERPRETER_LANGUAGES, Location
 from services.models import Service
 
 PHONE_REQUIRED = "phone_required"
 INVALID_PHONE = "invalid_phone"
+INVALID_NEEDS = "invalid_special_needs"
 MIN_PHONE_DIGITS = 6
 
 
@@ -52,28 +57,50 @@ def book_for_caller(
     language: str = "en",
     municipality: str = "",
     enforce_notice: bool = False,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
-    """Book a future time for a caller. A phone number is required when there is no e-mail address."""
+    """Book a future time for a caller, with their special needs (wheelchair access, an interpreter language
+    from the fixed list), in one transaction: bookings.actions.book_appointment's steps, in its lock order.
+    A phone number is required when there is no e-mail address."""
     phone = (phone or "").strip()
     normalised = normalise_phone(phone)
     if phone and len(normalised.lstrip("+")) < MIN_PHONE_DIGITS:
         raise BookingError(INVALID_PHONE, _("Please give a phone number of at least six digits."))
     if not contact_email and not normalised:
         raise BookingError(PHONE_REQUIRED, _("Without an e-mail address, please give the caller's phone number."))
-    if start.tzinfo is not None and start <= now:
-        raise BookingError(BookingError.IN_PAST, _("That time has already passed."))
-    return bookings_actions.book_appointment(
-        location=location,
-        service=service,
-        start=start,
-        names=names,
-        contact_email=contact_email,
-        phone=phone[:32],
-        language=language,
-        municipality=municipality,
-        now=now,
-        booked_by=actor,
-        enforce_notice=enforce_notice,
-        enforce_customer_limits=True,
-        client_key=phone_key(phone),
+    if interpreter_language and interpreter_language not in dict(INTERPRETER_LANGUAGES):
+        raise BookingError(INVALID_NEEDS, _("Please choose an interpreter language from the list."))
+    municipality = _check_booking_input(
+        location=location, service=service, start=start, names=names, municipality=municipality
     )
+    if start <= now:
+        raise BookingError(BookingError.IN_PAST, _("That time has already passed."))
+    owner = fairness.address_share(phone_key(phone))
+    mailbox = fairness.mailbox_share(contact_email)
+    with transaction.atomic(durable=True):
+        capacity_changes(location_id=location.pk, days=days_around(start))
+        fairness.lock_shares([owner, mailbox])
+        result = book_in_transaction(
+            location=location,
+            service=service,
+            start=start,
+            names=names,
+            contact_email=contact_email,
+            phone=phone[:32],
+            language=language,
+            municipality=municipality,
+            now=now,
+            counter=None,
+            booked_by=actor,
+            enforce_notice=enforce_notice,
+            enforce_customer_limits=True,
+            owner=owner,
+            mailbox=mailbox,
+        )
+        if needs_wheelchair or interpreter_language:
+            appointment = result.appointment
+            appointment.needs_wheelchair = needs_wheelchair
+            appointment.interpreter_language = interpreter_language
+            appointment.save(update_fields=["needs_wheelchair", "interpreter_language"])
+    return result

@@ -142,3 +142,40 @@ def test_the_phone_booking_page_lists_free_times(staff_client, desk, service):
         reverse("queueing:phone_booking") + f"?location={desk.pk}&service={service.pk}&day=2026-12-02"
     ).content.decode()
     assert "Free times on" in page and "09:00" in page
+
+
+# ---- special needs -------------------------------------------------------------------------------
+
+
+def test_special_needs_are_booked_shown_on_the_agenda_and_the_call_and_anonymised(
+    staff_client, desk, service, desk_time, settings
+):
+    data = form(desk, service, needs_wheelchair="on", interpreter_language="ar")
+    response = staff_client.post(reverse("queueing:phone_booking"), data, follow=True)
+    appointment = Appointment.objects.get()
+    assert (appointment.needs_wheelchair, appointment.interpreter_language) == (True, "ar")
+    assert "Interpreter: Arabic" in response.content.decode()
+    agenda = staff_client.get(reverse("desk:agenda") + f"?location={desk.pk}&day=2026-12-02").content.decode()
+    assert "Wheelchair access" in agenda and "Interpreter: Arabic" in agenda
+    # At the call, the counter sees them too.
+    desk_time(at(9, 50, day=WEDNESDAY))
+    actions.check_in(appointment=appointment, now=at(9, 50, day=WEDNESDAY), actor=None)
+    counter = desk.counters.order_by("name").first()
+    staff_client.post(reverse("queueing:call_next", args=[counter.pk]))
+    page = staff_client.get(reverse("queueing:counter", args=[counter.pk])).content.decode()
+    assert "Wheelchair access" in page and "Interpreter: Arabic" in page
+    actions.anonymise_past_appointments(now=WEDNESDAY + timedelta(days=settings.EXPATDESK_ANONYMISE_AFTER_DAYS + 1))
+    appointment.refresh_from_db()
+    assert (appointment.needs_wheelchair, appointment.interpreter_language) == (False, "")
+
+
+def test_an_interpreter_language_off_the_list_is_refused(staff_client, staff, desk, service):
+    response = staff_client.post(reverse("queueing:phone_booking"), form(desk, service, interpreter_language="xx"))
+    assert response.status_code == 400
+    with pytest.raises(BookingError) as error:
+        phone.book_for_caller(
+            location=desk, service=service, start=at(10, day=WEDNESDAY), names=names(("A", "B")),
+            phone="0612345678", now=MONDAY_MORNING, actor=staff, interpreter_language="klingon",
+        )  # fmt: skip
+    assert error.value.code == phone.INVALID_NEEDS
+    assert not Appointment.objects.exists()

@@ -62,6 +62,8 @@ def book(request: HttpRequest) -> HttpResponse:
                     language=form.cleaned_data["language"],
                     municipality=form.cleaned_data["municipality"],
                     enforce_notice=form.cleaned_data["enforce_notice"],
+                    needs_wheelchair=form.cleaned_data["needs_wheelchair"],
+                    interpreter_language=form.cleaned_data["interpreter_language"],
                     now=clock.now(),
                     actor=request.user,
                 )
