@@ -22,8 +22,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import actions as bookings_actions
+from bookings.availability import load_snapshot
 from bookings.models import Appointment, AppointmentEvent, Counter, Location, OpeningHours, SlotClaim
 from desk import clock
 from queueing import actions as queue
@@ -34,11 +36,12 @@ from services.models import Service
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def _next_tuesday(today: date) -> date:
-    day = today + timedelta(days=7)
-    while day.weekday() != 1:
-        day += timedelta(days=1)
-    return day
+def _open_day(location: Location, after: date) -> date:
+    """The first day from `after` on which the desk is open (public holidays are closed)."""
+    snapshot = load_snapshot(
+        location=location, start_date=after, end_date=after + timedelta(days=14), now=timezone.now()
+    )
+    return next(day for day in snapshot.days() if snapshot.opening_intervals(day))
 
 
 class Command(BaseCommand):
@@ -52,9 +55,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, displays: int, counters: int, seconds: int, call_every: int, **options) -> None:
         stamp = time.time_ns() % 10**8
-        day = _next_tuesday(date.today())
-        booked_at = datetime.combine(day - timedelta(days=1), daytime(9), tzinfo=AMSTERDAM)
-        start = datetime.combine(day, daytime(10), tzinfo=AMSTERDAM)
         service = Service.objects.create(
             code=f"queue-bench-{stamp}",
             name_en="Queue benchmark",
@@ -75,12 +75,18 @@ class Command(BaseCommand):
             grid_minutes=5,
         )
         try:
+            for weekday in range(7):
+                OpeningHours.objects.create(
+                    location=location, weekday=weekday, start_time=daytime(8), end_time=daytime(18)
+                )
+            day = _open_day(location, date.today() + timedelta(days=7))
+            booked_at = datetime.combine(day - timedelta(days=1), daytime(9), tzinfo=AMSTERDAM)
+            start = datetime.combine(day, daytime(10), tzinfo=AMSTERDAM)
             self._run(location, service, day, booked_at, start, displays, counters, seconds, call_every)
         finally:
             self._clean(location, service)
 
     def _run(self, location, service, day, booked_at, start, displays, counters, seconds, call_every) -> None:
-        OpeningHours.objects.create(location=location, weekday=1, start_time=daytime(8), end_time=daytime(18))
         desk = []
         for index in range(counters):
             counter = Counter.objects.create(location=location, name=f"Counter {index + 1}")
@@ -170,5 +176,6 @@ class Command(BaseCommand):
             AppointmentEvent.objects.filter(appointment__location=location).delete()
             Appointment.objects.filter(location=location).delete()
             SlotClaim.objects.filter(counter__location=location).delete()
+        OpeningHours.objects.filter(location=location).delete()
         location.delete()
         service.delete()
