@@ -24,12 +24,22 @@ def _sign_in_link(request: HttpRequest, code: str) -> str:
 class DeviceAdmin(SavedThroughActions):
     list_display = ["name", "location", "kind", "signed_in_at", "revoked_at"]
     list_filter = ["location", "kind"]
-    fields = ["location", "kind", "name", "created_at", "signed_in_at", "sign_in_expires_at", "revoked_at"]
+    fields = [
+        "location",
+        "kind",
+        "name",
+        "created_at",
+        "created_by",
+        "signed_in_at",
+        "sign_in_expires_at",
+        "revoked_at",
+        "revoked_by",
+    ]
     actions = ["revoke", "new_sign_in_link"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Device | None = None):
         if obj is None:
-            return ["created_at", "signed_in_at", "sign_in_expires_at", "revoked_at"]
+            return ["created_at", "created_by", "signed_in_at", "sign_in_expires_at", "revoked_at", "revoked_by"]
         return self.fields
 
     def get_fields(self, request: HttpRequest, obj: Device | None = None):

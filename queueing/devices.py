@@ -53,7 +53,7 @@ def create_device(
     if not name:
         raise BookingError(INVALID_CODE, _("Please give the device a name."))
     with transaction.atomic(durable=True):
-        device = Device(location=location, kind=kind, name=name, created_at=now)
+        device = Device(location=location, kind=kind, name=name, created_at=now, created_by=actor)
         code = _new_code(device, now=now)
         device.save()
     return device, code
@@ -65,7 +65,8 @@ def new_sign_in_code(*, device: Device, now: datetime, actor: AbstractBaseUser |
         locked = Device.objects.select_for_update().get(pk=device.pk)
         code = _new_code(locked, now=now)
         locked.revoked_at = None
-        locked.save(update_fields=["sign_in_code_hash", "sign_in_expires_at", "revoked_at"])
+        locked.revoked_by = None
+        locked.save(update_fields=["sign_in_code_hash", "sign_in_expires_at", "revoked_at", "revoked_by"])
     return code
 
 
@@ -98,7 +99,8 @@ def revoke_device(*, device: Device, now: datetime, actor: AbstractBaseUser | No
         locked.sign_in_code_hash = ""
         locked.sign_in_expires_at = None
         locked.revoked_at = now
-        locked.save(update_fields=["token_hash", "sign_in_code_hash", "sign_in_expires_at", "revoked_at"])
+        locked.revoked_by = actor
+        locked.save(update_fields=["token_hash", "sign_in_code_hash", "sign_in_expires_at", "revoked_at", "revoked_by"])
         if old:
             transaction.on_commit(lambda: cache.delete(_cache_key(old)))
 

@@ -176,8 +176,26 @@ class Device(models.Model):
     sign_in_expires_at = models.DateTimeField(_("sign-in link valid until"), null=True, blank=True, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, default="", editable=False, db_index=True)
     created_at = models.DateTimeField(_("created at"), editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     signed_in_at = models.DateTimeField(_("signed in at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
 
     class Meta:
         ordering = ["location", "kind", "name"]

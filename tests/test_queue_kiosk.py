@@ -212,3 +212,5 @@ def test_an_admin_creates_a_device_and_revokes_it_in_the_admin(
             reverse("admin:queueing_device_changelist"), {"action": "revoke", "_selected_action": [device.pk]}
         )
     assert client.get(display).status_code == 403
+    device.refresh_from_db()
+    assert device.created_by is not None and device.revoked_by == device.created_by
