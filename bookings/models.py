@@ -344,9 +344,10 @@ class Appointment(models.Model):
     claimed_units = models.PositiveSmallIntegerField(_("claimed grid units"), default=0, editable=False)
     # Special needs, optional (issue 15): shown to staff on the agenda and at the call; erased with the rest of
     # the personal data (bookings/actions/privacy.py). No free text.
-    needs_wheelchair = models.BooleanField(_("wheelchair access"), default=False)
+    # Database defaults too: the benchmark and other bulk SQL insert appointments without naming them.
+    needs_wheelchair = models.BooleanField(_("wheelchair access"), default=False, db_default=False)
     interpreter_language = models.CharField(
-        _("interpreter"), max_length=8, blank=True, default="", choices=INTERPRETER_LANGUAGES
+        _("interpreter"), max_length=8, blank=True, default="", db_default="", choices=INTERPRETER_LANGUAGES
     )
 
     objects = AppointmentQuerySet.as_manager()
