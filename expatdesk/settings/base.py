@@ -396,7 +396,8 @@ EXPATDESK_QUEUE_CALLS_BEFORE_NO_SHOW = env_int("EXPATDESK_QUEUE_CALLS_BEFORE_NO_
 # The kiosk checks people in from this many minutes before their start until this many minutes after it.
 EXPATDESK_KIOSK_EARLY_MINUTES = env_int("EXPATDESK_KIOSK_EARLY_MINUTES", default=30)
 EXPATDESK_KIOSK_LATE_MINUTES = env_int("EXPATDESK_KIOSK_LATE_MINUTES", default=15)
-# After this many seconds a kiosk's answer goes back to the start screen (meta refresh, no JavaScript).
+# After this many seconds without a touch a kiosk's answer goes back to the start screen (static JS; a noscript
+# meta refresh without JavaScript).
 EXPATDESK_KIOSK_TIMEOUT_SECONDS = env_int("EXPATDESK_KIOSK_TIMEOUT_SECONDS", default=20)
 # A kiosk's or display's one-time sign-in link is valid this long; its device cookie this many days.
 EXPATDESK_DEVICE_SIGN_IN_MINUTES = env_int("EXPATDESK_DEVICE_SIGN_IN_MINUTES", default=60)
