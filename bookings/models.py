@@ -373,6 +373,25 @@ def live_q(*, now: datetime, prefix: str = "") -> Q:
     )
 
 
+# Special needs at booking (issue 15): the languages an interpreter can be asked for, a fixed list (no free text).
+INTERPRETER_LANGUAGES = [
+    ("ar", _("Arabic")),
+    ("zh", _("Chinese (Mandarin)")),
+    ("fr", _("French")),
+    ("de", _("German")),
+    ("fa", _("Persian (Farsi)")),
+    ("pl", _("Polish")),
+    ("pt", _("Portuguese")),
+    ("ro", _("Romanian")),
+    ("ru", _("Russian")),
+    ("es", _("Spanish")),
+    ("ti", _("Tigrinya")),
+    ("tr", _("Turkish")),
+    ("uk", _("Ukrainian")),
+    ("ngt", _("Dutch Sign Language (NGT)")),
+]
+
+
 class AppointmentQuerySet(models.QuerySet):
     def live(self, *, now: datetime) -> "AppointmentQuerySet":
         return self.filter(live_q(now=now))
@@ -437,6 +456,13 @@ class Appointment(models.Model):
     # How many SlotClaim rows this appointment owns while it is booked or checked in: persons times units of
     # the allocation it was given. PostgreSQL checks it at every commit (migration 0006).
     claimed_units = models.PositiveSmallIntegerField(_("claimed grid units"), default=0, editable=False)
+    # Special needs, optional (issue 15): shown to staff on the agenda and at the call; erased with the rest of
+    # the personal data (bookings/actions/privacy.py). No free text.
+    # Database defaults too: the benchmark and other bulk SQL insert appointments without naming them.
+    needs_wheelchair = models.BooleanField(_("wheelchair access"), default=False, db_default=False)
+    interpreter_language = models.CharField(
+        _("interpreter"), max_length=8, blank=True, default="", db_default="", choices=INTERPRETER_LANGUAGES
+    )
 
     objects = AppointmentQuerySet.as_manager()
 

@@ -114,8 +114,9 @@ class MoveForm(forms.Form):
 
 
 class MunicipalityField(forms.ChoiceField):
-    """The public form's list of participating municipalities; a typed or posted name is matched whatever
-    its capitals ("maastricht" is Maastricht)."""
+    """The public form's list of participating municipalities, the location's own (`for_locations`: one
+    group per location when there are several); a typed or posted name is matched whatever its capitals
+    ("maastricht" is Maastricht). The walk-in action checks the name against the chosen location's list."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(
@@ -123,10 +124,20 @@ class MunicipalityField(forms.ChoiceField):
             error_messages={"invalid_choice": _("Please choose a municipality from the list.")},
             **kwargs,
         )
+        self.names: tuple[str, ...] = PARTICIPATING_MUNICIPALITIES
+
+    def for_locations(self, locations) -> None:
+        lists = [(location, tuple(location.municipality_list)) for location in locations]
+        self.names = tuple(dict.fromkeys(name for _location, names in lists for name in names))
+        none = ("", _("None (not a registration)"))
+        if len(lists) == 1:
+            self.choices = [none, *((name, name) for name in lists[0][1])]
+        else:
+            self.choices = [none, *((location.display_name, [(n, n) for n in names]) for location, names in lists)]
 
     def to_python(self, value) -> str:
         value = " ".join(str(super().to_python(value)).split())
-        canonical = {name.casefold(): name for name in PARTICIPATING_MUNICIPALITIES}
+        canonical = {name.casefold(): name for name in self.names}
         return canonical.get(value.casefold(), value)
 
 
@@ -145,6 +156,7 @@ class WalkInForm(forms.Form):
             self.fields["location"].widget = forms.HiddenInput()
             self.fields["location"].initial = locations[0].pk
         self.fields["service"].queryset = Service.objects.filter(pk__in=[s.pk for s in services])
+        self.fields["municipality"].for_locations(locations)  # each location's own list
         for index in range(1, persons + 1):
             required = index == 1
             self.fields[f"first_name_{index}"] = forms.CharField(

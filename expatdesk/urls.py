@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # /desk/insights/ (the KPI dashboard) and /feedback/<token>/ (the feedback e-mail's pages).
     path("", include("insights.urls")),
+    # The queue: /kiosk/<slug>/, /display/<slug>/, /device/sign-in/…, /desk/queue/… (queueing/urls.py).
+    path("", include("queueing.urls")),
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
     path("waitlist/", include("waitlist.urls")),

@@ -281,3 +281,25 @@ def test_a_municipality_off_the_list_is_a_400(staff_client, desk, registration):
     assert response.status_code == 400
     assert "Please choose a municipality from the list." in response.content.decode()
     assert not Appointment.objects.exists()
+
+
+def test_the_walk_in_municipalities_are_each_locations_own(client, desk, registration, desk_time):
+    """Issue 12: a desk employee at two locations gets each location's own list, grouped by location; a name
+    on one location's list only is booked there and refused at the other."""
+    from tests.support.factories import make_desk
+
+    eindhoven = make_desk(services=[registration], name="Eindhoven desk", municipalities="Eindhoven\nVeldhoven")
+    for counter in desk.counters.all():
+        counter.services.add(registration)
+    offer(desk, [registration])
+    sign_in(client, desk_staff("two-desks", locations=[desk, eindhoven]))
+    html = client.get("/desk/walk-in/").content.decode()
+    select = html[html.index('name="municipality"') :]
+    select = select[: select.index("</select>")]
+    assert '<optgroup label="Eindhoven desk">' in select and '<option value="Veldhoven">Veldhoven</option>' in select
+    assert '<option value="Maastricht">Maastricht</option>' in select
+    refused = client.post("/desk/walk-in/", walk_in_data(desk, registration, municipality="veldhoven"))
+    assert refused.status_code == 400 and not Appointment.objects.exists()
+    booked = client.post("/desk/walk-in/", walk_in_data(eindhoven, registration, municipality="veldhoven"))
+    assert booked.status_code == 302
+    assert Appointment.objects.get().municipality == "Veldhoven"

@@ -46,7 +46,7 @@ ERASURE_DETAIL = "erasure on request"
 def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBaseUser | None, detail: str) -> None:
     """Erase the personal data of these (locked) appointments; keep what statistics need.
 
-    Erased: the people's names (Person rows deleted), e-mail, phone, the manage links (the hashes of the
+    Erased: the people's names (Person rows deleted), e-mail, phone, special needs, the manage links (the hashes of the
     booking's and its e-mails' tokens: the links stop working), the client-address and mailbox keys, the
     cancellation reason and event details (free text staff may have typed), and the outbox's error
     texts; e-mails not yet sent are skipped.
@@ -56,7 +56,14 @@ def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBase
     """
     Person.objects.filter(appointment_id__in=appointment_ids).delete()
     Appointment.objects.filter(pk__in=appointment_ids).update(
-        contact_email="", phone="", manage_token_hash="", cancel_reason="", client_key="", mailbox_key=""
+        contact_email="",
+        phone="",
+        manage_token_hash="",
+        cancel_reason="",
+        client_key="",
+        mailbox_key="",
+        needs_wheelchair=False,
+        interpreter_language="",
     )
     AppointmentEvent.objects.filter(appointment_id__in=appointment_ids).exclude(detail="").update(detail="")
     OutboxEmail.objects.filter(appointment_id__in=appointment_ids).exclude(last_error="").update(last_error="")

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "insights",
     # The waitlist (issue 14 §3): people waiting for a time that suits, offered freed counter time.
     "waitlist",
+    # The day of the visit: tickets, calling, the check-in kiosk and the waiting-room display (issue 15).
+    "queueing",
     # `manage.py seed_demo`, the demo desk of `make run`: it uses every app, so it has its own on top.
     "demo",
     # Our own JSON API at /api/v1/ (api/v1/): Django REST framework, its OpenAPI schema, and the
@@ -416,3 +418,19 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# The day of the visit (queueing/, issue 15).
+# A person who checks in more than EXPATDESK_LATE_GRACE_MINUTES after their appointment's start is "late":
+# they queue from their arrival, after the people who came in time.
+EXPATDESK_LATE_GRACE_MINUTES = env_int("EXPATDESK_LATE_GRACE_MINUTES", default=5)
+# A called ticket skipped this many times (called and not come) becomes a no-show.
+EXPATDESK_QUEUE_CALLS_BEFORE_NO_SHOW = env_int("EXPATDESK_QUEUE_CALLS_BEFORE_NO_SHOW", default=3)
+# The kiosk checks people in from this many minutes before their start until this many minutes after it.
+EXPATDESK_KIOSK_EARLY_MINUTES = env_int("EXPATDESK_KIOSK_EARLY_MINUTES", default=30)
+EXPATDESK_KIOSK_LATE_MINUTES = env_int("EXPATDESK_KIOSK_LATE_MINUTES", default=15)
+# After this many seconds without a touch a kiosk's answer goes back to the start screen (static JS; a noscript
+# meta refresh without JavaScript).
+EXPATDESK_KIOSK_TIMEOUT_SECONDS = env_int("EXPATDESK_KIOSK_TIMEOUT_SECONDS", default=20)
+# A kiosk's or display's one-time sign-in link is valid this long; its device cookie this many days.
+EXPATDESK_DEVICE_SIGN_IN_MINUTES = env_int("EXPATDESK_DEVICE_SIGN_IN_MINUTES", default=60)
+EXPATDESK_DEVICE_COOKIE_DAYS = env_int("EXPATDESK_DEVICE_COOKIE_DAYS", default=365)
