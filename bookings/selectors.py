@@ -28,13 +28,15 @@ _HEX = frozenset("0123456789abcdef")
 
 def default_location() -> Location | None:
     """Where the addresses without a location lead: EXPATDESK_DEFAULT_LOCATION (an address name) when that
-    location is active, else the first active location. One query."""
+    location is active, else the oldest active location — the one an installation had when its addresses
+    carried no location, so an e-mailed link from then still leads there when a location is added (a new
+    "Aaa Heerlen desk" must not take them over). One query."""
     active = Location.objects.filter(is_active=True)
     wanted = settings.EXPATDESK_DEFAULT_LOCATION
-    if wanted:  # the named one first, else the first by name: one query either way
+    if wanted:  # the named one first, else the oldest: one query either way
         active = active.annotate(_named=Case(When(slug=wanted, then=Value(0)), default=Value(1)))
-        return active.order_by("_named", "name", "pk").first()
-    return active.order_by("name", "pk").first()
+        return active.order_by("_named", "pk").first()
+    return active.order_by("pk").first()
 
 
 def desk_location() -> Location | None:

@@ -338,13 +338,13 @@ def test_the_old_addresses_redirect_to_the_default_location(two, client, setting
     response = client.get(f"/book/{two.biometrics.code}/calendar/?persons=2")
     assert (response.status_code, response["Location"]) == (
         302,
-        f"/eindhoven/book/{two.biometrics.code}/calendar/?persons=2",
-    )  # the first active location by name
-    settings.EXPATDESK_DEFAULT_LOCATION = "maastricht"
-    assert client.get("/find/")["Location"] == "/maastricht/find/"
-    assert client.get(f"/book/{two.biometrics.code}/")["Location"] == f"/maastricht/book/{two.biometrics.code}/"
+        f"/maastricht/book/{two.biometrics.code}/calendar/?persons=2",
+    )  # the oldest active location, whose addresses these were (not the first by name: Eindhoven)
+    settings.EXPATDESK_DEFAULT_LOCATION = "eindhoven"
+    assert client.get("/find/")["Location"] == "/eindhoven/find/"
+    assert client.get(f"/book/{two.biometrics.code}/")["Location"] == f"/eindhoven/book/{two.biometrics.code}/"
     response = client.post("/book/details/", {"email": "x@example.org"})
-    assert (response.status_code, response["Location"]) == (307, "/maastricht/book/details/")
+    assert (response.status_code, response["Location"]) == (307, "/eindhoven/book/details/")
 
 
 def test_an_old_manage_link_opens_the_booking_at_its_own_location(two, client, settings):
@@ -469,11 +469,11 @@ def test_api_v1_lists_the_locations_with_their_own_services(two, client):
 
 
 def test_default_location_follows_the_setting(two, settings):
-    assert selectors.default_location() == two.b  # "Expat Centre Eindhoven" < "Expat Centre Maastricht"
-    settings.EXPATDESK_DEFAULT_LOCATION = "maastricht"
-    assert selectors.default_location() == two.a
-    settings.EXPATDESK_DEFAULT_LOCATION = "gone"
+    assert selectors.default_location() == two.a  # the oldest, though "Expat Centre Eindhoven" sorts first
+    settings.EXPATDESK_DEFAULT_LOCATION = "eindhoven"
     assert selectors.default_location() == two.b
+    settings.EXPATDESK_DEFAULT_LOCATION = "gone"
+    assert selectors.default_location() == two.a
 
 
 def test_no_location_in_the_start_page_links_points_elsewhere(two, client):
