@@ -20,11 +20,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from bookings.actions import BookingError
-from bookings.actions.common import _record
-from bookings.actions.desk import _release_from
+from bookings.actions.desk import finish_locked, no_show_locked, start_locked
 from bookings.cache import days_around
 from bookings.locking import capacity_changes
-from bookings.models import Appointment, AppointmentStatus, Counter, EventKind, Location
+from bookings.models import Appointment, AppointmentStatus, Counter, Location
 from queueing.display_cache import display_changed
 from queueing.models import (
     ServiceLetter,
@@ -183,9 +182,7 @@ def _start_appointment(*, ticket: Ticket, now: datetime, actor) -> None:
     """The appointment's side of a first call: started (as the desk's Start does)."""
     appointment = _lock_appointment(ticket)
     if appointment.started_at is None:
-        appointment.started_at = now
-        appointment.save(update_fields=["started_at"])
-        _record(appointment=appointment, kind=EventKind.STARTED, now=now, actor=actor)
+        start_locked(locked=appointment, now=now, actor=actor)
 
 
 def _check_counter(counter: Counter) -> None:
@@ -259,11 +256,7 @@ def _no_show_checked_in(*, ticket: Ticket, now: datetime, actor) -> None:
     appointment = _lock_appointment(ticket)
     if appointment.status != AppointmentStatus.CHECKED_IN:
         return
-    appointment.status = AppointmentStatus.NO_SHOW
-    appointment.no_show_at = now
-    appointment.save(update_fields=["status", "no_show_at"])
-    _release_from(appointment=appointment, now=now)
-    _record(appointment=appointment, kind=EventKind.NO_SHOW, now=now, actor=actor, detail="queue")
+    no_show_locked(locked=appointment, now=now, actor=actor, detail="queue")
 
 
 def skip(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBaseUser | None) -> Ticket:
@@ -375,13 +368,7 @@ def finish(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBa
         locked.save(update_fields=["status", "done_at", "service_seconds"])
         appointment = _lock_appointment(locked)
         if appointment.status == AppointmentStatus.CHECKED_IN:
-            appointment.status = AppointmentStatus.DONE
-            appointment.done_at = now
-            if appointment.started_at is None:
-                appointment.started_at = now
-            appointment.save(update_fields=["status", "done_at", "started_at"])
-            _release_from(appointment=appointment, now=now)
-            _record(appointment=appointment, kind=EventKind.DONE, now=now, actor=actor, detail=counter.name)
+            finish_locked(locked=appointment, now=now, actor=actor, counter_name=counter.name)
         _event(locked, TicketEventKind.DONE, now=now, actor=actor, counter=counter)
         display_changed(location_id=locked.location_id)
     return locked

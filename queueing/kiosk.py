@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings import actions as bookings_actions
 from bookings.actions import BookingError, PersonName
-from bookings.actions.common import _record
-from bookings.models import Appointment, AppointmentStatus, EventKind, Location
+from bookings.actions.desk import check_in_locked
+from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.tokens import normalise_reference
 from queueing.actions import issue_ticket, issue_ticket_in_transaction
 from queueing.models import Ticket, TicketKind
@@ -69,10 +69,7 @@ def check_in_at_kiosk(*, location: Location, reference: str, now: datetime) -> T
             )
         if now > appointment.start + timedelta(minutes=settings.EXPATDESK_KIOSK_LATE_MINUTES):
             raise BookingError(TOO_LATE, _("Your appointment time has passed. Please ask at the desk."))
-        appointment.status = AppointmentStatus.CHECKED_IN
-        appointment.checked_in_at = now
-        appointment.save(update_fields=["status", "checked_in_at"])
-        _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=None, detail="kiosk")
+        check_in_locked(locked=appointment, now=now, actor=None, detail="kiosk")
         return issue_ticket_in_transaction(appointment=appointment, now=now, actor=None, kind=TicketKind.APPOINTMENT)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bookings import availability
 from bookings.availability import first_free_day, first_free_days, free_days, free_slots, public_holiday_name
+from bookings.management.commands.benchmark import fill_single_units
 from bookings.models import Appointment, AppointmentStatus, Closure, Counter, Location, SlotClaim
 from bookings.tokens import new_reference
 from tests.support.env import AMSTERDAM
@@ -454,50 +455,12 @@ def busy_desk(db, service):
 
 
 def create_appointments(location: Location, service, count: int, now: datetime) -> None:
-    """`count` one-unit bookings spread over the six weeks' open units and the counters, in bulk."""
-    counter_ids = list(location.counters.order_by("pk").values_list("pk", flat=True))
-    snapshot = availability.load_snapshot(
-        location=location, start_date=SIX_WEEKS_START, end_date=SIX_WEEKS_END, now=now
+    """`count` one-unit bookings spread over the six weeks' open units and the counters, in bulk (the
+    benchmark's own filling)."""
+    booked = fill_single_units(
+        location=location, service=service, count=count, now=now, start_date=SIX_WEEKS_START, end_date=SIX_WEEKS_END
     )
-    units = [
-        (counter_id, slot.start)
-        for day in snapshot.days()
-        for slot in snapshot.free_slots_on(service=service, persons=1, day=day)
-        for counter_id in counter_ids
-    ]
-    # Leave every sixth unit free, so the desk is busy but not full.
-    units = [unit for index, unit in enumerate(units) if index % 6 != 5][:count]
-    assert len(units) == count
-    grid = timedelta(minutes=location.grid_minutes)
-    created = datetime(2026, 11, 1, tzinfo=UTC)
-    references = set()
-    while len(references) < count:
-        references.add(new_reference(short_code=location.short_code))
-    appointments = Appointment.objects.bulk_create(
-        [
-            Appointment(
-                reference=reference,
-                service=service,
-                location=location,
-                start=start,
-                end=start + grid,
-                persons=1,
-                status=AppointmentStatus.BOOKED,
-                claimed_units=1,
-                created_at=created,
-                booked_at=created,
-            )
-            for reference, (_counter, start) in zip(sorted(references), units, strict=True)
-        ],
-        batch_size=500,
-    )
-    SlotClaim.objects.bulk_create(
-        [
-            SlotClaim(appointment=appointment, counter_id=counter_id, unit_start=start, unit_end=start + grid)
-            for appointment, (counter_id, start) in zip(appointments, units, strict=True)
-        ],
-        batch_size=500,
-    )
+    assert booked == count
 
 
 @pytest.mark.parametrize("appointments", [0, 100, 5000])

@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from bookings import actions
 from bookings.actions import BookingError
-from bookings.models import AppointmentEvent, AppointmentStatus, EventKind, SlotClaim
+from bookings.models import AppointmentEvent, AppointmentStatus, EmailKind, EventKind, OutboxEmail, SlotClaim
 from queueing import actions as queue
 from queueing.display_cache import display_version
 from queueing.models import ServiceLetter, Ticket, TicketEvent, TicketEventKind, TicketKind, TicketStatus
@@ -216,6 +216,18 @@ def test_done_records_the_measures_and_frees_the_rest_of_the_time(desk, service,
     with pytest.raises(BookingError) as error:
         queue.finish(ticket=ticket, counter=counters[0], now=at(10, 8), actor=None)
     assert error.value.code == queue.NOT_CALLED
+
+
+def test_done_from_the_queue_asks_for_feedback_as_the_desks_done_does(desk, service, counters):
+    """Done is one definition (bookings.actions.desk.finish_locked): served through the queue, the person
+    gets the same one "How was your visit?" e-mail, recorded with the counter they were served at."""
+    ticket = arrive(desk, service, at(10), arrives=at(9, 50))
+    queue.call_next(counter=counters[0], now=at(10), actor=None)
+    queue.finish(ticket=ticket, counter=counters[0], now=at(10, 7), actor=None)
+    appointment = appointment_of(ticket)
+    assert OutboxEmail.objects.filter(appointment=appointment, kind=EmailKind.FEEDBACK).count() == 1
+    done = AppointmentEvent.objects.get(appointment=appointment, kind=EventKind.DONE)
+    assert done.detail == counters[0].name
 
 
 def test_desk_check_ins_without_a_ticket_join_the_queue_at_the_next_call(desk, service, counters):

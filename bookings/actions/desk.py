@@ -100,11 +100,17 @@ def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser
                 _("This booking is for %(day)s, not today.")
                 % {"day": date_format(locked.start.astimezone(tz), str(DESK_DATE_FORMAT))},
             )
-        locked.status = AppointmentStatus.CHECKED_IN
-        locked.checked_in_at = now
-        locked.save(update_fields=["status", "checked_in_at"])
-        _record(appointment=locked, kind=EventKind.CHECKED_IN, now=now, actor=actor)
+        check_in_locked(locked=locked, now=now, actor=actor)
     return locked
+
+
+def check_in_locked(*, locked: Appointment, now: datetime, actor: AbstractBaseUser | None, detail: str = "") -> None:
+    """The check-in itself, for actions that check in as one step of their own transaction (the kiosk issues
+    the ticket in the same one). The caller holds the row lock and has checked the status and the day."""
+    locked.status = AppointmentStatus.CHECKED_IN
+    locked.checked_in_at = now
+    locked.save(update_fields=["status", "checked_in_at"])
+    _record(appointment=locked, kind=EventKind.CHECKED_IN, now=now, actor=actor, detail=detail)
 
 
 def start_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
@@ -115,10 +121,16 @@ def start_service(*, appointment: Appointment, now: datetime, actor: AbstractBas
             raise _refuse_status(locked)
         if locked.started_at is not None:
             raise BookingError(BookingError.INVALID_STATUS, _("This appointment has already started."))
-        locked.started_at = now
-        locked.save(update_fields=["started_at"])
-        _record(appointment=locked, kind=EventKind.STARTED, now=now, actor=actor)
+        start_locked(locked=locked, now=now, actor=actor)
     return locked
+
+
+def start_locked(*, locked: Appointment, now: datetime, actor: AbstractBaseUser | None) -> None:
+    """The start itself, for actions that start an appointment as one step of their own transaction (the
+    queue's first call). The caller holds the row lock and has checked the status."""
+    locked.started_at = now
+    locked.save(update_fields=["started_at"])
+    _record(appointment=locked, kind=EventKind.STARTED, now=now, actor=actor)
 
 
 def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
@@ -127,20 +139,31 @@ def finish_service(*, appointment: Appointment, now: datetime, actor: AbstractBa
         locked = lock_appointment_at_location(appointment)
         if locked.status != AppointmentStatus.CHECKED_IN:
             raise _refuse_status(locked)
-        locked.status = AppointmentStatus.DONE
-        locked.done_at = now
-        if locked.started_at is None:
-            locked.started_at = now
-        locked.save(update_fields=["status", "done_at", "started_at"])
-        # Served before the end of its time, the rest of its claims go: the counter it was served at stays
-        # on record in the event (the agenda and the CSV export read it there).
-        counters = sorted(set(SlotClaim.objects.filter(appointment=locked).values_list("counter__name", flat=True)))
-        _release_from(appointment=locked, now=now)
-        _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor, detail=", ".join(counters))
-        # "How was your visit?", a while later (EXPATDESK_FEEDBACK_DELAY_MINUTES); never after a no-show or
-        # a cancellation: only this action writes it.
-        queue_feedback_request(appointment=locked, now=now)
+        finish_locked(locked=locked, now=now, actor=actor)
     return locked
+
+
+def finish_locked(
+    *, locked: Appointment, now: datetime, actor: AbstractBaseUser | None, counter_name: str | None = None
+) -> None:
+    """Done itself, for actions that finish an appointment as one step of their own transaction (the queue's
+    Done). The caller holds the location lock and the row lock and has checked that it is checked in.
+    `counter_name`: where it was served (None: the counters of its claims)."""
+    locked.status = AppointmentStatus.DONE
+    locked.done_at = now
+    if locked.started_at is None:
+        locked.started_at = now
+    locked.save(update_fields=["status", "done_at", "started_at"])
+    # Served before the end of its time, the rest of its claims go: the counter it was served at stays
+    # on record in the event (the agenda and the CSV export read it there).
+    if counter_name is None:
+        names = SlotClaim.objects.filter(appointment=locked).values_list("counter__name", flat=True)
+        counter_name = ", ".join(sorted(set(names)))
+    _release_from(appointment=locked, now=now)
+    _record(appointment=locked, kind=EventKind.DONE, now=now, actor=actor, detail=counter_name)
+    # "How was your visit?", a while later (EXPATDESK_FEEDBACK_DELAY_MINUTES); never after a no-show or
+    # a cancellation: only done writes it.
+    queue_feedback_request(appointment=locked, now=now)
 
 
 def mark_no_show(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
@@ -155,12 +178,18 @@ def mark_no_show(*, appointment: Appointment, now: datetime, actor: AbstractBase
                 _("A no-show can only be marked after the start time (%(time)s).")
                 % {"time": locked.start.astimezone(locked.location.tz).strftime("%H:%M")},
             )
-        locked.status = AppointmentStatus.NO_SHOW
-        locked.no_show_at = now
-        locked.save(update_fields=["status", "no_show_at"])
-        _release_from(appointment=locked, now=now)
-        _record(appointment=locked, kind=EventKind.NO_SHOW, now=now, actor=actor)
+        no_show_locked(locked=locked, now=now, actor=actor)
     return locked
+
+
+def no_show_locked(*, locked: Appointment, now: datetime, actor: AbstractBaseUser | None, detail: str = "") -> None:
+    """The no-show itself, for actions that mark one as a step of their own transaction (the queue's last
+    skip). The caller holds the location lock and the row lock and has checked the status."""
+    locked.status = AppointmentStatus.NO_SHOW
+    locked.no_show_at = now
+    locked.save(update_fields=["status", "no_show_at"])
+    _release_from(appointment=locked, now=now)
+    _record(appointment=locked, kind=EventKind.NO_SHOW, now=now, actor=actor, detail=detail)
 
 
 def staff_cancel_appointment(

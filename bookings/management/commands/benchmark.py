@@ -114,7 +114,7 @@ def seed(
     start_date, end_date = today, today + timedelta(days=days)
     booked = 0
     for location in desks:
-        booked = _fill(
+        booked = fill_single_units(
             location=location, service=service, count=appointments, now=now, start_date=start_date, end_date=end_date
         )
         if history:
@@ -122,8 +122,11 @@ def seed(
     return BenchDesk(service=service, locations=desks, start_date=start_date, end_date=end_date, now=now, booked=booked)
 
 
-def _fill(*, location: Location, service: Service, count: int, now: datetime, start_date: date, end_date: date) -> int:
-    """Book up to `count` single units in bulk, leaving every sixth unit free."""
+def fill_single_units(
+    *, location: Location, service: Service, count: int, now: datetime, start_date: date, end_date: date
+) -> int:
+    """Book up to `count` single units in bulk, spread over the days' open units and the counters, leaving
+    every sixth unit free (busy but not full); returns how many. Also the query-count tests' busy desk."""
     snapshot = availability.load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now)
     counter_ids = sorted(location.counters.values_list("pk", flat=True))
     units = [
