@@ -140,31 +140,34 @@ def fill_single_units(
     references: set[str] = set()
     while len(references) < len(units):
         references.add(new_reference(short_code=location.short_code))
-    created = Appointment.objects.bulk_create(
-        [
-            Appointment(
-                reference=reference,
-                service=service,
-                location=location,
-                start=start,
-                end=start + grid,
-                persons=1,
-                status=AppointmentStatus.BOOKED,
-                claimed_units=1,
-                created_at=now,
-                booked_at=now,
-            )
-            for reference, (_counter, start) in zip(sorted(references), units, strict=True)
-        ],
-        batch_size=2000,
-    )
-    SlotClaim.objects.bulk_create(
-        [
-            SlotClaim(appointment=a, counter_id=c, unit_start=s, unit_end=s + grid)
-            for a, (c, s) in zip(created, units, strict=True)
-        ],
-        batch_size=2000,
-    )
+    # One transaction: each booked appointment commits with its claim (the PostgreSQL safety net, migration
+    # 0006, checks it at COMMIT), also when the caller runs in autocommit (bench/httpbench.py).
+    with transaction.atomic():
+        created = Appointment.objects.bulk_create(
+            [
+                Appointment(
+                    reference=reference,
+                    service=service,
+                    location=location,
+                    start=start,
+                    end=start + grid,
+                    persons=1,
+                    status=AppointmentStatus.BOOKED,
+                    claimed_units=1,
+                    created_at=now,
+                    booked_at=now,
+                )
+                for reference, (_counter, start) in zip(sorted(references), units, strict=True)
+            ],
+            batch_size=2000,
+        )
+        SlotClaim.objects.bulk_create(
+            [
+                SlotClaim(appointment=a, counter_id=c, unit_start=s, unit_end=s + grid)
+                for a, (c, s) in zip(created, units, strict=True)
+            ],
+            batch_size=2000,
+        )
     return len(created)
 
 
