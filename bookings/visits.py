@@ -1,0 +1,306 @@
+"""The engine of a visit of several parts (issue 13): one arrival, several services, each for some persons.
+
+A family of four needs registration for all four and biometrics for the two adults. A visit is a list of
+parts in the order the desk wants them (services.selectors.visit_order); each part is a service and the
+persons (numbered 1 to n) who need it. The engine works on one CapacitySnapshot (bookings/availability.py)
+and answers, per arrival time, whether the whole visit fits and how:
+
+- each person of a part is served on one counter that serves the part's service, for the service's units in
+  a row, inside one opening interval, on units nobody has claimed and that no other person of the visit uses;
+- a person's first part starts at the arrival, or directly after another person of the visit on the same
+  counter (persons in a row on one counter, as a one-service booking is served today); so nobody is told to
+  come and then wait for a counter to become free;
+- a person's next part starts at or after the end of their previous part, at most `max_wait` later (the
+  location's maximum wait between parts): nobody is at two counters at once, nobody waits long in between.
+  The wait is wall-clock time: a lunch break between two parts is waiting like any other, so a visit that
+  would continue only after lunch does not fit at that arrival;
+- of the placements it tries, the one that ends the whole visit earliest wins.
+
+Placing persons is a small scheduling problem. The engine places them greedily, part by part, each person at
+the earliest end the counters allow, preferring counters that the visit's later parts do not need (so a
+counter that also serves biometrics stays free for the adults' biometrics), and it tries two orders of the
+persons (those with more parts first, and by number), keeping the earlier end. A one-part visit is a booking
+of today and goes through CapacitySnapshot.allocate, so its answers are exactly today's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from bookings.availability import Allocation, CapacitySnapshot
+from bookings.availability_units import UnitKey, _epoch_ceiling
+from services.models import Service
+
+DEFAULT_MAX_WAIT_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class PartRequest:
+    """One part of a visit: a service for some of the visit's persons (numbers from 1)."""
+
+    service: Service
+    persons: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One person served on one counter for one part."""
+
+    part: int  # index into the visit's parts
+    person: int
+    counter_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class VisitAllocation:
+    start: datetime  # the arrival
+    end: datetime  # the end of the last part
+    tasks: tuple[Task, ...]
+    units: tuple[UnitKey, ...]
+
+    def part_span(self, part: int) -> tuple[datetime, datetime]:
+        tasks = [task for task in self.tasks if task.part == part]
+        return min(task.start for task in tasks), max(task.end for task in tasks)
+
+
+@dataclass(frozen=True)
+class VisitSlot:
+    start: datetime
+    end: datetime
+
+
+class VisitError(ValueError):
+    """A visit that cannot be asked for at all (no parts, a person without a part, too many persons)."""
+
+
+def persons_of(parts: Sequence[PartRequest]) -> tuple[int, ...]:
+    return tuple(sorted({person for part in parts for person in part.persons}))
+
+
+def check_parts(parts: Sequence[PartRequest]) -> None:
+    """The shape of a visit request; raises VisitError with a message for the person asking."""
+    if not parts:
+        raise VisitError("A visit needs at least one service.")
+    services = [part.service.pk for part in parts]
+    if len(set(services)) != len(services):
+        raise VisitError("Each service appears once in a visit.")
+    everyone = persons_of(parts)
+    if everyone != tuple(range(1, len(everyone) + 1)):
+        raise VisitError("The persons of a visit are numbered from 1 without gaps.")
+    for part in parts:
+        if not part.persons or len(set(part.persons)) != len(part.persons):
+            raise VisitError("Each part is for one or more different persons.")
+        if len(part.persons) > part.service.max_persons:
+            raise VisitError("Too many persons for one of the services.")
+
+
+class _DayGrid:
+    """The units of one local day a visit can use, per counter: open, unclaimed, inside one interval."""
+
+    def __init__(self, snapshot: CapacitySnapshot, day: date, counters: set[int]) -> None:
+        plan = snapshot._day(day)
+        grid_micros = snapshot._grid_micros
+        self.plan = plan
+        self.snapshot = snapshot
+        self.span_end: dict[int, int] = {}
+        open_bits = 0
+        for begin, end in plan.spans:
+            first, last = -(-begin // grid_micros), end // grid_micros
+            for unit in range(first, last):
+                self.span_end[unit] = last
+                open_bits |= 1 << unit
+        self.starts = sorted(self.span_end)
+        masks = snapshot._masks(plan)
+        self.free = {counter_id: open_bits & ~masks.get(counter_id, 0) for counter_id in counters}
+
+    def fits(self, counter_id: int, unit: int, length: int, busy: int) -> bool:
+        end = self.span_end.get(unit)
+        if end is None or unit + length > end:
+            return False
+        run = ((1 << length) - 1) << unit
+        return (self.free[counter_id] & ~busy) & run == run
+
+    def moment(self, unit: int) -> datetime:
+        return self.plan.midnight + self.snapshot._grid * unit  # wall-clock arithmetic, as the plain path
+
+
+class VisitPlanner:
+    """Free arrival times and placements of one visit on one snapshot."""
+
+    def __init__(
+        self, snapshot: CapacitySnapshot, parts: Sequence[PartRequest], *, max_wait_minutes: int | None = None
+    ) -> None:
+        check_parts(parts)
+        self.snapshot = snapshot
+        self.parts = list(parts)
+        grid = snapshot.location.grid_minutes
+        wait = DEFAULT_MAX_WAIT_MINUTES if max_wait_minutes is None else max_wait_minutes
+        self.max_wait = wait // grid
+        self.units = [snapshot.units_per_person(part.service) for part in self.parts]
+        self.counters = [snapshot.counters_for(part.service) for part in self.parts]
+        every = {counter_id for counters in self.counters for counter_id in counters}
+        snapshot._check_claims_cover(every)
+        self.all_counters = every
+        # Per part: the counters a later part needs too (placed on last, to keep them free).
+        self.needed_later = [
+            {counter_id for later in self.counters[index + 1 :] for counter_id in later}
+            for index in range(len(self.parts))
+        ]
+        everyone = persons_of(self.parts)
+        remaining = {person: sum(person in part.persons for part in self.parts) for person in everyone}
+        self.orders = [
+            sorted(everyone, key=lambda person: (-remaining[person], person)),
+            list(everyone),
+        ]
+        self._grids: dict[date, _DayGrid] = {}
+        self._earliest = max(_epoch_ceiling(snapshot.earliest_start(part.service)) for part in self.parts)
+
+    # ---- rules ---------------------------------------------------------------------------------
+
+    def bookable_day(self, day: date) -> bool:
+        snapshot = self.snapshot
+        return all(
+            part.service.is_active
+            and len(part.persons) <= part.service.max_persons
+            and snapshot.local_today() <= day <= snapshot.latest_bookable_day(part.service)
+            for part in self.parts
+        )
+
+    def _grid(self, day: date) -> _DayGrid:
+        found = self._grids.get(day)
+        if found is None:
+            found = self._grids[day] = _DayGrid(self.snapshot, day, self.all_counters)
+        return found
+
+    # ---- placing -------------------------------------------------------------------------------
+
+    def _place(self, grid: _DayGrid, arrival: int, order: list[int]) -> list[tuple[int, int, int, int, int]] | None:
+        """Tasks (part, person, counter, start unit, end unit) for `arrival`, or None."""
+        busy: dict[int, int] = {}
+        last_end: dict[int, int] = {}  # counter → end unit of the visit's last task there
+        ready: dict[int, int] = {}  # person → end unit of their last part
+        tasks: list[tuple[int, int, int, int, int]] = []
+        for index, part in enumerate(self.parts):
+            length = self.units[index]
+            later = self.needed_later[index]
+            members = sorted(part.persons, key=lambda person: (ready.get(person, arrival), order.index(person)))
+            for person in members:
+                best: tuple[int, int, int] | None = None  # (end, preference, counter), start = end - length
+                for counter_id in self.counters[index]:
+                    mask = busy.get(counter_id, 0)
+                    if person in ready:
+                        starts = range(ready[person], ready[person] + self.max_wait + 1)
+                    else:
+                        starts = (arrival,) if counter_id not in last_end else (last_end[counter_id],)
+                    for start in starts:
+                        if grid.fits(counter_id, start, length, mask):
+                            choice = (start + length, counter_id in later, counter_id)
+                            if best is None or choice < best:
+                                best = choice
+                            break
+                if best is None:
+                    return None
+                end, _, counter_id = best
+                start = end - length
+                busy[counter_id] = busy.get(counter_id, 0) | (((1 << length) - 1) << start)
+                last_end[counter_id] = max(last_end.get(counter_id, end), end)
+                ready[person] = end
+                tasks.append((index, person, counter_id, start, end))
+        return tasks
+
+    def _best(self, grid: _DayGrid, arrival: int) -> list[tuple[int, int, int, int, int]] | None:
+        best = None
+        for order in self.orders:
+            tasks = self._place(grid, arrival, order)
+            if tasks is not None and (best is None or max(t[4] for t in tasks) < max(t[4] for t in best)):
+                best = tasks
+        return best
+
+    def _arrivals(self, day: date) -> Iterator[tuple[_DayGrid, int]]:
+        if not self.bookable_day(day):
+            return
+        grid = self._grid(day)
+        snapshot = self.snapshot
+        for unit in grid.starts:
+            if snapshot._unit_epoch(grid.plan, unit) >= self._earliest:
+                yield grid, unit
+
+    def free_arrivals_on(self, day: date) -> list[VisitSlot]:
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            return [
+                VisitSlot(start=slot.start, end=slot.end)
+                for slot in self.snapshot.free_slots_on(service=part.service, persons=len(part.persons), day=day)
+            ]
+        slots = []
+        for grid, unit in self._arrivals(day):
+            tasks = self._best(grid, unit)
+            if tasks is not None:
+                slots.append(VisitSlot(start=grid.moment(unit), end=grid.moment(max(t[4] for t in tasks))))
+        return slots
+
+    def has_free_arrival_on(self, day: date) -> bool:
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            return self.snapshot.has_free_slot_on(service=part.service, persons=len(part.persons), day=day)
+        return any(self._best(grid, unit) is not None for grid, unit in self._arrivals(day))
+
+    def free_days(self) -> list[date]:
+        return [day for day in self.snapshot.days() if self.has_free_arrival_on(day)]
+
+    def allocate(self, start: datetime) -> VisitAllocation | None:
+        """The placement of the visit arriving at `start`, or None when it does not fit there."""
+        snapshot = self.snapshot
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            single = snapshot.allocate(service=part.service, persons=len(part.persons), start=start)
+            return None if single is None else self._from_single(single, part)
+        local = start.astimezone(snapshot._tz)
+        day = local.date()
+        if not snapshot.start_date <= day <= snapshot.end_date or not snapshot.is_on_grid(start):
+            return None
+        grid = self._grid(day)
+        unit = next((u for u in grid.starts if grid.moment(u) == start), None)
+        if unit is None or not any(u == unit for _, u in self._arrivals(day)):
+            return None
+        tasks = self._best(grid, unit)
+        if tasks is None:
+            return None
+        placed = tuple(
+            Task(part=part, person=person, counter_id=counter_id, start=grid.moment(first), end=grid.moment(last))
+            for part, person, counter_id, first, last in tasks
+        )
+        units = tuple(
+            (counter_id, grid.moment(u).astimezone(UTC))
+            for _, _, counter_id, first, last in tasks
+            for u in range(first, last)
+        )
+        return VisitAllocation(start=start, end=max(task.end for task in placed), tasks=placed, units=units)
+
+    def _from_single(self, single: Allocation, part: PartRequest) -> VisitAllocation:
+        """Today's allocation of a one-service booking as a one-part visit: persons in a row per counter."""
+        length = self.snapshot.grid * self.units[0]
+        persons = iter(part.persons)
+        tasks = []
+        for counter_id, here in single.persons_per_counter:
+            for round_ in range(here):
+                begin = single.start + length * round_
+                tasks.append(Task(part=0, person=next(persons), counter_id=counter_id, start=begin, end=begin + length))
+        return VisitAllocation(start=single.start, end=single.end, tasks=tuple(tasks), units=single.units)
+
+
+def wait_of(allocation: VisitAllocation) -> timedelta:
+    """The longest wait of any person between two of their parts (zero for a one-part visit)."""
+    longest = timedelta(0)
+    by_person: dict[int, list[Task]] = {}
+    for task in allocation.tasks:
+        by_person.setdefault(task.person, []).append(task)
+    for tasks in by_person.values():
+        tasks.sort(key=lambda task: task.start)
+        for before, after in zip(tasks, tasks[1:], strict=False):
+            longest = max(longest, after.start - before.end)
+    return longest

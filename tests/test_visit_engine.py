@@ -1,0 +1,173 @@
+"""The engine of a visit of several parts (issue 13, point 2): who is served where and when."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bookings import actions
+from bookings.availability import load_snapshot
+from bookings.visits import PartRequest, VisitError, VisitPlanner, wait_of
+from tests.support.env import AMSTERDAM
+from tests.support.factories import CounterFactory, ServiceFactory, make_desk
+
+TUESDAY = date(2026, 12, 1)
+
+
+def at(hour: int, minute: int = 0, day: date = TUESDAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=AMSTERDAM)
+
+
+@pytest.fixture
+def family_desk(db):
+    """Three counters: the first serves registration and biometrics, the other two registration only."""
+    registration = ServiceFactory(duration_minutes=15)
+    biometrics = ServiceFactory(duration_minutes=15)
+    location = make_desk(services=[registration], counters=0)
+    both = CounterFactory(location=location, name="Counter 1", services=[registration, biometrics])
+    others = [CounterFactory(location=location, name=f"Counter {n}", services=[registration]) for n in (2, 3)]
+    return location, registration, biometrics, both, others
+
+
+def planner(location, parts, now, **kwargs):
+    snapshot = load_snapshot(location=location, start_date=TUESDAY, end_date=TUESDAY, now=now)
+    return VisitPlanner(snapshot, parts, **kwargs)
+
+
+def family(registration, biometrics):
+    return [PartRequest(registration, (1, 2, 3, 4)), PartRequest(biometrics, (1, 2))]
+
+
+def by_person(allocation):
+    found = {}
+    for task in allocation.tasks:
+        found.setdefault(task.person, []).append(task)
+    return {person: sorted(tasks, key=lambda t: t.start) for person, tasks in found.items()}
+
+
+def test_a_family_of_four_is_placed_without_anyone_at_two_counters_and_ends_earliest(family_desk, monday_morning):
+    location, registration, biometrics, both, _ = family_desk
+    allocation = planner(location, family(registration, biometrics), monday_morning).allocate(at(9))
+    assert allocation is not None
+    tasks = by_person(allocation)
+    assert sorted(tasks) == [1, 2, 3, 4]
+    for person, own in tasks.items():
+        for before, after in zip(own, own[1:], strict=False):
+            assert before.end <= after.start, person  # never at two counters at once
+    # Registration before biometrics for each adult, biometrics only at the counter that serves it.
+    for adult in (1, 2):
+        assert [t.part for t in tasks[adult]] == [0, 1]
+        assert tasks[adult][1].counter_id == both.pk
+    assert [t.part for t in tasks[3]] == [0] and [t.part for t in tasks[4]] == [0]
+    # No counter serves two persons at once.
+    per_counter = {}
+    for task in allocation.tasks:
+        per_counter.setdefault(task.counter_id, []).append((task.start, task.end))
+    for spans in per_counter.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    # The earliest end there is: the two biometrics in a row on the one counter, after one registration unit.
+    assert allocation.end == at(9, 45)
+    assert wait_of(allocation) <= timedelta(minutes=15)
+    assert len(allocation.units) == 6  # six persons-parts of one unit each: the claims to make
+
+
+def test_the_versatile_counter_is_kept_for_the_later_part(family_desk, monday_morning):
+    """Placing registration on the biometrics counter first would push the adults' biometrics to 10:00."""
+    location, registration, biometrics, both, _ = family_desk
+    allocation = planner(location, family(registration, biometrics), monday_morning).allocate(at(9))
+    assert both.pk < min(c.pk for c in family_desk[4])  # the first counter a naive placement would take
+    biometrics_starts = sorted(t.start for t in allocation.tasks if t.part == 1)
+    assert biometrics_starts == [at(9, 15), at(9, 30)]
+    assert all(t.end <= at(9, 15) for t in allocation.tasks if t.part == 0 and t.counter_id == both.pk)
+
+
+def test_the_wait_between_parts_is_bounded(family_desk, monday_morning):
+    """With the biometrics counter blocked 09:15–10:00, the adults would wait 45 minutes: not at 09:00."""
+    location, registration, biometrics, both, _ = family_desk
+    actions.block_counter(
+        counter=both, start=at(9, 15), end=at(10), reason="Training", now=monday_morning, actor=None
+    )
+    parts = family(registration, biometrics)
+    assert planner(location, parts, monday_morning).allocate(at(9)) is None
+    allocation = planner(location, parts, monday_morning, max_wait_minutes=60).allocate(at(9))
+    assert allocation is not None and wait_of(allocation) <= timedelta(minutes=60)
+    # Arriving 09:45 the adults go straight on to biometrics at 10:00.
+    later = planner(location, parts, monday_morning).allocate(at(9, 45))
+    assert later is not None and wait_of(later) <= timedelta(minutes=15)
+
+
+def test_a_lunch_break_between_parts_is_not_a_wait_that_fits(family_desk, monday_morning):
+    """Arriving 12:15, registration ends at the lunch break; biometrics could only start at 13:30."""
+    location, registration, biometrics, *_ = family_desk
+    parts = [PartRequest(registration, (1,)), PartRequest(biometrics, (1,))]
+    plan = planner(location, parts, monday_morning)
+    assert plan.allocate(at(12, 15)) is None
+    assert at(12, 15) not in [slot.start for slot in plan.free_arrivals_on(TUESDAY)]
+    assert at(12) in [slot.start for slot in plan.free_arrivals_on(TUESDAY)]
+    # Only a wait bound that covers the whole break lets the visit continue after lunch.
+    assert planner(location, parts, monday_morning, max_wait_minutes=75).allocate(at(12, 15)) is not None
+
+
+def test_a_visit_that_cannot_fit_has_no_arrival(family_desk, monday_morning):
+    location, registration, biometrics, both, _ = family_desk
+    both.services.remove(biometrics)
+    plan = planner(location, family(registration, biometrics), monday_morning)
+    assert plan.free_arrivals_on(TUESDAY) == []
+    assert plan.free_days() == []
+    assert plan.allocate(at(9)) is None
+
+
+def test_arrival_times_are_those_at_which_every_part_fits(family_desk, monday_morning):
+    location, registration, biometrics, *_ = family_desk
+    plan = planner(location, family(registration, biometrics), monday_morning)
+    slots = plan.free_arrivals_on(TUESDAY)
+    assert slots[0].start == at(9) and slots[0].end == at(9, 45)
+    # The last morning arrival is the one whose biometrics end by 12:30.
+    morning = [slot for slot in slots if slot.start < at(12, 30)]
+    assert morning[-1].end <= at(12, 30) and morning[-1].start == at(11, 45)
+    for slot in slots:
+        allocation = plan.allocate(slot.start)
+        assert allocation is not None and allocation.end == slot.end
+
+
+def test_a_one_part_visit_is_todays_booking(family_desk, monday_morning):
+    location, registration, *_ = family_desk
+    snapshot = load_snapshot(location=location, start_date=TUESDAY, end_date=TUESDAY, now=monday_morning)
+    plan = VisitPlanner(snapshot, [PartRequest(registration, (1, 2, 3, 4, 5))])
+    today = snapshot.free_slots_on(service=registration, persons=5, day=TUESDAY)
+    assert [(s.start, s.end) for s in plan.free_arrivals_on(TUESDAY)] == [(s.start, s.end) for s in today]
+    allocation = plan.allocate(at(9))
+    assert sorted(allocation.units) == sorted(snapshot.allocate(service=registration, persons=5, start=at(9)).units)
+    assert sorted(t.person for t in allocation.tasks) == [1, 2, 3, 4, 5]
+
+
+def test_the_minimum_notice_of_every_part_applies(family_desk):
+    location, registration, biometrics, *_ = family_desk
+    biometrics.minimum_notice_minutes = 120
+    biometrics.save()
+    plan = planner(location, family(registration, biometrics), at(9))
+    assert plan.free_arrivals_on(TUESDAY)[0].start == at(11)
+
+
+@pytest.mark.parametrize(
+    "parts, message",
+    [
+        ("empty", "at least one service"),
+        ("same twice", "once"),
+        ("gap", "without gaps"),
+        ("too many", "Too many"),
+    ],
+)
+def test_a_visit_request_of_the_wrong_shape_is_refused(family_desk, monday_morning, parts, message):
+    location, registration, biometrics, *_ = family_desk
+    biometrics.max_persons = 2
+    shapes = {
+        "empty": [],
+        "same twice": [PartRequest(registration, (1,)), PartRequest(registration, (1,))],
+        "gap": [PartRequest(registration, (1, 3))],
+        "too many": [PartRequest(registration, (1, 2, 3)), PartRequest(biometrics, (1, 2, 3))],
+    }
+    with pytest.raises(VisitError, match=message):
+        planner(location, shapes[parts], monday_morning)
