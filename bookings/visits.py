@@ -28,9 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
-from bookings.availability import Allocation, CapacitySnapshot
+from django.utils.translation import gettext as _
+
+from bookings.availability import Allocation, CapacitySnapshot, load_snapshot
 from bookings.availability_units import UnitKey, _epoch_ceiling
+from bookings.models import Location
 from services.models import Service
 
 DEFAULT_MAX_WAIT_MINUTES = 15
@@ -84,18 +88,18 @@ def persons_of(parts: Sequence[PartRequest]) -> tuple[int, ...]:
 def check_parts(parts: Sequence[PartRequest]) -> None:
     """The shape of a visit request; raises VisitError with a message for the person asking."""
     if not parts:
-        raise VisitError("A visit needs at least one service.")
+        raise VisitError(_("A visit needs at least one service."))
     services = [part.service.pk for part in parts]
     if len(set(services)) != len(services):
-        raise VisitError("Each service appears once in a visit.")
+        raise VisitError(_("Each service appears once in a visit."))
     everyone = persons_of(parts)
     if everyone != tuple(range(1, len(everyone) + 1)):
-        raise VisitError("The persons of a visit are numbered from 1 without gaps.")
+        raise VisitError(_("The persons of a visit are numbered from 1 without gaps."))
     for part in parts:
         if not part.persons or len(set(part.persons)) != len(part.persons):
-            raise VisitError("Each part is for one or more different persons.")
+            raise VisitError(_("Each part is for one or more different persons."))
         if len(part.persons) > part.service.max_persons:
-            raise VisitError("Too many persons for one of the services.")
+            raise VisitError(_("Too many persons for one of the services."))
 
 
 class _DayGrid:
@@ -301,6 +305,46 @@ def wait_of(allocation: VisitAllocation) -> timedelta:
         by_person.setdefault(task.person, []).append(task)
     for tasks in by_person.values():
         tasks.sort(key=lambda task: task.start)
-        for before, after in zip(tasks, tasks[1:], strict=False):
+        for before, after in pairwise(tasks):
             longest = max(longest, after.start - before.end)
     return longest
+
+
+def load_planner(
+    *,
+    location: Location,
+    parts: Sequence[PartRequest],
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    max_wait_minutes: int | None = None,
+) -> VisitPlanner:
+    """A planner for the visit at `location` over [start_date, end_date]: one snapshot of the claims of the
+    counters that serve one of the parts, so four queries whatever the number of parts and appointments."""
+    check_parts(parts)
+    snapshot = load_snapshot(
+        location=location, start_date=start_date, end_date=end_date, now=now, services=[p.service for p in parts]
+    )
+    return VisitPlanner(snapshot, parts, max_wait_minutes=max_wait_minutes)
+
+
+def free_arrivals(
+    *,
+    location: Location,
+    parts: Sequence[PartRequest],
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    max_wait_minutes: int | None = None,
+) -> dict[date, list[VisitSlot]]:
+    """The free arrival times of the visit per day in [start_date, end_date]; days without one are left out."""
+    planner = load_planner(
+        location=location,
+        parts=parts,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        max_wait_minutes=max_wait_minutes,
+    )
+    found = {day: planner.free_arrivals_on(day) for day in planner.snapshot.days()}
+    return {day: slots for day, slots in found.items() if slots}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bookings import actions
 from bookings.availability import load_snapshot
-from bookings.visits import PartRequest, VisitError, VisitPlanner, wait_of
+from bookings.management.commands.benchmark import fill_single_units
+from bookings.models import SlotClaim
+from bookings.visits import PartRequest, VisitError, VisitPlanner, free_arrivals, load_planner, wait_of
 from tests.support.env import AMSTERDAM
 from tests.support.factories import CounterFactory, ServiceFactory, make_desk
 
@@ -86,9 +88,7 @@ def test_the_versatile_counter_is_kept_for_the_later_part(family_desk, monday_mo
 def test_the_wait_between_parts_is_bounded(family_desk, monday_morning):
     """With the biometrics counter blocked 09:15–10:00, the adults would wait 45 minutes: not at 09:00."""
     location, registration, biometrics, both, _ = family_desk
-    actions.block_counter(
-        counter=both, start=at(9, 15), end=at(10), reason="Training", now=monday_morning, actor=None
-    )
+    actions.block_counter(counter=both, start=at(9, 15), end=at(10), reason="Training", now=monday_morning, actor=None)
     parts = family(registration, biometrics)
     assert planner(location, parts, monday_morning).allocate(at(9)) is None
     allocation = planner(location, parts, monday_morning, max_wait_minutes=60).allocate(at(9))
@@ -171,3 +171,50 @@ def test_a_visit_request_of_the_wrong_shape_is_refused(family_desk, monday_morni
     }
     with pytest.raises(VisitError, match=message):
         planner(location, shapes[parts], monday_morning)
+
+
+@pytest.mark.parametrize("appointments", [0, 400])
+def test_six_weeks_of_visit_arrivals_cost_constant_queries(
+    family_desk, monday_morning, appointments, django_assert_num_queries
+):
+    location, registration, biometrics, *_ = family_desk
+    fill_single_units(
+        location=location,
+        service=registration,
+        count=appointments,
+        now=monday_morning,
+        start_date=TUESDAY,
+        end_date=TUESDAY + timedelta(weeks=6),
+    )
+    assert SlotClaim.objects.count() == appointments
+    with django_assert_num_queries(4):
+        found = free_arrivals(
+            location=location,
+            parts=family(registration, biometrics),
+            start_date=TUESDAY,
+            end_date=TUESDAY + timedelta(weeks=6),
+            now=monday_morning,
+        )
+    assert found  # every sixth unit is left free: some arrivals still fit
+    for day, slots in found.items():
+        plan = load_planner(
+            location=location, parts=family(registration, biometrics), start_date=day, end_date=day, now=monday_morning
+        )
+        allocation = plan.allocate(slots[0].start)
+        taken = set(plan.snapshot.taken)
+        assert allocation is not None and not taken & set(allocation.units)  # never on a claimed unit
+
+
+def test_a_visit_on_a_daylight_saving_day_is_placed_by_the_wall_clock(db):
+    """Sunday 31 October 2027 the clocks go back at 03:00: 09:00 that day is 08:00 UTC, not 07:00."""
+    registration, biometrics = ServiceFactory(), ServiceFactory()
+    location = make_desk(services=[registration, biometrics], counters=2, weekdays=(6,))
+    sunday = date(2027, 10, 31)
+    parts = [PartRequest(registration, (1, 2)), PartRequest(biometrics, (1,))]
+    plan = load_planner(
+        location=location, parts=parts, start_date=sunday, end_date=sunday, now=at(8, day=date(2027, 10, 25))
+    )
+    allocation = plan.allocate(at(9, day=sunday))
+    assert allocation is not None
+    assert min(unit for _, unit in allocation.units) == datetime(2027, 10, 31, 8, 0, tzinfo=UTC)
+    assert allocation.end == at(9, 30, day=sunday)

@@ -31,7 +31,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext
 
-from bookings import availability
+from bookings import availability, visits
 from bookings.models import (
     Appointment,
     AppointmentStatus,
@@ -57,6 +57,9 @@ class BenchDesk:
     end_date: date
     now: datetime
     booked: int
+    # Two more services for the visit of several parts: the second on every other counter, the third on
+    # every fourth (so the engine has to keep the counters that serve them free for them).
+    parts: list[visits.PartRequest]
 
     @property
     def location(self) -> Location:
@@ -90,6 +93,20 @@ def seed(
         minimum_notice_minutes=0,
         booking_horizon_days=days,
     )
+    more = [
+        Service.objects.create(
+            code=f"benchmark-part-{number}",
+            name_en=f"Benchmark part {number}",
+            name_nl=f"Benchmark deel {number}",
+            description_en="-",
+            description_nl="-",
+            duration_minutes=15,
+            max_persons=6,
+            minimum_notice_minutes=0,
+            booking_horizon_days=days,
+        )
+        for number in (2, 3)
+    ]
     desks: list[Location] = []
     for index in range(locations):
         location = Location.objects.create(
@@ -101,9 +118,11 @@ def seed(
             city="-",
             grid_minutes=15,
         )
-        LocationService.objects.create(location=location, service=service)
+        for offered in (service, *more):
+            LocationService.objects.create(location=location, service=offered)
         for number in range(counters):
-            Counter.objects.create(location=location, name=f"Counter {number + 1}").services.add(service)
+            counter = Counter.objects.create(location=location, name=f"Counter {number + 1}")
+            counter.services.add(service, *more[: 2 if number % 4 == 0 else 1 if number % 2 == 0 else 0])
         OpeningHours.objects.bulk_create(
             OpeningHours(location=location, weekday=weekday, start_time=begin, end_time=end)
             for weekday in range(5)
@@ -119,7 +138,20 @@ def seed(
         )
         if history:
             _history(location=location, service=service, count=history, now=now)
-    return BenchDesk(service=service, locations=desks, start_date=start_date, end_date=end_date, now=now, booked=booked)
+    parts = [
+        visits.PartRequest(service, (1, 2, 3, 4)),
+        visits.PartRequest(more[0], (1, 2)),
+        visits.PartRequest(more[1], (1,)),
+    ]
+    return BenchDesk(
+        service=service,
+        locations=desks,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        booked=booked,
+        parts=parts,
+    )
 
 
 def fill_single_units(
@@ -318,6 +350,12 @@ class Command(BaseCommand):
                 ),
             ),
             ("first_free_day", lambda: availability.first_free_day(location=location, service=service, now=now)),
+            (
+                f"visit, 3 parts, 4 persons, {span}",
+                lambda: visits.free_arrivals(
+                    location=location, parts=desk.parts, start_date=start_date, end_date=end_date, now=now
+                ),
+            ),
         ]
         if locations > 1:  # the start page: the next free day of every location at once
             measurements.append(
