@@ -16,16 +16,21 @@ and answers, per arrival time, whether the whole visit fits and how:
   would continue only after lunch does not fit at that arrival;
 - of the placements it tries, the one that ends the whole visit earliest wins.
 
-Placing persons is a small scheduling problem. The engine places them greedily, part by part, each person at
-the earliest end the counters allow, preferring counters that the visit's later parts do not need (so a
-counter that also serves biometrics stays free for the adults' biometrics), and it tries two orders of the
-persons (those with more parts first, and by number), keeping the earlier end. A one-part visit is a booking
-of today and goes through CapacitySnapshot.allocate, so its answers are exactly today's.
+Placing persons is a small scheduling problem. The engine first places them greedily, part by part, each
+person at the earliest end the counters allow, preferring counters that the visit's later parts do not need
+(so a counter that also serves biometrics stays free for the adults' biometrics), in two orders of the
+persons (those with more parts first, and by number). When that ends later than the persons' own lower
+bound (all their parts in a row), or finds nothing, a depth-first search over every order, counter and start
+the rules allow looks for an earlier end, within SEARCH_NODES steps. A bit test first skips arrivals at which
+some part has no free run of its length within reach. tests/test_visit_engine.py compares the answers with
+an exhaustive reference: every placement found is valid and ends at the optimum; the bounded search gives up
+on a rare hard case (a visit refused at an arrival where it would just fit). A one-part visit is a booking of
+today and goes through CapacitySnapshot.allocate, so its answers are exactly today's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -33,11 +38,15 @@ from itertools import pairwise
 from django.utils.translation import gettext as _
 
 from bookings.availability import Allocation, CapacitySnapshot, load_snapshot
-from bookings.availability_units import UnitKey, _epoch_ceiling
+from bookings.availability_units import UnitKey, _epoch_ceiling, _runs_at_least
 from bookings.models import Location
 from services.models import Service
 
 DEFAULT_MAX_WAIT_MINUTES = 15
+# How many steps the exhaustive search may take per arrival when the greedy placement found nothing or
+# something later than the persons' own lower bound (bounded: a six-week search stays a few milliseconds).
+SEARCH_NODES = 400
+_Placed = tuple[int, int, int, int, int]  # (part, person, counter, start unit, end unit)
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,18 @@ class _DayGrid:
         self.starts = sorted(self.span_end)
         masks = snapshot._masks(plan)
         self.free = {counter_id: open_bits & ~masks.get(counter_id, 0) for counter_id in counters}
+        self._run_starts: list[int] | None = None
+
+    def run_starts(self, planner: VisitPlanner) -> list[int]:
+        """Per part of `planner`'s visit: the units at which one of its counters has its length free."""
+        if self._run_starts is None:
+            self._run_starts = []
+            for counters, length in zip(planner.counters, planner.units, strict=True):
+                bits = 0
+                for counter_id in counters:
+                    bits |= _runs_at_least(self.free[counter_id], length)
+                self._run_starts.append(bits)
+        return self._run_starts
 
     def fits(self, counter_id: int, unit: int, length: int, busy: int) -> bool:
         end = self.span_end.get(unit)
@@ -160,6 +181,10 @@ class VisitPlanner:
             sorted(everyone, key=lambda person: (-remaining[person], person)),
             list(everyone),
         ]
+        # The latest a part can start after the arrival: everybody's work in a row plus a wait per part.
+        self.reach = sum(u * len(part.persons) for u, part in zip(self.units, self.parts, strict=True)) + (
+            self.max_wait * len(self.parts)
+        )
         self._grids: dict[date, _DayGrid] = {}
         self._earliest = max(_epoch_ceiling(snapshot.earliest_start(part.service)) for part in self.parts)
 
@@ -182,25 +207,34 @@ class VisitPlanner:
 
     # ---- placing -------------------------------------------------------------------------------
 
-    def _place(self, grid: _DayGrid, arrival: int, order: list[int]) -> list[tuple[int, int, int, int, int]] | None:
-        """Tasks (part, person, counter, start unit, end unit) for `arrival`, or None."""
+    def _starts(
+        self, *, person: int, counter_id: int, arrival: int, ready: dict[int, int], last_end: dict[int, int]
+    ) -> Iterable[int]:
+        """Where a task of `person` on `counter_id` may start: within the wait after their previous part, or
+        (a first part) at the arrival or directly after the visit's last task on that counter."""
+        if person in ready:
+            return range(ready[person], ready[person] + self.max_wait + 1)
+        if counter_id in last_end and last_end[counter_id] != arrival:
+            return (arrival, last_end[counter_id])
+        return (arrival,)
+
+    def _place(self, grid: _DayGrid, arrival: int, order: list[int]) -> list[_Placed] | None:
+        """The greedy placement for `arrival` with persons in `order`, or None."""
         busy: dict[int, int] = {}
         last_end: dict[int, int] = {}  # counter → end unit of the visit's last task there
         ready: dict[int, int] = {}  # person → end unit of their last part
-        tasks: list[tuple[int, int, int, int, int]] = []
+        tasks: list[_Placed] = []
         for index, part in enumerate(self.parts):
             length = self.units[index]
             later = self.needed_later[index]
             members = sorted(part.persons, key=lambda person: (ready.get(person, arrival), order.index(person)))
             for person in members:
-                best: tuple[int, int, int] | None = None  # (end, preference, counter), start = end - length
+                best: tuple[int, bool, int] | None = None  # (end, needed later, counter)
                 for counter_id in self.counters[index]:
                     mask = busy.get(counter_id, 0)
-                    if person in ready:
-                        starts = range(ready[person], ready[person] + self.max_wait + 1)
-                    else:
-                        starts = (arrival,) if counter_id not in last_end else (last_end[counter_id],)
-                    for start in starts:
+                    for start in self._starts(
+                        person=person, counter_id=counter_id, arrival=arrival, ready=ready, last_end=last_end
+                    ):
                         if grid.fits(counter_id, start, length, mask):
                             choice = (start + length, counter_id in later, counter_id)
                             if best is None or choice < best:
@@ -216,13 +250,89 @@ class VisitPlanner:
                 tasks.append((index, person, counter_id, start, end))
         return tasks
 
-    def _best(self, grid: _DayGrid, arrival: int) -> list[tuple[int, int, int, int, int]] | None:
+    def _lower_bound(self, arrival: int) -> int:
+        """No placement ends before every person has had all their parts in a row."""
+        own: dict[int, int] = {}
+        for index, part in enumerate(self.parts):
+            for person in part.persons:
+                own[person] = own.get(person, 0) + self.units[index]
+        return arrival + max(own.values())
+
+    def _search(self, grid: _DayGrid, arrival: int, better_than: int | None) -> list[_Placed] | None:
+        """Every placement the rules allow, depth first, for one that ends before `better_than` (any, when
+        None), at most SEARCH_NODES steps: a family the greedy placement could not fit may still fit."""
+        found: list[list[_Placed]] = []
+        bound = [better_than]
+        budget = [SEARCH_NODES]
+        floor = self._lower_bound(arrival)
+
+        def visit(index, waiting, busy, last_end, ready, tasks, end_so_far) -> bool:
+            budget[0] -= 1
+            if budget[0] < 0 or (bound[0] is not None and end_so_far >= bound[0]):
+                return False
+            if index == len(self.parts):
+                found.append(list(tasks))
+                bound[0] = end_so_far
+                return end_so_far <= floor  # nothing can end earlier: stop
+            if not waiting:
+                following = self.parts[index + 1].persons if index + 1 < len(self.parts) else ()
+                return visit(index + 1, tuple(following), busy, last_end, ready, tasks, end_so_far)
+            length = self.units[index]
+            # Forward check: a person who is ready (a later part) and fits nowhere now fits nowhere later
+            # in this branch either, since placing others only takes units away.
+            for person in waiting:
+                if person in ready and not any(
+                    grid.fits(counter_id, start, length, busy.get(counter_id, 0))
+                    for counter_id in self.counters[index]
+                    for start in range(ready[person], ready[person] + self.max_wait + 1)
+                ):
+                    return False
+            for person in waiting:
+                rest = tuple(p for p in waiting if p != person)
+                for counter_id in self.counters[index]:
+                    mask = busy.get(counter_id, 0)
+                    for start in self._starts(
+                        person=person, counter_id=counter_id, arrival=arrival, ready=ready, last_end=last_end
+                    ):
+                        if not grid.fits(counter_id, start, length, mask):
+                            continue
+                        end = start + length
+                        tasks.append((index, person, counter_id, start, end))
+                        done = visit(
+                            index,
+                            rest,
+                            {**busy, counter_id: mask | (((1 << length) - 1) << start)},
+                            {**last_end, counter_id: max(last_end.get(counter_id, end), end)},
+                            {**ready, person: end},
+                            tasks,
+                            max(end_so_far, end),
+                        )
+                        tasks.pop()
+                        if done:
+                            return True
+            return False
+
+        visit(0, tuple(self.parts[0].persons), {}, {}, {}, [], arrival)
+        return found[-1] if found else None
+
+    def _may_fit(self, grid: _DayGrid, arrival: int) -> bool:
+        """A necessary condition, in a few bit operations: every part has a free run of its length starting
+        on one of its counters between the arrival and the latest moment the visit could still reach it."""
+        window = ((1 << (self.reach + 1)) - 1) << arrival
+        return all(starts & window for starts in grid.run_starts(self))
+
+    def _best(self, grid: _DayGrid, arrival: int) -> list[_Placed] | None:
+        if not self._may_fit(grid, arrival):
+            return None
         best = None
         for order in self.orders:
             tasks = self._place(grid, arrival, order)
             if tasks is not None and (best is None or max(t[4] for t in tasks) < max(t[4] for t in best)):
                 best = tasks
-        return best
+        best_end = None if best is None else max(t[4] for t in best)
+        if best_end is not None and best_end <= self._lower_bound(arrival):
+            return best
+        return self._search(grid, arrival, best_end) or best
 
     def _arrivals(self, day: date) -> Iterator[tuple[_DayGrid, int]]:
         if not self.bookable_day(day):
