@@ -115,6 +115,15 @@ class Location(models.Model):
         validators=[MaxValueValidator(60)],
         help_text=_("How long before the appointment people are asked to arrive. 0: not asked."),
     )
+    max_wait_minutes = models.PositiveSmallIntegerField(
+        _("longest wait between the parts of a visit (minutes)"),
+        default=15,
+        validators=[MaxValueValidator(120)],
+        help_text=_(
+            "A visit of several services is offered only at arrival times at which nobody waits longer than "
+            "this between two of their parts (a lunch break counts as waiting)."
+        ),
+    )
     contact_email = models.EmailField(
         _("contact e-mail"),
         blank=True,
@@ -456,6 +465,9 @@ class Appointment(models.Model):
     # How many SlotClaim rows this appointment owns while it is booked or checked in: persons times units of
     # the allocation it was given. PostgreSQL checks it at every commit (migration 0006).
     claimed_units = models.PositiveSmallIntegerField(_("claimed grid units"), default=0, editable=False)
+    # How many parts the visit has (issue 13): 1 for a booking of one service, which has no AppointmentPart
+    # rows; more for a visit of several services, one row each. Database default too (bulk SQL inserts).
+    part_count = models.PositiveSmallIntegerField(_("parts"), default=1, db_default=1, editable=False)
     # Special needs, optional (issue 15): shown to staff on the agenda and at the call; erased with the rest of
     # the personal data (bookings/actions/privacy.py). No free text.
     # Database defaults too: the benchmark and other bulk SQL insert appointments without naming them.
@@ -519,6 +531,43 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class AppointmentPart(models.Model):
+    """One part of a visit of several services (issue 13): a service for some of the visit's persons.
+
+    A booking of one service is a visit of one part: the appointment itself (its service, start, end and
+    persons), with no rows here. A visit of several parts has one row per part; its appointment carries the
+    visit as a whole: the first part's service, the arrival, the end of the last part, every person, one
+    reference, one manage link, and the claims of every part (so holding, confirming, cancelling and moving
+    it stay all or nothing). bookings/visits.py places the parts."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="parts", verbose_name=_("appointment")
+    )
+    position = models.PositiveSmallIntegerField(_("order"))
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+", verbose_name=_("service"))
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    # Which of the visit's persons (their Person.position) this part is for, and where each is served:
+    # [[person, counter id, start, end], …] with ISO times. No names: those stay on Person.
+    persons = models.JSONField(_("persons"), default=list)
+    seats = models.JSONField(_("counters"), default=list)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    no_show_at = models.DateTimeField(_("no-show at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["appointment", "position"]
+        verbose_name = _("part of a visit")
+        verbose_name_plural = _("parts of a visit")
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "position"], name="appointment_part_unique_position"),
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_part_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id}/{self.position}"
 
 
 class CounterBlock(models.Model):

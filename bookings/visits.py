@@ -157,13 +157,20 @@ class VisitPlanner:
     """Free arrival times and placements of one visit on one snapshot."""
 
     def __init__(
-        self, snapshot: CapacitySnapshot, parts: Sequence[PartRequest], *, max_wait_minutes: int | None = None
+        self,
+        snapshot: CapacitySnapshot,
+        parts: Sequence[PartRequest],
+        *,
+        max_wait_minutes: int | None = None,
+        enforce_notice: bool = True,
     ) -> None:
         check_parts(parts)
         self.snapshot = snapshot
         self.parts = list(parts)
         grid = snapshot.location.grid_minutes
         wait = DEFAULT_MAX_WAIT_MINUTES if max_wait_minutes is None else max_wait_minutes
+        self.max_wait_minutes = wait
+        self.enforce_notice = enforce_notice
         self.max_wait = wait // grid
         self.units = [snapshot.units_per_person(part.service) for part in self.parts]
         self.counters = [snapshot.counters_for(part.service) for part in self.parts]
@@ -186,7 +193,16 @@ class VisitPlanner:
             self.max_wait * len(self.parts)
         )
         self._grids: dict[date, _DayGrid] = {}
-        self._earliest = max(_epoch_ceiling(snapshot.earliest_start(part.service)) for part in self.parts)
+        if enforce_notice:
+            self._earliest = max(_epoch_ceiling(snapshot.earliest_start(part.service)) for part in self.parts)
+        else:  # staff may book at short notice, never in the past
+            self._earliest = _epoch_ceiling(snapshot.now)
+
+    def on(self, snapshot: CapacitySnapshot) -> VisitPlanner:
+        """The same visit's planner on another snapshot (an empty desk: to tell why a visit does not fit)."""
+        return VisitPlanner(
+            snapshot, self.parts, max_wait_minutes=self.max_wait_minutes, enforce_notice=self.enforce_notice
+        )
 
     # ---- rules ---------------------------------------------------------------------------------
 
@@ -428,14 +444,22 @@ def load_planner(
     end_date: date,
     now: datetime,
     max_wait_minutes: int | None = None,
+    ignore_appointment_id: int | None = None,
+    enforce_notice: bool = True,
 ) -> VisitPlanner:
     """A planner for the visit at `location` over [start_date, end_date]: one snapshot of the claims of the
-    counters that serve one of the parts, so four queries whatever the number of parts and appointments."""
+    counters that serve one of the parts, so four queries whatever the number of parts and appointments.
+    `ignore_appointment_id`: as if that appointment's claims were free (a visit being moved)."""
     check_parts(parts)
     snapshot = load_snapshot(
-        location=location, start_date=start_date, end_date=end_date, now=now, services=[p.service for p in parts]
+        location=location,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        services=[p.service for p in parts],
+        ignore_appointment_id=ignore_appointment_id,
     )
-    return VisitPlanner(snapshot, parts, max_wait_minutes=max_wait_minutes)
+    return VisitPlanner(snapshot, parts, max_wait_minutes=max_wait_minutes, enforce_notice=enforce_notice)
 
 
 def free_arrivals(

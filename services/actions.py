@@ -17,9 +17,12 @@ import logging
 import time
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from services.models import Service
+from services.models import Service, ServiceOrder
+from services.selectors import comes_before
 
 CATALOGUE_VERSION_KEY = "availability-version:catalogue"
 
@@ -50,4 +53,29 @@ def delete_service(*, service: Service) -> None:
     """Delete a service nobody booked (appointments protect theirs); cached free times are dropped."""
     with transaction.atomic():
         service.delete()
+        transaction.on_commit(bump_catalogue_version)
+
+
+def circle_message(order: ServiceOrder) -> str:
+    return _("%(later)s already comes before %(earlier)s: this rule would make a circle.") % {
+        "later": order.later,
+        "earlier": order.earlier,
+    }
+
+
+def save_service_order(*, order: ServiceOrder) -> ServiceOrder:
+    """Add or change a rule of the visit order; one that would close a circle is refused. Cached free times
+    of visits follow the catalogue's version, bumped on commit."""
+    order.full_clean()
+    if order.earlier_id == order.later_id or comes_before(order.later, order.earlier, ignore=order.pk):
+        raise ValidationError(circle_message(order))
+    with transaction.atomic():
+        order.save()
+        transaction.on_commit(bump_catalogue_version)
+    return order
+
+
+def delete_service_order(*, order: ServiceOrder) -> None:
+    with transaction.atomic():
+        order.delete()
         transaction.on_commit(bump_catalogue_version)

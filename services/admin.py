@@ -1,11 +1,37 @@
 """Admin for the service catalogue: what people can book, in English and Dutch, and its booking rules."""
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from services import actions
-from services.models import Service
+from services.models import Service, ServiceOrder
+from services.selectors import comes_before
+
+
+class ServiceOrderFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        """A rule that would make a circle is refused here, with the form (the action refuses it too)."""
+        super().clean()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE") or not form.cleaned_data.get("later"):
+                continue
+            order = form.instance
+            order.earlier, order.later = self.instance, form.cleaned_data["later"]
+            if order.later == order.earlier or comes_before(order.later, order.earlier, ignore=order.pk):
+                form.add_error("later", actions.circle_message(order))
+
+
+class ServiceOrderInline(admin.TabularInline):
+    """The services this one comes before in a one-stop visit."""
+
+    model = ServiceOrder
+    formset = ServiceOrderFormSet
+    fk_name = "earlier"
+    extra = 0
+    verbose_name = _("comes before, in a visit")
+    verbose_name_plural = _("comes before, in a visit")
 
 
 @admin.register(Service)
@@ -26,6 +52,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "requires_municipality", "ind_product_key"]
     search_fields = ["code", "name_en", "name_nl", "description_en", "description_nl"]
     ordering = ["display_order", "code"]
+    inlines = [ServiceOrderInline]
     fieldsets = [
         (None, {"fields": ["code", "is_active", "display_order"]}),
         (_("English texts"), {"fields": ["name_en", "description_en", "what_to_bring_en"]}),
@@ -59,3 +86,10 @@ class ServiceAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
         for service in queryset:
             actions.delete_service(service=service)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        """The visit-order rules through the catalogue's actions (a circle is refused there)."""
+        for order in formset.save(commit=False):
+            actions.save_service_order(order=order)
+        for order in formset.deleted_objects:
+            actions.delete_service_order(order=order)

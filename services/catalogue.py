@@ -147,3 +147,26 @@ DESK_SERVICES: list[dict] = [
         "ind_product_key": "",
     },
 ]
+
+
+# The order of a one-stop visit (services.models.ServiceOrder): registration with the municipality comes
+# before the IND's services, as the desk runs them (the IND needs the BSN and the address).
+DESK_SERVICE_ORDER: list[tuple[str, str]] = [
+    (registration, ind)
+    for registration in ("registration-eu", "registration-non-eu")
+    for ind in ("biometrics", "document-pickup", "residence-sticker", "immigration-advice")
+]
+
+
+def fill_catalogue(service_model, order_model) -> None:
+    """Create whichever of the catalogue's services and order rules are missing (models passed in, so that
+    the data migrations can give their historical ones)."""
+    for row in DESK_SERVICES:
+        service_model.objects.get_or_create(code=row["code"], defaults={k: v for k, v in row.items() if k != "code"})
+    if order_model is None:
+        return
+    by_code = {
+        service.code: service for service in service_model.objects.filter(code__in=[r["code"] for r in DESK_SERVICES])
+    }
+    for earlier, later in DESK_SERVICE_ORDER:
+        order_model.objects.get_or_create(earlier=by_code[earlier], later=by_code[later])

@@ -107,3 +107,27 @@ class Service(models.Model):
     @property
     def minimum_notice(self) -> timedelta:
         return timedelta(minutes=self.minimum_notice_minutes)
+
+
+class ServiceOrder(models.Model):
+    """A rule of the one-stop visit (issue 13): in a visit with both, `earlier` comes before `later` (e.g.
+    fast-track registration before the IND's biometrics). Services without a rule between them follow their
+    display order."""
+
+    earlier = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="comes_before", verbose_name=_("this service")
+    )
+    later = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="comes_after", verbose_name=_("comes before")
+    )
+
+    class Meta:
+        verbose_name = _("order in a visit")
+        verbose_name_plural = _("order in a visit")
+        constraints = [
+            models.UniqueConstraint(fields=["earlier", "later"], name="service_order_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(earlier=models.F("later")), name="service_order_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.earlier} → {self.later}"

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from services.catalogue import DESK_SERVICES
-from services.models import Service
+from services.catalogue import DESK_SERVICE_ORDER, fill_catalogue
+from services.models import Service, ServiceOrder
 from tests.support.env import AMSTERDAM, require, uses_postgresql
 from tests.support.factories import ServiceFactory, make_desk
 
@@ -33,10 +33,9 @@ def _service_catalogue(request):
     if request.node.get_closest_marker("django_db") is None and not _DB_FIXTURES & set(request.fixturenames):
         return
     request.getfixturevalue("_django_db_helper")
-    if Service.objects.filter(code__in=[row["code"] for row in DESK_SERVICES]).count() == len(DESK_SERVICES):
+    if ServiceOrder.objects.count() >= len(DESK_SERVICE_ORDER):
         return
-    for row in DESK_SERVICES:
-        Service.objects.get_or_create(code=row["code"], defaults={k: v for k, v in row.items() if k != "code"})
+    fill_catalogue(Service, ServiceOrder)
 
 
 @pytest.fixture(autouse=True)

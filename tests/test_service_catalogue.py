@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.test import Client
 
-from services.models import Service
+from services.actions import save_service_order
+from services.models import Service, ServiceOrder
+from services.selectors import visit_order
 from tests.support.admin import admin_url
 from tests.support.desk import sign_in
+from tests.support.factories import ServiceFactory
 from tests.support.public_flow import first_times_url, starts_on
 from tests.support.urls import reverse
 
@@ -45,6 +49,11 @@ def service_post_data(service: Service, **changes) -> dict:
     ]
     data = {name: getattr(service, name) for name in fields}
     data.update(changes)
+    rules = list(service.comes_before.order_by("pk"))
+    inline = {"comes_before-TOTAL_FORMS": str(len(rules)), "comes_before-INITIAL_FORMS": str(len(rules))}
+    for index, rule in enumerate(rules):
+        inline |= {f"comes_before-{index}-id": rule.pk, f"comes_before-{index}-later": rule.later_id}
+    data.update(inline)
     return {name: ("on" if value is True else value) for name, value in data.items() if value is not False}
 
 
@@ -89,3 +98,32 @@ def test_an_unused_service_is_deleted_through_the_action(admin, django_capture_o
     assert response.status_code == 302 and response.url == admin_url(Service, "changelist")
     assert not Service.objects.filter(pk=spare.pk).exists()
     assert len(callbacks) == 1  # the catalogue's version bump
+
+
+def test_the_order_of_a_visit_is_set_in_the_admin_and_a_circle_is_refused(
+    admin, db, django_capture_on_commit_callbacks
+):
+    registration, biometrics, pickup = ServiceFactory(), ServiceFactory(), ServiceFactory()
+    ServiceOrder.objects.create(earlier=biometrics, later=pickup)
+    data = service_post_data(registration) | {
+        "comes_before-TOTAL_FORMS": "1",
+        "comes_before-0-later": biometrics.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin.post(admin_url(Service, "change", registration.pk), data)
+    assert response.status_code == 302
+    assert ServiceOrder.objects.filter(earlier=registration, later=biometrics).exists()
+    assert callbacks  # the catalogue's version is bumped on commit: cached visit times are dropped
+    assert [s.pk for s in visit_order([pickup, biometrics, registration])] == [
+        registration.pk,
+        biometrics.pk,
+        pickup.pk,
+    ]
+    # pickup → registration would close the circle registration → biometrics → pickup.
+    data = service_post_data(pickup) | {"comes_before-TOTAL_FORMS": "1", "comes_before-0-later": registration.pk}
+    response = admin.post(admin_url(Service, "change", pickup.pk), data)
+    assert response.status_code == 200
+    assert "would make a circle" in response.content.decode()
+    assert not ServiceOrder.objects.filter(earlier=pickup).exists()
+    with pytest.raises(ValidationError):
+        save_service_order(order=ServiceOrder(earlier=pickup, later=registration))

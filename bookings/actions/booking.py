@@ -36,6 +36,13 @@ from bookings.actions.common import (
     _write_email,
     make_claims_permanent,
 )
+from bookings.actions.visits import (
+    INVALID_VISIT,
+    is_visit,
+    move_locked_visit,
+    reclaim_locked_visit,
+    visit_claims_fit,
+)
 from bookings.availability import load_rules, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
@@ -287,7 +294,13 @@ def confirm_locked_hold(
     # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits the
     # rules (a counter made inactive or no longer serving the service, shorter hours).
     units = make_claims_permanent(appointment_id=locked.pk)
-    kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
+    if is_visit(locked):  # every part's claims must still be its own and fit its service's rules
+        if len(units) != locked.claimed_units or not visit_claims_fit(locked=locked, rules=rules, units=units):
+            SlotClaim.objects.filter(appointment=locked).delete()
+            reclaim_locked_visit(locked=locked, now=now)
+        kept = locked.claimed_units
+    else:
+        kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
     if not kept or kept != locked.claimed_units:
         SlotClaim.objects.filter(appointment=locked).delete()
         allocation = _allocate_and_claim(
@@ -550,6 +563,16 @@ def move_locked_booking(
         owner = share if share is not None else fairness.address_share(locked.client_key)
         shares = [owner, fairness.mailbox_share(locked.contact_email)]
         fairness.lock_shares(shares)
+    if is_visit(locked):
+        if counter is not None:
+            raise BookingError(
+                INVALID_VISIT, _("A visit moves as a whole; its counters are chosen for it at the new time.")
+            )
+        moved = move_locked_visit(
+            locked=locked, new_start=new_start, now=now, enforce_notice=enforce_notice, actor=actor
+        )
+        fairness.check_shares(appointment=moved, shares=shares, now=now)
+        return moved
     if counter is not None:
         _check_counter(counter=counter, location=locked.location, service=locked.service)
     old_units = frozenset(

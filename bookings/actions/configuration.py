@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,6 +26,7 @@ from bookings.actions.common import BookingError
 from bookings.locking import EXCLUSIVE, capacity_changes, capacity_changes_at
 from bookings.models import (
     Appointment,
+    AppointmentPart,
     Closure,
     ConfigurationEvent,
     ConfigurationKind,
@@ -306,9 +308,15 @@ def _appointments_on_counter(*, counter_id: int, service_ids: Iterable[int] | No
     """Live appointments with counter time on this counter from now on (of these services, if given)."""
     claims = SlotClaim.objects.filter(counter_id=counter_id, unit_end__gt=now, appointment__isnull=False)
     appointments = Appointment.objects.live(now=now).filter(pk__in=claims.values("appointment_id"))
-    if service_ids is not None:
-        appointments = appointments.filter(service_id__in=list(service_ids))
+    if service_ids is not None:  # the appointment's service, or any part's of a visit
+        appointments = appointments.filter(_of_services(service_ids))
     return list(appointments.select_related("location").order_by("start", "pk"))
+
+
+def _of_services(service_ids: Iterable[int]) -> Q:
+    """Appointments of these services: their own, or a part's of a visit of several (AppointmentPart)."""
+    ids = sorted(service_ids)
+    return Q(service_id__in=ids) | Q(pk__in=AppointmentPart.objects.filter(service_id__in=ids).values("appointment_id"))
 
 
 def _check_counter_change(*, counter: Counter, spec: CounterSpec, now: datetime) -> None:
@@ -470,7 +478,7 @@ def _apply_offers(*, location: Location, specs: Sequence[OfferSpec], now: dateti
     if removed:
         stranded = list(
             Appointment.objects.live(now=now)
-            .filter(location=location, service_id__in=sorted(removed), end__gt=now)
+            .filter(_of_services(removed), location=location, end__gt=now)
             .select_related("location")
             .order_by("start", "pk")
         )

@@ -201,7 +201,7 @@ class LocationAdmin(LocationScoped, SavedThroughActions):
     fieldsets = [
         (None, {"fields": ["name", "public_name", "slug", "short_code", "is_active"]}),
         (_("Address"), {"fields": ["street", "postcode", "city", "time_zone"]}),
-        (_("Visitors"), {"fields": ["directions_en", "directions_nl", "arrive_early_minutes"]}),
+        (_("Visitors"), {"fields": ["directions_en", "directions_nl", "arrive_early_minutes", "max_wait_minutes"]}),
         (_("Contact"), {"fields": ["contact_email", "contact_phone"]}),
         (_("Booking"), {"fields": ["grid_minutes", "ind_desk_key", "municipalities"]}),
     ]

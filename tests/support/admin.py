@@ -22,6 +22,7 @@ def location_post_data(location: Location, **extra) -> dict:
         "grid_minutes": str(location.grid_minutes),
         "ind_desk_key": "",
         "arrive_early_minutes": str(location.arrive_early_minutes),
+        "max_wait_minutes": str(location.max_wait_minutes),
         "municipalities": location.municipalities,
     }
     for prefix in ("offers", "counters", "opening_hours", "closures"):

@@ -23,8 +23,9 @@ from django.db import connection, transaction
 
 from bookings.actions import BookingError, BookingResult, PersonName
 from bookings.availability import UnitKey, load_snapshot, units_per_person
-from bookings.models import Appointment, AppointmentStatus, Counter, Location, SlotClaim
+from bookings.models import Appointment, AppointmentPart, AppointmentStatus, Counter, Location, SlotClaim
 from bookings.tokens import new_reference
+from bookings.visits import load_planner
 from services.models import Service
 from tests.support.env import AMSTERDAM
 
@@ -151,7 +152,7 @@ def invariant_violations(location: Location, claims: list[Claim], *, now: dateti
     for appointment in appointments.values():
         if not appointment.is_live:
             continue
-        needed = appointment.persons * units_per_person(location=location, service=appointment.service)
+        needed = _units_needed(location, appointment)
         lapsed = appointment.status == AppointmentStatus.HELD and now is not None and appointment.hold_expires_at <= now
         if claim_count[appointment.pk] not in ({0, needed} if lapsed else {needed}):
             problems.append(f"appointment {appointment.pk} holds {claim_count[appointment.pk]} units, needs {needed}")
@@ -166,6 +167,16 @@ def invariant_violations(location: Location, claims: list[Claim], *, now: dateti
                     f"{other} ({hm(other_start)}-{hm(other_end)}) overlap"
                 )
     return problems
+
+
+def _units_needed(location: Location, appointment: Appointment) -> int:
+    """Persons times the service's units; for a visit of several parts, summed over its parts."""
+    if appointment.part_count == 1:
+        return appointment.persons * units_per_person(location=location, service=appointment.service)
+    return sum(
+        len(part.persons) * units_per_person(location=location, service=part.service)
+        for part in AppointmentPart.objects.filter(appointment=appointment).select_related("service")
+    )
 
 
 def overlaps(problems: list[str]) -> list[str]:
@@ -265,6 +276,34 @@ class NaiveDesk:
                     [(counter_id, unit, self.now) for counter_id, unit in allocation.units],
                 )
             self._insert_claims(appointment.pk, allocation.units, hold_expires_at)
+        return appointment
+
+    def book_visit(self, *, parts, start: datetime, pause: bool = True) -> Appointment:
+        """A visit of several parts, checked by the real planner against the naive claims, then inserted."""
+        day = start.astimezone(self.location.tz).date()
+        planner = load_planner(location=self.location, parts=parts, start_date=day, end_date=day, now=self.now)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT counter_id, unit_start FROM naive_claim")
+            taken: set[UnitKey] = {(counter_id, unit.astimezone(UTC)) for counter_id, unit in cursor.fetchall()}
+        allocation = planner.on(replace(planner.snapshot, taken=taken)).allocate(start)
+        if allocation is None:
+            raise BookingError(BookingError.SLOT_TAKEN, "taken (naive check)")
+        if pause:
+            clock.sleep(NAIVE_WINDOW_SECONDS)
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                reference=new_reference(short_code=self.location.short_code),
+                service=parts[0].service,
+                location=self.location,
+                start=allocation.start,
+                end=allocation.end,
+                persons=len({person for part in parts for person in part.persons}),
+                status=AppointmentStatus.BOOKED,
+                created_at=self.now,
+                booked_at=self.now,
+                part_count=len(parts),
+            )
+            self._insert_claims(appointment.pk, allocation.units)
         return appointment
 
     def confirm(self, *, appointment: Appointment) -> Appointment:
