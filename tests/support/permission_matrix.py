@@ -293,12 +293,13 @@ def admin_requests(world, request) -> dict[str, list[tuple[str, str, dict, str]]
     found["view_on_site"] = [
         ("get", reverse("admin:view_on_site", args=[appointment_type, world["appointment_b"].pk]), {}, OBJECT)
     ]
+    # The admin's search for a form's location (the Location admin's rows, so the person's own locations).
     found["autocomplete"] = [
         (
             "get",
             reverse("admin:autocomplete"),
-            {"term": "B", "app_label": meta.app_label, "model_name": meta.model_name, "field_name": "location"},
-            OBJECT,
+            {"term": "", "app_label": meta.app_label, "model_name": meta.model_name, "field_name": "location"},
+            LISTING,
         )
         for meta in (Counter._meta, Appointment._meta, Device._meta)
     ]
