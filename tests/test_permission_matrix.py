@@ -38,7 +38,7 @@ from desk import clock
 from employers.models import Employer
 from insights.permissions import DESK_LEADS_GROUP
 from insights.tables import TABLE_KEYS
-from queueing.models import DeviceKind, ServiceLetter
+from queueing.models import DeviceKind, ServiceLetter, Ticket
 from queueing.views.counter import STEPS
 from services.models import Service
 from tests.support.desk import desk_staff, sign_in
@@ -164,6 +164,7 @@ def desk_side_requests(world) -> dict[str, list[tuple[str, str, dict, str]]]:
             for name in sorted(STEPS)
         ],
         "queueing:phone_booking": [
+            ("get", phone, {}, LISTING),  # the form's locations
             ("get", phone, {"location": b.pk, "service": service.pk, "day": "2026-12-02"}, OBJECT),
             ("post", phone, booking, OBJECT),
         ],
@@ -171,7 +172,10 @@ def desk_side_requests(world) -> dict[str, list[tuple[str, str, dict, str]]]:
             ("get", reverse("queueing:phone_confirmation", args=[appointment.reference]), {}, OBJECT)
             for appointment in (world["appointment_b"], world["queued_b"])
         ],
-        "insights:dashboard": [("get", reverse("insights:dashboard"), {"location": b.pk}, OBJECT)],
+        "insights:dashboard": [
+            ("get", reverse("insights:dashboard"), {}, LISTING),  # the first of the person's locations
+            ("get", reverse("insights:dashboard"), {"location": b.pk}, OBJECT),
+        ],
         "insights:dashboard_csv": [
             ("get", reverse("insights:dashboard_csv", args=[table]), {"location": b.pk}, OBJECT) for table in TABLE_KEYS
         ],
@@ -428,6 +432,17 @@ def test_a_kiosk_and_a_display_of_a_do_not_open_bs(client, world):
         own = "queueing:kiosk" if kind == DeviceKind.KIOSK else "queueing:display"
         assert client.get(reverse(own, args=[world["a"].slug])).status_code == 200
         _screen_answers(client, world, (kind,))
+        if kind == DeviceKind.KIOSK:
+            # B's references typed at A's own kiosk: refused, no check-in, no ticket at A.
+            for appointment in (world["appointment_b"], world["queued_b"]):
+                response = client.post(
+                    reverse("queueing:kiosk", args=[world["a"].slug]), {"reference": appointment.reference}
+                )
+                assert response.status_code == 400, appointment
+                assert (
+                    B_NAME not in response.content.decode() and 'data-testid="ticket"' not in response.content.decode()
+                )
+            assert not Ticket.objects.filter(location=world["a"]).exists()
     assert state_of_b(world) == before
     # B's own kiosk is let in: the 403s above are the device's location, not a broken page.
     client.cookies.clear()
