@@ -107,6 +107,21 @@ def test_staff_of_a_run_location_a(client, world, role, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("role", ["staff of A", "admin of A"])
+def test_the_agenda_search_at_a_finds_nothing_of_b(client, world, role):
+    """A's agenda searched for B's booking by reference and by name (the typed text is echoed back, so the
+    check is on what only a result shows: the other name, the other reference)."""
+    signed_in(client, world, role)
+    reference = world["appointment_b"].reference
+    for query, result in ((reference, "Beatrix"), (B_NAME, reference), ("Beatrix", reference)):
+        response = client.get(reverse("desk:agenda"), {"location": world["a"].pk, "day": "2026-12-01", "q": query})
+        assert response.status_code == 200, query
+        assert response.context["results"] == [] and result not in response.content.decode(), query
+    signed_in(client, world, "superuser")
+    response = client.get(reverse("desk:agenda"), {"location": world["b"].pk, "day": "2026-12-01", "q": B_NAME})
+    assert reference in response.content.decode()  # the same search at B finds it
+
+
 def test_a_person_at_several_locations_picks_one_and_one_at_none_is_told(client, world):
     staff = world["staff_b"]
     sign_in(client, staff)

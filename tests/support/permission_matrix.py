@@ -263,19 +263,26 @@ OBJECT, ACTION, LISTING = "object", "action", "listing"
 def admin_requests(world, request) -> dict[str, list[tuple[str, str, dict, str]]]:
     """For each admin URL name of the location-bound models (and the admin's own URLs that take an object):
     (method, path, data, kind) aimed at B's object."""
-    objects = admin_objects(world)
+    objects, b = admin_objects(world), world["b"]
     found: dict[str, list[tuple[str, str, dict, str]]] = {}
     for model in location_bound_models():
         meta, obj = model._meta, objects[model]
         base = f"{meta.app_label}_{meta.model_name}"
-        found[f"{base}_changelist"] = [("get", reverse(f"admin:{base}_changelist"), {}, LISTING)] + [
+        model_admin = admin.site._registry[model]
+        # The list, and its search (where it has one) for B's booking by reference and first name, and for B's
+        # short code (the typed text is echoed back, so none is what _shows_nothing_of_b looks for).
+        typed = [world["appointment_b"].reference, "Beatrix", b.short_code] if model_admin.search_fields else []
+        searches = [{"q": text} for text in typed]
+        found[f"{base}_changelist"] = [
+            ("get", reverse(f"admin:{base}_changelist"), query, LISTING) for query in [{}, *searches]
+        ] + [
             (
                 "post",
                 reverse(f"admin:{base}_changelist"),
                 {"action": action, "_selected_action": [obj.pk], "confirm": "yes", "post": "yes"},
                 ACTION,
             )
-            for action in admin.site._registry[model].get_actions(request)
+            for action in model_admin.get_actions(request)
         ]
         found[f"{base}_add"] = [("get", reverse(f"admin:{base}_add"), {}, LISTING)]
         found[f"{base}_change"] = [("get", reverse(f"admin:{base}_change", args=[obj.pk]), {}, OBJECT)]
