@@ -1,5 +1,7 @@
 """The queue in the admin: kiosk and display devices (created, new sign-in link, revoked through actions),
-ticket letters per service, and the tickets read-only. Every write goes through an action."""
+ticket letters per service, and the tickets read-only. Every write goes through an action. Devices and
+tickets belong to a location: an admin limited to locations sees, adds and acts on their own only
+(bookings/admin/scoped.py); the ticket letters are per service, for every location."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from bookings.admin.scoped import LocationScoped, related_only
 from bookings.admin.through_actions import SavedThroughActions
 from queueing import actions, devices
 from queueing.models import Device, ServiceLetter, Ticket
@@ -21,9 +24,9 @@ def _sign_in_link(request: HttpRequest, code: str) -> str:
 
 
 @admin.register(Device)
-class DeviceAdmin(SavedThroughActions):
+class DeviceAdmin(LocationScoped, SavedThroughActions):
     list_display = ["name", "location", "kind", "signed_in_at", "revoked_at"]
-    list_filter = ["location", "kind"]
+    list_filter = [related_only("location"), "kind"]
     fields = [
         "location",
         "kind",
@@ -98,7 +101,7 @@ class ServiceLetterAdmin(SavedThroughActions):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(LocationScoped, admin.ModelAdmin):
     list_display = [
         "__str__",
         "location",
@@ -110,7 +113,7 @@ class TicketAdmin(admin.ModelAdmin):
         "wait_seconds",
         "service_seconds",
     ]
-    list_filter = ["location", "day", "status"]
+    list_filter = [related_only("location"), "day", "status"]
     list_select_related = ["location", "service", "counter"]
     exclude = ["appointment"]
 

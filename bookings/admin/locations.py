@@ -197,6 +197,9 @@ class LocationAdmin(LocationScoped, SavedThroughActions):
     list_display = ["name", "slug", "short_code", "city", "grid_minutes", "active_counters", "is_active"]
     list_filter = ["is_active", "city"]
     search_fields = ["name", "slug", "short_code", "street", "city"]
+    # Explicit: the counted annotation groups the rows, and a grouped query drops Meta.ordering (the admin's
+    # location search for a form's field would come unordered).
+    ordering = ["name", "pk"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["name", "public_name", "slug", "short_code", "is_active"]}),
