@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from bookings.models import (
     LIVE_STATUSES,
     Appointment,
+    AppointmentPart,
     AppointmentStatus,
     EmailKind,
     Location,
@@ -165,3 +167,37 @@ def offers_of(*, locations: list[Location]) -> dict[int, list[LocationService]]:
     ):
         found[offer.location_id].append(offer)
     return found
+
+
+@dataclass(frozen=True)
+class VisitPartView:
+    """A part of a visit as pages, e-mails and the API show it; a booking of one service is one part."""
+
+    position: int
+    service: Service
+    persons: tuple[int, ...]
+    start: datetime
+    end: datetime
+    # (person, counter id, start, end) per person served in this part; empty for a booking of one service
+    seats: tuple[tuple[int, int, datetime, datetime], ...] = ()
+
+
+def visit_parts(appointment: Appointment) -> list[VisitPartView]:
+    """The appointment's parts in order (one query for a visit of several, none for a booking of one)."""
+    if appointment.part_count == 1:
+        persons = tuple(range(1, appointment.persons + 1))
+        return [VisitPartView(1, appointment.service, persons, appointment.start, appointment.end)]
+    return [
+        VisitPartView(
+            position=part.position,
+            service=part.service,
+            persons=tuple(part.persons),
+            start=part.start,
+            end=part.end,
+            seats=tuple(
+                (person, counter_id, datetime.fromisoformat(begin), datetime.fromisoformat(end))
+                for person, counter_id, begin, end in part.seats
+            ),
+        )
+        for part in AppointmentPart.objects.filter(appointment_id=appointment.pk).select_related("service")
+    ]

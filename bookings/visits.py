@@ -41,6 +41,7 @@ from bookings.availability import Allocation, CapacitySnapshot, load_snapshot
 from bookings.availability_units import UnitKey, _epoch_ceiling, _runs_at_least
 from bookings.models import Location
 from services.models import Service
+from services.selectors import visit_order
 
 DEFAULT_MAX_WAIT_MINUTES = 15
 # How many steps the exhaustive search may take per arrival when the greedy placement found nothing or
@@ -92,6 +93,13 @@ class VisitError(ValueError):
 
 def persons_of(parts: Sequence[PartRequest]) -> tuple[int, ...]:
     return tuple(sorted({person for part in parts for person in part.persons}))
+
+
+def in_desk_order(parts: Sequence[PartRequest]) -> list[PartRequest]:
+    """The parts in the order the desk runs them (services.selectors.visit_order: its rules per pair of
+    services, else display order), whatever order they were asked in."""
+    by_service = {part.service.pk: part for part in parts}
+    return [by_service[service.pk] for service in visit_order([part.service for part in parts])]
 
 
 def check_parts(parts: Sequence[PartRequest]) -> None:

@@ -32,7 +32,7 @@ from bookings import actions, availability
 from bookings.actions import PersonName
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
-# Examples per operation and generation mode; with 11 operations the whole run stays well under a minute.
+# Examples per operation and generation mode; with 13 operations the whole run stays well under a minute.
 MAX_EXAMPLES = 15
 
 OPERATIONS = {
@@ -42,7 +42,9 @@ OPERATIONS = {
     ("GET", "/api/v1/locations/{short_code}/"),
     ("GET", "/api/v1/locations/{short_code}/services/{code}/free-days/"),
     ("GET", "/api/v1/locations/{short_code}/services/{code}/free-times/"),
+    ("GET", "/api/v1/locations/{short_code}/visits/free-times/"),
     ("POST", "/api/v1/holds/"),
+    ("POST", "/api/v1/visits/holds/"),
     ("POST", "/api/v1/bookings/"),
     ("GET", "/api/v1/bookings/manage/"),
     ("POST", "/api/v1/bookings/manage/cancel/"),
@@ -149,7 +151,28 @@ def _real_variants(operation, values) -> list:
     variants = []
     if "{" in path:
         variants.append(operation.as_strategy(path_parameters={k: v for k, v in values["path"].items() if k in path}))
-    if path.endswith("/holds/"):
+    if path.endswith("/visits/holds/"):
+        variants.append(
+            st.tuples(st.sampled_from(values["starts"]), st.integers(1, 2)).flatmap(
+                lambda pick: operation.as_strategy(
+                    body={
+                        "location": values["path"]["short_code"],
+                        "parts": [{"service": values["path"]["code"], "persons": list(range(1, pick[1] + 1))}],
+                        "start": pick[0],
+                    }
+                )
+            )
+        )
+    if path.endswith("/visits/free-times/"):
+        variants.append(
+            st.sampled_from(values["starts"]).flatmap(
+                lambda start: operation.as_strategy(
+                    path_parameters={"short_code": values["path"]["short_code"]},
+                    query={"date": start[:10], "part": [f"{values['path']['code']}:1"]},
+                )
+            )
+        )
+    if path == "/api/v1/holds/":
         variants.append(
             st.tuples(st.sampled_from(values["starts"]), st.integers(1, 2)).flatmap(
                 lambda pick: operation.as_strategy(

@@ -254,6 +254,10 @@ def public_requests(world) -> dict[str, list[tuple[str, str, dict]]]:
         "api_v1:free-days": [("get", f"{api}/locations/{short}/services/{code}/free-days/", {})],
         "api_v1:free-times": [("get", f"{api}/locations/{short}/services/{code}/free-times/", {"date": "2026-12-02"})],
         "api_v1:holds": [("post", f"{api}/holds/", {"location": short, "service": code})],
+        "api_v1:visit-times": [
+            ("get", f"{api}/locations/{short}/visits/free-times/", {"date": "2026-12-02", "part": f"{code}:1"})
+        ],
+        "api_v1:visit-holds": [("post", f"{api}/visits/holds/", {"location": short, "parts": [{"service": code}]})],
         "api_v1:bookings": [("post", f"{api}/bookings/", {"reference": ref})],
         "api_v1:manage": [("get", f"{api}/bookings/manage/", {"reference": ref})],
         "api_v1:cancel": [("post", f"{api}/bookings/manage/cancel/", {"reference": ref})],

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.v1 import selectors as api_selectors
 from api.v1 import tokens
 from api.v1.docs import error_responses
 from api.v1.errors import ApiError
@@ -25,13 +26,17 @@ from api.v1.serializers import (
     HoldRequestSerializer,
     HoldSerializer,
     MoveRequestSerializer,
+    VisitHoldRequestSerializer,
+    VisitHoldSerializer,
 )
 from api.v1.throttles import PollThrottle, WriteThrottle
 from api.v1.views import PublicView
 from bookings import abuse, actions
 from bookings import selectors as booking_selectors
 from bookings.actions import BookingError, PersonName
+from bookings.actions.visits import hold_visit
 from bookings.models import Appointment, AppointmentStatus, Location
+from bookings.visits import PartRequest
 from services.selectors import service_by_code
 
 MANAGE_AUTH = [{"manageToken": []}]
@@ -77,7 +82,21 @@ def _booking_data(appointment: Appointment) -> dict:
         "phone": fresh.phone,
         "language": fresh.language,
         "can_change": _can_change(fresh),
+        "parts": parts_data(fresh),
     }
+
+
+def parts_data(appointment: Appointment) -> list[dict]:
+    return [
+        {
+            "service": part.service.code,
+            "name": part.service.name,
+            "persons": list(part.persons),
+            "start": part.start,
+            "end": part.end,
+        }
+        for part in booking_selectors.visit_parts(appointment)
+    ]
 
 
 class PrivateAnswerView(PublicView):
@@ -252,3 +271,61 @@ class MoveView(PrivateAnswerView):
             appointment=appointment, new_start=body.validated_data["start"], now=timezone.now()
         )
         return Response(BookingSerializer(_booking_data(moved)).data)
+
+
+def requested_parts(*, location: Location, parts: list[tuple[str, list[int]]], field: str) -> list[PartRequest]:
+    """The visit's parts by service code, each a service `location` offers (422 naming the field if not)."""
+    found = []
+    for code, persons in parts:
+        offer = api_selectors.offered_service(location=location, code=code)
+        if offer is None:
+            raise _unknown(
+                field, "unknown_service", _("This location does not offer the service %(code)s.") % {"code": code}
+            )
+        found.append(PartRequest(offer.service, tuple(persons)))
+    return found
+
+
+class VisitHoldView(PrivateAnswerView):
+    throttle_classes = [WriteThrottle]
+
+    @extend_schema(
+        operation_id="visits_hold",
+        summary="Hold a visit of several services for a few minutes",
+        description=(
+            "One arrival for several services, each for some of the persons (a family: registration for all, "
+            "biometrics for the adults). Every part is held, or none (409). Book it with POST /api/v1/bookings/ "
+            "and the answer's `hold_token`, giving every person's name: one reference, one manage token, one "
+            "confirmation e-mail for the whole visit."
+        ),
+        tags=["booking"],
+        request=VisitHoldRequestSerializer,
+        responses={201: VisitHoldSerializer, **error_responses(400, 409, 415, 422, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        body = VisitHoldRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        location = _location_for_hold(data["location"])
+        parts = requested_parts(
+            location=location, parts=[(p["service"], p["persons"]) for p in data["parts"]], field="parts"
+        )
+        appointment = hold_visit(
+            location=location,
+            parts=parts,
+            start=data["start"],
+            municipality=data["municipality"],
+            language=data.get("language") or _request_language(),
+            now=timezone.now(),
+            client_key=abuse.client_key_for(request),
+        )
+        hold = {
+            "hold_token": tokens.hold_token(appointment_id=appointment.pk),
+            "expires_at": appointment.hold_expires_at,
+            "location": location.short_code,
+            "start": appointment.start,
+            "end": appointment.end,
+            "persons": appointment.persons,
+            "parts": parts_data(appointment),
+        }
+        return Response(VisitHoldSerializer(hold).data, status=201)

@@ -321,6 +321,14 @@ class MoveRequestSerializer(serializers.Serializer):
     start = BoundedDateTimeField(help_text="A free time's `start` for the same persons.")
 
 
+class VisitPartSerializer(serializers.Serializer):
+    service = serializers.SlugField()
+    name = serializers.CharField(help_text="The service's name in the request's language.")
+    persons = serializers.ListField(child=serializers.IntegerField())
+    start = serializers.DateTimeField(help_text="When the part's first person is served.")
+    end = serializers.DateTimeField(help_text="When the part's last person is done.")
+
+
 class BookingSerializer(serializers.Serializer):
     reference = serializers.CharField(help_text="Quote it at the desk, e.g. MAA-7KQ4-9XD2.")
     status = serializers.CharField(help_text="booked, checked_in, cancelled, ...")
@@ -334,6 +342,9 @@ class BookingSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_blank=True)
     language = serializers.CharField()
     can_change = serializers.BooleanField(help_text="Whether it can still be moved or cancelled online.")
+    parts = VisitPartSerializer(
+        many=True, help_text="The visit's parts in order: one for a booking of one service, more for a visit."
+    )
 
 
 class BookingCreatedSerializer(BookingSerializer):
@@ -343,3 +354,82 @@ class BookingCreatedSerializer(BookingSerializer):
             "The same token is in the manage link of the confirmation e-mail."
         )
     )
+
+
+# ---- visits of several parts (issue 13) ---------------------------------------------------------
+
+PART_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}:[1-6](,[1-6]){0,5}$"
+
+
+class VisitTimesQuerySerializer(serializers.Serializer):
+    date = BoundedDateField(help_text="The day, YYYY-MM-DD.")
+    part = serializers.ListField(
+        child=serializers.RegexField(PART_PATTERN, max_length=60),
+        min_length=1,
+        max_length=6,
+        help_text=(
+            "One per service of the visit: the service's code, a colon and the persons (numbered from 1) who "
+            "need it, e.g. `part=registration-eu:1,2,3,4&part=biometrics:1,2`. The desk decides the order."
+        ),
+    )
+
+
+class VisitPartRequestSerializer(serializers.Serializer):
+    service = serializers.SlugField(max_length=40, help_text="The service's code.")
+    persons = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_PERSONS_PER_BOOKING),
+        min_length=1,
+        max_length=MAX_PERSONS_PER_BOOKING,
+        help_text="The persons (numbered from 1) who need this service.",
+    )
+
+
+class VisitPartRefSerializer(serializers.Serializer):
+    service = serializers.SlugField()
+    persons = serializers.ListField(child=serializers.IntegerField())
+
+
+class VisitTimeSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="The arrival: pass this value as `start` to hold the visit.")
+    end = serializers.DateTimeField(help_text="When the visit's last part is expected to be done.")
+    time = serializers.CharField(help_text="The arrival as HH:MM in the location's time zone.")
+
+
+class VisitTimesSerializer(serializers.Serializer):
+    location = serializers.CharField()
+    parts = VisitPartRefSerializer(many=True, help_text="The visit's parts in the desk's order.")
+    date = serializers.DateField()
+    times = VisitTimeSerializer(many=True)
+
+
+class VisitHoldRequestSerializer(serializers.Serializer):
+    location = serializers.RegexField(
+        r"^[A-Z]{2,5}$", max_length=5, help_text="The location's short code: 2 to 5 capital letters, e.g. MAA."
+    )
+    parts = serializers.ListField(
+        child=VisitPartRequestSerializer(),
+        min_length=1,
+        max_length=6,
+        help_text="One entry per service; every person from 1 to the number of persons needs at least one.",
+    )
+    start = BoundedDateTimeField(help_text="A free arrival time's `start`, ISO 8601 with its UTC offset.")
+    municipality = serializers.CharField(
+        max_length=80,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where the persons live or are moving to; required when a service has `requires_municipality`.",
+    )
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+
+
+class VisitHoldSerializer(serializers.Serializer):
+    hold_token = serializers.CharField(
+        help_text="Opaque; pass it to POST /api/v1/bookings/ with every person's name. Keep it to yourself."
+    )
+    expires_at = serializers.DateTimeField(help_text="Book before this moment; later only if the time is still free.")
+    location = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    persons = serializers.IntegerField()
+    parts = VisitPartSerializer(many=True)

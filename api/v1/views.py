@@ -29,9 +29,11 @@ from api.v1.serializers import (
     FreeTimesSerializer,
     LocationSerializer,
     ServiceSerializer,
+    VisitTimesQuerySerializer,
+    VisitTimesSerializer,
 )
 from api.v1.throttles import PollThrottle
-from bookings import availability
+from bookings import availability, visits
 from bookings.models import Location, LocationService
 from services.models import Service
 
@@ -284,3 +286,82 @@ class FreeTimesView(CachedPollView):
             content_type=JSON,
         )
         return caching.shared_response(request, found)
+
+
+class VisitTimesView(CachedPollView):
+    answer_name = "v1-visit-times"
+
+    @extend_schema(
+        operation_id="visit_times",
+        summary="The free arrival times on one day for a visit of several services",
+        description=(
+            "Arrival times at which every part of the visit fits: each person on a counter that serves the "
+            "part, nobody at two counters at once, nobody waiting longer than the location's `max_wait_minutes` "
+            "between two of their parts. Hold one by passing its `start` to POST /api/v1/visits/holds/."
+        ),
+        tags=["availability"],
+        parameters=[VisitTimesQuerySerializer],
+        responses={200: VisitTimesSerializer, **error_responses(400, 404, 422, 429)},
+    )
+    def get(self, request: Request, short_code: str) -> HttpResponse:
+        question = self.question(request, short_code=short_code)
+        cached = caching.cached_answer(question)
+        if cached is not None:
+            return caching.shared_response(request, cached)
+        self.count_poll(request)
+        location = _location_or_404(short_code)
+        query = VisitTimesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data["date"]
+        asked = []
+        for value in query.validated_data["part"]:
+            code, _colon, persons = value.partition(":")
+            asked.append((code, [int(person) for person in persons.split(",")]))
+        parts = ordered_parts(location=location, asked=asked)
+        now = timezone.now()
+        today = now.astimezone(location.tz).date()
+
+        def compute() -> bytes:
+            slots = visits.free_arrivals(
+                location=location,
+                parts=parts,
+                start_date=day,
+                end_date=day,
+                now=now,
+                max_wait_minutes=location.max_wait_minutes,
+            ).get(day, [])
+            data = {
+                "location": location.short_code,
+                "parts": [{"service": part.service.code, "persons": list(part.persons)} for part in parts],
+                "date": day,
+                "times": [
+                    {"start": slot.start, "end": slot.end, "time": slot.start.astimezone(location.tz).strftime("%H:%M")}
+                    for slot in slots
+                ],
+            }
+            return _json(VisitTimesSerializer(data).data)
+
+        found = caching.answer(
+            question,
+            location_id=location.pk,
+            parts=(";".join(f"{p.service.pk}-{'.'.join(map(str, p.persons))}" for p in parts), day, today),
+            compute=compute,
+            day=day,
+            content_type=JSON,
+        )
+        return caching.shared_response(request, found)
+
+
+def ordered_parts(*, location: Location, asked: list[tuple[str, list[int]]]) -> list[visits.PartRequest]:
+    """The asked parts as the desk orders them; 404 for a service the location does not offer, 422 for a
+    visit of the wrong shape (a service twice, persons not numbered from 1, too many for a service)."""
+    parts = []
+    for code, persons in asked:
+        parts.append(visits.PartRequest(_offer_or_404(location=location, code=code).service, tuple(persons)))
+    try:
+        visits.check_parts(parts)
+    except visits.VisitError as error:
+        raise ApiError(
+            status_code=422, code="invalid_visit", message=str(error), fields={"part": [str(error)]}
+        ) from error
+    return visits.in_desk_order(parts)

@@ -59,9 +59,16 @@ from bookings.models import (
     SlotClaim,
 )
 from bookings.tokens import hash_token, new_manage_token
-from bookings.visits import PartRequest, VisitAllocation, VisitError, check_parts, load_planner, persons_of
+from bookings.visits import (
+    PartRequest,
+    VisitAllocation,
+    VisitError,
+    check_parts,
+    in_desk_order,
+    load_planner,
+    persons_of,
+)
 from services.models import MAX_PERSONS_PER_BOOKING
-from services.selectors import visit_order
 
 INVALID_VISIT = "invalid_visit"
 
@@ -111,8 +118,7 @@ def check_visit_input(*, parts: Sequence[PartRequest]) -> list[PartRequest]:
         )
     for part in parts:
         _check_service_and_persons(service=part.service, persons=len(part.persons))
-    by_service = {part.service.pk: part for part in parts}
-    return [by_service[service.pk] for service in visit_order([part.service for part in parts])]
+    return in_desk_order(parts)
 
 
 def _plan(
