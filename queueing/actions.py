@@ -115,18 +115,34 @@ def issue_ticket_in_transaction(
     return ticket
 
 
+def ticket_for_checked_in(
+    *, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None, kind: str | None = None
+) -> Ticket:
+    """The one way a checked-in appointment gets its ticket: the one it has (checked in again after an undone
+    check-in, or at the kiosk a second time), else a new one. The caller holds the appointment's row lock,
+    inside its transaction."""
+    existing = Ticket.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    return issue_ticket_in_transaction(appointment=appointment, now=now, actor=actor, kind=kind)
+
+
+def ticket_on_check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> str:
+    """The check-in hook (bookings/hooks.py, registered in QueueingConfig.ready): every check-in — the desk's by
+    reference or from the agenda, the kiosk's, a walk-in's — gets its ticket in its own transaction. Returns the
+    line the desk shows the staff member."""
+    ticket = ticket_for_checked_in(appointment=appointment, now=now, actor=actor)
+    return _("Ticket %(ticket)s") % {"ticket": ticket.code}
+
+
 def issue_ticket(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Ticket:
-    """The ticket of an appointment checked in elsewhere (the desk's check-in or walk-in page); the same
-    ticket again if it has one."""
+    """The ticket of an appointment that is checked in; the same ticket again if it has one."""
     with transaction.atomic(durable=True):
         locked = Appointment.objects.select_for_update(of=("self",)).select_related("location", "service")
         locked = locked.get(pk=appointment.pk)
-        existing = Ticket.objects.filter(appointment=locked).first()
-        if existing is not None:
-            return existing
-        if locked.status != AppointmentStatus.CHECKED_IN:
+        if locked.status != AppointmentStatus.CHECKED_IN and not Ticket.objects.filter(appointment=locked).exists():
             raise BookingError(BookingError.INVALID_STATUS, _("This person is not checked in."))
-        return issue_ticket_in_transaction(appointment=locked, now=now, actor=actor)
+        return ticket_for_checked_in(appointment=locked, now=now, actor=actor)
 
 
 def _issue_missing_tickets(*, location: Location, day, now: datetime, actor) -> None:

@@ -18,8 +18,8 @@ from bookings.actions import BookingError, PersonName
 from bookings.actions.desk import check_in_locked
 from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.tokens import normalise_reference
-from queueing.actions import issue_ticket, issue_ticket_in_transaction
-from queueing.models import Ticket, TicketKind
+from queueing.actions import issue_ticket, ticket_for_checked_in
+from queueing.models import Ticket
 from services.models import Service
 
 NOT_FOUND = "kiosk_not_found"
@@ -53,10 +53,7 @@ def check_in_at_kiosk(*, location: Location, reference: str, now: datetime) -> T
         if appointment.start.astimezone(tz).date() != now.astimezone(tz).date():
             raise BookingError(NOT_TODAY, _("This booking is not for today. Please ask at the desk."))
         if appointment.status == AppointmentStatus.CHECKED_IN:
-            existing = Ticket.objects.filter(appointment=appointment).first()
-            if existing is not None:
-                return existing
-            return issue_ticket_in_transaction(appointment=appointment, now=now, actor=None)
+            return ticket_for_checked_in(appointment=appointment, now=now, actor=None)
         if now < appointment.start - timedelta(minutes=settings.EXPATDESK_KIOSK_EARLY_MINUTES):
             raise BookingError(
                 TOO_EARLY,
@@ -69,8 +66,9 @@ def check_in_at_kiosk(*, location: Location, reference: str, now: datetime) -> T
             )
         if now > appointment.start + timedelta(minutes=settings.EXPATDESK_KIOSK_LATE_MINUTES):
             raise BookingError(TOO_LATE, _("Your appointment time has passed. Please ask at the desk."))
+        # The check-in hook issues the ticket (queueing.actions.ticket_on_check_in); here it is read back.
         check_in_locked(locked=appointment, now=now, actor=None, detail="kiosk")
-        return issue_ticket_in_transaction(appointment=appointment, now=now, actor=None, kind=TicketKind.APPOINTMENT)
+        return ticket_for_checked_in(appointment=appointment, now=now, actor=None)
 
 
 def kiosk_services(*, location: Location) -> list[Service]:
