@@ -19,6 +19,7 @@ from bookings.actions.common import (
     _check_aware,
     _check_counter,
     _check_customer_limits,
+    _check_extra_units,
     _check_holds_per_client,
     _check_municipality,
     _check_names,
@@ -70,20 +71,31 @@ def _create_and_claim(
     enforce_notice: bool,
     counter: Counter | None,
     expires_at: datetime | None,
+    extra_units: int = 0,
     **columns: object,
 ) -> Appointment:
     """Insert a new appointment (with `columns`, more of its fields) and claim counter time for it (held
-    until `expires_at`, or for good).
+    until `expires_at`, or for good), `extra_units` grid units more per person (extra time).
 
     The allocation comes first, from one snapshot, so that the row is inserted complete (its end and claimed
     units known); only when another booking took a unit meanwhile does the retry read afresh and update it."""
+    extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
     snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
     _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
     counter_ids = [counter.pk] if counter else None
-    allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
+    allocation = snapshot.allocate(
+        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    )
     if allocation is None:
-        raise _does_not_fit(snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids)
+        raise _does_not_fit(
+            snapshot=snapshot,
+            service=service,
+            persons=persons,
+            start=start,
+            counter_ids=counter_ids,
+            extra_units=extra_units,
+        )
     appointment = _create_appointment(
         location=location,
         service=service,
@@ -96,6 +108,7 @@ def _create_and_claim(
         hold_expires_at=expires_at,
         end=allocation.end,
         claimed_units=len(allocation.units),
+        extra_units=extra_units,
         **columns,
     )
     try:
@@ -155,8 +168,10 @@ def hold_slot(
     language: str = "en",
     client_key: str = "",
     share: Share | None = None,
+    extra_units: int = 0,
 ) -> Appointment:
-    """Claim a slot for a few minutes while the person fills in their details.
+    """Claim a slot for a few minutes while the person fills in their details (`extra_units`: extra time, grid
+    units more per person; the booking keeps it).
 
     `client_key` (bookings/abuse.py client_key_for) caps the live holds of one client address at
     EXPATDESK_MAX_HOLDS_PER_IP and its counter time at its fair share (bookings/fairness.py); empty for
@@ -183,6 +198,7 @@ def hold_slot(
             language=language,
             expires_at=expires_at,
             owner=owner,
+            extra_units=extra_units,
         )
 
 
@@ -198,6 +214,7 @@ def hold_in_transaction(
     expires_at: datetime,
     owner: Share | None,
     mailbox: Share | None = None,
+    extra_units: int = 0,
 ) -> Appointment:
     """The body of a hold, for actions that hold as one step of their own transaction (the waitlist holds
     freed time for the person it offers it to). The caller has checked the input (the municipality in the
@@ -217,6 +234,7 @@ def hold_in_transaction(
         expires_at=expires_at,
         client_key=owner.key if owner is not None else "",
         mailbox_key=mailbox.key if mailbox is not None else "",
+        extra_units=extra_units,
     )
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.HELD, now=now)
@@ -350,6 +368,7 @@ def book_appointment(
     enforce_customer_limits: bool = True,
     client_key: str = "",
     share: Share | None = None,
+    extra_units: int = 0,
 ) -> BookingResult:
     """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter.
 
@@ -382,6 +401,7 @@ def book_appointment(
             enforce_customer_limits=enforce_customer_limits,
             owner=owner,
             mailbox=mailbox,
+            extra_units=extra_units,
         )
 
 
@@ -413,6 +433,7 @@ def book_in_transaction(
     owner: Share | None = None,
     mailbox: Share | None = None,
     status: str = AppointmentStatus.BOOKED,
+    extra_units: int = 0,
 ) -> BookingResult:
     """The body of a direct booking, for actions that book as one step of their own transaction (a walk-in
     books and checks in at once). The caller has checked the input and holds the location's lock and the
@@ -442,6 +463,7 @@ def book_in_transaction(
         mailbox_key=mailbox_key(contact_email),
         checked_in_at=now if status == AppointmentStatus.CHECKED_IN else None,
         manage_token_hash=hash_token(token),
+        extra_units=extra_units,
     )
     _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
