@@ -690,6 +690,7 @@ def nearest_free_slots(
     now: datetime,
     limit: int = 6,
     window_days: int = 7,
+    extra_units: int = 0,
 ) -> list[Slot]:
     """Up to `limit` free starts closest to `around` (within `window_days` either side), in time order.
 
@@ -704,7 +705,13 @@ def nearest_free_slots(
     if end_date < start_date:
         return []
     by_day = free_slots(
-        location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+        location=location,
+        service=service,
+        persons=persons,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        extra_units=extra_units,
     )
     candidates = [slot for slots in by_day.values() for slot in slots if slot.start != around]
     nearest = sorted(candidates, key=lambda slot: (abs(slot.start - around), slot.start))[:limit]

@@ -32,6 +32,7 @@ from bookings.actions.common import (
     _issue_manage_token,
     _record,
     _save_people,
+    _special_needs_columns,
     _units_filter,
     _units_fit_rules,
     _write_email,
@@ -250,8 +251,11 @@ def confirm_hold(
     language: str = "en",
     now: datetime,
     share: Share | None = None,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
-    """Turn a hold into a booking, under the booking rules as they are now.
+    """Turn a hold into a booking, under the booking rules as they are now, with the special needs given
+    besides the extra time the hold was made with (wheelchair access, an interpreter language from the list).
 
     Who owns the counter time is decided by the rows, never by the clock: the hold's claims are made
     permanent with one UPDATE, and the number of rows it touched says whether they are all still ours.
@@ -274,6 +278,8 @@ def confirm_hold(
             language=language,
             now=now,
             share=share,
+            needs_wheelchair=needs_wheelchair,
+            interpreter_language=interpreter_language,
         )
 
 
@@ -286,6 +292,8 @@ def confirm_locked_hold(
     language: str = "en",
     now: datetime,
     share: Share | None = None,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """The body of confirm_hold, for actions that confirm a hold as one step of their own transaction (the
     waitlist's accepted offer). The caller holds the location's lock and `locked`'s row lock
@@ -293,6 +301,7 @@ def confirm_locked_hold(
     if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
         raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
     _check_names(names=names, persons=locked.persons)
+    needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     owner = share if share is not None else fairness.address_share(locked.client_key)
     mailbox = fairness.mailbox_share(contact_email)
     fairness.lock_shares([owner, mailbox])
@@ -330,8 +339,11 @@ def confirm_locked_hold(
     locked.language = language
     locked.client_key = owner.key if owner is not None else locked.client_key
     locked.mailbox_key = mailbox_key(contact_email)
-    locked.save(
+    for name, value in needs.items():
+        setattr(locked, name, value)
+    locked.save(  # one UPDATE, the special needs in it
         update_fields=[
+            *needs,
             "status",
             "booked_at",
             "hold_expires_at",
@@ -369,6 +381,8 @@ def book_appointment(
     client_key: str = "",
     share: Share | None = None,
     extra_units: int = 0,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter.
 
@@ -402,6 +416,8 @@ def book_appointment(
             owner=owner,
             mailbox=mailbox,
             extra_units=extra_units,
+            needs_wheelchair=needs_wheelchair,
+            interpreter_language=interpreter_language,
         )
 
 
@@ -434,10 +450,14 @@ def book_in_transaction(
     mailbox: Share | None = None,
     status: str = AppointmentStatus.BOOKED,
     extra_units: int = 0,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """The body of a direct booking, for actions that book as one step of their own transaction (a walk-in
     books and checks in at once). The caller has checked the input and holds the location's lock and the
-    fair-share locks of `owner` and `mailbox` (fairness.lock_shares)."""
+    fair-share locks of `owner` and `mailbox` (fairness.lock_shares). The special needs go into the one INSERT
+    of the appointment."""
+    needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     if enforce_customer_limits:
         _check_customer_limits(
             service=service, email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
@@ -464,6 +484,7 @@ def book_in_transaction(
         checked_in_at=now if status == AppointmentStatus.CHECKED_IN else None,
         manage_token_hash=hash_token(token),
         extra_units=extra_units,
+        **needs,
     )
     _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)

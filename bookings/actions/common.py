@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from bookings import abuse
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
 from bookings.models import (
+    INTERPRETER_LANGUAGES,
     MAX_EXTRA_UNITS,
     Appointment,
     AppointmentEvent,
@@ -181,6 +182,15 @@ def _check_extra_units(extra_units: object) -> int:
     if type(extra_units) is not int or not 0 <= extra_units <= MAX_EXTRA_UNITS:
         raise BookingError(BookingError.INVALID_SPECIAL_NEEDS, _("Please choose the extra time from the list."))
     return extra_units
+
+
+def _special_needs_columns(*, needs_wheelchair: bool, interpreter_language: str) -> dict[str, object]:
+    """The appointment's columns of the special needs besides extra time; the interpreter from the fixed list."""
+    if interpreter_language and interpreter_language not in dict(INTERPRETER_LANGUAGES):
+        raise BookingError(
+            BookingError.INVALID_SPECIAL_NEEDS, _("Please choose an interpreter language from the list.")
+        )
+    return {"needs_wheelchair": bool(needs_wheelchair), "interpreter_language": interpreter_language or ""}
 
 
 def _does_not_fit(
