@@ -18,7 +18,7 @@ from bookings.actions import BookingError, PersonName
 from bookings.actions.desk import check_in_locked
 from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.tokens import normalise_reference
-from queueing.actions import issue_ticket, ticket_for_checked_in
+from queueing.actions import ticket_for_checked_in
 from queueing.models import Ticket
 from services.models import Service
 
@@ -83,7 +83,8 @@ def kiosk_services(*, location: Location) -> list[Service]:
 
 def draw_walk_in_ticket(*, location: Location, service: Service, now: datetime, language: str = "en") -> Ticket:
     """A walk-in for one person through the desk's walk-in action (first free time today, where capacity
-    allows), then its ticket. If the ticket step failed, the next Call next issues it."""
+    allows), with its ticket: the walk-in's check-in issues it in the same transaction (the check-in hook,
+    queueing.actions.ticket_on_check_in), so no walk-in is booked without it."""
     if service.pk not in {s.pk for s in kiosk_services(location=location)}:
         raise BookingError(
             BookingError.SERVICE_INACTIVE, _("This service cannot be chosen here. Please ask at the desk.")
@@ -91,4 +92,4 @@ def draw_walk_in_ticket(*, location: Location, service: Service, now: datetime, 
     result = bookings_actions.walk_in(
         location=location, service=service, names=[KIOSK_WALK_IN_NAME], now=now, actor=None, language=language
     )
-    return issue_ticket(appointment=result.appointment, now=now, actor=None)
+    return Ticket.objects.select_related("appointment").get(appointment=result.appointment)

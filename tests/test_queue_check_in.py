@@ -1,14 +1,17 @@
 """Every check-in issues the queue ticket in its own transaction (issue 15): the desk's check-in by reference, the
-agenda's Check in button and the kiosk, through one function (queueing.actions.ticket_for_checked_in, reached from
-`bookings` through the check-in hook); the desk sees the ticket number at once."""
+agenda's Check in button, the kiosk, and a walk-in's booking (the desk's page and the kiosk's), through one
+function (queueing.actions.ticket_for_checked_in, reached from `bookings` through the check-in hook); the desk
+sees the ticket number at once."""
 
 import pytest
 from django.urls import reverse
 
 from bookings import actions, hooks
-from bookings.models import AppointmentStatus
+from bookings.actions import PersonName
+from bookings.models import Appointment, AppointmentStatus, SlotClaim
 from desk import clock
 from queueing import actions as queue_actions
+from queueing import kiosk
 from queueing.models import Ticket, TicketKind
 from tests.support.desk import book, desk_staff, sign_in
 from tests.support.queue import MONDAY_MORNING, at
@@ -75,3 +78,44 @@ def test_a_ticket_that_cannot_be_issued_fails_the_check_in(booked, monkeypatch):
 
 def test_the_queue_is_registered_once_on_the_check_in_hook():
     assert hooks._checked_in.count(queue_actions.ticket_on_check_in) == 1
+
+
+# ---- walk-ins: booked, checked in and given their ticket in one transaction -------------------------------
+
+
+def test_a_desk_walk_in_gets_its_ticket_at_once(desk, service):
+    result = actions.walk_in(
+        location=desk, service=service, names=[PersonName("Walter", "Walker")], now=at(9, 50), actor=None
+    )
+    ticket = Ticket.objects.get(appointment=result.appointment)
+    assert ticket.kind == TicketKind.WALK_IN and ticket.checked_in_at == at(9, 50)
+    assert result.notes == (f"Ticket {ticket.code}",)
+
+
+def test_the_desk_walk_in_page_shows_the_ticket(staff_client, desk, service):
+    response = staff_client.post(
+        reverse("desk:walk_in"),
+        {"location": desk.pk, "service": service.pk, "first_name_1": "Walter", "last_name_1": "Walker"},
+        follow=True,
+    )
+    assert response.status_code == 200, response.content.decode()[:2000]
+    ticket = Ticket.objects.get()
+    assert f"Ticket {ticket.code}" in response.content.decode()
+
+
+def test_a_kiosk_walk_in_whose_ticket_fails_leaves_no_booking(desk, service, monkeypatch):
+    """One transaction: no walk-in booked (its counter time claimed) without the ticket the person came for."""
+
+    def broken(**_kwargs):
+        raise RuntimeError("the ticket step broke")
+
+    monkeypatch.setattr(queue_actions, "issue_ticket_in_transaction", broken)
+    with pytest.raises(RuntimeError):
+        kiosk.draw_walk_in_ticket(location=desk, service=service, now=at(9, 50))
+    assert not Appointment.objects.exists() and not SlotClaim.objects.exists()
+
+
+def test_a_kiosk_walk_in_gets_its_ticket(desk, service):
+    ticket = kiosk.draw_walk_in_ticket(location=desk, service=service, now=at(9, 50))
+    assert ticket.kind == TicketKind.WALK_IN
+    assert ticket.appointment.status == AppointmentStatus.CHECKED_IN

@@ -489,10 +489,13 @@ def book_in_transaction(
     _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
+    notes: list[str] = []
     if status == AppointmentStatus.CHECKED_IN:
         _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
+        # Checked in at once (a walk-in): the apps above hear of it in this transaction (the queue's ticket).
+        notes = hooks.checked_in(appointment=appointment, now=now, actor=booked_by)
     _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
-    return BookingResult(appointment=appointment, manage_token=token)
+    return BookingResult(appointment=appointment, manage_token=token, notes=tuple(notes))
 
 
 def cancel_appointment(

@@ -79,6 +79,9 @@ class PersonName:
 class BookingResult:
     appointment: Appointment
     manage_token: str
+    # A booking checked in at once (a walk-in): the lines of the apps above `bookings` for the staff member
+    # (the queue's "Ticket W003"), from the check-in hook (bookings/hooks.py checked_in).
+    notes: tuple[str, ...] = ()
 
 
 # ---- checks ---------------------------------------------------------------------------------

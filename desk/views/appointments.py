@@ -256,14 +256,11 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, error.message)
                 else:
                     appointment = result.appointment
-                    messages.success(
-                        request,
-                        _("Walk-in %(reference)s booked at %(time)s and checked in.")
-                        % {
-                            "reference": appointment.reference,
-                            "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
-                        },
-                    )
+                    booked = _("Walk-in %(reference)s booked at %(time)s and checked in.") % {
+                        "reference": appointment.reference,
+                        "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
+                    }
+                    messages.success(request, " ".join([booked, *result.notes]))  # with the queue's ticket
                     return redirect("desk:appointment", reference=appointment.reference)
     context = {"form": form, "duplicates": duplicates}
     return render(request, "desk/walk_in.html", context, status=status)
