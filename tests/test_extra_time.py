@@ -166,3 +166,21 @@ def test_the_extra_time_is_erased_with_the_personal_data(desk, service):
     actions.erase_personal_data(email=appointment.contact_email, now=MONDAY_MORNING, actor=None)
     appointment.refresh_from_db()
     assert appointment.extra_units == 0
+
+
+def test_the_special_needs_are_in_the_persons_data_export(desk, service):
+    from bookings.privacy import export_personal_data
+
+    appointment = actions.book_appointment(
+        location=desk,
+        service=service,
+        start=at(10),
+        names=[PersonName("Anna", "Jansen")],
+        contact_email="needs@example.org",
+        now=MONDAY_MORNING,
+        extra_units=2,
+        needs_wheelchair=True,
+        interpreter_language="ti",
+    ).appointment
+    (entry,) = export_personal_data(email=appointment.contact_email, now=MONDAY_MORNING)["appointments"]
+    assert (entry["needs_wheelchair"], entry["interpreter_language"], entry["extra_units"]) == (True, "ti", 2)
