@@ -59,10 +59,11 @@ def book_for_caller(
     enforce_notice: bool = False,
     needs_wheelchair: bool = False,
     interpreter_language: str = "",
+    extra_units: int = 0,
 ) -> BookingResult:
     """Book a future time for a caller, with their special needs (wheelchair access, an interpreter language
-    from the fixed list), in one transaction: bookings.actions.book_appointment's steps, in its lock order.
-    A phone number is required when there is no e-mail address."""
+    from the fixed list, extra time in grid units per person), in one transaction: bookings.actions
+    book_appointment's steps, in its lock order. A phone number is required when there is no e-mail address."""
     phone = (phone or "").strip()
     normalised = normalise_phone(phone)
     if phone and len(normalised.lstrip("+")) < MIN_PHONE_DIGITS:
@@ -97,5 +98,6 @@ def book_for_caller(
             mailbox=mailbox,
             needs_wheelchair=needs_wheelchair,
             interpreter_language=interpreter_language,
+            extra_units=extra_units,
         )
     return result
