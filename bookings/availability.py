@@ -85,9 +85,10 @@ def _is_public_holiday(day: date) -> bool:
     return day in _dutch_public_holidays(day.year)
 
 
-def units_per_person(*, location: Location, service: Service) -> int:
-    """How many grid units one person of `service` occupies on a counter."""
-    return max(1, math.ceil(service.duration_minutes / location.grid_minutes))
+def units_per_person(*, location: Location, service: Service, extra_units: int = 0) -> int:
+    """How many grid units one person of `service` occupies on a counter, with `extra_units` more for each
+    person of a booking that asked for extra time (a special need, Appointment.extra_units)."""
+    return max(1, math.ceil(service.duration_minutes / location.grid_minutes)) + extra_units
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class CapacitySnapshot(FitsMixin):
             self._hours_by_weekday[hours.weekday].append(hours)
         self._candidates: dict[int, list[int]] = {}
         self._layout_cache: _Layout | None = None
-        self._fits_cache: dict[tuple[int, int], dict[date, list[tuple[int, int]]]] = {}
+        # (service id, persons, extra units) → the starts that fit, per day.
+        self._fits_cache: dict[tuple[int, int, int], dict[date, list[tuple[int, int]]]] = {}
 
     # ---- calendar -------------------------------------------------------------------------
 
@@ -206,8 +208,8 @@ class CapacitySnapshot(FitsMixin):
         offset = -(local.hour * 60 + local.minute) % self.location.grid_minutes
         return local + timedelta(minutes=offset)
 
-    def units_per_person(self, service: Service) -> int:
-        return units_per_person(location=self.location, service=service)
+    def units_per_person(self, service: Service, extra_units: int = 0) -> int:
+        return units_per_person(location=self.location, service=service, extra_units=extra_units)
 
     def counters_for(self, service: Service) -> list[int]:
         found = self._candidates.get(service.pk)
@@ -245,12 +247,19 @@ class CapacitySnapshot(FitsMixin):
         return run
 
     def allocate(
-        self, *, service: Service, persons: int, start: datetime, counter_ids: Iterable[int] | None = None
+        self,
+        *,
+        service: Service,
+        persons: int,
+        start: datetime,
+        counter_ids: Iterable[int] | None = None,
+        extra_units: int = 0,
     ) -> Allocation | None:
-        """Place `persons` on counters from `start`, ending as early as possible; None if it does not fit."""
+        """Place `persons` on counters from `start`, ending as early as possible; None if it does not fit.
+        `extra_units`: grid units more per person (extra time)."""
         if persons < 1:
             return None
-        per_person = self.units_per_person(service)
+        per_person = self.units_per_person(service, extra_units)
         candidates = self.counters_for(service) if counter_ids is None else list(counter_ids)
         if not candidates:
             return None  # nobody to serve them, wherever the start is
@@ -308,32 +317,37 @@ class CapacitySnapshot(FitsMixin):
             return False
         return self._local_today <= day <= self.latest_bookable_day(service)
 
-    def free_slots_on(self, *, service: Service, persons: int, day: date) -> list[Slot]:
+    def free_slots_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> list[Slot]:
         if not self._bookable(service=service, persons=persons, day=day):
             return []
         midnight = self._day(day).midnight
         grid = self._grid
-        length = grid * self.units_per_person(service)
+        length = grid * self.units_per_person(service, extra_units)
         slots = []
-        for unit, rounds in self._starts_on(service=service, persons=persons, day=day):
+        for unit, rounds in self._starts_on(service=service, persons=persons, day=day, extra_units=extra_units):
             start = midnight + grid * unit
             slots.append(Slot(start=start, end=start + length * rounds, persons=persons))
         return slots
 
-    def has_free_slot_on(self, *, service: Service, persons: int, day: date) -> bool:
+    def has_free_slot_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> bool:
         """Whether `day` has a free start, without building its slots (day by day: cheap for the first)."""
         if not self._bookable(service=service, persons=persons, day=day):
             return False
-        if (service.pk, persons) in self._fits_cache:
-            return next(iter(self._starts_on(service=service, persons=persons, day=day)), None) is not None
-        return next(self._free_starts(service=service, persons=persons, day=day), None) is not None
+        asked = {"service": service, "persons": persons, "day": day, "extra_units": extra_units}
+        if (service.pk, persons, extra_units) in self._fits_cache:
+            return next(iter(self._starts_on(**asked)), None) is not None
+        return next(self._free_starts(**asked), None) is not None
 
-    def free_days(self, *, service: Service, persons: int) -> list[date]:
+    def free_days(self, *, service: Service, persons: int, extra_units: int = 0) -> list[date]:
         """The days of the range with a free start."""
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
-        self._fits(service=service, persons=persons)
-        return [day for day in self.days() if self.has_free_slot_on(service=service, persons=persons, day=day)]
+        self._fits(service=service, persons=persons, extra_units=extra_units)
+        return [
+            day
+            for day in self.days()
+            if self.has_free_slot_on(service=service, persons=persons, day=day, extra_units=extra_units)
+        ]
 
     def days(self) -> Iterable[date]:
         day = self.start_date
@@ -494,6 +508,7 @@ def free_slots(
     end_date: date,
     now: datetime,
     ignore_appointment_id: int | None = None,
+    extra_units: int = 0,
 ) -> dict[date, list[Slot]]:
     """The free start times per day in [start_date, end_date]; days without one are left out."""
     snapshot = load_snapshot(
@@ -506,17 +521,24 @@ def free_slots(
     )
     result: dict[date, list[Slot]] = {}
     for day in snapshot.days():
-        slots = snapshot.free_slots_on(service=service, persons=persons, day=day)
+        slots = snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units)
         if slots:
             result[day] = slots
     return result
 
 
 def free_days(
-    *, location: Location, service: Service, persons: int, start_date: date, end_date: date, now: datetime
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    extra_units: int = 0,
 ) -> list[date]:
     snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
-    return snapshot.free_days(service=service, persons=persons)
+    return snapshot.free_days(service=service, persons=persons, extra_units=extra_units)
 
 
 def first_free_day(*, location: Location, service: Service, now: datetime, persons: int = 1) -> date | None:
@@ -668,6 +690,7 @@ def nearest_free_slots(
     now: datetime,
     limit: int = 6,
     window_days: int = 7,
+    extra_units: int = 0,
 ) -> list[Slot]:
     """Up to `limit` free starts closest to `around` (within `window_days` either side), in time order.
 
@@ -682,7 +705,13 @@ def nearest_free_slots(
     if end_date < start_date:
         return []
     by_day = free_slots(
-        location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+        location=location,
+        service=service,
+        persons=persons,
+        start_date=start_date,
+        end_date=end_date,
+        now=now,
+        extra_units=extra_units,
     )
     candidates = [slot for slots in by_day.values() for slot in slots if slot.start != around]
     nearest = sorted(candidates, key=lambda slot: (abs(slot.start - around), slot.start))[:limit]

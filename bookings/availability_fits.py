@@ -123,12 +123,14 @@ class FitsMixin:
         if self.claims_counters is not None and not self.claims_counters.issuperset(counters):
             raise ValueError("This snapshot read the claims of other counters only.")
 
-    def _free_starts(self, *, service: Service, persons: int, day: date) -> Iterator[tuple[int, int]]:
+    def _free_starts(
+        self, *, service: Service, persons: int, day: date, extra_units: int = 0
+    ) -> Iterator[tuple[int, int]]:
         """(grid unit, rounds) of every start of `day` at which the booking fits, in the plain order."""
         plan = self._day(day)
         if not plan.intervals:
             return
-        per_person = self.units_per_person(service)
+        per_person = self.units_per_person(service, extra_units)
         counters = self.counters_for(service)
         self._check_claims_cover(counters)
         if not counters:
@@ -239,7 +241,7 @@ class FitsMixin:
                     starts &= ~(1 << (offset + index))
         return starts
 
-    def _fits(self, *, service: Service, persons: int) -> dict[date, list[tuple[int, int]]]:
+    def _fits(self, *, service: Service, persons: int, extra_units: int = 0) -> dict[date, list[tuple[int, int]]]:
         """(grid unit, rounds) of every start that fits, per day of the layout: all days in one pass.
 
         For r rounds a counter can take a person at a start when it has r·k free units from there;
@@ -247,14 +249,14 @@ class FitsMixin:
         the persons. The sums are kept as 3-bit saturating counters, one bit per unit, so every
         step works on all units of all days at once.
         """
-        key = (service.pk, persons)
+        key = (service.pk, persons, extra_units)
         found = self._fits_cache.get(key)
         if found is not None:
             return found
         layout = self._layout()
         counters = self.counters_for(service)
         self._check_claims_cover(counters)
-        per_person = self.units_per_person(service)
+        per_person = self.units_per_person(service, extra_units)
         taken = self._taken_bits(layout, counters)
         free = [layout.open & ~taken[c] for c in counters if c in taken]
         idle = min(len(counters) - len(free), 7)  # the counters saturate at 7
@@ -304,7 +306,9 @@ class FitsMixin:
         self._fits_cache[key] = result
         return result
 
-    def _starts_on(self, *, service: Service, persons: int, day: date) -> Iterable[tuple[int, int]]:
+    def _starts_on(
+        self, *, service: Service, persons: int, day: date, extra_units: int = 0
+    ) -> Iterable[tuple[int, int]]:
         if self.start_date <= day <= self.end_date and day not in self._layout().per_start_days:
-            return self._fits(service=service, persons=persons).get(day, ())
-        return self._free_starts(service=service, persons=persons, day=day)
+            return self._fits(service=service, persons=persons, extra_units=extra_units).get(day, ())
+        return self._free_starts(service=service, persons=persons, day=day, extra_units=extra_units)

@@ -223,29 +223,50 @@ def shared(key: str, *, location_id: int, day: date | None, compute: Callable[[]
 
 
 def free_days(
-    *, location: Location, service: Service, persons: int, start_date: date, end_date: date, now: datetime
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    extra_units: int = 0,
 ) -> list[date]:
     """availability.free_days, shared between visitors for EXPATDESK_SLOT_CACHE_SECONDS under the version."""
-    key = f"page-free-days:{location.pk}:{service.pk}:{persons}:{start_date}:{end_date}"
+    key = f"page-free-days:{location.pk}:{service.pk}:{persons}:{extra_units}:{start_date}:{end_date}"
     return shared(
         key,
         location_id=location.pk,
         day=None,
         compute=lambda: availability.free_days(
-            location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+            location=location,
+            service=service,
+            persons=persons,
+            start_date=start_date,
+            end_date=end_date,
+            now=now,
+            extra_units=extra_units,
         ),
     )
 
 
-def free_slots_on(*, location: Location, service: Service, persons: int, day: date, now: datetime) -> list[Slot]:
+def free_slots_on(
+    *, location: Location, service: Service, persons: int, day: date, now: datetime, extra_units: int = 0
+) -> list[Slot]:
     """The free slots of one day, shared between visitors for EXPATDESK_SLOT_CACHE_SECONDS under its version."""
-    key = f"page-free-slots:{location.pk}:{service.pk}:{persons}:{day}"
+    key = f"page-free-slots:{location.pk}:{service.pk}:{persons}:{extra_units}:{day}"
     return shared(
         key,
         location_id=location.pk,
         day=day,
         compute=lambda: availability.free_slots(
-            location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+            location=location,
+            service=service,
+            persons=persons,
+            start_date=day,
+            end_date=day,
+            now=now,
+            extra_units=extra_units,
         ).get(day, []),
     )
 

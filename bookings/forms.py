@@ -10,8 +10,9 @@ from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from bookings.models import Location
+from bookings.models import INTERPRETER_LANGUAGES, MAX_EXTRA_UNITS, Location
 from bookings.text import validate_name_characters
 from services.models import Service
 
@@ -64,12 +65,24 @@ class QuestionsForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("Please choose a municipality from the list.")},
     )
+    # A special need (Appointment.extra_units): asked here, since the free times depend on it.
+    extra_time = forms.TypedChoiceField(
+        label=_("Do you need extra time at the desk? (optional)"),
+        coerce=int,
+        required=False,
+        empty_value=0,
+        initial=0,
+        widget=forms.RadioSelect,
+        help_text=_("For example because of a disability, or when the desk has to explain things slowly."),
+        error_messages={"invalid_choice": _("Please choose the extra time from the list.")},
+    )
 
     def __init__(self, *args: object, service: Service, location: Location, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
         self.location = location
         self.fields["persons"].choices = [(n, str(n)) for n in range(1, service.max_persons + 1)]
+        self.fields["extra_time"].choices = extra_time_choices(location)
         if service.requires_municipality:
             field = self.fields["municipality"]
             field.required = True
@@ -94,7 +107,24 @@ class QuestionsForm(forms.Form):
         params = {"persons": str(self.cleaned_data["persons"])}
         if self.cleaned_data.get("municipality"):
             params["municipality"] = self.cleaned_data["municipality"]
+        if self.cleaned_data.get("extra_time"):
+            params["extra_time"] = str(self.cleaned_data["extra_time"])
         return params
+
+
+def extra_time_choices(location: Location) -> list[tuple[int, str]]:
+    """None, or one or two grid units more per person, worded in the location's minutes."""
+    choices: list[tuple[int, str]] = [(0, _("No extra time"))]
+    for units in range(1, MAX_EXTRA_UNITS + 1):
+        minutes = units * location.grid_minutes
+        choices.append(
+            (
+                units,
+                ngettext("%(minutes)d minute more per person", "%(minutes)d minutes more per person", minutes)
+                % {"minutes": minutes},
+            )
+        )
+    return choices
 
 
 class HoldForm(QuestionsForm):
@@ -151,6 +181,18 @@ class DetailsForm(forms.Form):
         choices=settings.LANGUAGES,
         widget=forms.RadioSelect,
         error_messages={"required": _("Please choose a language.")},
+    )
+    # Special needs (optional, no free text): stored on the appointment, shown to the desk (and erased with the
+    # rest of the personal data).
+    needs_wheelchair = forms.BooleanField(
+        label=_("Wheelchair access is needed (for me or someone coming with me)"), required=False
+    )
+    interpreter_language = forms.ChoiceField(
+        label=_("Interpreter"),
+        required=False,
+        choices=[("", _("No interpreter")), *INTERPRETER_LANGUAGES],
+        help_text=_("The desk arranges an interpreter for this language."),
+        error_messages={"invalid_choice": _("Please choose an interpreter language from the list.")},
     )
     consent = forms.BooleanField(
         label=_("I have read the privacy statement and agree that the desk uses these details for my appointment."),
@@ -220,6 +262,12 @@ class DetailsForm(forms.Form):
                 Field("email", autocomplete="email"),
                 Field("phone", autocomplete="tel"),
                 "language",
+                css_class="border rounded p-3 mb-3",
+            ),
+            Fieldset(
+                _("Special needs (optional)"),
+                "needs_wheelchair",
+                "interpreter_language",
                 css_class="border rounded p-3 mb-3",
             ),
             Div(

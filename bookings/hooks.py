@@ -14,7 +14,9 @@ own: what it writes commits with the change that freed the time (so nobody else 
 between), and a handler that fails is rolled back to its savepoint and logged; it never fails the action.
 
 The same registry carries `personal_data_erased`: an erasure on request (GDPR article 17) tells the upper
-apps, inside its transaction, to erase what they keep about the same e-mail address.
+apps, inside its transaction, to erase what they keep about the same e-mail address; and `checked_in`: every
+check-in (the desk's, the kiosk's, a walk-in's) tells the upper apps inside its transaction, after the
+appointment's row lock, so the queue (queueing/) issues the person's ticket in the same transaction.
 
 Handlers must be cheap when there is nothing to do (one query), take their own locks after the location
 lock (docs/locking.md, "Order"), and never rely on being called: a handler may be missed (an exception, a
@@ -27,8 +29,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from bookings.models import Appointment
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +45,9 @@ CapacityFreedHandler = Callable[..., object]  # handler(*, location_id: int, day
 _capacity_freed: list[CapacityFreedHandler] = []
 # handler(*, email: str, now: datetime): the desk erased this person's data on request (GDPR article 17).
 _personal_data_erased: list[Callable[..., object]] = []
+# handler(*, appointment, now, actor) -> str | None: the appointment was just checked in (its row locked, in the
+# check-in's transaction); the text it returns is shown to the staff member who checked the person in.
+_checked_in: list[Callable[..., str | None]] = []
 
 
 def on_capacity_freed(handler: CapacityFreedHandler) -> CapacityFreedHandler:
@@ -81,3 +92,23 @@ def on_personal_data_erased(handler: Callable[..., object]) -> Callable[..., obj
 def personal_data_erased(*, email: str, now: datetime) -> None:
     for handler in list(_personal_data_erased):
         handler(email=email, now=now)
+
+
+def on_checked_in(handler: Callable[..., str | None]) -> Callable[..., str | None]:
+    """Register `handler(*, appointment, now, actor)`, called inside every check-in's transaction once the
+    appointment is checked in (bookings.actions.desk check_in_locked, and a walk-in's booking). Like the erasure
+    hook, a failing handler fails the check-in: the queue's ticket commits with it or not at all. It returns a
+    line for the staff member who checked the person in ("Ticket B012"), or None."""
+    if handler not in _checked_in:
+        _checked_in.append(handler)
+    return handler
+
+
+def checked_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> list[str]:
+    """Tell every handler that `appointment` was checked in; returns their lines for staff."""
+    notes = []
+    for handler in list(_checked_in):
+        note = handler(appointment=appointment, now=now, actor=actor)
+        if note:
+            notes.append(str(note))
+    return notes

@@ -399,6 +399,14 @@ INTERPRETER_LANGUAGES = [
     ("uk", _("Ukrainian")),
     ("ngt", _("Dutch Sign Language (NGT)")),
 ]
+# Extra time, a special need: grid units more per person (bookings/availability.py units_per_person), a
+# bounded choice. The forms word it in minutes of the location's grid.
+MAX_EXTRA_UNITS = 2
+EXTRA_UNITS_CHOICES = [
+    (0, _("no extra time")),
+    (1, _("one grid unit more")),
+    (2, _("two grid units more")),
+]
 
 
 class AppointmentQuerySet(models.QuerySet):
@@ -475,6 +483,10 @@ class Appointment(models.Model):
     interpreter_language = models.CharField(
         _("interpreter"), max_length=8, blank=True, default="", db_default="", choices=INTERPRETER_LANGUAGES
     )
+    # Extra time: grid units more per person, part of the allocation (so of `end` and `claimed_units`).
+    extra_units = models.PositiveSmallIntegerField(
+        _("extra time (grid units per person)"), default=0, db_default=0, choices=EXTRA_UNITS_CHOICES
+    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -487,6 +499,9 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(persons__gte=1, persons__lte=MAX_PERSONS_PER_BOOKING),
                 name="appointment_persons_1_to_6",
+            ),
+            models.CheckConstraint(
+                condition=Q(extra_units__lte=MAX_EXTRA_UNITS), name="appointment_extra_units_0_to_2"
             ),
         ]
         indexes = [
@@ -501,6 +516,11 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def extra_minutes(self) -> int:
+        """The extra time in minutes of the location's grid, per person (0: none)."""
+        return self.extra_units * self.location.grid_minutes if self.extra_units else 0
 
     @property
     def is_live(self) -> bool:

@@ -58,8 +58,11 @@ class MoveView:
             unit += self.snapshot.grid
         return None
 
-    def options(self, *, service: Service, persons: int, own_units: frozenset[UnitKey]) -> list[MoveOption]:
-        """Every start from now on (no minimum notice) where the booking fits, with the counters free for it."""
+    def options(
+        self, *, service: Service, persons: int, own_units: frozenset[UnitKey], extra_units: int = 0
+    ) -> list[MoveOption]:
+        """Every start from now on (no minimum notice) where the booking (with its extra time) fits, with the
+        counters free for it."""
         snapshot = self.for_booking(own_units)
         day = snapshot.start_date
         counters = snapshot.counters_for(service)
@@ -67,12 +70,18 @@ class MoveView:
         for begin, end in snapshot.opening_intervals(day):
             start = snapshot.first_grid_point(max(begin, snapshot.now))
             while start < end:
-                allocation = snapshot.allocate(service=service, persons=persons, start=start)
+                allocation = snapshot.allocate(service=service, persons=persons, start=start, extra_units=extra_units)
                 if allocation is not None:
                     alone = tuple(
                         counter_id
                         for counter_id in counters
-                        if snapshot.allocate(service=service, persons=persons, start=start, counter_ids=[counter_id])
+                        if snapshot.allocate(
+                            service=service,
+                            persons=persons,
+                            start=start,
+                            counter_ids=[counter_id],
+                            extra_units=extra_units,
+                        )
                         is not None
                     )
                     found.append(MoveOption(start=start, end=allocation.end, counter_ids=alone))
@@ -87,9 +96,10 @@ class MoveView:
         start: datetime,
         own_units: frozenset[UnitKey],
         counter_ids: list[int] | None,
+        extra_units: int = 0,
     ) -> Allocation | None:
         return self.for_booking(own_units).allocate(
-            service=service, persons=persons, start=start, counter_ids=counter_ids
+            service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
         )
 
 
@@ -129,4 +139,6 @@ def move_options(*, appointment: Appointment, day: date, now: datetime) -> list[
     """The times one booking can be moved to on `day` (seven queries)."""
     view = load_move_view(location=appointment.location, day=day, now=now)
     own = booking_units(appointment_ids=[appointment.pk])[appointment.pk]
-    return view.options(service=appointment.service, persons=appointment.persons, own_units=own)
+    return view.options(
+        service=appointment.service, persons=appointment.persons, own_units=own, extra_units=appointment.extra_units
+    )

@@ -282,7 +282,9 @@ def move_choices_for_many(*, appointments: list[Appointment], day: date, now: da
     return {
         a.pk: MoveChoices(
             day=day,
-            options=view.options(service=a.service, persons=a.persons, own_units=units[a.pk]),
+            options=view.options(
+                service=a.service, persons=a.persons, own_units=units[a.pk], extra_units=a.extra_units
+            ),
             counter_names=view.counter_names,
             closed_reason=reason,
         )

@@ -109,7 +109,9 @@ def move_times(*, appointment: Appointment, day: date, now: datetime) -> MoveTim
     )
     slots = [
         slot
-        for slot in snapshot.free_slots_on(service=appointment.service, persons=appointment.persons, day=day)
+        for slot in snapshot.free_slots_on(
+            service=appointment.service, persons=appointment.persons, day=day, extra_units=appointment.extra_units
+        )
         if slot.start != appointment.start
     ]
     return MoveTimes(day=day, slots=slots, closed_reason=snapshot.closure_reason(day))

@@ -115,22 +115,29 @@ def issue_ticket_in_transaction(
     return ticket
 
 
-def issue_ticket(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Ticket:
-    """The ticket of an appointment checked in elsewhere (the desk's check-in or walk-in page); the same
-    ticket again if it has one."""
-    with transaction.atomic(durable=True):
-        locked = Appointment.objects.select_for_update(of=("self",)).select_related("location", "service")
-        locked = locked.get(pk=appointment.pk)
-        existing = Ticket.objects.filter(appointment=locked).first()
-        if existing is not None:
-            return existing
-        if locked.status != AppointmentStatus.CHECKED_IN:
-            raise BookingError(BookingError.INVALID_STATUS, _("This person is not checked in."))
-        return issue_ticket_in_transaction(appointment=locked, now=now, actor=actor)
+def ticket_for_checked_in(
+    *, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None, kind: str | None = None
+) -> Ticket:
+    """The one way a checked-in appointment gets its ticket: the one it has (checked in again after an undone
+    check-in, or at the kiosk a second time), else a new one. The caller holds the appointment's row lock,
+    inside its transaction."""
+    existing = Ticket.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    return issue_ticket_in_transaction(appointment=appointment, now=now, actor=actor, kind=kind)
+
+
+def ticket_on_check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> str:
+    """The check-in hook (bookings/hooks.py, registered in QueueingConfig.ready): every check-in — the desk's by
+    reference or from the agenda, the kiosk's, a walk-in's — gets its ticket in its own transaction. Returns the
+    line the desk shows the staff member."""
+    ticket = ticket_for_checked_in(appointment=appointment, now=now, actor=actor)
+    return _("Ticket %(ticket)s") % {"ticket": ticket.code}
 
 
 def _issue_missing_tickets(*, location: Location, day, now: datetime, actor) -> None:
-    """Tickets for today's checked-in appointments that have none (checked in at the desk, not the kiosk).
+    """Tickets for today's checked-in appointments that have none: a safety net only, since every check-in
+    issues its ticket (ticket_on_check_in), for appointments checked in before that was so.
     Rows another transaction is issuing for are skipped; a lost race for the same row is dropped in its
     savepoint."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=location.tz)

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import INTERPRETER_LANGUAGES
+from bookings.models import EXTRA_UNITS_CHOICES, INTERPRETER_LANGUAGES
 from desk.forms import WalkInForm
 
 
@@ -62,5 +62,14 @@ class PhoneBookingForm(WalkInForm):
     needs_wheelchair = forms.BooleanField(label=_("Needs wheelchair access"), required=False)
     interpreter_language = forms.ChoiceField(
         label=_("Interpreter"), required=False, choices=[("", _("No interpreter")), *INTERPRETER_LANGUAGES]
+    )
+    extra_time = forms.TypedChoiceField(
+        label=_("Extra time"),
+        coerce=int,
+        required=False,
+        empty_value=0,
+        initial=0,
+        choices=EXTRA_UNITS_CHOICES,
+        help_text=_("Grid units more per person; the free times above take it into account."),
     )
     field_order = ["location", "service", "day", "time", "contact_email", "phone", "language", "municipality"]

@@ -18,8 +18,8 @@ from bookings.actions import BookingError, PersonName
 from bookings.actions.desk import check_in_locked
 from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.tokens import normalise_reference
-from queueing.actions import issue_ticket, issue_ticket_in_transaction
-from queueing.models import Ticket, TicketKind
+from queueing.actions import ticket_for_checked_in
+from queueing.models import Ticket
 from services.models import Service
 
 NOT_FOUND = "kiosk_not_found"
@@ -53,10 +53,7 @@ def check_in_at_kiosk(*, location: Location, reference: str, now: datetime) -> T
         if appointment.start.astimezone(tz).date() != now.astimezone(tz).date():
             raise BookingError(NOT_TODAY, _("This booking is not for today. Please ask at the desk."))
         if appointment.status == AppointmentStatus.CHECKED_IN:
-            existing = Ticket.objects.filter(appointment=appointment).first()
-            if existing is not None:
-                return existing
-            return issue_ticket_in_transaction(appointment=appointment, now=now, actor=None)
+            return ticket_for_checked_in(appointment=appointment, now=now, actor=None)
         if now < appointment.start - timedelta(minutes=settings.EXPATDESK_KIOSK_EARLY_MINUTES):
             raise BookingError(
                 TOO_EARLY,
@@ -69,8 +66,9 @@ def check_in_at_kiosk(*, location: Location, reference: str, now: datetime) -> T
             )
         if now > appointment.start + timedelta(minutes=settings.EXPATDESK_KIOSK_LATE_MINUTES):
             raise BookingError(TOO_LATE, _("Your appointment time has passed. Please ask at the desk."))
+        # The check-in hook issues the ticket (queueing.actions.ticket_on_check_in); here it is read back.
         check_in_locked(locked=appointment, now=now, actor=None, detail="kiosk")
-        return issue_ticket_in_transaction(appointment=appointment, now=now, actor=None, kind=TicketKind.APPOINTMENT)
+        return ticket_for_checked_in(appointment=appointment, now=now, actor=None)
 
 
 def kiosk_services(*, location: Location) -> list[Service]:
@@ -85,7 +83,8 @@ def kiosk_services(*, location: Location) -> list[Service]:
 
 def draw_walk_in_ticket(*, location: Location, service: Service, now: datetime, language: str = "en") -> Ticket:
     """A walk-in for one person through the desk's walk-in action (first free time today, where capacity
-    allows), then its ticket. If the ticket step failed, the next Call next issues it."""
+    allows), with its ticket: the walk-in's check-in issues it in the same transaction (the check-in hook,
+    queueing.actions.ticket_on_check_in), so no walk-in is booked without it."""
     if service.pk not in {s.pk for s in kiosk_services(location=location)}:
         raise BookingError(
             BookingError.SERVICE_INACTIVE, _("This service cannot be chosen here. Please ask at the desk.")
@@ -93,4 +92,4 @@ def draw_walk_in_ticket(*, location: Location, service: Service, now: datetime, 
     result = bookings_actions.walk_in(
         location=location, service=service, names=[KIOSK_WALK_IN_NAME], now=now, actor=None, language=language
     )
-    return issue_ticket(appointment=result.appointment, now=now, actor=None)
+    return Ticket.objects.select_related("appointment").get(appointment=result.appointment)

@@ -22,12 +22,12 @@ from bookings.actions import BookingError, BookingResult, PersonName
 from bookings.actions.booking import _check_booking_input, book_in_transaction
 from bookings.cache import days_around
 from bookings.locking import capacity_changes
-from bookings.models import INTERPRETER_LANGUAGES, Location
+from bookings.models import Location
 from services.models import Service
 
 PHONE_REQUIRED = "phone_required"
 INVALID_PHONE = "invalid_phone"
-INVALID_NEEDS = "invalid_special_needs"
+INVALID_NEEDS = BookingError.INVALID_SPECIAL_NEEDS  # the engine checks the special needs (book_in_transaction)
 MIN_PHONE_DIGITS = 6
 
 
@@ -59,18 +59,17 @@ def book_for_caller(
     enforce_notice: bool = False,
     needs_wheelchair: bool = False,
     interpreter_language: str = "",
+    extra_units: int = 0,
 ) -> BookingResult:
     """Book a future time for a caller, with their special needs (wheelchair access, an interpreter language
-    from the fixed list), in one transaction: bookings.actions.book_appointment's steps, in its lock order.
-    A phone number is required when there is no e-mail address."""
+    from the fixed list, extra time in grid units per person), in one transaction: bookings.actions
+    book_appointment's steps, in its lock order. A phone number is required when there is no e-mail address."""
     phone = (phone or "").strip()
     normalised = normalise_phone(phone)
     if phone and len(normalised.lstrip("+")) < MIN_PHONE_DIGITS:
         raise BookingError(INVALID_PHONE, _("Please give a phone number of at least six digits."))
     if not contact_email and not normalised:
         raise BookingError(PHONE_REQUIRED, _("Without an e-mail address, please give the caller's phone number."))
-    if interpreter_language and interpreter_language not in dict(INTERPRETER_LANGUAGES):
-        raise BookingError(INVALID_NEEDS, _("Please choose an interpreter language from the list."))
     municipality = _check_booking_input(
         location=location, service=service, start=start, names=names, municipality=municipality
     )
@@ -97,10 +96,8 @@ def book_for_caller(
             enforce_customer_limits=True,
             owner=owner,
             mailbox=mailbox,
+            needs_wheelchair=needs_wheelchair,
+            interpreter_language=interpreter_language,
+            extra_units=extra_units,
         )
-        if needs_wheelchair or interpreter_language:
-            appointment = result.appointment
-            appointment.needs_wheelchair = needs_wheelchair
-            appointment.interpreter_language = interpreter_language
-            appointment.save(update_fields=["needs_wheelchair", "interpreter_language"])
     return result

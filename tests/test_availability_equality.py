@@ -1,11 +1,13 @@
 """The fast availability gives exactly the answers of the plain algorithm it replaced.
 
-tests/support/reference_availability.py is the module as it was before the rewrite, unchanged: the
-reference. Randomised desks (seeded, so a failure repeats): counters serving some of several services,
-several opening intervals a weekday with validity periods (some off the grid, some over the night of a
-daylight-saving change), closures, claims (booked, blocked, and holds live and expired), 1–6 persons,
-grids of 5–30 minutes, days around the changes in March and October. Every day's free slots and every
-allocation at every start (local and UTC, on and off the grid, any counter or a chosen few) must be equal.
+tests/support/reference_availability.py is the module as it was before the rewrite, unchanged but for
+`extra_units` (extra time: grid units more per person, added to its units_per_person): the reference.
+Randomised desks (seeded, so a failure repeats): counters serving some of several services, several opening
+intervals a weekday with validity periods (some off the grid, some over the night of a daylight-saving
+change), closures, claims (booked, blocked, and holds live and expired), 1–6 persons without extra time and
+1–4 with one or two extra grid units each, grids of 5–30 minutes, days around the changes in March and
+October. Every day's free slots and every allocation at every start (local and UTC, on and off the grid,
+any counter or a chosen few) must be equal.
 """
 
 from __future__ import annotations
@@ -168,22 +170,27 @@ def assert_same_answers(spec: dict, rng: random.Random) -> int:
         assert new.opening_intervals(day) == old.opening_intervals(day)
         assert new.closure_reason(day) == old.closure_reason(day)
         for service in services:
-            for persons in range(1, 7):
-                expected = [as_compared(slot) for slot in old.free_slots_on(service=service, persons=persons, day=day)]
-                assert [
-                    as_compared(s) for s in new.free_slots_on(service=service, persons=persons, day=day)
-                ] == expected
-                assert new.has_free_slot_on(service=service, persons=persons, day=day) == bool(expected)
-                assert fresh.has_free_slot_on(service=service, persons=persons, day=day) == bool(expected)
+            for persons, extra in [*((p, 0) for p in range(1, 7)), *((p, e) for e in (1, 2) for p in range(1, 5))]:
+                asked = {"service": service, "persons": persons, "day": day, "extra_units": extra}
+                expected = [as_compared(slot) for slot in old.free_slots_on(**asked)]
+                assert [as_compared(s) for s in new.free_slots_on(**asked)] == expected
+                assert new.has_free_slot_on(**asked) == bool(expected)
+                assert fresh.has_free_slot_on(**asked) == bool(expected)
                 compared += 1
         for start in starts_of(old, day, rng):
             service = rng.choice(services)
             persons = rng.randint(1, 6)
+            extra = rng.choice((0, 0, 1, 2))
             counters = list(spec["counter_services"])
             chosen = None if rng.random() < 0.7 else rng.sample(counters, rng.randint(1, len(counters)))
-            assert as_compared(
-                new.allocate(service=service, persons=persons, start=start, counter_ids=chosen)
-            ) == as_compared(old.allocate(service=service, persons=persons, start=start, counter_ids=chosen))
+            asked = {
+                "service": service,
+                "persons": persons,
+                "start": start,
+                "counter_ids": chosen,
+                "extra_units": extra,
+            }
+            assert as_compared(new.allocate(**asked)) == as_compared(old.allocate(**asked))
             compared += 1
     return compared
 
@@ -290,12 +297,11 @@ def test_loaded_snapshots_and_the_module_functions_agree(db, seed):
         assert all(unit in new.taken for unit in old.taken)
         for day in old.days():
             for service in services:
-                for persons in (1, 3, 6):
-                    assert compared_slots(new.free_slots_on(service=service, persons=persons, day=day)) == (
-                        compared_slots(old.free_slots_on(service=service, persons=persons, day=day))
-                    )
+                for persons, extra in ((1, 0), (3, 0), (6, 0), (1, 2), (3, 1)):
+                    asked = {"service": service, "persons": persons, "day": day, "extra_units": extra}
+                    assert compared_slots(new.free_slots_on(**asked)) == compared_slots(old.free_slots_on(**asked))
     for service in services:
-        for persons in (1, 2, 6):
+        for persons, extra in ((1, 0), (2, 0), (6, 0), (1, 1), (2, 2)):
             kwargs = {
                 "location": location,
                 "service": service,
@@ -303,6 +309,7 @@ def test_loaded_snapshots_and_the_module_functions_agree(db, seed):
                 "start_date": first,
                 "end_date": last,
                 "now": now,
+                "extra_units": extra,
             }
             new_slots, old_slots = availability.free_slots(**kwargs), reference.free_slots(**kwargs)
             assert {day: compared_slots(slots) for day, slots in new_slots.items()} == {

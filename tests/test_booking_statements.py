@@ -53,6 +53,35 @@ def test_hold_and_book_cost_a_fixed_small_number_of_statements(postgresql, desk,
     assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == booked.claimed_units == 2
 
 
+def test_special_needs_cost_no_more_statements(postgresql, desk, service, monday_morning):
+    """Extra time is part of the hold's INSERT, wheelchair access and the interpreter part of the booking's UPDATE."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    with CaptureQueriesContext(connection) as hold:
+        held = actions.hold_slot(
+            location=desk,
+            service=service,
+            start=start,
+            persons=2,
+            now=monday_morning,
+            client_key="client-key",
+            extra_units=2,
+        )
+    with CaptureQueriesContext(connection) as book:
+        actions.confirm_hold(
+            appointment=held,
+            names=[PersonName("Jane", "Doe"), PersonName("John", "Doe")],
+            contact_email="jane@example.org",
+            now=monday_morning,
+            needs_wheelchair=True,
+            interpreter_language="pl",
+        )
+    assert len(statements(hold)) == HOLD_STATEMENTS, "\n".join(statements(hold))
+    assert len(statements(book)) == BOOK_STATEMENTS, "\n".join(statements(book))
+    booked = Appointment.objects.get(pk=held.pk)
+    assert (booked.extra_units, booked.needs_wheelchair, booked.interpreter_language) == (2, True, "pl")
+    assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == booked.claimed_units == 6
+
+
 def test_a_family_costs_no_more_statements_than_one_person(postgresql, service, monday_morning):
     desk = make_desk(services=[service], counters=6)
     start = datetime(2026, 12, 1, 10, 0, tzinfo=monday_morning.tzinfo)

@@ -54,7 +54,7 @@ def snapshot_of(appointment: Appointment) -> tuple:
 
 
 def test_check_in_today_records_who_did_it(booked, staff):
-    appointment = actions.check_in(appointment=booked, now=at(9, 50), actor=staff)
+    appointment = actions.check_in(appointment=booked, now=at(9, 50), actor=staff).appointment
     assert appointment.status == AppointmentStatus.CHECKED_IN
     assert appointment.checked_in_at == at(9, 50)
     event = AppointmentEvent.objects.filter(appointment=booked).latest("pk")

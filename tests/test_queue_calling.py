@@ -4,6 +4,7 @@ recall, skip and no-show, transfer, put back, done and the measures; `now` passe
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 
 from bookings import actions
@@ -47,7 +48,8 @@ def test_tickets_count_per_location_day_and_letter(desk, service):
 
 def test_the_same_ticket_again_for_the_same_check_in(desk, service):
     ticket = arrive(desk, service, at(10), arrives=at(9, 50))
-    again = queue.issue_ticket(appointment=appointment_of(ticket), now=at(9, 51), actor=None)
+    with transaction.atomic():
+        again = queue.ticket_for_checked_in(appointment=appointment_of(ticket), now=at(9, 51), actor=None)
     assert again.pk == ticket.pk
     assert Ticket.objects.count() == 1
 

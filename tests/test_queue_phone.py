@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from bookings import actions
 from bookings.actions import BookingError, PersonName
-from bookings.models import Appointment, AppointmentStatus, OutboxEmail, Person
+from bookings.models import Appointment, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from desk import clock
 from queueing import phone
 from tests.support.desk import desk_staff, sign_in
@@ -179,3 +179,24 @@ def test_an_interpreter_language_off_the_list_is_refused(staff_client, staff, de
         )  # fmt: skip
     assert error.value.code == phone.INVALID_NEEDS
     assert not Appointment.objects.exists()
+
+
+def test_extra_time_on_the_phone_booking_claims_the_extra_units(staff_client, desk, service):
+    response = staff_client.post(reverse("queueing:phone_booking"), form(desk, service, extra_time="2"), follow=True)
+    appointment = Appointment.objects.get()
+    assert appointment.extra_units == 2 and appointment.claimed_units == 3
+    assert SlotClaim.objects.filter(appointment=appointment).count() == 3
+    assert "Extra time: 45 minutes" not in response.content.decode()  # per person: 2 units of 15 minutes
+    assert "Extra time: 30 minutes" in response.content.decode()
+
+
+def test_the_phone_free_times_take_the_extra_time_into_account(staff_client, desk, service):
+    url = reverse("queueing:phone_booking") + f"?location={desk.pk}&service={service.pk}&day=2026-12-02"
+    assert "12:15" in staff_client.get(url).content.decode()
+    page = staff_client.get(url + "&extra_time=1").content.decode()
+    assert "12:00" in page and "12:15" not in page  # the desk closes at 12:30
+
+
+def test_extra_time_outside_the_choices_is_refused_on_the_phone_form(staff_client, desk, service):
+    response = staff_client.post(reverse("queueing:phone_booking"), form(desk, service, extra_time="5"))
+    assert response.status_code == 400 and not Appointment.objects.exists()

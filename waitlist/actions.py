@@ -417,7 +417,9 @@ def first_suiting_slot(
     wanted = None if days is None else set(days)
     while day <= last:
         if wanted is None or day in wanted:
-            for slot in snapshot.free_slots_on(service=service, persons=entry.persons, day=day):
+            for slot in snapshot.free_slots_on(
+                service=service, persons=entry.persons, day=day, extra_units=_extra_units_of(entry)
+            ):
                 if slot.start < earliest or not entry.suits(start=slot.start, tz=tz):
                     continue
                 if entry.appointment_id is not None and slot.start >= entry.appointment.start:
@@ -427,6 +429,11 @@ def first_suiting_slot(
                 return slot
         day += timedelta(days=1)
     return None
+
+
+def _extra_units_of(entry: WaitlistEntry) -> int:
+    """The extra time of the booking the entry wants to move earlier (its offers must fit it); none otherwise."""
+    return entry.appointment.extra_units if entry.appointment_id is not None else 0
 
 
 def _make_offer(*, entry: WaitlistEntry, location: Location, start: datetime, now: datetime) -> WaitlistOffer:
@@ -447,6 +454,7 @@ def _make_offer(*, entry: WaitlistEntry, location: Location, start: datetime, no
         expires_at=expires_at,
         owner=None,
         mailbox=mailbox,
+        extra_units=_extra_units_of(entry),
     )
     offer = WaitlistOffer.objects.create(
         entry=entry, appointment=hold, start=hold.start, created_at=now, expires_at=expires_at

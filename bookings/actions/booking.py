@@ -19,6 +19,7 @@ from bookings.actions.common import (
     _check_aware,
     _check_counter,
     _check_customer_limits,
+    _check_extra_units,
     _check_holds_per_client,
     _check_municipality,
     _check_names,
@@ -31,6 +32,7 @@ from bookings.actions.common import (
     _issue_manage_token,
     _record,
     _save_people,
+    _special_needs_columns,
     _units_filter,
     _units_fit_rules,
     _write_email,
@@ -77,20 +79,31 @@ def _create_and_claim(
     enforce_notice: bool,
     counter: Counter | None,
     expires_at: datetime | None,
+    extra_units: int = 0,
     **columns: object,
 ) -> Appointment:
     """Insert a new appointment (with `columns`, more of its fields) and claim counter time for it (held
-    until `expires_at`, or for good).
+    until `expires_at`, or for good), `extra_units` grid units more per person (extra time).
 
     The allocation comes first, from one snapshot, so that the row is inserted complete (its end and claimed
     units known); only when another booking took a unit meanwhile does the retry read afresh and update it."""
+    extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
     snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
     _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
     counter_ids = [counter.pk] if counter else None
-    allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
+    allocation = snapshot.allocate(
+        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    )
     if allocation is None:
-        raise _does_not_fit(snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids)
+        raise _does_not_fit(
+            snapshot=snapshot,
+            service=service,
+            persons=persons,
+            start=start,
+            counter_ids=counter_ids,
+            extra_units=extra_units,
+        )
     appointment = _create_appointment(
         location=location,
         service=service,
@@ -103,6 +116,7 @@ def _create_and_claim(
         hold_expires_at=expires_at,
         end=allocation.end,
         claimed_units=len(allocation.units),
+        extra_units=extra_units,
         **columns,
     )
     try:
@@ -162,8 +176,10 @@ def hold_slot(
     language: str = "en",
     client_key: str = "",
     share: Share | None = None,
+    extra_units: int = 0,
 ) -> Appointment:
-    """Claim a slot for a few minutes while the person fills in their details.
+    """Claim a slot for a few minutes while the person fills in their details (`extra_units`: extra time, grid
+    units more per person; the booking keeps it).
 
     `client_key` (bookings/abuse.py client_key_for) caps the live holds of one client address at
     EXPATDESK_MAX_HOLDS_PER_IP and its counter time at its fair share (bookings/fairness.py); empty for
@@ -190,6 +206,7 @@ def hold_slot(
             language=language,
             expires_at=expires_at,
             owner=owner,
+            extra_units=extra_units,
         )
 
 
@@ -205,6 +222,7 @@ def hold_in_transaction(
     expires_at: datetime,
     owner: Share | None,
     mailbox: Share | None = None,
+    extra_units: int = 0,
 ) -> Appointment:
     """The body of a hold, for actions that hold as one step of their own transaction (the waitlist holds
     freed time for the person it offers it to). The caller has checked the input (the municipality in the
@@ -224,6 +242,7 @@ def hold_in_transaction(
         expires_at=expires_at,
         client_key=owner.key if owner is not None else "",
         mailbox_key=mailbox.key if mailbox is not None else "",
+        extra_units=extra_units,
     )
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.HELD, now=now)
@@ -239,8 +258,11 @@ def confirm_hold(
     language: str = "en",
     now: datetime,
     share: Share | None = None,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
-    """Turn a hold into a booking, under the booking rules as they are now.
+    """Turn a hold into a booking, under the booking rules as they are now, with the special needs given
+    besides the extra time the hold was made with (wheelchair access, an interpreter language from the list).
 
     Who owns the counter time is decided by the rows, never by the clock: the hold's claims are made
     permanent with one UPDATE, and the number of rows it touched says whether they are all still ours.
@@ -263,6 +285,8 @@ def confirm_hold(
             language=language,
             now=now,
             share=share,
+            needs_wheelchair=needs_wheelchair,
+            interpreter_language=interpreter_language,
         )
 
 
@@ -275,6 +299,8 @@ def confirm_locked_hold(
     language: str = "en",
     now: datetime,
     share: Share | None = None,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """The body of confirm_hold, for actions that confirm a hold as one step of their own transaction (the
     waitlist's accepted offer). The caller holds the location's lock and `locked`'s row lock
@@ -282,6 +308,7 @@ def confirm_locked_hold(
     if locked.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
         raise BookingError(BookingError.INVALID_STATUS, _("This booking has already been completed or cancelled."))
     _check_names(names=names, persons=locked.persons)
+    needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     owner = share if share is not None else fairness.address_share(locked.client_key)
     mailbox = fairness.mailbox_share(contact_email)
     fairness.lock_shares([owner, mailbox])
@@ -325,8 +352,11 @@ def confirm_locked_hold(
     locked.language = language
     locked.client_key = owner.key if owner is not None else locked.client_key
     locked.mailbox_key = mailbox_key(contact_email)
-    locked.save(
+    for name, value in needs.items():
+        setattr(locked, name, value)
+    locked.save(  # one UPDATE, the special needs in it
         update_fields=[
+            *needs,
             "status",
             "booked_at",
             "hold_expires_at",
@@ -363,6 +393,9 @@ def book_appointment(
     enforce_customer_limits: bool = True,
     client_key: str = "",
     share: Share | None = None,
+    extra_units: int = 0,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """Book directly, without a hold: for desk staff, who may book at short notice and on a chosen counter.
 
@@ -395,6 +428,9 @@ def book_appointment(
             enforce_customer_limits=enforce_customer_limits,
             owner=owner,
             mailbox=mailbox,
+            extra_units=extra_units,
+            needs_wheelchair=needs_wheelchair,
+            interpreter_language=interpreter_language,
         )
 
 
@@ -426,10 +462,15 @@ def book_in_transaction(
     owner: Share | None = None,
     mailbox: Share | None = None,
     status: str = AppointmentStatus.BOOKED,
+    extra_units: int = 0,
+    needs_wheelchair: bool = False,
+    interpreter_language: str = "",
 ) -> BookingResult:
     """The body of a direct booking, for actions that book as one step of their own transaction (a walk-in
     books and checks in at once). The caller has checked the input and holds the location's lock and the
-    fair-share locks of `owner` and `mailbox` (fairness.lock_shares)."""
+    fair-share locks of `owner` and `mailbox` (fairness.lock_shares). The special needs go into the one INSERT
+    of the appointment."""
+    needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     if enforce_customer_limits:
         _check_customer_limits(
             service=service, email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
@@ -455,14 +496,19 @@ def book_in_transaction(
         mailbox_key=mailbox_key(contact_email),
         checked_in_at=now if status == AppointmentStatus.CHECKED_IN else None,
         manage_token_hash=hash_token(token),
+        extra_units=extra_units,
+        **needs,
     )
     _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
     fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
+    notes: list[str] = []
     if status == AppointmentStatus.CHECKED_IN:
         _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
+        # Checked in at once (a walk-in): the apps above hear of it in this transaction (the queue's ticket).
+        notes = hooks.checked_in(appointment=appointment, now=now, actor=booked_by)
     _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
-    return BookingResult(appointment=appointment, manage_token=token)
+    return BookingResult(appointment=appointment, manage_token=token, notes=tuple(notes))
 
 
 def cancel_appointment(

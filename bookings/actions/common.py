@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from bookings import abuse
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
 from bookings.models import (
+    INTERPRETER_LANGUAGES,
+    MAX_EXTRA_UNITS,
     Appointment,
     AppointmentEvent,
     Counter,
@@ -58,6 +60,8 @@ class BookingError(Exception):
     TOO_MANY_HOLDS = "too_many_holds"
     # Counter time held and booked per address, mailbox or employer (bookings/fairness.py).
     FAIR_SHARE_EXCEEDED = "fair_share_exceeded"
+    # A special need outside its fixed choices (extra time, an interpreter language).
+    INVALID_SPECIAL_NEEDS = "invalid_special_needs"
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(str(message))
@@ -75,6 +79,9 @@ class PersonName:
 class BookingResult:
     appointment: Appointment
     manage_token: str
+    # A booking checked in at once (a walk-in): the lines of the apps above `bookings` for the staff member
+    # (the queue's "Ticket W003"), from the check-in hook (bookings/hooks.py checked_in).
+    notes: tuple[str, ...] = ()
 
 
 # ---- checks ---------------------------------------------------------------------------------
@@ -173,14 +180,39 @@ def _slot_taken() -> BookingError:
     return BookingError(BookingError.SLOT_TAKEN, _("Sorry, that time has just been taken. Please pick another."))
 
 
+def _check_extra_units(extra_units: object) -> int:
+    """Extra time is one of the fixed choices (0 to MAX_EXTRA_UNITS grid units more per person)."""
+    if type(extra_units) is not int or not 0 <= extra_units <= MAX_EXTRA_UNITS:
+        raise BookingError(BookingError.INVALID_SPECIAL_NEEDS, _("Please choose the extra time from the list."))
+    return extra_units
+
+
+def _special_needs_columns(*, needs_wheelchair: bool, interpreter_language: str) -> dict[str, object]:
+    """The appointment's columns of the special needs besides extra time; the interpreter from the fixed list."""
+    if interpreter_language and interpreter_language not in dict(INTERPRETER_LANGUAGES):
+        raise BookingError(
+            BookingError.INVALID_SPECIAL_NEEDS, _("Please choose an interpreter language from the list.")
+        )
+    return {"needs_wheelchair": bool(needs_wheelchair), "interpreter_language": interpreter_language or ""}
+
+
 def _does_not_fit(
-    *, snapshot: CapacitySnapshot, service: Service, persons: int, start: datetime, counter_ids: list[int] | None
+    *,
+    snapshot: CapacitySnapshot,
+    service: Service,
+    persons: int,
+    start: datetime,
+    counter_ids: list[int] | None,
+    extra_units: int = 0,
 ) -> BookingError:
     """Why no allocation was found: taken by other bookings, or impossible however empty the desk is."""
     if not (counter_ids if counter_ids is not None else snapshot.counters_for(service)):
         return BookingError(BookingError.COUNTER_INACTIVE, _("This service is not offered at this desk at the moment."))
     empty_desk = replace(snapshot, taken=set())
-    if empty_desk.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids) is None:
+    fits_empty = empty_desk.allocate(
+        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    )
+    if fits_empty is None:
         return BookingError(
             BookingError.CLOSED,
             _("There is not enough time left before the desk closes at that time; please pick an earlier time."),
@@ -299,8 +331,10 @@ def _allocate_and_claim(
     expires_at: datetime | None,
     keep_units: frozenset[UnitKey] = frozenset(),
 ) -> Allocation:
-    """Find counters for the booking and claim them, retrying with fresh data if another booking won."""
+    """Find counters for the booking (with its extra time) and claim them, retrying with fresh data if another
+    booking won."""
     location = appointment.location
+    extra_units = appointment.extra_units
     day = start.astimezone(location.tz).date() if start.tzinfo else start.date()
     for attempt in range(CLAIM_ATTEMPTS):
         snapshot = load_snapshot(
@@ -312,10 +346,17 @@ def _allocate_and_claim(
         )
         _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
         counter_ids = [counter.pk] if counter else None
-        allocation = snapshot.allocate(service=service, persons=persons, start=start, counter_ids=counter_ids)
+        allocation = snapshot.allocate(
+            service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+        )
         if allocation is None:
             raise _does_not_fit(
-                snapshot=snapshot, service=service, persons=persons, start=start, counter_ids=counter_ids
+                snapshot=snapshot,
+                service=service,
+                persons=persons,
+                start=start,
+                counter_ids=counter_ids,
+                extra_units=extra_units,
             )
         try:
             _insert_claims(

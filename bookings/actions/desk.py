@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -87,8 +88,17 @@ def _release_from(*, appointment: Appointment, now: datetime) -> None:
     _hand_to_blocks(units=units, now=now)
 
 
-def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:
-    """The person has arrived: only a booking for today that is still booked."""
+@dataclass(frozen=True)
+class CheckInResult:
+    appointment: Appointment
+    # Lines for the staff member who checked the person in, from the apps above `bookings` (the queue's
+    # "Ticket B012"): bookings/hooks.py checked_in.
+    notes: tuple[str, ...] = ()
+
+
+def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> CheckInResult:
+    """The person has arrived: only a booking for today that is still booked. The queue's ticket is issued in
+    the same transaction (the check-in hook)."""
     with transaction.atomic(durable=True):
         locked = _lock_for_desk(appointment)
         if locked.status != AppointmentStatus.BOOKED:
@@ -100,17 +110,21 @@ def check_in(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser
                 _("This booking is for %(day)s, not today.")
                 % {"day": date_format(locked.start.astimezone(tz), str(DESK_DATE_FORMAT))},
             )
-        check_in_locked(locked=locked, now=now, actor=actor)
-    return locked
+        notes = check_in_locked(locked=locked, now=now, actor=actor)
+    return CheckInResult(appointment=locked, notes=tuple(notes))
 
 
-def check_in_locked(*, locked: Appointment, now: datetime, actor: AbstractBaseUser | None, detail: str = "") -> None:
-    """The check-in itself, for actions that check in as one step of their own transaction (the kiosk issues
-    the ticket in the same one). The caller holds the row lock and has checked the status and the day."""
+def check_in_locked(
+    *, locked: Appointment, now: datetime, actor: AbstractBaseUser | None, detail: str = ""
+) -> list[str]:
+    """The check-in itself, for actions that check in as one step of their own transaction (the kiosk). The
+    caller holds the row lock and has checked the status and the day. The apps above `bookings` hear of it in
+    the same transaction (hooks.checked_in: the queue issues the ticket); returns their lines for staff."""
     locked.status = AppointmentStatus.CHECKED_IN
     locked.checked_in_at = now
     locked.save(update_fields=["status", "checked_in_at"])
     _record(appointment=locked, kind=EventKind.CHECKED_IN, now=now, actor=actor, detail=detail)
+    return hooks.checked_in(appointment=locked, now=now, actor=actor)
 
 
 def start_service(*, appointment: Appointment, now: datetime, actor: AbstractBaseUser | None) -> Appointment:

@@ -48,19 +48,19 @@ def _why_not(
     *, view: MoveView, appointment: Appointment, start: datetime, own: frozenset[UnitKey], counter: Counter | None
 ) -> BookingError:
     """Why the booking does not fit at `start`: blocked, another booking there, full, or too late in the day."""
-    service, persons = appointment.service, appointment.persons
+    service, persons, extra = appointment.service, appointment.persons, appointment.extra_units
     snapshot = view.for_booking(own)
     counters = [counter.pk] if counter else snapshot.counters_for(service)
     if not counters:
         return BookingError(BookingError.COUNTER_INACTIVE, _("This service is not offered at this desk at the moment."))
     empty = replace(snapshot, taken=set())
-    if empty.allocate(service=service, persons=persons, start=start, counter_ids=counters) is None:
+    if empty.allocate(service=service, persons=persons, start=start, counter_ids=counters, extra_units=extra) is None:
         return BookingError(
             BookingError.CLOSED,
             _("There is not enough time left before the desk closes at that time; please pick an earlier time."),
         )
     full = BookingError(FULL, _("That time is full: no counter is free for this booking then. Pick another time."))
-    span_end = start + snapshot.grid * snapshot.units_per_person(service) * persons
+    span_end = start + snapshot.grid * snapshot.units_per_person(service, extra) * persons
     if counter is not None:
         block = view.block_at(counter_id=counter.pk, start=start, end=span_end)
         if block is not None:
@@ -72,7 +72,8 @@ def _why_not(
         free = [
             pk
             for pk in snapshot.counters_for(service)
-            if snapshot.allocate(service=service, persons=persons, start=start, counter_ids=[pk]) is not None
+            if snapshot.allocate(service=service, persons=persons, start=start, counter_ids=[pk], extra_units=extra)
+            is not None
         ]
         if free:
             return BookingError(
@@ -80,7 +81,7 @@ def _why_not(
                 _("%(counter)s has another booking at that time. Free then: %(free)s.")
                 % {"counter": counter.name, "free": view.names(free)},
             )
-        if snapshot.allocate(service=service, persons=persons, start=start) is not None:
+        if snapshot.allocate(service=service, persons=persons, start=start, extra_units=extra) is not None:
             return BookingError(
                 COUNTER_TAKEN,
                 _("%(counter)s has another booking at that time. Choose “any free counter”.")
@@ -88,7 +89,7 @@ def _why_not(
             )
         return full
     # Any counter: would it fit if the blocked counters were free?
-    if view.engine_view(own).allocate(service=service, persons=persons, start=start) is not None:
+    if view.engine_view(own).allocate(service=service, persons=persons, start=start, extra_units=extra) is not None:
         blocked_then = [
             pk
             for pk in snapshot.counters_for(service)
@@ -105,15 +106,22 @@ def _why_not(
 def _allocate(
     *, view: MoveView, appointment: Appointment, start: datetime, own: frozenset[UnitKey], counter: Counter | None
 ) -> Allocation:
-    service, persons = appointment.service, appointment.persons
+    service, persons, extra = appointment.service, appointment.persons, appointment.extra_units
     if counter is None and start == appointment.start:
         # "Any free counter" at the same time: stay where it is if that is still free (then nothing changes).
         current = sorted({counter_id for counter_id, _unit in own})
-        staying = view.allocate(service=service, persons=persons, start=start, own_units=own, counter_ids=current)
+        staying = view.allocate(
+            service=service, persons=persons, start=start, own_units=own, counter_ids=current, extra_units=extra
+        )
         if staying is not None and frozenset(staying.units) == own:
             raise BookingError(NO_CHANGE, _("The booking is already at that time; nothing was moved."))
     allocation = view.allocate(
-        service=service, persons=persons, start=start, own_units=own, counter_ids=[counter.pk] if counter else None
+        service=service,
+        persons=persons,
+        start=start,
+        own_units=own,
+        counter_ids=[counter.pk] if counter else None,
+        extra_units=extra,
     )
     if allocation is None:
         raise _why_not(view=view, appointment=appointment, start=start, own=own, counter=counter)

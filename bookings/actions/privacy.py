@@ -64,6 +64,7 @@ def _erase(*, appointment_ids: Sequence[int], now: datetime, actor: AbstractBase
         mailbox_key="",
         needs_wheelchair=False,
         interpreter_language="",
+        extra_units=0,
     )
     AppointmentEvent.objects.filter(appointment_id__in=appointment_ids).exclude(detail="").update(detail="")
     OutboxEmail.objects.filter(appointment_id__in=appointment_ids).exclude(last_error="").update(last_error="")

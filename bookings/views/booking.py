@@ -128,7 +128,11 @@ def questions(request: HttpRequest, location: Location, service_code: str) -> Ht
                 query=form.query(),
             )
         )
-    initial = {"persons": request.GET.get("persons", 1), "municipality": request.GET.get("municipality", "")}
+    initial = {
+        "persons": request.GET.get("persons", 1),
+        "municipality": request.GET.get("municipality", ""),
+        "extra_time": request.GET.get("extra_time", 0),
+    }
     form = QuestionsForm(initial=initial, service=service, location=location)
     return _render_questions(request, service=service, location=location, form=form)
 
@@ -175,6 +179,7 @@ def calendar(request: HttpRequest, location: Location, service_code: str) -> Htt
         start_date=today,
         end_date=last_day,
         now=now,
+        extra_units=answers.cleaned_data["extra_time"],
     )
     if month is None:
         month = free[0].replace(day=1) if free else first_month
@@ -255,7 +260,12 @@ def times(request: HttpRequest, location: Location, service_code: str, day: str)
             % {"days": offer.horizon_days},
         )
     slots = shared.free_slots_on(  # the same for every visitor: shared for a few seconds under the version
-        location=location, service=service, persons=answers.cleaned_data["persons"], day=chosen, now=now
+        location=location,
+        service=service,
+        persons=answers.cleaned_data["persons"],
+        day=chosen,
+        now=now,
+        extra_units=answers.cleaned_data["extra_time"],
     )
     if not slots:
         return redirect_with(
@@ -277,6 +287,7 @@ def times(request: HttpRequest, location: Location, service_code: str, day: str)
             "day": chosen,
             "persons": answers.cleaned_data["persons"],
             "municipality": answers.cleaned_data.get("municipality", ""),
+            "extra_time": answers.cleaned_data["extra_time"],
             "times": _time_choices(slots, location=location),
             "hold_minutes": settings.EXPATDESK_HOLD_MINUTES,
             "calendar_url": url_with_query(
@@ -340,6 +351,7 @@ def hold(request: HttpRequest, location: Location, service_code: str) -> HttpRes
             now=now,
             client_key=abuse.client_key_for(request),
             share=agents.agent_share(request),  # HR staff: the employer's share, not the address's
+            extra_units=form.cleaned_data["extra_time"],
         )
     except BookingError as error:
         day = start.astimezone(location.tz).date()
@@ -391,6 +403,8 @@ def _times_url(appointment: Appointment) -> str:
     query = {"persons": str(appointment.persons)}
     if appointment.municipality:
         query["municipality"] = appointment.municipality
+    if appointment.extra_units:
+        query["extra_time"] = str(appointment.extra_units)
     day = appointment.start.astimezone(appointment.location.tz).date()
     return url_with_query(
         "bookings:times",
@@ -461,10 +475,16 @@ def details(request: HttpRequest, location: Location) -> HttpResponse:
             language=form.cleaned_data["language"],
             now=now,
             share=agents.agent_share(request),
+            needs_wheelchair=form.cleaned_data["needs_wheelchair"],
+            interpreter_language=form.cleaned_data["interpreter_language"],
         )
     except BookingError as error:
         if error.code == BookingError.SLOT_TAKEN:
             return _slot_taken(request, appointment=appointment, form=form, message=str(error.message), now=now)
+        if error.code == BookingError.INVALID_SPECIAL_NEEDS:
+            form.add_error("interpreter_language", error.message)
+            context = _details_context(appointment=appointment, form=form, now=now)
+            return render(request, "bookings/details.html", context, status=400)
         if error.code in (
             BookingError.NAMES_MISMATCH,
             BookingError.SIMILAR_APPOINTMENT_EXISTS,
@@ -507,6 +527,7 @@ def _slot_taken(
         persons=appointment.persons,
         around=appointment.start,
         now=now,
+        extra_units=appointment.extra_units,
     )
     context = _details_context(appointment=appointment, form=form, now=now)
     context.update(

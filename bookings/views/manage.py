@@ -153,6 +153,7 @@ def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: dat
         end_date=last_day,
         now=now,
         ignore_appointment_id=appointment.pk,
+        extra_units=appointment.extra_units,
     )
     slots_by_day = {
         day: [slot for slot in slots if slot.start != appointment.start] for day, slots in slots_by_day.items()

@@ -126,7 +126,23 @@ def _simple_action(action: Callable[..., Appointment], done_message: str):
     return view
 
 
-check_in_appointment = _simple_action(actions.check_in, gettext_lazy("%(reference)s is checked in."))
+def _checked_in_message(result: actions.CheckInResult) -> str:
+    """ "AB-12-CD is checked in. Ticket B012." — with the lines of the apps above `bookings` (the queue's ticket)."""
+    return " ".join([_("%(reference)s is checked in.") % {"reference": result.appointment.reference}, *result.notes])
+
+
+@require_POST
+@desk_required
+def check_in_appointment(request: HttpRequest, reference: str) -> HttpResponse:
+    appointment = _appointment_or_404(request, reference)
+    try:
+        result = actions.check_in(appointment=appointment, now=clock.now(), actor=request.user)
+    except BookingError as error:
+        return _refused(request, appointment, error)
+    messages.success(request, _checked_in_message(result))
+    return redirect(_back(request, appointment))
+
+
 start_service = _simple_action(actions.start_service, gettext_lazy("%(reference)s: service started."))
 finish_service = _simple_action(actions.finish_service, gettext_lazy("%(reference)s is done."))
 mark_no_show = _simple_action(actions.mark_no_show, gettext_lazy("%(reference)s is marked as a no-show."))
@@ -146,10 +162,10 @@ def check_in_by_reference(request: HttpRequest) -> HttpResponse:
             form.add_error("reference", _("No booking with that reference. Check the letters and digits."))
             return render(request, "desk/check_in.html", {"form": form}, status=404)
         try:
-            actions.check_in(appointment=appointment, now=clock.now(), actor=request.user)
+            result = actions.check_in(appointment=appointment, now=clock.now(), actor=request.user)
         except BookingError as error:
             return _refused(request, appointment, error)
-        messages.success(request, _("%(reference)s is checked in.") % {"reference": appointment.reference})
+        messages.success(request, _checked_in_message(result))
         return redirect(_back(request, appointment))
     return render(request, "desk/check_in.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -240,14 +256,11 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, error.message)
                 else:
                     appointment = result.appointment
-                    messages.success(
-                        request,
-                        _("Walk-in %(reference)s booked at %(time)s and checked in.")
-                        % {
-                            "reference": appointment.reference,
-                            "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
-                        },
-                    )
+                    booked = _("Walk-in %(reference)s booked at %(time)s and checked in.") % {
+                        "reference": appointment.reference,
+                        "time": appointment.start.astimezone(appointment.location.tz).strftime("%H:%M"),
+                    }
+                    messages.success(request, " ".join([booked, *result.notes]))  # with the queue's ticket
                     return redirect("desk:appointment", reference=appointment.reference)
     context = {"form": form, "duplicates": duplicates}
     return render(request, "desk/walk_in.html", context, status=status)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from bookings.actions import BookingError, PersonName
 from bookings.availability import free_slots
 from bookings.forms import parse_day
-from bookings.models import Location
+from bookings.models import EXTRA_UNITS_CHOICES, Location
 from bookings.scoping import location_ids_for
 from desk import clock
 from desk import selectors as desk_selectors
@@ -27,7 +27,8 @@ from services.models import Service
 
 
 def _free_times(request: HttpRequest, locations: list[Location], services: list[Service]) -> dict:
-    """The free start times on the day asked (`?location=&service=&day=`) for one person, to pick from."""
+    """The free start times on the day asked (`?location=&service=&day=&extra_time=`) for one person, to pick
+    from (with the extra time asked: the starts where the longer appointment fits)."""
     day = parse_day(request.GET.get("day") or request.POST.get("day"))
     location_id = request.GET.get("location") or request.POST.get("location")
     service_id = request.GET.get("service") or request.POST.get("service")
@@ -35,7 +36,17 @@ def _free_times(request: HttpRequest, locations: list[Location], services: list[
     service = next((s for s in services if str(s.pk) == service_id), None)
     if day is None or location is None or service is None:
         return {}
-    slots = free_slots(location=location, service=service, persons=1, start_date=day, end_date=day, now=clock.now())
+    extra = request.GET.get("extra_time") or request.POST.get("extra_time") or "0"
+    extra_units = int(extra) if extra in {str(units) for units, _label in EXTRA_UNITS_CHOICES} else 0
+    slots = free_slots(
+        location=location,
+        service=service,
+        persons=1,
+        start_date=day,
+        end_date=day,
+        now=clock.now(),
+        extra_units=extra_units,
+    )
     return {"free_day": day, "free_location": location, "free_service": service, "free_times": slots.get(day, [])}
 
 
@@ -67,6 +78,7 @@ def book(request: HttpRequest) -> HttpResponse:
                     enforce_notice=form.cleaned_data["enforce_notice"],
                     needs_wheelchair=form.cleaned_data["needs_wheelchair"],
                     interpreter_language=form.cleaned_data["interpreter_language"],
+                    extra_units=form.cleaned_data["extra_time"],
                     now=clock.now(),
                     actor=request.user,
                 )

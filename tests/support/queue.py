@@ -6,7 +6,6 @@ from datetime import datetime
 
 from bookings import actions
 from bookings.models import Appointment, Location
-from queueing import actions as queue_actions
 from queueing.models import Ticket
 from services.models import Service
 from tests.support.desk import book
@@ -23,8 +22,8 @@ def at(hour: int, minute: int = 0, day: datetime = TUESDAY) -> datetime:
 def arrive(location: Location, service: Service, start: datetime, *, arrives: datetime, first_name="Anna") -> Ticket:
     """Booked the day before for `start`, checked in at the desk at `arrives`, with a ticket."""
     appointment = book(location, service, start, now=MONDAY_MORNING, names=((first_name, "Jansen"),))
-    actions.check_in(appointment=appointment, now=arrives, actor=None)
-    return queue_actions.issue_ticket(appointment=appointment, now=arrives, actor=None)
+    actions.check_in(appointment=appointment, now=arrives, actor=None)  # which issues the ticket
+    return Ticket.objects.get(appointment=appointment)
 
 
 def walk_in(location: Location, service: Service, *, arrives: datetime) -> Ticket:
@@ -35,7 +34,7 @@ def walk_in(location: Location, service: Service, *, arrives: datetime) -> Ticke
         now=arrives,
         actor=None,
     )
-    return queue_actions.issue_ticket(appointment=result.appointment, now=arrives, actor=None)
+    return Ticket.objects.get(appointment=result.appointment)  # issued by the walk-in's check-in
 
 
 def reload(ticket: Ticket) -> Ticket:

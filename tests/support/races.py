@@ -172,7 +172,9 @@ def invariant_violations(location: Location, claims: list[Claim], *, now: dateti
 def _units_needed(location: Location, appointment: Appointment) -> int:
     """Persons times the service's units; for a visit of several parts, summed over its parts."""
     if appointment.part_count == 1:
-        return appointment.persons * units_per_person(location=location, service=appointment.service)
+        return appointment.persons * units_per_person(
+            location=location, service=appointment.service, extra_units=appointment.extra_units
+        )
     return sum(
         len(part.persons) * units_per_person(location=location, service=part.service)
         for part in AppointmentPart.objects.filter(appointment=appointment).select_related("service")

@@ -41,9 +41,9 @@ def public_holiday_name(day: date) -> str | None:
     return _dutch_public_holidays(day.year, language).get(day)
 
 
-def units_per_person(*, location: Location, service: Service) -> int:
-    """How many grid units one person of `service` occupies on a counter."""
-    return max(1, math.ceil(service.duration_minutes / location.grid_minutes))
+def units_per_person(*, location: Location, service: Service, extra_units: int = 0) -> int:
+    """How many grid units one person of `service` occupies on a counter (`extra_units` more: extra time)."""
+    return max(1, math.ceil(service.duration_minutes / location.grid_minutes)) + extra_units
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,8 @@ class CapacitySnapshot:
         offset = -(local.hour * 60 + local.minute) % self.location.grid_minutes
         return local + timedelta(minutes=offset)
 
-    def units_per_person(self, service: Service) -> int:
-        return units_per_person(location=self.location, service=service)
+    def units_per_person(self, service: Service, extra_units: int = 0) -> int:
+        return units_per_person(location=self.location, service=service, extra_units=extra_units)
 
     def counters_for(self, service: Service) -> list[int]:
         return sorted(counter_id for counter_id, services in self.counter_services.items() if service.pk in services)
@@ -136,7 +136,13 @@ class CapacitySnapshot:
         return run
 
     def allocate(
-        self, *, service: Service, persons: int, start: datetime, counter_ids: Iterable[int] | None = None
+        self,
+        *,
+        service: Service,
+        persons: int,
+        start: datetime,
+        counter_ids: Iterable[int] | None = None,
+        extra_units: int = 0,
     ) -> Allocation | None:
         """Place `persons` on counters from `start`, ending as early as possible; None if it does not fit."""
         if persons < 1:
@@ -151,7 +157,7 @@ class CapacitySnapshot:
         )
         if interval_end is None:
             return None
-        units_per_person = self.units_per_person(service)
+        units_per_person = self.units_per_person(service, extra_units)
         candidates = self.counters_for(service) if counter_ids is None else list(counter_ids)
         capacity = {
             counter_id: self._free_run(counter_id, start, interval_end, persons * units_per_person) // units_per_person
@@ -184,7 +190,7 @@ class CapacitySnapshot:
         # In UTC: adding to a local time adds wall-clock time, which is an hour off across a DST night.
         return self.now.astimezone(UTC) + service.minimum_notice
 
-    def free_slots_on(self, *, service: Service, persons: int, day: date) -> list[Slot]:
+    def free_slots_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> list[Slot]:
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
         if day > self.latest_bookable_day(service) or day < self.local_today():
@@ -195,7 +201,7 @@ class CapacitySnapshot:
             start = self.first_grid_point(begin)
             while start < end:
                 if start >= earliest:
-                    allocation = self.allocate(service=service, persons=persons, start=start)
+                    allocation = self.allocate(service=service, persons=persons, start=start, extra_units=extra_units)
                     if allocation is not None:
                         slots.append(Slot(start=start, end=allocation.end, persons=persons))
                 start += self.grid
@@ -264,6 +270,7 @@ def free_slots(
     end_date: date,
     now: datetime,
     ignore_appointment_id: int | None = None,
+    extra_units: int = 0,
 ) -> dict[date, list[Slot]]:
     """The free start times per day in [start_date, end_date]; days without one are left out."""
     snapshot = load_snapshot(
@@ -275,18 +282,31 @@ def free_slots(
     )
     result: dict[date, list[Slot]] = {}
     for day in snapshot.days():
-        slots = snapshot.free_slots_on(service=service, persons=persons, day=day)
+        slots = snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units)
         if slots:
             result[day] = slots
     return result
 
 
 def free_days(
-    *, location: Location, service: Service, persons: int, start_date: date, end_date: date, now: datetime
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    extra_units: int = 0,
 ) -> list[date]:
     return list(
         free_slots(
-            location=location, service=service, persons=persons, start_date=start_date, end_date=end_date, now=now
+            location=location,
+            service=service,
+            persons=persons,
+            start_date=start_date,
+            end_date=end_date,
+            now=now,
+            extra_units=extra_units,
         )
     )
 

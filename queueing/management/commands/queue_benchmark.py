@@ -104,8 +104,8 @@ class Command(BaseCommand):
                 contact_email="",
                 now=booked_at,
             ).appointment
+            # The check-in issues the ticket (queueing.actions.ticket_on_check_in).
             bookings_actions.check_in(appointment=appointment, now=start - timedelta(minutes=20), actor=None)
-            queue.issue_ticket(appointment=appointment, now=start - timedelta(minutes=20), actor=None)
         screens = []
         for index in range(displays):
             _device, code = devices.create_device(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0012_appointment_special_needs'),
+        ('bookings', '0013_appointment_extra_units'),
         ('services', '0003_service_order'),
     ]
 
