@@ -10,6 +10,7 @@ from services.catalogue import DESK_SERVICE_ORDER, fill_catalogue
 from services.models import Service, ServiceOrder
 from tests.support.env import AMSTERDAM, require, uses_postgresql
 from tests.support.factories import ServiceFactory, make_desk
+from tests.support.races import NaiveDesk
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +63,14 @@ def desk(db, service):
 def monday_morning() -> datetime:
     """Monday 2026-11-30 08:00 in Amsterdam: the desk opens the next day."""
     return datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM)
+
+
+@pytest.fixture
+def naive_table(postgresql, transactional_db):
+    """The naive twin's claims table, without any constraint (tests/support/races.py NaiveDesk)."""
+    NaiveDesk.create_table()
+    yield
+    NaiveDesk.drop_table()
 
 
 @pytest.fixture

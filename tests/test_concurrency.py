@@ -51,14 +51,6 @@ from tests.support.races import (
     unexpected_errors,
 )
 
-
-@pytest.fixture
-def naive_table(postgresql, transactional_db):
-    NaiveDesk.create_table()
-    yield
-    NaiveDesk.drop_table()
-
-
 # ---- race 1: the last free place ------------------------------------------------------------------
 
 LAST_PLACE = at(TUESDAY, "09:15")

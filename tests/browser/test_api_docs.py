@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-OPERATIONS = 11
+OPERATIONS = 13
 
 
 def test_api_docs_render_every_operation_without_csp_violations(site, page):

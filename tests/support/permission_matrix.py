@@ -33,7 +33,6 @@ from desk.models import AssignmentEvent, DeskStaffMember, StaffAssignment
 from employers import actions as employer_actions
 from employers.models import EmployerBooking
 from insights.models import Feedback
-from queueing import actions as queue_actions
 from queueing import devices
 from queueing.models import Device, DeviceKind, Ticket, TicketEvent
 from tests.support.desk import book, desk_admin, desk_staff, hr_staff, location_admin, sign_in
@@ -78,8 +77,8 @@ def make_world(desk: Location, service, monday_morning: datetime) -> dict:
     appointment_b = book(b, service, TUESDAY_10, now=monday_morning, names=[("Beatrix", B_NAME)])
     # B's queue: a booking checked in at the desk, its ticket waiting.
     queued_b = book(b, service, TUESDAY_10.replace(minute=15), now=monday_morning, names=[("Bram", B_NAME)])
-    actions.check_in(appointment=queued_b, now=DESK_TIME, actor=None)
-    ticket_b = queue_actions.issue_ticket(appointment=queued_b, now=DESK_TIME, actor=None)
+    actions.check_in(appointment=queued_b, now=DESK_TIME, actor=None)  # the check-in issues the ticket
+    ticket_b = Ticket.objects.get(appointment=queued_b)
     kiosk_b, kiosk_b_code = devices.create_device(
         location=b, kind=DeviceKind.KIOSK, name="Entrance", now=monday_morning, actor=None
     )
