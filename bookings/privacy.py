@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
 from bookings.models import Appointment
+from bookings.selectors import visit_parts
 
 
 def appointments_for_email(email: str, *, location_ids: frozenset[int] | None = None) -> QuerySet[Appointment]:
@@ -65,6 +66,15 @@ def export_personal_data(*, email: str, now: datetime, location_ids: frozenset[i
                 "needs_wheelchair": appointment.needs_wheelchair,
                 "interpreter_language": appointment.interpreter_language,
                 "extra_units": appointment.extra_units,
+                "parts": [
+                    {
+                        "service": part.service.name,
+                        "persons": list(part.persons),
+                        "start": _iso(part.start),
+                        "end": _iso(part.end),
+                    }
+                    for part in visit_parts(appointment)
+                ],
                 "created_at": _iso(appointment.created_at),
                 "booked_at": _iso(appointment.booked_at),
                 "checked_in_at": _iso(appointment.checked_in_at),

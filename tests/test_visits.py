@@ -11,6 +11,7 @@ from bookings import actions
 from bookings.actions import BookingError
 from bookings.actions.visits import INVALID_VISIT, book_visit, hold_visit
 from bookings.models import Appointment, AppointmentPart, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
+from bookings.privacy import export_personal_data
 from bookings.visits import PartRequest
 from services.models import ServiceOrder
 from tests.support.env import AMSTERDAM
@@ -221,3 +222,12 @@ def test_a_counter_still_needed_by_a_visits_part_keeps_its_service(visit_desk, m
         actor=None,
     )
     assert list(other.services.all()) == [visit_desk.registration]
+
+
+def test_the_persons_data_export_lists_the_parts_of_their_visit(visit_desk, monday_morning):
+    book_family(visit_desk, at(9), monday_morning)
+    [exported] = export_personal_data(email="jansen@example.org", now=monday_morning)["appointments"]
+    assert [(part["service"], part["persons"]) for part in exported["parts"]] == [
+        (visit_desk.registration.name, [1, 2, 3, 4]),
+        (visit_desk.biometrics.name, [1, 2]),
+    ]

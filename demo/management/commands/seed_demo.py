@@ -154,7 +154,7 @@ STAFF_PERMISSIONS = [
     ("bookings", "view_counterblock"),
     ("services", "view_service"),
 ]
-ADMIN_APPS = ("bookings", "services", "employers", "desk")
+ADMIN_APPS = ("bookings", "services", "employers", "desk", "queueing")
 
 SAMPLE_DAYS = 21
 SAMPLE_SEED = 2020  # the year the desk opened; a fixed seed gives the same demo every time
