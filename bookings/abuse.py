@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django_ratelimit.core import _get_ip
 
@@ -75,8 +75,12 @@ def lock_client(client_key: str) -> None:
 def has_live_booking(*, service: Service, email: str, now: datetime, exclude_id: int | None = None) -> bool:
     if not email or not settings.EXPATDESK_ONE_BOOKING_PER_EMAIL:
         return False
+    # The service booked on its own, or as a part of a visit of several (AppointmentPart).
     live = Appointment.objects.filter(
-        service=service, mailbox_key=mailbox_key(email), status__in=LIVE_BOOKING_STATUSES, end__gt=now
+        Q(service=service) | Q(part_count__gt=1, parts__service=service),
+        mailbox_key=mailbox_key(email),
+        status__in=LIVE_BOOKING_STATUSES,
+        end__gt=now,
     )
     if exclude_id is not None:
         live = live.exclude(pk=exclude_id)

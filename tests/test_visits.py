@@ -231,3 +231,25 @@ def test_the_persons_data_export_lists_the_parts_of_their_visit(visit_desk, mond
         (visit_desk.registration.name, [1, 2, 3, 4]),
         (visit_desk.biometrics.name, [1, 2]),
     ]
+
+
+def test_one_live_booking_per_service_and_mailbox_counts_a_visits_parts(visit_desk, monday_morning, settings):
+    settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True  # off in the test settings
+    book_family(visit_desk, at(9), monday_morning)
+    with pytest.raises(BookingError) as refused:
+        actions.book_appointment(
+            location=visit_desk.location,
+            service=visit_desk.biometrics,
+            start=at(14),
+            names=[actions.PersonName("Adult 1", "Jansen")],
+            contact_email="jansen@example.org",
+            now=monday_morning,
+        )
+    assert refused.value.code == BookingError.SIMILAR_APPOINTMENT_EXISTS
+    # A second visit with one of the same services is refused at its confirmation too.
+    hold = hold_visit(location=visit_desk.location, parts=visit_desk.family(), start=at(14), now=monday_morning)
+    with pytest.raises(BookingError) as again:
+        actions.confirm_hold(
+            appointment=hold, names=family_names(), contact_email="jansen@example.org", now=monday_morning
+        )
+    assert again.value.code == BookingError.SIMILAR_APPOINTMENT_EXISTS

@@ -42,6 +42,7 @@ from bookings.actions.visits import (
     INVALID_VISIT,
     is_visit,
     move_locked_visit,
+    parts_of,
     reclaim_locked_visit,
     visit_claims_fit,
 )
@@ -312,9 +313,10 @@ def confirm_locked_hold(
     owner = share if share is not None else fairness.address_share(locked.client_key)
     mailbox = fairness.mailbox_share(contact_email)
     fairness.lock_shares([owner, mailbox])
-    _check_customer_limits(
-        service=locked.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
-    )
+    for service in [part.service for part in parts_of(locked)] if is_visit(locked) else [locked.service]:
+        _check_customer_limits(
+            service=service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
+        )
     day = locked.start.astimezone(locked.location.tz).date()
     rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
     _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
