@@ -14,6 +14,8 @@ from bookings.models import Appointment, AppointmentPart, AppointmentStatus, Ema
 from bookings.privacy import export_personal_data
 from bookings.visits import PartRequest
 from services.models import ServiceOrder
+from tests.support.admin import admin_url
+from tests.support.desk import sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory
 from tests.support.races import invariant_violations, real_claims
@@ -253,3 +255,11 @@ def test_one_live_booking_per_service_and_mailbox_counts_a_visits_parts(visit_de
             appointment=hold, names=family_names(), contact_email="jansen@example.org", now=monday_morning
         )
     assert again.value.code == BookingError.SIMILAR_APPOINTMENT_EXISTS
+
+
+def test_the_admin_shows_a_visits_parts(visit_desk, monday_morning, client, admin_user):
+    visit = book_family(visit_desk, at(9), monday_morning).appointment
+    sign_in(client, admin_user)
+    page = client.get(admin_url(Appointment, "change", visit.pk)).content.decode()
+    assert "Parts of a visit" in page and visit_desk.biometrics.name_en in page
+    assert "[1, 2]" in page  # biometrics: the two adults

@@ -22,6 +22,7 @@ from bookings.admin.scoped import LocationScoped, related_only
 from bookings.models import (
     Appointment,
     AppointmentEvent,
+    AppointmentPart,
     AppointmentStatus,
     CounterBlock,
     OutboxEmail,
@@ -54,6 +55,16 @@ class ReadOnlyInline(LocationScoped, admin.TabularInline):
 class PersonInline(ReadOnlyInline):
     model = Person
     fields = ["position", "first_name", "last_name"]
+
+
+class AppointmentPartInline(ReadOnlyInline):
+    """The parts of a visit of several services (none for a booking of one service)."""
+
+    model = AppointmentPart
+    fields = ["position", "service", "persons", "start", "end", "started_at", "done_at", "no_show_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AppointmentPart]:
+        return super().get_queryset(request).select_related("service")
 
 
 class SlotClaimInline(ReadOnlyInline):
@@ -144,7 +155,7 @@ class AppointmentAdmin(LocationScoped, admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [PersonInline, SlotClaimInline, AppointmentEventInline, OutboxEmailInline]
+    inlines = [PersonInline, AppointmentPartInline, SlotClaimInline, AppointmentEventInline, OutboxEmailInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
         return super().get_queryset(request).prefetch_related("people")
