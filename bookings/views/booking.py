@@ -400,12 +400,16 @@ def _session_hold(request: HttpRequest, *, location: Location) -> Appointment:
 
 def _times_url(appointment: Appointment) -> str:
     """The times page of the held day, with the answers the hold was made with ("choose another time")."""
+    day = appointment.start.astimezone(appointment.location.tz).date()
+    if appointment.part_count > 1:  # a visit of several services: its own times page, with its parts
+        from bookings.views.visit import visit_query_of, visit_url
+
+        return visit_url("visit_times", appointment.location, visit_query_of(appointment), day=day.isoformat())
     query = {"persons": str(appointment.persons)}
     if appointment.municipality:
         query["municipality"] = appointment.municipality
     if appointment.extra_units:
         query["extra_time"] = str(appointment.extra_units)
-    day = appointment.start.astimezone(appointment.location.tz).date()
     return url_with_query(
         "bookings:times",
         kwargs={
@@ -438,6 +442,7 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
         "service": appointment.service,
         "location": appointment.location,
         "form": form,
+        "part_lines": selectors.visit_part_lines(appointment),
         "times_url": _times_url(appointment),
         "hold_lapsed": lapsed,
         "hold_expires_at": expires,
@@ -521,6 +526,8 @@ def _slot_taken(
 ) -> HttpResponse:
     """The hold lapsed and someone took the time: keep what was typed, offer the nearest free times."""
     request.session[DRAFT_KEY] = {name: form.cleaned_data[name] for name in form.fields}
+    if appointment.part_count > 1:
+        return _visit_slot_taken(request, appointment=appointment, form=form, message=message, now=now)
     nearest = availability.nearest_free_slots(
         location=appointment.location,
         service=appointment.service,
@@ -537,6 +544,38 @@ def _slot_taken(
         }
     )
     return render(request, "bookings/details.html", context, status=409)
+
+
+def _visit_slot_taken(
+    request: HttpRequest, *, appointment: Appointment, form: DetailsForm, message: str, now: datetime
+) -> HttpResponse:
+    """As _slot_taken for a visit of several services: the free arrival times left on the held day, each a
+    button that holds the whole visit again (the visit's own hold, with its parts)."""
+    from bookings.views.visit import visit_query_of, visit_url
+
+    location = appointment.location
+    day = appointment.start.astimezone(location.tz).date()
+    query = visit_query_of(appointment)
+    parts = _visit_parts_of(appointment)
+    arrivals = shared.visit_free_arrivals_on(location=location, parts=parts, day=day, now=now)
+    nearest = sorted(arrivals, key=lambda slot: abs(slot.start - appointment.start))[:6]
+    context = _details_context(appointment=appointment, form=form, now=now)
+    context.update(
+        {
+            "slot_taken_message": message,
+            "nearest_times": _time_choices(sorted(nearest, key=lambda slot: slot.start), location=location),
+            "rehold_url": visit_url("visit_hold", location),
+            "rehold_fields": query,
+            "all_days_url": visit_url("visit_calendar", location, query),
+        }
+    )
+    return render(request, "bookings/details.html", context, status=409)
+
+
+def _visit_parts_of(appointment: Appointment) -> list:
+    from bookings.actions.visits import parts_of
+
+    return parts_of(appointment)
 
 
 # ---- confirmation ---------------------------------------------------------------------------
@@ -559,6 +598,7 @@ def just_confirmed(request: HttpRequest, appointment: Appointment) -> bool:
 def render_confirmation(request: HttpRequest, *, appointment: Appointment, token: str) -> HttpResponse:
     """The "you're booked" page, shown at the booking's manage address (so the token is only in that address)."""
     manage_path = location_url("bookings:manage", appointment.location, token=token)
+    people = list(appointment.people.all())
     return render(
         request,
         "bookings/confirmation.html",
@@ -566,7 +606,9 @@ def render_confirmation(request: HttpRequest, *, appointment: Appointment, token
             "appointment": appointment,
             "service": appointment.service,
             "location": appointment.location,
-            "people": list(appointment.people.all()),
+            "people": people,
+            "part_lines": selectors.visit_part_lines(appointment, people=people),
+            "bring": selectors.what_to_bring([part.service for part in selectors.visit_parts(appointment)]),
             "manage_url": request.build_absolute_uri(manage_path),
             "manage_path": manage_path,
             "ics_url": location_url("bookings:ics", appointment.location, token=token),

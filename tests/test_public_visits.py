@@ -1,0 +1,162 @@
+"""A family books one visit of several services on the public pages (issue 13): services → who needs each →
+calendar → times → hold → details → confirmation; bad input is a 400 with a message, never a 500."""
+
+import re
+
+import pytest
+
+from bookings.models import Appointment, AppointmentPart, AppointmentStatus, EmailKind, OutboxEmail
+from tests.support.public_flow import confirmed_token, details_data, page
+from tests.support.urls import reverse
+from tests.support.visit_flow import (
+    choose_visit,
+    hold_first_visit_time,
+)
+from tests.support.visits import family_desk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def family():
+    return family_desk()
+
+
+def test_the_start_page_leads_to_the_visit(client, family):
+    response = client.get(reverse("bookings:start"))
+    assert reverse("bookings:visit_start") in page(response)
+    response = client.get(reverse("bookings:visit_start"))
+    assert response.status_code == 200
+    content = page(response)
+    assert family.registration.name in content and family.biometrics.name in content
+
+
+def test_a_family_books_registration_for_four_and_biometrics_for_two(client, family):
+    appointment, times_url = hold_first_visit_time(
+        client,
+        persons=4,
+        services=[family.registration, family.biometrics],
+        who={family.biometrics.code: (1, 2)},
+    )
+    assert appointment.part_count == 2 and appointment.persons == 4
+    parts = list(AppointmentPart.objects.filter(appointment=appointment).order_by("position"))
+    assert [(p.service, p.persons) for p in parts] == [(family.registration, [1, 2, 3, 4]), (family.biometrics, [1, 2])]
+
+    response = client.get(reverse("bookings:details"))
+    assert response.status_code == 200
+    content = page(response)
+    for number in range(1, 5):  # every person's name once
+        assert content.count(f'name="first_name_{number}"') == 1
+    assert 'name="first_name_5"' not in content
+    assert family.biometrics.name in content and "Person 2" in content
+    # "Choose another time" goes back to the visit's own times page.
+    assert "/book/visit/" in content
+
+    response = client.post(reverse("bookings:details"), details_data(4))
+    token = confirmed_token(response)
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    response = client.get(reverse("bookings:manage", kwargs={"token": token}))
+    content = page(response)
+    assert "Your appointment is booked" in content
+    assert content.count(appointment.reference) >= 1
+    assert "Jane1 Doe-1, Jane2 Doe-2" in content  # biometrics: persons 1 and 2
+    assert "Counter 1" in content  # biometrics is served on counter 1 only
+    # One confirmation e-mail for the whole visit.
+    assert OutboxEmail.objects.filter(appointment=appointment, kind=EmailKind.CONFIRMATION).count() == 1
+    assert Appointment.objects.count() == 1
+
+    response = client.get(reverse("bookings:manage", kwargs={"token": token}))  # the manage page itself
+    content = page(response)
+    assert "Your visit, part by part" in content and "Jane3 Doe-3" in content
+
+
+def test_one_service_goes_to_todays_flow(client, family):
+    response = client.post(reverse("bookings:visit_start"), {"persons": "3", "services": [family.registration.code]})
+    assert response.status_code == 302
+    assert (
+        response["Location"]
+        == reverse("bookings:questions", kwargs={"service_code": family.registration.code}) + "?persons=3"
+    )
+
+
+def test_what_to_bring_is_the_union_shown_before_booking(client, family):
+    family.registration.what_to_bring_en = "Your passport; your rental contract."
+    family.registration.save()
+    family.biometrics.what_to_bring_en = "Your passport.\nThe IND letter."
+    family.biometrics.save()
+    calendar_url = choose_visit(client, persons=2, services=[family.registration, family.biometrics])
+    content = page(client.get(calendar_url))
+    items = re.findall(r"<li>([^<]+)</li>", content.split('class="bring-list"')[1].split("</ul>")[0])
+    assert items == ["Your passport", "Your rental contract", "The IND letter"]
+
+
+def test_persons_page_refuses_a_person_without_a_service(client, family):
+    codes = [family.registration.code, family.biometrics.code]
+    data = {
+        "persons": "3",
+        "service": codes,
+        f"persons_{codes[0]}": ["1", "2"],
+        f"persons_{codes[1]}": ["1"],
+    }
+    response = client.post(reverse("bookings:visit_persons"), data)
+    assert response.status_code == 400
+    assert "Every person needs at least one service" in page(response)
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("persons=2&part=no-such:1,2&part={bio}:1", "There is no such service"),
+        ("persons=2&part={reg}:1,2", "A visit has two or more services"),
+        ("persons=3&part={reg}:1,2&part={bio}:1", "Every person needs at least one service"),
+        ("persons=9&part={reg}:1,2&part={bio}:1", "A visit is for at most 6 persons"),
+        ("persons=2&part={reg}:1,7&part={bio}:1", "not among the persons"),
+        ("persons=2&part={reg}:1,x&part={bio}:1", "That visit is not valid"),
+        ("persons=2&part={reg}&part={bio}:1", "That visit is not valid"),
+        ("persons=two&part={reg}:1,2&part={bio}:1", "number of persons"),
+        ("persons=2&part={reg}:1,2&part={reg}:1", "Each service appears once"),
+    ],
+)
+def test_bad_visits_are_a_400_with_a_message(client, family, query, message):
+    query = query.format(reg=family.registration.code, bio=family.biometrics.code)
+    for url in (reverse("bookings:visit_calendar"), reverse("bookings:visit_times", kwargs={"day": "2030-01-07"})):
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 400, url
+        assert message in page(response)
+    fields: dict[str, list[str]] = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        fields.setdefault(name, []).append(value)
+    response = client.post(reverse("bookings:visit_hold"), {**fields, "start": "2030-01-07T09:00:00+01:00"})
+    assert response.status_code == 400
+    assert message in page(response)
+    assert not Appointment.objects.exists()
+
+
+def test_a_service_the_location_does_not_offer(client, family):
+    from tests.support.factories import ServiceFactory
+
+    elsewhere = ServiceFactory()
+    query = f"persons=1&part={family.registration.code}:1&part={elsewhere.code}:1"
+    response = client.get(f"{reverse('bookings:visit_calendar')}?{query}")
+    assert response.status_code == 400
+    assert "cannot be booked at" in page(response)
+
+
+def test_the_visit_calendar_is_shared_and_keyed_by_the_parts(client, family, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.EXPATDESK_SLOT_CACHE_SECONDS = 30
+    services = [family.registration, family.biometrics]
+    adults = choose_visit(client, persons=2, services=services, who={family.biometrics.code: (1, 2)})
+    one = choose_visit(client, persons=2, services=services, who={family.biometrics.code: (1,)})
+    with CaptureQueriesContext(connection) as first:
+        client.get(adults)
+    with CaptureQueriesContext(connection) as again:  # another visitor, the same visit: from the cache
+        assert type(client)().get(adults).status_code == 200
+    with CaptureQueriesContext(connection) as other_parts:  # other parts: computed afresh
+        client.get(one)
+    assert len(again) < len(first)
+    assert len(other_parts) == len(first)
