@@ -243,7 +243,7 @@ def visit_part_lines(appointment: Appointment, *, people: list[Person] | None = 
     by_position = {person.position: f"{person.first_name} {person.last_name}" for person in people or []}
     lines = []
     for part in parts:
-        counters = tuple(dict.fromkeys(names_of[seat[1]] for seat in sorted(part.seats) if seat[1] in names_of))
+        counters = tuple(sorted({names_of[seat[1]] for seat in part.seats if seat[1] in names_of}))
         lines.append(
             PartLine(
                 position=part.position,
