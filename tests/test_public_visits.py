@@ -1,12 +1,17 @@
 """A family books one visit of several services on the public pages (issue 13): services → who needs each →
 calendar → times → hold → details → confirmation; bad input is a 400 with a message, never a 500."""
 
+import html
 import re
+from datetime import datetime
 
 import pytest
+from django.utils import timezone
 
+from bookings import actions
+from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentPart, AppointmentStatus, EmailKind, OutboxEmail
-from tests.support.public_flow import confirmed_token, details_data, page
+from tests.support.public_flow import START_BUTTON, confirmed_token, details_data, lapse, page
 from tests.support.urls import reverse
 from tests.support.visit_flow import (
     choose_visit,
@@ -160,3 +165,46 @@ def test_the_visit_calendar_is_shared_and_keyed_by_the_parts(client, family, set
         client.get(one)
     assert len(again) < len(first)
     assert len(other_parts) == len(first)
+
+
+def test_a_lapsed_visit_whose_arrival_was_taken_offers_the_visits_nearest_arrivals(client, family):
+    held, _times_url = hold_first_visit_time(
+        client, persons=2, services=[family.registration, family.biometrics], who={family.biometrics.code: (1,)}
+    )
+    assert "Step 5 of 6" in page(client.get(reverse("bookings:details")))
+    lapse(held)
+    # Someone else takes all three counters at the visit's arrival.
+    actions.book_appointment(
+        location=family.location,
+        service=family.registration,
+        start=held.start,
+        names=[PersonName("Other", "Person")] * 3,
+        contact_email="other@example.org",
+        now=timezone.now(),
+    )
+    response = client.post(reverse("bookings:details"), details_data(2))
+    assert response.status_code == 409
+    content = page(response)
+    assert "Sorry, that time has just been taken." in content
+    assert f'action="{reverse("bookings:visit_hold")}"' in content
+    nearest = [html.unescape(v) for v in START_BUTTON.findall(content)]
+    assert 1 <= len(nearest) <= 6 and held.start not in [datetime.fromisoformat(v) for v in nearest]
+    fields = {"persons": "2", "part": [f"{family.registration.code}:1,2", f"{family.biometrics.code}:1"]}
+    for name, value in fields.items():
+        for one in [value] if isinstance(value, str) else value:
+            assert f'name="{name}" value="{one}"' in content
+    # A button holds the whole visit again, and the typed details book it.
+    response = client.post(reverse("bookings:visit_hold"), {**fields, "start": nearest[0]})
+    assert response.status_code == 302
+    again = Appointment.objects.get(status=AppointmentStatus.HELD)
+    assert again.part_count == 2 and again.start == datetime.fromisoformat(nearest[0])
+    token = confirmed_token(client.post(reverse("bookings:details"), details_data(2)))
+    assert "Step 6 of 6" in page(client.get(reverse("bookings:manage", kwargs={"token": token})))
+
+
+def test_the_visit_hold_is_rate_limited_as_the_hold_of_one_service(client, family, settings):
+    settings.EXPATDESK_RATE_HOLD = "3/h"
+    data = {"persons": "1", "part": [f"{family.registration.code}:1", f"{family.biometrics.code}:1"], "start": "x"}
+    answers = [client.post(reverse("bookings:visit_hold"), data) for _ in range(3)]
+    assert all(answer.status_code != 429 for answer in answers)
+    assert client.post(reverse("bookings:visit_hold"), data).status_code == 429

@@ -48,6 +48,7 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
+from bookings.visits import load_planner
 from services.models import Service
 
 STEPS = 5  # questions, date, time, details, confirmation
@@ -447,7 +448,8 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
         "hold_lapsed": lapsed,
         "hold_expires_at": expires,
         "hold_minutes_left": 0 if lapsed else max(1, int((expires - now).total_seconds() // 60)),
-        **_step(4),
+        # A visit of several services has two steps more before (bookings/views/visit.py: services, persons).
+        **({"step": 5, "steps": 6} if appointment.part_count > 1 else _step(4)),
     }
 
 
@@ -557,7 +559,16 @@ def _visit_slot_taken(
     day = appointment.start.astimezone(location.tz).date()
     query = visit_query_of(appointment)
     parts = _visit_parts_of(appointment)
-    arrivals = shared.visit_free_arrivals_on(location=location, parts=parts, day=day, now=now)
+    # Read afresh, not from the shared cache: this page is about a time that was just taken.
+    planner = load_planner(
+        location=location,
+        parts=parts,
+        start_date=day,
+        end_date=day,
+        now=now,
+        max_wait_minutes=location.max_wait_minutes,
+    )
+    arrivals = planner.free_arrivals_on(day)
     nearest = sorted(arrivals, key=lambda slot: abs(slot.start - appointment.start))[:6]
     context = _details_context(appointment=appointment, form=form, now=now)
     context.update(
@@ -614,6 +625,6 @@ def render_confirmation(request: HttpRequest, *, appointment: Appointment, token
             "ics_url": location_url("bookings:ics", appointment.location, token=token),
             "map_url": openstreetmap_url(appointment.location),
             "qr_src": qr.reference_svg_data_uri(appointment.reference),
-            **_step(5),
+            **({"step": 6, "steps": 6} if appointment.part_count > 1 else _step(5)),
         },
     )
