@@ -169,3 +169,22 @@ def test_moving_a_visit_offers_the_visits_arrival_times_and_moves_it_whole(clien
     assert (appointment.start, appointment.end) == (new_start, at(day, 14, 45))
     parts = list(AppointmentPart.objects.filter(appointment=appointment).order_by("position"))
     assert parts[0].start == new_start and parts[1].end == at(day, 14, 45)
+
+
+def test_a_dutch_visit_is_told_in_dutch(family):
+    from bookings.actions.visits import book_visit
+
+    result = book_visit(
+        location=family.location,
+        parts=family.family(),
+        start=at(next_tuesday(), 9),
+        names=family_names(),
+        contact_email="jansen@example.org",
+        language="nl",
+        now=timezone.now(),
+    )
+    text = message_of(result.appointment).body
+    assert "Uw bezoek, onderdeel voor onderdeel" in text and "(Loket: Counter 1)" in text
+    assert "Diensten:" in text
+    [event] = Calendar.from_ical(appointment_ics(appointment=result.appointment)).walk("VEVENT")
+    assert "Uw bezoek, onderdeel voor onderdeel:" in str(event["description"])
