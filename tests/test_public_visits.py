@@ -208,3 +208,55 @@ def test_the_visit_hold_is_rate_limited_as_the_hold_of_one_service(client, famil
     answers = [client.post(reverse("bookings:visit_hold"), data) for _ in range(3)]
     assert all(answer.status_code != 429 for answer in answers)
     assert client.post(reverse("bookings:visit_hold"), data).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("persons=2&service={reg}", "A visit has two or more services"),
+        ("persons=2&service={reg}&service=no-such", "There is no such service"),
+        ("persons=0&service={reg}&service={bio}", "A visit is for at most 6 persons"),
+        ("persons=&service={reg}&service={bio}", "number of persons"),
+    ],
+)
+def test_the_persons_page_refuses_bad_choices(client, family, query, message):
+    query = query.format(reg=family.registration.code, bio=family.biometrics.code)
+    response = client.get(f"{reverse('bookings:visit_persons')}?{query}")
+    assert response.status_code == 400
+    assert message in page(response)
+    response = client.post(reverse("bookings:visit_persons"), dict(pair.split("=") for pair in query.split("&")[:1]))
+    assert response.status_code == 400
+
+
+def test_more_persons_than_a_service_takes_is_refused(client, family):
+    family.biometrics.max_persons = 1
+    family.biometrics.save()
+    codes = [family.registration.code, family.biometrics.code]
+    data = {"persons": "2", "service": codes, f"persons_{codes[0]}": ["1", "2"], f"persons_{codes[1]}": ["1", "2"]}
+    response = client.post(reverse("bookings:visit_persons"), data)
+    assert response.status_code == 400
+    assert f"{family.biometrics.name} is for at most 1 person per booking." in html.unescape(page(response))
+    query = f"persons=2&part={codes[0]}:1,2&part={codes[1]}:1,2"
+    response = client.get(f"{reverse('bookings:visit_calendar')}?{query}")
+    assert response.status_code == 400
+    assert "Too many persons for one of the services." in page(response)
+
+
+def test_the_visit_start_form_refuses_nothing_chosen_and_unknown_services(client, family):
+    response = client.post(reverse("bookings:visit_start"), {"persons": "2"})
+    assert response.status_code == 400
+    assert "Please choose at least one service." in page(response)
+    response = client.post(reverse("bookings:visit_start"), {"persons": "2", "services": ["no-such"]})
+    assert response.status_code == 400
+    assert "Please choose the services from the list." in page(response)
+
+
+def test_the_dutch_visit_pages_speak_dutch(client, family):
+    client.cookies["django_language"] = "nl"
+    response = client.get(reverse("bookings:visit_start"), HTTP_ACCEPT_LANGUAGE="nl")
+    assert "Meerdere diensten in één bezoek" in page(response)
+    response = client.get(
+        f"{reverse('bookings:visit_calendar')}?persons=2&part=nope:1,2&part=x:1", HTTP_ACCEPT_LANGUAGE="nl"
+    )
+    assert response.status_code == 400
+    assert "Deze dienst bestaat niet." in page(response)
