@@ -127,6 +127,7 @@ def test_a_one_service_booking_reads_as_before(family):
     assert "part by part" not in str(event["description"])
     content = page(Client().get(reverse("bookings:manage", kwargs={"token": result.manage_token})))
     assert "part by part" not in content and "Counter" not in content
+    assert "Ask for an earlier time" in content
 
 
 def test_the_manage_page_lists_the_parts_and_the_union_of_what_to_bring(client, visit, family):
@@ -188,3 +189,8 @@ def test_a_dutch_visit_is_told_in_dutch(family):
     assert "Diensten:" in text
     [event] = Calendar.from_ical(appointment_ics(appointment=result.appointment)).walk("VEVENT")
     assert "Uw bezoek, onderdeel voor onderdeel:" in str(event["description"])
+
+
+def test_a_visit_is_not_offered_the_one_service_waitlist_for_an_earlier_time(client, visit):
+    content = page(client.get(reverse("bookings:manage", kwargs={"token": visit.manage_token})))
+    assert "Ask for an earlier time" not in content
