@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bookings import abuse, actions, agents, availability, qr, selectors
 from bookings import cache as shared
 from bookings.actions import BookingError, PersonName
+from bookings.actions.visits import parts_of
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.views.common import (
@@ -558,7 +559,7 @@ def _visit_slot_taken(
     location = appointment.location
     day = appointment.start.astimezone(location.tz).date()
     query = visit_query_of(appointment)
-    parts = _visit_parts_of(appointment)
+    parts = parts_of(appointment)
     # Read afresh, not from the shared cache: this page is about a time that was just taken.
     planner = load_planner(
         location=location,
@@ -581,12 +582,6 @@ def _visit_slot_taken(
         }
     )
     return render(request, "bookings/details.html", context, status=409)
-
-
-def _visit_parts_of(appointment: Appointment) -> list:
-    from bookings.actions.visits import parts_of
-
-    return parts_of(appointment)
 
 
 # ---- confirmation ---------------------------------------------------------------------------

@@ -28,9 +28,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bookings import abuse, agents, selectors
 from bookings import cache as shared
 from bookings.actions import BookingError
-from bookings.actions.visits import hold_visit
+from bookings.actions.visits import hold_visit, parts_of
 from bookings.forms import OTHER_MUNICIPALITY, StartForm, VisitPersonsForm, VisitStartForm, parse_day, parse_month
-from bookings.models import Location, LocationService
+from bookings.models import Appointment, Location, LocationService
 from bookings.views.booking import _release_previous_hold, _render_outside, _time_choices
 from bookings.views.common import (
     HOLD_KEY,
@@ -435,10 +435,8 @@ def visit_hold(request: HttpRequest, location: Location) -> HttpResponse:
     return redirect(location_url("bookings:details", location))
 
 
-def visit_query_of(appointment) -> list[tuple[str, str]]:
+def visit_query_of(appointment: Appointment) -> list[tuple[str, str]]:
     """The query of a held or booked visit's pages (its parts as asked for), from its part rows."""
-    from bookings.actions.visits import parts_of
-
     parts = parts_of(appointment)
     visit = VisitRequest(
         parts=parts, persons=appointment.persons, municipality=appointment.municipality, horizon_days=0
