@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
@@ -36,6 +36,7 @@ from django.db import transaction
 from bookings import availability
 from bookings.availability import Slot
 from bookings.models import Location
+from bookings.visits import PartRequest, VisitSlot, load_planner
 from services.actions import CATALOGUE_VERSION_KEY
 from services.models import Service
 
@@ -268,6 +269,53 @@ def free_slots_on(
             now=now,
             extra_units=extra_units,
         ).get(day, []),
+    )
+
+
+def parts_key(parts: Sequence[PartRequest]) -> str:
+    """The parts of a visit in a cache key: each service's id and its persons, in the desk's order."""
+    return "|".join(f"{part.service.pk}-{'.'.join(str(n) for n in part.persons)}" for part in parts)
+
+
+def visit_free_days(
+    *, location: Location, parts: Sequence[PartRequest], start_date: date, end_date: date, now: datetime
+) -> list[date]:
+    """The days with a free arrival for the visit (bookings/visits.py), shared between visitors for
+    EXPATDESK_SLOT_CACHE_SECONDS under the location's version; the key holds the parts and the location's
+    maximum wait between parts (a change of the services' rules bumps the catalogue's version)."""
+    key = f"page-visit-free-days:{location.pk}:{parts_key(parts)}:{location.max_wait_minutes}:{start_date}:{end_date}"
+    return shared(
+        key,
+        location_id=location.pk,
+        day=None,
+        compute=lambda: load_planner(
+            location=location,
+            parts=parts,
+            start_date=start_date,
+            end_date=end_date,
+            now=now,
+            max_wait_minutes=location.max_wait_minutes,
+        ).free_days(),
+    )
+
+
+def visit_free_arrivals_on(
+    *, location: Location, parts: Sequence[PartRequest], day: date, now: datetime
+) -> list[VisitSlot]:
+    """The visit's free arrival times on one day, shared between visitors under the day's version."""
+    key = f"page-visit-free-arrivals:{location.pk}:{parts_key(parts)}:{location.max_wait_minutes}:{day}"
+    return shared(
+        key,
+        location_id=location.pk,
+        day=day,
+        compute=lambda: load_planner(
+            location=location,
+            parts=parts,
+            start_date=day,
+            end_date=day,
+            now=now,
+            max_wait_minutes=location.max_wait_minutes,
+        ).free_arrivals_on(day),
     )
 
 

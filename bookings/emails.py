@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings import qr
+from bookings import qr, selectors
 from bookings.ics import appointment_ics
 from bookings.models import Appointment, AppointmentStatus, EmailKind, EventKind, Location, OutboxEmail
 
@@ -201,13 +201,36 @@ def build_message(
         by_desk = email.kind == EmailKind.CANCELLATION and cancelled_by_desk(appointment)
         wording = _wording(kind=email.kind, appointment=appointment, when=when, by_desk=by_desk)
         live = email.kind != EmailKind.CANCELLATION
+        people = list(appointment.people.all())
+        # A visit of several services lists each part (service, time, persons, counters); a booking of one
+        # service has no part lines and reads as it always has.
+        part_lines = selectors.visit_part_lines(appointment, people=people)
+        tz = location.tz
+        parts = [
+            {
+                "service_name": part.service.name,
+                "start_time": dateformat.format(part.start.astimezone(tz), "H:i"),
+                "end_time": dateformat.format(part.end.astimezone(tz), "H:i"),
+                "who": ", ".join(part.who),
+                "counters": ", ".join(part.counters),
+                "counter_count": len(part.counters),
+            }
+            for part in part_lines
+        ]
+        if part_lines:
+            service_name = ", ".join(part.service.name for part in part_lines)
+            what_to_bring = "\n".join(selectors.what_to_bring([part.service for part in part_lines])) if live else ""
+        else:
+            service_name = appointment.service.name
+            what_to_bring = appointment.service.what_to_bring if live else ""
         context = {
             "language": translation.get_language(),
             "wording": wording,
             "appointment": appointment,
-            "people": list(appointment.people.all()),
-            "service_name": appointment.service.name,
-            "what_to_bring": appointment.service.what_to_bring if live else "",
+            "people": people,
+            "service_name": service_name,
+            "parts": parts,
+            "what_to_bring": what_to_bring,
             "location": location,
             "directions": location.directions if live else "",
             "arrive_early_minutes": location.arrive_early_minutes if live else 0,

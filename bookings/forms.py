@@ -317,3 +317,112 @@ class FindBookingForm(forms.Form):
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()
+
+
+# ---- a visit of several services (issue 13) --------------------------------------------------------------
+
+
+class VisitStartForm(forms.Form):
+    """The first step of a visit: how many persons come, and which of the location's services they need."""
+
+    persons = forms.TypedChoiceField(
+        label=_("How many persons come to the visit?"),
+        coerce=int,
+        help_text=_("Include yourself, and family members who need one of the services."),
+        error_messages={
+            "required": _("Please choose the number of persons."),
+            "invalid_choice": _("Please choose a number of persons from the list."),
+        },
+    )
+    services = forms.MultipleChoiceField(
+        label=_("Which services do you need?"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Choose every service you need; the desk does them one after the other in one visit."),
+        error_messages={
+            "required": _("Please choose at least one service."),
+            "invalid_choice": _("Please choose the services from the list."),
+        },
+    )
+
+    def __init__(self, *args: object, services: list[Service], max_persons: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["persons"].choices = [(n, str(n)) for n in range(1, max_persons + 1)]
+        self.fields["services"].choices = [(service.code, service.name) for service in services]
+        self.helper = _helper()
+
+
+def person_label(number: int) -> str:
+    return _("Person %(number)d") % {"number": number}
+
+
+class VisitPersonsForm(forms.Form):
+    """The second step of a visit: for each chosen service, which persons need it; and the municipality when
+    one of the services asks for it. Plain checkboxes: it works without JavaScript."""
+
+    def __init__(
+        self, *args: object, services: list[Service], persons: int, location: Location, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.services = services
+        self.persons = persons
+        everyone = [str(n) for n in range(1, persons + 1)]
+        if persons > 1:
+            for service in services:
+                self.fields[f"persons_{service.code}"] = forms.MultipleChoiceField(
+                    label=_("Who needs %(service)s?") % {"service": service.name},
+                    choices=[(str(n), person_label(n)) for n in range(1, persons + 1)],
+                    widget=forms.CheckboxSelectMultiple,
+                    initial=everyone,
+                    error_messages={
+                        "required": _("Please choose at least one person for %(service)s.") % {"service": service.name},
+                        "invalid_choice": _("Please choose the persons from the list."),
+                    },
+                )
+        if any(service.requires_municipality for service in services):
+            self.fields["municipality"] = forms.ChoiceField(
+                label=_("Which municipality do you live in, or are you moving to?"),
+                help_text=_("Fast-track registration is for new residents of the participating municipalities."),
+                choices=[
+                    ("", _("Choose a municipality")),
+                    *((name, name) for name in location.municipality_list),
+                    (OTHER_MUNICIPALITY, _("Another municipality")),
+                ],
+                error_messages={
+                    "required": _("Please choose the municipality you live in or are moving to."),
+                    "invalid_choice": _("Please choose a municipality from the list."),
+                },
+            )
+        self.helper = _helper()
+
+    def persons_of(self, service: Service) -> tuple[int, ...]:
+        if self.persons == 1:
+            return (1,)
+        return tuple(sorted(int(n) for n in self.cleaned_data[f"persons_{service.code}"]))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.persons > 1 and not self.errors:
+            covered = {person for service in self.services for person in self.persons_of(service)}
+            missing = [n for n in range(1, self.persons + 1) if n not in covered]
+            for service in self.services:
+                chosen = self.persons_of(service)
+                if len(chosen) > service.max_persons:
+                    self.add_error(
+                        f"persons_{service.code}",
+                        ngettext(
+                            "%(service)s is for at most %(max)d person per booking.",
+                            "%(service)s is for at most %(max)d persons per booking.",
+                            service.max_persons,
+                        )
+                        % {"service": service.name, "max": service.max_persons},
+                    )
+            if missing:
+                raise forms.ValidationError(
+                    _("Every person needs at least one service. Nobody is chosen for: %(persons)s.")
+                    % {"persons": ", ".join(person_label(n) for n in missing)}
+                )
+        return cleaned
+
+    @property
+    def is_outside(self) -> bool:
+        return self.cleaned_data.get("municipality") == OTHER_MUNICIPALITY

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from bookings import selectors
 from bookings.models import Appointment, AppointmentStatus
 
 METHODS = ("PUBLISH", "REQUEST", "CANCEL")
@@ -23,6 +24,33 @@ PRODID = "-//ExpatDesk//Bookings//EN"
 
 def appointment_uid(appointment: Appointment) -> str:
     return f"{appointment.reference}@expatdesk"
+
+
+def _visit_texts(appointment: Appointment) -> tuple[str, str]:
+    """The summary and description of a visit of several services (one event from the arrival to the end of
+    the last part): every part with its time, persons and counters, then the union of what to bring."""
+    location = appointment.location
+    people = list(appointment.people.all())
+    parts = selectors.visit_part_lines(appointment, people=people)
+    services = ", ".join(part.service.name for part in parts)
+    summary = _("Appointment at %(desk)s: %(service)s") % {"desk": location.name, "service": services}
+    lines = [
+        _("Booking reference: %(reference)s") % {"reference": appointment.reference},
+        _("Persons: %(persons)d") % {"persons": appointment.persons},
+        _("Your visit, part by part:"),
+    ]
+    tz = location.tz
+    for part in parts:
+        line = f"{part.start.astimezone(tz):%H:%M}–{part.end.astimezone(tz):%H:%M} {part.service.name}: " + ", ".join(
+            part.who
+        )
+        if part.counters:
+            line += " (" + ", ".join(part.counters) + ")"
+        lines.append(line)
+    bring = selectors.what_to_bring([part.service for part in parts])
+    if bring:
+        lines.append(_("What to bring: %(items)s") % {"items": "; ".join(bring)})
+    return summary, "\n".join(lines)
 
 
 def appointment_ics(*, appointment: Appointment, method: str = "REQUEST", now: datetime | None = None) -> bytes:
@@ -41,14 +69,17 @@ def appointment_ics(*, appointment: Appointment, method: str = "REQUEST", now: d
     service = appointment.service
 
     with translation.override(appointment.language or settings.LANGUAGE_CODE):
-        summary = _("Appointment at %(desk)s: %(service)s") % {"desk": location.name, "service": service.name}
-        lines = [
-            _("Booking reference: %(reference)s") % {"reference": appointment.reference},
-            _("Persons: %(persons)d") % {"persons": appointment.persons},
-        ]
-        if service.what_to_bring:
-            lines.append(_("What to bring: %(items)s") % {"items": service.what_to_bring})
-        description = "\n".join(lines)
+        if appointment.part_count > 1:
+            summary, description = _visit_texts(appointment)
+        else:
+            summary = _("Appointment at %(desk)s: %(service)s") % {"desk": location.name, "service": service.name}
+            lines = [
+                _("Booking reference: %(reference)s") % {"reference": appointment.reference},
+                _("Persons: %(persons)d") % {"persons": appointment.persons},
+            ]
+            if service.what_to_bring:
+                lines.append(_("What to bring: %(items)s") % {"items": service.what_to_bring})
+            description = "\n".join(lines)
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)

@@ -7,12 +7,14 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from bookings.models import (
     LIVE_STATUSES,
     Appointment,
     AppointmentPart,
     AppointmentStatus,
+    Counter,
     EmailKind,
     Location,
     LocationService,
@@ -201,3 +203,56 @@ def visit_parts(appointment: Appointment) -> list[VisitPartView]:
         )
         for part in AppointmentPart.objects.filter(appointment_id=appointment.pk).select_related("service")
     ]
+
+
+def what_to_bring(services: list[Service]) -> list[str]:
+    """What to bring to a visit of these services: the union of their lists (each service's text split into
+    its items at line breaks and semicolons), each item once, in the services' order. Pure."""
+    items: list[str] = []
+    seen: set[str] = set()
+    for service in services:
+        for line in service.what_to_bring.replace(";", "\n").splitlines():
+            item = line.strip().rstrip(".").strip()
+            if item and item.casefold() not in seen:
+                seen.add(item.casefold())
+                items.append(item[0].upper() + item[1:])
+    return items
+
+
+@dataclass(frozen=True)
+class PartLine:
+    """A part as a page or an e-mail lists it: its service, who, when, and the counters (the desk's area)."""
+
+    position: int
+    service: Service
+    persons: tuple[int, ...]
+    who: tuple[str, ...]  # the persons' names once known, else "Person 2"
+    start: datetime
+    end: datetime
+    counters: tuple[str, ...]
+
+
+def visit_part_lines(appointment: Appointment, *, people: list[Person] | None = None) -> list[PartLine]:
+    """The parts of a visit of several for display (visit_parts, and one query for the counters' names); an
+    empty list for a booking of one service, which shows as it always has."""
+    if appointment.part_count <= 1:
+        return []
+    parts = visit_parts(appointment)
+    counter_ids = {seat[1] for part in parts for seat in part.seats}
+    names_of = dict(Counter.objects.filter(pk__in=counter_ids).values_list("pk", "name"))
+    by_position = {person.position: f"{person.first_name} {person.last_name}" for person in people or []}
+    lines = []
+    for part in parts:
+        counters = tuple(sorted({names_of[seat[1]] for seat in part.seats if seat[1] in names_of}))
+        lines.append(
+            PartLine(
+                position=part.position,
+                service=part.service,
+                persons=part.persons,
+                who=tuple(by_position.get(n) or _("Person %(number)d") % {"number": n} for n in part.persons),
+                start=part.start,
+                end=part.end,
+                counters=counters,
+            )
+        )
+    return lines

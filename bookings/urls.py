@@ -8,7 +8,7 @@ a manage link to its booking's own location, the rest to the default location (b
 
 from django.urls import include, path, re_path, register_converter
 
-from bookings.views import booking, legacy, manage, pages
+from bookings.views import booking, legacy, manage, pages, visit
 from expatdesk.ratelimits import rate_limited
 
 
@@ -36,6 +36,13 @@ location_patterns = [
     path("find/", rate_limited("find")(pages.find_booking), name="find"),
     # Fixed paths before the service code, which is a slug.
     path("book/details/", rate_limited("confirm")(booking.details), name="details"),
+    # A visit of several services (issue 13): services → persons per service → calendar → times → hold, then
+    # the details page above. Fixed paths, before the service code.
+    path("book/visit/", visit.visit_start, name="visit_start"),
+    path("book/visit/persons/", visit.visit_persons, name="visit_persons"),
+    path("book/visit/calendar/", visit.visit_calendar, name="visit_calendar"),
+    path("book/visit/hold/", rate_limited("hold")(visit.visit_hold), name="visit_hold"),
+    path("book/visit/<isoday:day>/", visit.visit_times, name="visit_times"),
     path("book/<slug:service_code>/", booking.questions, name="questions"),
     path("book/<slug:service_code>/calendar/", booking.calendar, name="calendar"),
     path("book/<slug:service_code>/hold/", rate_limited("hold")(booking.hold), name="hold"),

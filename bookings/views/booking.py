@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bookings import abuse, actions, agents, availability, qr, selectors
 from bookings import cache as shared
 from bookings.actions import BookingError, PersonName
+from bookings.actions.visits import parts_of
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.views.common import (
@@ -48,6 +49,7 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
+from bookings.visits import load_planner
 from services.models import Service
 
 STEPS = 5  # questions, date, time, details, confirmation
@@ -400,12 +402,16 @@ def _session_hold(request: HttpRequest, *, location: Location) -> Appointment:
 
 def _times_url(appointment: Appointment) -> str:
     """The times page of the held day, with the answers the hold was made with ("choose another time")."""
+    day = appointment.start.astimezone(appointment.location.tz).date()
+    if appointment.part_count > 1:  # a visit of several services: its own times page, with its parts
+        from bookings.views.visit import visit_query_of, visit_url
+
+        return visit_url("visit_times", appointment.location, visit_query_of(appointment), day=day.isoformat())
     query = {"persons": str(appointment.persons)}
     if appointment.municipality:
         query["municipality"] = appointment.municipality
     if appointment.extra_units:
         query["extra_time"] = str(appointment.extra_units)
-    day = appointment.start.astimezone(appointment.location.tz).date()
     return url_with_query(
         "bookings:times",
         kwargs={
@@ -438,11 +444,13 @@ def _details_context(*, appointment: Appointment, form: DetailsForm, now: dateti
         "service": appointment.service,
         "location": appointment.location,
         "form": form,
+        "part_lines": selectors.visit_part_lines(appointment),
         "times_url": _times_url(appointment),
         "hold_lapsed": lapsed,
         "hold_expires_at": expires,
         "hold_minutes_left": 0 if lapsed else max(1, int((expires - now).total_seconds() // 60)),
-        **_step(4),
+        # A visit of several services has two steps more before (bookings/views/visit.py: services, persons).
+        **({"step": 5, "steps": 6} if appointment.part_count > 1 else _step(4)),
     }
 
 
@@ -521,6 +529,8 @@ def _slot_taken(
 ) -> HttpResponse:
     """The hold lapsed and someone took the time: keep what was typed, offer the nearest free times."""
     request.session[DRAFT_KEY] = {name: form.cleaned_data[name] for name in form.fields}
+    if appointment.part_count > 1:
+        return _visit_slot_taken(request, appointment=appointment, form=form, message=message, now=now)
     nearest = availability.nearest_free_slots(
         location=appointment.location,
         service=appointment.service,
@@ -534,6 +544,41 @@ def _slot_taken(
         {
             "slot_taken_message": message,
             "nearest_times": _time_choices(nearest, location=appointment.location),
+        }
+    )
+    return render(request, "bookings/details.html", context, status=409)
+
+
+def _visit_slot_taken(
+    request: HttpRequest, *, appointment: Appointment, form: DetailsForm, message: str, now: datetime
+) -> HttpResponse:
+    """As _slot_taken for a visit of several services: the free arrival times left on the held day, each a
+    button that holds the whole visit again (the visit's own hold, with its parts)."""
+    from bookings.views.visit import visit_query_of, visit_url
+
+    location = appointment.location
+    day = appointment.start.astimezone(location.tz).date()
+    query = visit_query_of(appointment)
+    parts = parts_of(appointment)
+    # Read afresh, not from the shared cache: this page is about a time that was just taken.
+    planner = load_planner(
+        location=location,
+        parts=parts,
+        start_date=day,
+        end_date=day,
+        now=now,
+        max_wait_minutes=location.max_wait_minutes,
+    )
+    arrivals = planner.free_arrivals_on(day)
+    nearest = sorted(arrivals, key=lambda slot: abs(slot.start - appointment.start))[:6]
+    context = _details_context(appointment=appointment, form=form, now=now)
+    context.update(
+        {
+            "slot_taken_message": message,
+            "nearest_times": _time_choices(sorted(nearest, key=lambda slot: slot.start), location=location),
+            "rehold_url": visit_url("visit_hold", location),
+            "rehold_fields": query,
+            "all_days_url": visit_url("visit_calendar", location, query),
         }
     )
     return render(request, "bookings/details.html", context, status=409)
@@ -559,6 +604,7 @@ def just_confirmed(request: HttpRequest, appointment: Appointment) -> bool:
 def render_confirmation(request: HttpRequest, *, appointment: Appointment, token: str) -> HttpResponse:
     """The "you're booked" page, shown at the booking's manage address (so the token is only in that address)."""
     manage_path = location_url("bookings:manage", appointment.location, token=token)
+    people = list(appointment.people.all())
     return render(
         request,
         "bookings/confirmation.html",
@@ -566,12 +612,14 @@ def render_confirmation(request: HttpRequest, *, appointment: Appointment, token
             "appointment": appointment,
             "service": appointment.service,
             "location": appointment.location,
-            "people": list(appointment.people.all()),
+            "people": people,
+            "part_lines": selectors.visit_part_lines(appointment, people=people),
+            "bring": selectors.what_to_bring([part.service for part in selectors.visit_parts(appointment)]),
             "manage_url": request.build_absolute_uri(manage_path),
             "manage_path": manage_path,
             "ics_url": location_url("bookings:ics", appointment.location, token=token),
             "map_url": openstreetmap_url(appointment.location),
             "qr_src": qr.reference_svg_data_uri(appointment.reference),
-            **_step(5),
+            **({"step": 6, "steps": 6} if appointment.part_count > 1 else _step(5)),
         },
     )

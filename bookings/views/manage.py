@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from bookings import actions, availability, selectors
 from bookings.actions import BookingError
+from bookings.actions.visits import parts_of
 from bookings.forms import StartForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus
 from bookings.views.booking import _time_choices, just_confirmed, render_confirmation
@@ -34,6 +35,7 @@ from bookings.views.common import (
     url_with_query,
     weekday_names,
 )
+from bookings.visits import load_planner
 
 
 def _appointment_or_404(token: str, location: str) -> Appointment:
@@ -103,11 +105,14 @@ def _can_change(appointment: Appointment) -> bool:
 
 
 def _base_context(appointment: Appointment, token: str) -> dict:
+    people = list(appointment.people.all())
     return {
         "appointment": appointment,
         "service": appointment.service,
         "location": appointment.location,
-        "people": list(appointment.people.all()),
+        "people": people,
+        "part_lines": selectors.visit_part_lines(appointment, people=people),
+        "bring": selectors.what_to_bring([part.service for part in selectors.visit_parts(appointment)]),
         "token": token,
         "manage_url": manage_path(appointment, token),
         "can_change": _can_change(appointment),
@@ -144,8 +149,29 @@ def cancel(request: HttpRequest, location: str, token: str) -> HttpResponse:
 
 
 def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: date, now: datetime) -> dict:
-    """Every free time the booking could move to, by day, except the one it already has."""
-    slots_by_day = availability.free_slots(
+    """Every free time the booking could move to, by day, except the one it already has. A visit of several
+    services moves whole: its free arrival times (bookings/visits.py), as if its own claims were free."""
+    if appointment.part_count > 1:
+        planner = load_planner(
+            location=appointment.location,
+            parts=parts_of(appointment),
+            start_date=today,
+            end_date=last_day,
+            now=now,
+            max_wait_minutes=appointment.location.max_wait_minutes,
+            ignore_appointment_id=appointment.pk,
+        )
+        slots_by_day = {day: planner.free_arrivals_on(day) for day in planner.snapshot.days()}
+    else:
+        slots_by_day = _free_single_slots(appointment, today=today, last_day=last_day, now=now)
+    slots_by_day = {
+        day: [slot for slot in slots if slot.start != appointment.start] for day, slots in slots_by_day.items()
+    }
+    return {day: slots for day, slots in slots_by_day.items() if slots}
+
+
+def _free_single_slots(appointment: Appointment, *, today: date, last_day: date, now: datetime) -> dict:
+    return availability.free_slots(
         location=appointment.location,
         service=appointment.service,
         persons=appointment.persons,
@@ -155,10 +181,6 @@ def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: dat
         ignore_appointment_id=appointment.pk,
         extra_units=appointment.extra_units,
     )
-    slots_by_day = {
-        day: [slot for slot in slots if slot.start != appointment.start] for day, slots in slots_by_day.items()
-    }
-    return {day: slots for day, slots in slots_by_day.items() if slots}
 
 
 def manage_path(appointment: Appointment, token: str, name: str = "bookings:manage") -> str:
@@ -209,11 +231,12 @@ def reschedule(request: HttpRequest, location: str, token: str) -> HttpResponse:
     if request.method == "POST":
         return _move(request, appointment, token)
 
-    location, service = appointment.location, appointment.service
+    location = appointment.location
     now = timezone.now()
     today = local_today(location=location, now=now)
+    services = [part.service for part in selectors.visit_parts(appointment)]
     last_day = local_today(location=location, now=now) + timedelta(
-        days=selectors.horizon_days_at(location=location, service=service)
+        days=min(selectors.horizon_days_at(location=location, service=one) for one in services)
     )
     first_month, last_month = today.replace(day=1), last_day.replace(day=1)
     slots_by_day = _free_slots_for_move(appointment, today=today, last_day=last_day, now=now)

@@ -14,7 +14,24 @@ from bookings import selectors
 from bookings.models import Location
 
 LOCATION_VIEWS = frozenset(
-    {"start", "find", "details", "questions", "calendar", "hold", "times", "manage", "cancel", "reschedule", "ics"}
+    {
+        "start",
+        "find",
+        "details",
+        "questions",
+        "calendar",
+        "hold",
+        "times",
+        "manage",
+        "cancel",
+        "reschedule",
+        "ics",
+        "visit_start",
+        "visit_persons",
+        "visit_calendar",
+        "visit_hold",
+        "visit_times",
+    }
 )
 TOKEN_VIEWS = frozenset({"manage", "cancel", "reschedule", "ics"})
 
