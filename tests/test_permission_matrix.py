@@ -243,6 +243,13 @@ def public_requests(world) -> dict[str, list[tuple[str, str, dict]]]:
         "bookings:calendar": [("get", flow_url("calendar", b, service_code=code), answers)],
         "bookings:hold": [("post", flow_url("hold", b, service_code=code), {})],
         "bookings:times": [("get", flow_url("times", b, service_code=code, day="2026-12-02"), answers)],
+        "bookings:visit_start": [("get", flow_url("visit_start", b), {}), ("post", flow_url("visit_start", b), {})],
+        "bookings:visit_persons": [("get", flow_url("visit_persons", b), {"persons": "1", "services": code})],
+        "bookings:visit_calendar": [("get", flow_url("visit_calendar", b), {"persons": "1", "part": f"{code}:1"})],
+        "bookings:visit_times": [
+            ("get", flow_url("visit_times", b, day="2026-12-02"), {"persons": "1", "part": f"{code}:1"})
+        ],
+        "bookings:visit_hold": [("post", flow_url("visit_hold", b), {})],
         "waitlist:join": [
             ("get", reverse("waitlist:join", args=[b.slug, code]), {}),
             ("post", reverse("waitlist:join", args=[b.slug, code]), {}),
