@@ -262,3 +262,12 @@ def test_the_desk_move_action_moves_a_visit_whole_and_refuses_a_counter(visit_de
     moved = actions.move_appointment(appointment=visit, new_start=at(10), now=monday_morning, actor=staff)
     assert (moved.start, moved.end) == (at(10), at(10, 45))
     assert SlotClaim.objects.filter(appointment=visit).count() == moved.claimed_units == 6
+
+
+def test_a_check_in_is_not_undone_once_a_part_is_a_no_show(visit, staff):
+    checked_in(visit, staff)
+    visit_desk.no_show_part(appointment=visit, position=2, now=at(9), actor=staff)
+    with pytest.raises(BookingError):
+        actions.undo_check_in(appointment=visit, now=at(9, 1), actor=staff)
+    visit.refresh_from_db()
+    assert visit.status == AppointmentStatus.CHECKED_IN
