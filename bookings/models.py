@@ -674,6 +674,10 @@ class EventKind(models.TextChoices):
     ANONYMISED = "anonymised", _("anonymised")
     # Staff downloaded the person's data (a data request); the event names who and when, no data.
     EXPORTED = "exported", _("personal data exported")
+    # A part of a visit of several parts (issue 13): the detail names the part's position and service.
+    PART_STARTED = "part_started", _("part started")
+    PART_DONE = "part_done", _("part done")
+    PART_NO_SHOW = "part_no_show", _("part no-show")
 
 
 class AppointmentEvent(models.Model):

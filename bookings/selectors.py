@@ -182,25 +182,45 @@ class VisitPartView:
     end: datetime
     # (person, counter id, start, end) per person served in this part; empty for a booking of one service
     seats: tuple[tuple[int, int, datetime, datetime], ...] = ()
+    # The desk's progress through a visit's part (None for a booking of one service: the appointment's own)
+    started_at: datetime | None = None
+    done_at: datetime | None = None
+    no_show_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Neither done nor a no-show yet."""
+        return self.done_at is None and self.no_show_at is None
+
+
+def _one_part(appointment: Appointment) -> VisitPartView:
+    persons = tuple(range(1, appointment.persons + 1))
+    return VisitPartView(1, appointment.service, persons, appointment.start, appointment.end)
+
+
+def _part_view(part: AppointmentPart) -> VisitPartView:
+    return VisitPartView(
+        position=part.position,
+        service=part.service,
+        persons=tuple(part.persons),
+        start=part.start,
+        end=part.end,
+        seats=tuple(
+            (person, counter_id, datetime.fromisoformat(begin), datetime.fromisoformat(end))
+            for person, counter_id, begin, end in part.seats
+        ),
+        started_at=part.started_at,
+        done_at=part.done_at,
+        no_show_at=part.no_show_at,
+    )
 
 
 def visit_parts(appointment: Appointment) -> list[VisitPartView]:
     """The appointment's parts in order (one query for a visit of several, none for a booking of one)."""
     if appointment.part_count == 1:
-        persons = tuple(range(1, appointment.persons + 1))
-        return [VisitPartView(1, appointment.service, persons, appointment.start, appointment.end)]
+        return [_one_part(appointment)]
     return [
-        VisitPartView(
-            position=part.position,
-            service=part.service,
-            persons=tuple(part.persons),
-            start=part.start,
-            end=part.end,
-            seats=tuple(
-                (person, counter_id, datetime.fromisoformat(begin), datetime.fromisoformat(end))
-                for person, counter_id, begin, end in part.seats
-            ),
-        )
+        _part_view(part)
         for part in AppointmentPart.objects.filter(appointment_id=appointment.pk).select_related("service")
     ]
 
@@ -256,3 +276,17 @@ def visit_part_lines(appointment: Appointment, *, people: list[Person] | None = 
             )
         )
     return lines
+
+
+def visit_parts_of(appointments: list[Appointment]) -> dict[int, list[VisitPartView]]:
+    """visit_parts for many appointments at once (the desk's agenda): one query when any is a visit of
+    several parts, none otherwise."""
+    found: dict[int, list[VisitPartView]] = {a.pk: [] for a in appointments if a.part_count > 1}
+    if found:
+        for part in (
+            AppointmentPart.objects.filter(appointment_id__in=list(found))
+            .select_related("service")
+            .order_by("appointment_id", "position")
+        ):
+            found[part.appointment_id].append(_part_view(part))
+    return {a.pk: found[a.pk] if a.part_count > 1 else [_one_part(a)] for a in appointments}

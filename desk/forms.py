@@ -93,10 +93,21 @@ class MoveForm(forms.Form):
         queryset=None, label=_("Counter"), required=False, empty_label=_("Any free counter")
     )
 
-    def __init__(self, *args, counters, options=(), counter_names=None, **kwargs) -> None:
+    def __init__(self, *args, counters, options=(), counter_names=None, visit: bool = False, **kwargs) -> None:
         """`options`: bookings.moves.MoveOption of the day, in the location's time zone; `counters`: the
-        counters staff may pick (a blocked counter's page leaves that counter out)."""
+        counters staff may pick (a blocked counter's page leaves that counter out). `visit`: a visit of
+        several parts, which moves whole to one of its arrival times; the planner chooses its counters."""
         super().__init__(*args, **kwargs)
+        self.is_visit = visit
+        if visit:
+            del self.fields["counter"]
+            self.fields["time"].label = _("New arrival time")
+            self.fields["time"].widget.choices = [("", _("Choose a free time"))] + [
+                (f"{option.start:%H:%M}", f"{option.start:%H:%M}–{option.end:%H:%M}") for option in options
+            ]
+            self.fields["time"].widget.attrs["class"] = "form-select"
+            self.has_options = bool(options)
+            return
         self.fields["counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters])
         self.fields["counter"].choices = [("", _("Any free counter"))] + [(c.pk, c.name) for c in counters]
         names = counter_names or {c.pk: c.name for c in counters}

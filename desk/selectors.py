@@ -24,7 +24,9 @@ from bookings.models import (
     SlotClaim,
 )
 from bookings.opening_hours import HoursChange, appointments_outside, plan_change
+from bookings.selectors import VisitPartView, visit_parts, visit_parts_of
 from bookings.tokens import normalise_reference
+from bookings.visits import PartRequest, load_planner
 from services.models import Service
 
 # Holds that were never completed are not the desk's business.
@@ -32,11 +34,36 @@ NOT_ON_AGENDA = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)
 SEARCH_LIMIT = 50
 
 
+@dataclass(frozen=True)
+class DeskPart:
+    """A part of a visit as the desk shows it: its service, time and progress, its persons' names and the
+    names of the counters it is served at."""
+
+    part: VisitPartView
+    names: list[str]
+    counters: list[str]
+
+    @property
+    def counter_label(self) -> str:
+        return ", ".join(self.counters)
+
+    @property
+    def state(self) -> str:
+        """ "done", "no_show", "started" or "waiting"."""
+        if self.part.done_at is not None:
+            return "done"
+        if self.part.no_show_at is not None:
+            return "no_show"
+        return "started" if self.part.started_at is not None else "waiting"
+
+
 @dataclass
 class AgendaRow:
     appointment: Appointment
     names: list[str] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)
+    # A visit of several parts: its parts in order (empty for a booking of one service).
+    parts: list[DeskPart] = field(default_factory=list)
 
     @property
     def counter_label(self) -> str:
@@ -153,6 +180,27 @@ def _names_and_counters(appointments: Q, ids: set[int]) -> tuple[dict[int, list[
     return names, counters
 
 
+def desk_parts(appointments: list[Appointment], names: dict[int, list[str]]) -> dict[int, list[DeskPart]]:
+    """The parts of the visits among `appointments` (booking id → its parts; none for a booking of one
+    service), with their persons' names and counters' names: two queries when any is a visit, none otherwise."""
+    visits = [a for a in appointments if a.part_count > 1]
+    parts = visit_parts_of(visits)
+    counter_ids = {seat[1] for views in parts.values() for view in views for seat in view.seats}
+    counter_names = dict(Counter.objects.filter(pk__in=counter_ids).values_list("pk", "name")) if counter_ids else {}
+    found: dict[int, list[DeskPart]] = {}
+    for appointment_id, views in parts.items():
+        people = names.get(appointment_id, [])
+        found[appointment_id] = [
+            DeskPart(
+                part=view,
+                names=[people[person - 1] for person in view.persons if 0 < person <= len(people)],
+                counters=sorted({counter_names.get(seat[1], "") for seat in view.seats} - {""}),
+            )
+            for view in views
+        ]
+    return found
+
+
 def free_minutes_left(*, snapshot: CapacitySnapshot, day: date) -> int:
     """Counter time still free on `day` from `now` on, in minutes, over every active counter."""
     counters = list(snapshot.counter_services)
@@ -168,7 +216,8 @@ def free_minutes_left(*, snapshot: CapacitySnapshot, day: date) -> int:
 
 def day_agenda(*, location: Location, day: date, now: datetime, counter: Counter | None = None) -> Agenda:
     """Everything on the desk's day at `location` (of one counter, if given): 1 + 2 + 4 (snapshot) + 1 (blocks)
-    + 2 (open days around) queries, and one more when a booking was served before the end of its time."""
+    + 2 (open days around) queries, one more when a booking was served before the end of its time, and two
+    more when the day has visits of several parts (their parts, their counters' names)."""
     start, end = _day_range(location, day)
     appointments = list(
         Appointment.objects.filter(location=location, start__gte=start, start__lt=end)
@@ -181,7 +230,11 @@ def day_agenda(*, location: Location, day: date, now: datetime, counter: Counter
         Q(appointment__location=location, appointment__start__gte=start, appointment__start__lt=end), ids
     )
     _counters_of_finished(appointments, counters)
-    rows = [AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk]) for a in appointments]
+    parts = desk_parts(appointments, names)
+    rows = [
+        AgendaRow(appointment=a, names=names[a.pk], counters=counters[a.pk], parts=parts.get(a.pk, []))
+        for a in appointments
+    ]
     snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
     blocks = list(
         CounterBlock.objects.filter(counter__location=location, start__lt=end, end__gt=start)
@@ -253,7 +306,13 @@ def appointment_detail(*, appointment: Appointment) -> dict:
     names, counters = _names_and_counters(Q(appointment_id=appointment.pk), {appointment.pk})
     _counters_of_finished([appointment], counters)
     events = list(AppointmentEvent.objects.filter(appointment=appointment).select_related("actor").order_by("at", "pk"))
-    return {"names": names[appointment.pk], "counters": counters[appointment.pk], "events": events}
+    parts = desk_parts([appointment], names)
+    return {
+        "names": names[appointment.pk],
+        "counters": counters[appointment.pk],
+        "events": events,
+        "parts": parts.get(appointment.pk, []),
+    }
 
 
 @dataclass(frozen=True)
@@ -264,6 +323,8 @@ class MoveChoices:
     options: list[moves.MoveOption]
     counter_names: dict[int, str]
     closed_reason: str | None
+    # A visit of several parts moves whole: its arrival times, no counter to choose (the planner places it).
+    is_visit: bool = False
 
 
 def move_choices(*, appointment: Appointment, day: date, now: datetime) -> MoveChoices:
@@ -279,7 +340,7 @@ def move_choices_for_many(*, appointments: list[Appointment], day: date, now: da
     view = moves.load_move_view(location=location, day=day, now=now)
     units = moves.booking_units(appointment_ids=[a.pk for a in appointments])
     reason = view.snapshot.closure_reason(day)
-    return {
+    found = {
         a.pk: MoveChoices(
             day=day,
             options=view.options(
@@ -289,7 +350,34 @@ def move_choices_for_many(*, appointments: list[Appointment], day: date, now: da
             closed_reason=reason,
         )
         for a in appointments
+        if a.part_count == 1
     }
+    for a in appointments:
+        if a.part_count > 1:
+            found[a.pk] = _visit_move_choices(appointment=a, day=day, now=now, reason=reason)
+    return found
+
+
+def _visit_move_choices(*, appointment: Appointment, day: date, now: datetime, reason: str | None) -> MoveChoices:
+    """The arrival times a visit of several parts can move to on `day`, from the visit planner as if its own
+    claims were free (as the move itself plans it, bookings/actions/visits.py): five queries per visit."""
+    parts = [PartRequest(view.service, view.persons) for view in visit_parts(appointment)]
+    planner = load_planner(
+        location=appointment.location,
+        parts=parts,
+        start_date=day,
+        end_date=day,
+        now=now,
+        max_wait_minutes=appointment.location.max_wait_minutes,
+        ignore_appointment_id=appointment.pk,
+        enforce_notice=False,
+    )
+    tz = appointment.location.tz
+    options = [
+        moves.MoveOption(start=slot.start.astimezone(tz), end=slot.end.astimezone(tz), counter_ids=())
+        for slot in planner.free_arrivals_on(day)
+    ]
+    return MoveChoices(day=day, options=options, counter_names={}, closed_reason=reason, is_visit=True)
 
 
 # Walk-ins for the same names as one added this many minutes ago ask "already added?" first.

@@ -26,6 +26,22 @@ urlpatterns = [
         appointments.undo_check_in,
         name="appointment_undo_check_in",
     ),
+    # One part of a visit of several parts (its position, from 1).
+    path(
+        "appointment/<str:reference>/part/<int:position>/start/",
+        appointments.start_part,
+        name="appointment_part_start",
+    ),
+    path(
+        "appointment/<str:reference>/part/<int:position>/finish/",
+        appointments.finish_part,
+        name="appointment_part_finish",
+    ),
+    path(
+        "appointment/<str:reference>/part/<int:position>/no-show/",
+        appointments.no_show_part,
+        name="appointment_part_no_show",
+    ),
     path("appointment/<str:reference>/cancel/", appointments.cancel, name="appointment_cancel"),
     path("appointment/<str:reference>/move/", appointments.move, name="appointment_move"),
     # Password and code POSTs per address are rate limited (EXPATDESK_RATE_LOGIN), besides axes' lockout.

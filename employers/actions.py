@@ -17,8 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.actions import BookingError, cancel_appointment, reschedule_appointment
-from bookings.models import Appointment, AppointmentStatus
+from bookings.actions import BookingError, BookingResult, PersonName, cancel_appointment, reschedule_appointment
+from bookings.actions.visits import book_visit
+from bookings.models import Appointment, AppointmentStatus, Location
+from bookings.visits import PartRequest
+from employers.fairness import employer_share
 from employers.models import Employer, EmployerBooking, EmployerMembership
 
 ALREADY_APPROVED = "already_approved"
@@ -120,6 +123,43 @@ def record_employer_booking(*, appointment: Appointment, user: AbstractBaseUser,
             defaults={"employer": membership.employer, "booked_by_id": user.pk, "created_at": now},
         )
     return link
+
+
+def book_employee_visit(
+    *,
+    employer: Employer,
+    user: AbstractBaseUser,
+    location: Location,
+    parts: list[PartRequest],
+    start: datetime,
+    names: list[PersonName],
+    contact_email: str,
+    now: datetime,
+    municipality: str = "",
+    language: str = "en",
+) -> BookingResult:
+    """HR staff book a visit of several parts for an employee and family (bookings.actions.visits.book_visit:
+    every part claimed or none, the public pages' rules), within the employer's fair share, as the public
+    pages book for them; the booking goes on the employer's list (record_employer_booking) and the employee
+    gets the confirmation."""
+    if not EmployerMembership.objects.filter(
+        user_id=user.pk, user__is_active=True, employer=employer, employer__is_approved=True
+    ).exists():
+        raise BookingError(NOT_AN_EMPLOYER, _("Only the staff of an approved employer can book for employees."))
+    result = book_visit(
+        location=location,
+        parts=parts,
+        start=start,
+        names=names,
+        contact_email=contact_email,
+        language=language,
+        municipality=municipality,
+        now=now,
+        booked_by=user,
+        share=employer_share(employer),
+    )
+    record_employer_booking(appointment=result.appointment, user=user, now=now)
+    return result
 
 
 def _check_own(*, employer: Employer, appointment: Appointment) -> None:

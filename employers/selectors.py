@@ -12,8 +12,10 @@ from django.utils.crypto import get_random_string
 
 from bookings import availability
 from bookings.availability import Slot
-from bookings.models import Appointment, AppointmentStatus, Person
+from bookings.models import Appointment, AppointmentStatus, Location, Person
+from bookings.selectors import VisitPartView, visit_parts, visit_parts_of
 from bookings.tokens import normalise_reference
+from bookings.visits import PartRequest, VisitSlot, free_arrivals, in_desk_order, load_planner
 from desk.permissions import passed_second_factor
 from employers.models import Employer, EmployerBooking, EmployerMembership
 
@@ -97,13 +99,52 @@ def can_change(appointment: Appointment) -> bool:
 @dataclass(frozen=True)
 class MoveTimes:
     day: date
-    slots: list[Slot]
+    slots: list[Slot] | list[VisitSlot]
     closed_reason: str | None
+
+
+def parts_of_rows(rows: list[EmployerBooking]) -> dict[int, list[VisitPartView]]:
+    """The parts of the listed bookings (appointment id → its parts): one query when any is a visit of
+    several parts, none otherwise."""
+    return visit_parts_of([row.appointment for row in rows])
+
+
+def named_parts(parts: list[VisitPartView], people: list[Person]) -> list[tuple[VisitPartView, list[str]]]:
+    """Each part with the names of its persons (people in their order, person 1 first)."""
+    return [(part, [str(people[n - 1]) for n in part.persons if 0 < n <= len(people)]) for part in parts]
+
+
+def visit_arrivals(*, location: Location, parts: list[PartRequest], day: date, now: datetime) -> list[VisitSlot]:
+    """The free arrival times on `day` of a visit of these parts, by the public pages' rules (minimum notice,
+    horizon, the location's longest wait between parts). Raises bookings.visits.VisitError for a visit that
+    cannot be asked for."""
+    found = free_arrivals(
+        location=location,
+        parts=in_desk_order(parts),
+        start_date=day,
+        end_date=day,
+        now=now,
+        max_wait_minutes=location.max_wait_minutes,
+    )
+    return found.get(day, [])
 
 
 def move_times(*, appointment: Appointment, day: date, now: datetime) -> MoveTimes:
     """The free times on `day` the booking can move to, by the public pages' rules (minimum notice,
-    horizon), its own time counted as free: one snapshot, four queries."""
+    horizon), its own time counted as free: one snapshot, four queries. A visit of several parts: its free
+    arrival times, from the visit planner (one query more, for its parts)."""
+    if appointment.part_count > 1:
+        planner = load_planner(
+            location=appointment.location,
+            parts=[PartRequest(part.service, part.persons) for part in visit_parts(appointment)],
+            start_date=day,
+            end_date=day,
+            now=now,
+            max_wait_minutes=appointment.location.max_wait_minutes,
+            ignore_appointment_id=appointment.pk,
+        )
+        arrivals = [slot for slot in planner.free_arrivals_on(day) if slot.start != appointment.start]
+        return MoveTimes(day=day, slots=arrivals, closed_reason=planner.snapshot.closure_reason(day))
     snapshot = availability.load_snapshot(
         location=appointment.location, start_date=day, end_date=day, now=now, ignore_appointment_id=appointment.pk
     )

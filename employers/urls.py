@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", rate_limited("login")(views.LoginView.as_view()), name="login"),
     path("sign-up/", rate_limited("login")(views.sign_up), name="sign_up"),
     path("sign-up/sent/", views.signed_up, name="signed_up"),
+    path("visit/", views.book_visit, name="book_visit"),
     path("booking/<str:reference>/", views.booking, name="booking"),
     path("booking/<str:reference>/move/", views.move, name="move"),
     path("booking/<str:reference>/cancel/", views.cancel, name="cancel"),

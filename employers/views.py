@@ -14,12 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bookings.actions import BookingError
+from bookings.actions import BookingError, PersonName
 from bookings.forms import StartForm, parse_day
 from bookings.models import Appointment
+from bookings.selectors import visit_parts
+from bookings.visits import PartRequest, VisitError
 from desk.views.auth import LoginView as DeskLoginView
 from employers import actions, selectors
-from employers.forms import EmployerAuthenticationForm, SignUpForm
+from employers.forms import EmployerAuthenticationForm, SignUpForm, VisitForm
 from employers.permissions import employer_required
 
 
@@ -67,11 +69,70 @@ def signed_up(request: HttpRequest) -> HttpResponse:
 def bookings(request: HttpRequest) -> HttpResponse:
     """The employer's own bookings (and only theirs), newest first."""
     rows = list(selectors.employer_bookings(employer=request.employer))
+    parts = selectors.parts_of_rows(rows)
+    listed = [
+        (
+            row,
+            selectors.named_parts(parts[row.appointment_id], row.appointment.people_list)
+            if row.appointment.part_count > 1
+            else [],
+        )
+        for row in rows
+    ]
     return render(
         request,
         "employers/bookings.html",
-        {"employer": request.employer, "rows": rows, "limit": selectors.LIST_LIMIT},
+        {"employer": request.employer, "rows": rows, "listed": listed, "limit": selectors.LIST_LIMIT},
     )
+
+
+def _visit_page(request: HttpRequest, form: VisitForm, *, arrivals=None, error: str = "", status: int = 200):
+    context = {"employer": request.employer, "form": form, "arrivals": arrivals, "error": error}
+    return render(request, "employers/book_visit.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@employer_required
+def book_visit(request: HttpRequest) -> HttpResponse:
+    """Book a visit of several parts for an employee and family: the form, then the day's free arrival
+    times (each a button), then the booking."""
+    form = VisitForm(request.POST or None)
+    if request.method == "GET":
+        return _visit_page(request, form)
+    if not form.is_valid():
+        return _visit_page(request, form, status=400)
+    data = form.cleaned_data
+    location, now = data["location"], timezone.now()
+    parts = [PartRequest(service, persons) for service, persons in form.parts()]
+    try:
+        arrivals = selectors.visit_arrivals(location=location, parts=parts, day=data["day"], now=now)
+    except VisitError as refused:
+        return _visit_page(request, form, error=str(refused), status=400)
+    if data["time"] is None:
+        return _visit_page(request, form, arrivals=arrivals)
+    try:
+        result = actions.book_employee_visit(
+            employer=request.employer,
+            user=request.user,
+            location=location,
+            parts=parts,
+            start=datetime.combine(data["day"], data["time"], tzinfo=location.tz),
+            names=[PersonName(first_name=first, last_name=last) for first, last in form.names()],
+            contact_email=data["contact_email"],
+            municipality=data["municipality"],
+            language=(get_language() or "en")[:2],
+            now=now,
+        )
+    except BookingError as refused:
+        status = 409 if refused.code == BookingError.SLOT_TAKEN else 400
+        return _visit_page(request, form, arrivals=arrivals, error=str(refused.message), status=status)
+    messages.success(
+        request,
+        _("Visit %(reference)s is booked. The employee gets the confirmation by e-mail.")
+        % {"reference": result.appointment.reference},
+    )
+    return redirect("employers:booking", reference=result.appointment.reference)
 
 
 def _own_booking(request: HttpRequest, reference: str) -> Appointment:
@@ -86,11 +147,13 @@ def _booking_page(
 ) -> HttpResponse:
     now = timezone.now()
     tz = appointment.location.tz
+    people = list(appointment.people.order_by("position"))
     day = parse_day(request.GET.get("day") or request.POST.get("day")) or appointment.start.astimezone(tz).date()
     context = {
         "employer": request.employer,
         "appointment": appointment,
-        "people": list(appointment.people.all()),
+        "people": people,
+        "parts": selectors.named_parts(visit_parts(appointment), people) if appointment.part_count > 1 else [],
         "error": error,
         "move": (
             selectors.move_times(appointment=appointment, day=max(day, now.astimezone(tz).date()), now=now)

@@ -7,7 +7,11 @@ ticket row; then the appointment row (`FOR UPDATE OF` the one table). Which tick
 by the rows: `SELECT … FOR UPDATE SKIP LOCKED` on the queue in order, then an UPDATE that must touch exactly
 one waiting row — two counters pressing Call next at the same moment never get the same ticket.
 
-Multi-part visits (a transfer to the next part of a one-stop visit) do not exist yet.
+A visit of several parts (issue 13) has one ticket, queued and called for one part at a time
+(`Ticket.part_position`, its `service` the part's): a call starts that part, Done finishes it (the visit with
+its last part, bookings/actions/visit_desk.py), and "on to the next part" (next_part) finishes it and puts the
+same ticket, with its number, back in the queue for the next part's service. A part finished moves no counter
+time (the visit keeps its claims until it is over), so next_part takes no location lock.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.actions import BookingError
 from bookings.actions.desk import finish_locked, no_show_locked, start_locked
+from bookings.actions.visit_desk import close_part_locked, start_part_locked
 from bookings.cache import days_around
 from bookings.locking import capacity_changes
-from bookings.models import Appointment, AppointmentStatus, Counter, Location
+from bookings.models import Appointment, AppointmentPart, AppointmentStatus, Counter, Location
 from queueing.display_cache import display_changed
 from queueing.models import (
     ServiceLetter,
@@ -41,6 +46,7 @@ NOT_CALLED = "ticket_not_called"
 NOT_WAITING = "ticket_not_waiting"
 WRONG_COUNTER = "wrong_counter"
 TICKET_CLOSED = "ticket_closed"
+NO_NEXT_PART = "no_next_part"
 
 
 def late_grace() -> timedelta:
@@ -185,11 +191,32 @@ def _lock_appointment(ticket: Ticket) -> Appointment:
     return Appointment.objects.select_for_update(of=("self",)).select_related("location").get(pk=ticket.appointment_id)
 
 
+def _part_called_for(*, appointment: Appointment, ticket: Ticket) -> AppointmentPart | None:
+    """The part of a visit the ticket is at now (None for a booking of one service). The caller holds the
+    appointment's row lock."""
+    if appointment.part_count == 1:
+        return None
+    return (
+        AppointmentPart.objects.select_related("service")
+        .filter(appointment=appointment, position=ticket.part_position)
+        .first()
+    )
+
+
 def _start_appointment(*, ticket: Ticket, now: datetime, actor) -> None:
-    """The appointment's side of a first call: started (as the desk's Start does)."""
+    """The appointment's side of a call: started (as the desk's Start does); for a visit, the part called for."""
     appointment = _lock_appointment(ticket)
+    part = _part_called_for(appointment=appointment, ticket=ticket)
+    if part is not None:
+        if appointment.status == AppointmentStatus.CHECKED_IN and part.started_at is None and _is_open(part):
+            start_part_locked(locked=appointment, part=part, now=now, actor=actor)
+        return
     if appointment.started_at is None:
         start_locked(locked=appointment, now=now, actor=actor)
+
+
+def _is_open(part: AppointmentPart) -> bool:
+    return part.done_at is None and part.no_show_at is None
 
 
 def _check_counter(counter: Counter) -> None:
@@ -259,9 +286,18 @@ def recall(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBa
 
 
 def _no_show_checked_in(*, ticket: Ticket, now: datetime, actor) -> None:
-    """The person was called and never came: their appointment is a no-show, its counter time from now freed."""
+    """The person was called and never came: their appointment is a no-show, its counter time from now freed.
+    For a visit: the part called for and every later part still open are no-shows; the visit is done if a part
+    was done before, else a no-show (bookings/actions/visit_desk.py close_part_locked)."""
     appointment = _lock_appointment(ticket)
     if appointment.status != AppointmentStatus.CHECKED_IN:
+        return
+    if appointment.part_count > 1:
+        parts = AppointmentPart.objects.select_related("service").filter(
+            appointment=appointment, position__gte=ticket.part_position
+        )
+        for part in [part for part in parts.order_by("position") if _is_open(part)]:
+            close_part_locked(locked=appointment, part=part, done=False, now=now, actor=actor)
         return
     no_show_locked(locked=appointment, now=now, actor=actor, detail="queue")
 
@@ -375,8 +411,72 @@ def finish(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBa
         locked.save(update_fields=["status", "done_at", "service_seconds"])
         appointment = _lock_appointment(locked)
         if appointment.status == AppointmentStatus.CHECKED_IN:
-            finish_locked(locked=appointment, now=now, actor=actor, counter_name=counter.name)
+            part = _part_called_for(appointment=appointment, ticket=locked)
+            if part is None:
+                finish_locked(locked=appointment, now=now, actor=actor, counter_name=counter.name)
+            elif _is_open(part):
+                # This part done; the visit is done with its last part (its later parts stay for the desk).
+                close_part_locked(
+                    locked=appointment, part=part, done=True, now=now, actor=actor, counter_name=counter.name
+                )
         _event(locked, TicketEventKind.DONE, now=now, actor=actor, counter=counter)
+        display_changed(location_id=locked.location_id)
+    return locked
+
+
+def next_part(*, ticket: Ticket, counter: Counter, now: datetime, actor: AbstractBaseUser | None) -> Ticket:
+    """The part the ticket was called for is done, and the visit has another part still to come: the same
+    ticket (its number kept) waits again, for that part's service, at that part's time in the queue; only
+    counters serving that service call it. No location lock: the part done frees no counter time, and with a
+    later part still open it cannot be the visit's last (decided under the appointment's row lock)."""
+    with transaction.atomic(durable=True):
+        locked = _lock_ticket(ticket)
+        _refuse_unless_called(locked, counter)
+        appointment = _lock_appointment(locked)
+        current = _part_called_for(appointment=appointment, ticket=locked)
+        following = None
+        if current is not None and appointment.status == AppointmentStatus.CHECKED_IN:
+            following = next(
+                (
+                    part
+                    for part in AppointmentPart.objects.select_related("service")
+                    .filter(appointment=appointment, position__gt=current.position)
+                    .order_by("position")
+                    if _is_open(part)
+                ),
+                None,
+            )
+        if following is None:
+            raise BookingError(
+                NO_NEXT_PART,
+                _("Ticket %(ticket)s has no further part of its visit to go to.") % {"ticket": locked.code},
+            )
+        if _is_open(current):
+            close_part_locked(
+                locked=appointment, part=current, done=True, now=now, actor=actor, counter_name=counter.name
+            )
+        locked.status = TicketStatus.WAITING
+        locked.service = following.service
+        locked.part_position = following.position
+        locked.counter = None
+        locked.transferred_at = None
+        locked.calls = 0
+        # Queued as an appointment on time for its part: the part's own start, which its claims hold.
+        locked.queue_at = following.start
+        locked.queue_rank = 0
+        locked.save(
+            update_fields=[
+                "status",
+                "service",
+                "part_position",
+                "counter",
+                "transferred_at",
+                "calls",
+                "queue_at",
+                "queue_rank",
+            ]
+        )
+        _event(locked, TicketEventKind.NEXT_PART, now=now, actor=actor, counter=counter)
         display_changed(location_id=locked.location_id)
     return locked
 

@@ -75,7 +75,10 @@ class Ticket(models.Model):
     appointment = models.OneToOneField(
         Appointment, on_delete=models.CASCADE, related_name="ticket", verbose_name=_("appointment")
     )
+    # What it is queued (or called) for now: the appointment's service, or, for a visit of several parts, the
+    # service of the part at `part_position` (a transfer to the next part moves both on, the number stays).
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+", verbose_name=_("service"))
+    part_position = models.PositiveSmallIntegerField(_("part of the visit"), default=1, db_default=1)
     day = models.DateField(_("day"))
     letter = models.CharField(_("letter"), max_length=1)
     number = models.PositiveIntegerField(_("number"))
@@ -128,6 +131,7 @@ class TicketEventKind(models.TextChoices):
     NO_SHOW = "no_show", _("no-show")
     TRANSFERRED = "transferred", _("transferred")
     REQUEUED = "requeued", _("put back in the queue")
+    NEXT_PART = "next_part", _("on to the next part of the visit")
     DONE = "done", _("done")
 
 

@@ -47,7 +47,18 @@ def desk_post_urls(world) -> list[str]:
     ref = world["appointment"].reference
     return [
         f"/desk/appointment/{ref}/{action}/"
-        for action in ("check-in", "start", "finish", "no-show", "cancel", "move", "undo-check-in")
+        for action in (
+            "check-in",
+            "start",
+            "finish",
+            "no-show",
+            "cancel",
+            "move",
+            "undo-check-in",
+            "part/1/start",
+            "part/1/finish",
+            "part/1/no-show",
+        )
     ] + ["/desk/check-in/", "/desk/walk-in/", "/desk/block/", f"/desk/block/{world['block'].pk}/"]
 
 

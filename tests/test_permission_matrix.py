@@ -71,6 +71,10 @@ NOT_LOCATION_BOUND = {
     "employers:login": "signing in",
     "employers:sign_up": "an organisation asks for an account",
     "employers:signed_up": "the page after asking",
+    "employers:book_visit": (
+        "HR staff book a visit at any active location, as the public pages do (no location's private data); "
+        "who may: tests/test_employer_visits.py"
+    ),
     "bookings:privacy": "the privacy statement, the same for every location",
     "bookings:accessibility": "the accessibility statement, the same for every location",
     "admin:index": "the admin's list of models (no rows)",

@@ -34,6 +34,7 @@ from bookings.cache import days_around
 from bookings.locking import EXCLUSIVE, capacity_changes
 from bookings.models import (
     Appointment,
+    AppointmentPart,
     AppointmentStatus,
     ConfigurationKind,
     Counter,
@@ -240,7 +241,12 @@ def undo_check_in(*, appointment: Appointment, now: datetime, actor: AbstractBas
         locked = _lock_for_desk(appointment)
         if locked.status != AppointmentStatus.CHECKED_IN:
             raise BookingError(BookingError.INVALID_STATUS, _("This person is not checked in."))
-        if locked.started_at is not None:
+        # A visit of several parts: a part marked as a no-show counts as called too.
+        called = locked.started_at is not None or (
+            locked.part_count > 1
+            and AppointmentPart.objects.filter(appointment=locked, no_show_at__isnull=False).exists()
+        )
+        if called:
             raise BookingError(
                 BookingError.INVALID_STATUS,
                 _("This person has already been called to the counter; the check-in cannot be undone."),

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from bookings.actions.booking import lock_appointment_at_location
+from bookings.actions.booking import lock_appointment_at_location, move_locked_booking
 from bookings.actions.common import (
     CLAIM_ATTEMPTS,
     BookingError,
@@ -32,6 +32,7 @@ from bookings.actions.common import (
     _units_filter,
     _write_email,
 )
+from bookings.actions.visits import is_visit
 from bookings.availability import Allocation, UnitKey
 from bookings.cache import days_around
 from bookings.models import Appointment, AppointmentStatus, Counter, EmailKind, EventKind, SlotClaim
@@ -147,6 +148,12 @@ def move_appointment(
         locked = lock_appointment_at_location(appointment, more_days=tuple(days_around(new_start)))
         if locked.status != AppointmentStatus.BOOKED:
             raise BookingError(BookingError.INVALID_STATUS, _("Only a booked appointment can be moved."))
+        if is_visit(locked):
+            # A visit of several parts moves whole, every part's rules checked again by the visit planner
+            # (a chosen counter is refused there: the planner places the parts).
+            return move_locked_booking(
+                locked=locked, new_start=new_start, now=now, counter=counter, enforce_notice=False, actor=actor
+            )
         if counter is not None:
             _check_counter(counter=counter, location=locked.location, service=locked.service)
         own = booking_units(appointment_ids=[locked.pk])[locked.pk]

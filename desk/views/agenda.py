@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from desk import clock, selectors
@@ -15,6 +16,14 @@ from desk.locations import desk_locations, require_known
 from desk.permissions import desk_required
 from desk.spreadsheet import csv_safe
 from desk.views.common import render_local
+
+# How a part of a visit is getting on, in the CSV export (the agenda's templates say the same).
+PART_STATES = {
+    "waiting": gettext_lazy("not started"),
+    "started": gettext_lazy("in progress"),
+    "done": gettext_lazy("done"),
+    "no_show": gettext_lazy("no-show"),
+}
 
 
 def _pick_day(request: HttpRequest) -> tuple[AgendaForm, selectors.Agenda | None, list, int]:
@@ -131,6 +140,7 @@ def agenda_csv(request: HttpRequest) -> HttpResponse:
             _("persons"),
             _("names"),
             _("status"),
+            _("part"),
         ]
     )
     tz = agenda.location.tz
@@ -148,8 +158,26 @@ def agenda_csv(request: HttpRequest) -> HttpResponse:
                 a.persons,
                 ", ".join(_csv_safe(name) for name in row.names),
                 a.get_status_display(),
+                "",
             ]
         )
+        # A visit of several parts: a line per part after the visit's own, with the part's time, counters,
+        # service and persons.
+        for part in row.parts:
+            writer.writerow(
+                [
+                    start.date().isoformat(),
+                    part.part.start.astimezone(tz).strftime("%H:%M"),
+                    part.part.end.astimezone(tz).strftime("%H:%M"),
+                    part.counter_label,
+                    a.reference,
+                    part.part.service.name,
+                    len(part.part.persons),
+                    ", ".join(_csv_safe(name) for name in part.names),
+                    str(PART_STATES[part.state]),
+                    part.part.position,
+                ]
+            )
     return response
 
 

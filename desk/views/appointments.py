@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bookings import actions
-from bookings.actions import BookingError, PersonName
+from bookings.actions import BookingError, PersonName, visit_desk
 from bookings.forms import parse_day
 from bookings.models import Appointment, AppointmentStatus, Counter
 from bookings.scoping import location_ids_for
@@ -65,6 +65,7 @@ def _move_form(
         counters=[counter for counter in counters if counter.pk != exclude_counter_id],
         options=choices.options,
         counter_names=choices.counter_names,
+        visit=choices.is_visit,
         initial={"day": choices.day},
         **({"auto_id": auto_id} if auto_id else {}),
     )
@@ -149,6 +150,32 @@ mark_no_show = _simple_action(actions.mark_no_show, gettext_lazy("%(reference)s 
 undo_check_in = _simple_action(actions.undo_check_in, gettext_lazy("%(reference)s: the check-in is undone."))
 
 
+def _part_action(action: Callable[..., Appointment], done_message: str):
+    """A step on one part of a visit (bookings/actions/visit_desk.py)."""
+
+    @require_POST
+    @desk_required
+    def view(request: HttpRequest, reference: str, position: int) -> HttpResponse:
+        appointment = _appointment_or_404(request, reference)
+        try:
+            action(appointment=appointment, position=position, now=clock.now(), actor=request.user)
+        except BookingError as error:
+            if error.code == visit_desk.NO_SUCH_PART:
+                raise Http404(error.message) from error
+            return _refused(request, appointment, error)
+        messages.success(request, done_message % {"reference": appointment.reference, "part": position})
+        return redirect(_back(request, appointment))
+
+    return view
+
+
+start_part = _part_action(visit_desk.start_part, gettext_lazy("%(reference)s: part %(part)s started."))
+finish_part = _part_action(visit_desk.finish_part, gettext_lazy("%(reference)s: part %(part)s is done."))
+no_show_part = _part_action(
+    visit_desk.no_show_part, gettext_lazy("%(reference)s: part %(part)s is marked as a no-show.")
+)
+
+
 @require_http_methods(["GET", "POST"])
 @desk_required
 def check_in_by_reference(request: HttpRequest) -> HttpResponse:
@@ -208,7 +235,7 @@ def move(request: HttpRequest, reference: str) -> HttpResponse:
         actions.move_appointment(
             appointment=appointment,
             new_start=new_start,
-            counter=form.cleaned_data["counter"],
+            counter=form.cleaned_data.get("counter"),  # a visit's form has none
             now=clock.now(),
             actor=request.user,
         )

@@ -22,7 +22,7 @@ from queueing.forms import TransferForm
 from queueing.models import Ticket
 from queueing.selectors import called_at_counter, queue_for_counter
 
-STEPS = {"recall", "skip", "transfer", "requeue", "done", "call"}
+STEPS = {"recall", "skip", "transfer", "requeue", "done", "call", "next-part"}
 
 
 def _counter_or_404(request: HttpRequest, counter_id: int) -> Counter:
@@ -106,6 +106,7 @@ def ticket_step(request: HttpRequest, counter_id: int, ticket_id: int, step: str
                 "requeue": actions.requeue,
                 "done": actions.finish,
                 "call": actions.call_again_from_queue,
+                "next-part": actions.next_part,
             }[step]
             done = action(ticket=ticket, counter=counter, now=now, actor=actor)
     except BookingError as error:
@@ -117,6 +118,7 @@ def ticket_step(request: HttpRequest, counter_id: int, ticket_id: int, step: str
         "done": _("%(ticket)s is done."),
         "call": _("%(ticket)s is called."),
         "transfer": _("%(ticket)s is sent to another counter."),
+        "next-part": _("%(ticket)s waits for the next part of the visit."),
     }
     text = texts[step]
     if step == "skip" and done.status == "no_show":
