@@ -271,3 +271,36 @@ def test_a_check_in_is_not_undone_once_a_part_is_a_no_show(visit, staff):
         actions.undo_check_in(appointment=visit, now=at(9, 1), actor=staff)
     visit.refresh_from_db()
     assert visit.status == AppointmentStatus.CHECKED_IN
+
+
+def test_a_visit_done_as_a_whole_closes_its_open_parts(visit, staff):
+    checked_in(visit, staff)
+    visit_desk.start_part(appointment=visit, position=1, now=at(9), actor=staff)
+    actions.finish_service(appointment=visit, now=at(9, 20), actor=staff)
+    parts = list(AppointmentPart.objects.filter(appointment=visit).order_by("position"))
+    assert [(p.started_at, p.done_at) for p in parts] == [(at(9), at(9, 20)), (at(9, 20), at(9, 20))]
+    assert not SlotClaim.objects.filter(appointment=visit, unit_start__gte=at(9, 30)).exists()
+
+
+def test_a_visit_nobody_came_to_is_a_no_show_in_every_part(visit, staff):
+    actions.mark_no_show(appointment=visit, now=at(9, 30), actor=staff)
+    assert list(AppointmentPart.objects.filter(appointment=visit).values_list("no_show_at", flat=True)) == [
+        at(9, 30),
+        at(9, 30),
+    ]
+
+
+def test_a_visit_moved_off_a_blocked_counter_never_lands_on_it_again(visit_desk_, visit, staff, monday_morning):
+    """The block page moves bookings off a blocked counter: a visit's own time there is not free for it."""
+    both = visit_desk_.both
+    actions.block_counter(
+        counter=both, start=at(9), end=at(12, 30), reason="Broken scanner", now=monday_morning, actor=staff
+    )
+    assert SlotClaim.objects.filter(appointment=visit, counter=both).exists()  # still on the blocked counter
+    # The biometrics counter is blocked all morning: at 09:00 the visit cannot stay, nor at 10:00.
+    for start in (at(9), at(10)):
+        with pytest.raises(BookingError):
+            actions.move_appointment(appointment=visit, new_start=start, now=monday_morning, actor=staff)
+    moved = actions.move_appointment(appointment=visit, new_start=at(13, 30), now=monday_morning, actor=staff)
+    assert moved.start == at(13, 30)
+    assert not SlotClaim.objects.filter(appointment=visit, unit_start__lt=at(12, 30)).exists()

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -169,6 +171,9 @@ def finish_locked(
     if locked.started_at is None:
         locked.started_at = now
     locked.save(update_fields=["status", "done_at", "started_at"])
+    if locked.part_count > 1:  # a visit done as a whole: its parts still open are done with it
+        open_parts = AppointmentPart.objects.filter(appointment=locked, done_at__isnull=True, no_show_at__isnull=True)
+        open_parts.update(done_at=now, started_at=Coalesce("started_at", Value(now)))
     # Served before the end of its time, the rest of its claims go: the counter it was served at stays
     # on record in the event (the agenda and the CSV export read it there).
     if counter_name is None:
@@ -203,6 +208,10 @@ def no_show_locked(*, locked: Appointment, now: datetime, actor: AbstractBaseUse
     locked.status = AppointmentStatus.NO_SHOW
     locked.no_show_at = now
     locked.save(update_fields=["status", "no_show_at"])
+    if locked.part_count > 1:  # nobody came: every part still open is a no-show too
+        AppointmentPart.objects.filter(appointment=locked, done_at__isnull=True, no_show_at__isnull=True).update(
+            no_show_at=now
+        )
     _release_from(appointment=locked, now=now)
     _record(appointment=locked, kind=EventKind.NO_SHOW, now=now, actor=actor, detail=detail)
 

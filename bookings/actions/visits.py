@@ -53,6 +53,7 @@ from bookings.models import (
     Appointment,
     AppointmentPart,
     AppointmentStatus,
+    CounterBlock,
     EmailKind,
     EventKind,
     Location,
@@ -146,6 +147,10 @@ def _plan(
         _check_start(
             snapshot=planner.snapshot, service=part.service, start=start, now=now, enforce_notice=enforce_notice
         )
+    if ignore_appointment_id is not None:
+        # The visit's own time is free for its move, but not where a counter is blocked (the block page moves
+        # visits off a blocked counter): those units count as taken.
+        planner = planner.on(replace(planner.snapshot, taken={*planner.snapshot.taken, *_blocked_units(planner, day)}))
     allocation = planner.allocate(start)
     if allocation is not None:
         return allocation
@@ -163,6 +168,24 @@ def _plan(
             ),
         )
     raise _slot_taken()
+
+
+def _blocked_units(planner, day) -> set:
+    """The grid units of `day` on the location's counters that a counter block covers (in part or whole)."""
+    snapshot = planner.snapshot
+    grid = snapshot.grid
+    tz = snapshot.location.tz
+    day_start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    units = set()
+    for counter_id, begin, end in CounterBlock.objects.filter(
+        counter__location=snapshot.location, start__lt=day_end, end__gt=day_start
+    ).values_list("counter_id", "start", "end"):
+        unit = snapshot.first_grid_point(max(begin, day_start) - grid + timedelta(microseconds=1))
+        while unit < min(end, day_end):
+            units.add((counter_id, unit.astimezone(UTC)))
+            unit += grid
+    return units
 
 
 def _parts_rows(*, appointment: Appointment, parts: Sequence[PartRequest], allocation: VisitAllocation) -> list:
