@@ -294,7 +294,6 @@ def visit_free_days(
             start_date=start_date,
             end_date=end_date,
             now=now,
-            max_wait_minutes=location.max_wait_minutes,
         ).free_days(),
     )
 
@@ -314,7 +313,6 @@ def visit_free_arrivals_on(
             start_date=day,
             end_date=day,
             now=now,
-            max_wait_minutes=location.max_wait_minutes,
         ).free_arrivals_on(day),
     )
 

@@ -457,8 +457,11 @@ def load_planner(
 ) -> VisitPlanner:
     """A planner for the visit at `location` over [start_date, end_date]: one snapshot of the claims of the
     counters that serve one of the parts, so four queries whatever the number of parts and appointments.
-    `ignore_appointment_id`: as if that appointment's claims were free (a visit being moved)."""
+    `ignore_appointment_id`: as if that appointment's claims were free (a visit being moved).
+    `max_wait_minutes`: the location's own (Location.max_wait_minutes) unless given."""
     check_parts(parts)
+    if max_wait_minutes is None:
+        max_wait_minutes = location.max_wait_minutes
     snapshot = load_snapshot(
         location=location,
         start_date=start_date,

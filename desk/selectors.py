@@ -368,7 +368,6 @@ def _visit_move_choices(*, appointment: Appointment, day: date, now: datetime, r
         start_date=day,
         end_date=day,
         now=now,
-        max_wait_minutes=appointment.location.max_wait_minutes,
         ignore_appointment_id=appointment.pk,
         enforce_notice=False,
     )

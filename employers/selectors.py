@@ -124,7 +124,6 @@ def visit_arrivals(*, location: Location, parts: list[PartRequest], day: date, n
         start_date=day,
         end_date=day,
         now=now,
-        max_wait_minutes=location.max_wait_minutes,
     )
     return found.get(day, [])
 
@@ -140,7 +139,6 @@ def move_times(*, appointment: Appointment, day: date, now: datetime) -> MoveTim
             start_date=day,
             end_date=day,
             now=now,
-            max_wait_minutes=appointment.location.max_wait_minutes,
             ignore_appointment_id=appointment.pk,
         )
         arrivals = [slot for slot in planner.free_arrivals_on(day) if slot.start != appointment.start]

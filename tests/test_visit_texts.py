@@ -155,7 +155,6 @@ def test_moving_a_visit_offers_the_visits_arrival_times_and_moves_it_whole(clien
         start_date=day,
         end_date=day,
         now=timezone.now(),
-        max_wait_minutes=family.location.max_wait_minutes,
         ignore_appointment_id=appointment.pk,
     )
     expected = [slot.start.isoformat() for slot in planner.free_arrivals_on(day) if slot.start != appointment.start]

@@ -328,7 +328,6 @@ class VisitTimesView(CachedPollView):
                 start_date=day,
                 end_date=day,
                 now=now,
-                max_wait_minutes=location.max_wait_minutes,
             ).get(day, [])
             data = {
                 "location": location.short_code,

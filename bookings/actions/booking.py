@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +19,6 @@ from bookings.actions.common import (
     _check_counter,
     _check_customer_limits,
     _check_extra_units,
-    _check_holds_per_client,
     _check_municipality,
     _check_names,
     _check_service_and_persons,
@@ -36,6 +34,11 @@ from bookings.actions.common import (
     _units_filter,
     _units_fit_rules,
     _write_email,
+    booked_columns,
+    booking_transaction,
+    complete_direct_booking,
+    hold_expiry,
+    hold_transaction,
     make_claims_permanent,
 )
 from bookings.actions.visits import (
@@ -61,7 +64,7 @@ from bookings.models import (
     Location,
     SlotClaim,
 )
-from bookings.tokens import hash_token, new_manage_token
+from bookings.tokens import new_manage_token
 from services.models import Service
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -189,14 +192,8 @@ def hold_slot(
     _check_aware(start)
     _check_service_and_persons(service=service, persons=persons)
     municipality = _check_municipality(service=service, municipality=municipality, location=location)
-    # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
-    expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
-    owner = share if share is not None else fairness.address_share(client_key)
-    with transaction.atomic(durable=True):
-        capacity_changes(location_id=location.pk, days=days_around(start))
-        fairness.lock_shares([owner])
-        if share is None:
-            _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
+    expires_at = hold_expiry(now)
+    with hold_transaction(location=location, start=start, now=now, client_key=client_key, share=share) as owner:
         return hold_in_transaction(
             location=location,
             service=service,
@@ -409,11 +406,14 @@ def book_appointment(
     )
     if counter is not None:
         _check_counter(counter=counter, location=location, service=service)
-    owner = share if share is not None else fairness.address_share(client_key)
-    mailbox = fairness.mailbox_share(contact_email) if enforce_customer_limits else None
-    with transaction.atomic(durable=True):
-        capacity_changes(location_id=location.pk, days=days_around(start))
-        fairness.lock_shares([owner, mailbox])
+    with booking_transaction(
+        location=location,
+        start=start,
+        client_key=client_key,
+        share=share,
+        contact_email=contact_email,
+        enforce_customer_limits=enforce_customer_limits,
+    ) as (owner, mailbox):
         return book_in_transaction(
             location=location,
             service=service,
@@ -490,27 +490,16 @@ def book_in_transaction(
         enforce_notice=enforce_notice,
         counter=counter,
         expires_at=None,
-        booked_at=now,
-        contact_email=contact_email,
-        phone=phone,
-        booked_by=booked_by,
-        client_key=owner.key if owner is not None else "",
-        mailbox_key=mailbox_key(contact_email),
         checked_in_at=now if status == AppointmentStatus.CHECKED_IN else None,
-        manage_token_hash=hash_token(token),
         extra_units=extra_units,
+        **booked_columns(
+            now=now, contact_email=contact_email, phone=phone, booked_by=booked_by, owner=owner, token=token
+        ),
         **needs,
     )
-    _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
-    fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
-    _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
-    notes: list[str] = []
-    if status == AppointmentStatus.CHECKED_IN:
-        _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
-        # Checked in at once (a walk-in): the apps above hear of it in this transaction (the queue's ticket).
-        notes = hooks.checked_in(appointment=appointment, now=now, actor=booked_by)
-    _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
-    return BookingResult(appointment=appointment, manage_token=token, notes=tuple(notes))
+    return complete_direct_booking(
+        appointment=appointment, names=names, shares=[owner, mailbox], now=now, booked_by=booked_by, token=token
+    )
 
 
 def cancel_appointment(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,15 +13,22 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings import abuse
+from bookings import abuse, fairness, hooks
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
+from bookings.cache import days_around
+from bookings.fairness import Share
+from bookings.locking import capacity_changes
+from bookings.mailboxes import mailbox_key
 from bookings.models import (
     INTERPRETER_LANGUAGES,
     MAX_EXTRA_UNITS,
     Appointment,
     AppointmentEvent,
+    AppointmentStatus,
     Counter,
     CounterBlock,
+    EmailKind,
+    EventKind,
     Location,
     OutboxEmail,
     Person,
@@ -258,6 +266,10 @@ def _insert_claims(
     first: the delete waits for it and then leaves them (docs/locking.md, "Holds")."""
     if not units:
         return
+    # In one order for every booking (counter, then time): two bookings that want some of the same units wait
+    # for each other at the first of them, never each holding a unit the other wants (a deadlock; a visit's
+    # units come part by part, person by person, in no such order).
+    units = sorted(units)
     grid = timedelta(minutes=appointment.location.grid_minutes)
     if connection.vendor == "postgresql":
         _insert_claims_or_none(appointment=appointment, units=units, grid=grid, expires_at=expires_at, now=now)
@@ -528,3 +540,86 @@ def _hand_to_blocks(*, units: Sequence[UnitKey], now: datetime) -> None:
             if counter_id == block.counter_id and unit < block.end and unit + grid > block.start and unit + grid > now
         ]
     SlotClaim.objects.bulk_create(claims, ignore_conflicts=True)
+
+
+# ---- the frame of a hold and of a direct booking ------------------------------------------------
+
+
+def hold_expiry(now: datetime) -> datetime:
+    # In UTC: ten minutes added to a local time are wall-clock minutes, an hour off on the DST night.
+    return now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
+
+
+@contextmanager
+def hold_transaction(
+    *, location: Location, start: datetime, now: datetime, client_key: str, share: Share | None
+) -> Iterator[Share | None]:
+    """The durable transaction of a hold, its locks in the protocol's order (docs/locking.md): the location's
+    shared lock, then the fair-share lock of the address (or of `share`, an owner the caller names), and the
+    cap on the address's live holds. Yields the share the hold counts against."""
+    owner = share if share is not None else fairness.address_share(client_key)
+    with transaction.atomic(durable=True):
+        capacity_changes(location_id=location.pk, days=days_around(start))
+        fairness.lock_shares([owner])
+        if share is None:
+            _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
+        yield owner
+
+
+@contextmanager
+def booking_transaction(
+    *,
+    location: Location,
+    start: datetime,
+    client_key: str,
+    share: Share | None,
+    contact_email: str,
+    enforce_customer_limits: bool,
+) -> Iterator[tuple[Share | None, Share | None]]:
+    """The durable transaction of a direct booking: the location's shared lock, then the fair-share locks of
+    the owner (address or `share`) and, unless staff book past the customer limits, of the mailbox. Yields
+    (owner, mailbox)."""
+    owner = share if share is not None else fairness.address_share(client_key)
+    mailbox = fairness.mailbox_share(contact_email) if enforce_customer_limits else None
+    with transaction.atomic(durable=True):
+        capacity_changes(location_id=location.pk, days=days_around(start))
+        fairness.lock_shares([owner, mailbox])
+        yield owner, mailbox
+
+
+def booked_columns(
+    *, now: datetime, contact_email: str, phone: str, booked_by, owner: Share | None, token: str
+) -> dict[str, object]:
+    """The columns a direct booking inserts with its appointment (its new manage token's hash among them)."""
+    return {
+        "booked_at": now,
+        "contact_email": contact_email,
+        "phone": phone,
+        "booked_by": booked_by,
+        "client_key": owner.key if owner is not None else "",
+        "mailbox_key": mailbox_key(contact_email),
+        "manage_token_hash": hash_token(token),
+    }
+
+
+def complete_direct_booking(
+    *,
+    appointment: Appointment,
+    names: Sequence[PersonName],
+    shares: Sequence[Share | None],
+    now: datetime,
+    booked_by,
+    token: str,
+) -> BookingResult:
+    """What follows a direct booking's INSERT and claims: the names, the fair shares checked, the audit, the
+    check-in hook when it is checked in at once (a walk-in), the confirmation e-mail."""
+    _save_people(appointment=appointment, names=names, replace_existing=False)  # a new appointment
+    fairness.check_shares(appointment=appointment, shares=list(shares), now=now)
+    _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
+    notes: list[str] = []
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        _record(appointment=appointment, kind=EventKind.CHECKED_IN, now=now, actor=booked_by)
+        # Checked in at once (a walk-in): the apps above hear of it in this transaction (the queue's ticket).
+        notes = hooks.checked_in(appointment=appointment, now=now, actor=booked_by)
+    _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
+    return BookingResult(appointment=appointment, manage_token=token, notes=tuple(notes))

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from bookings import fairness, hooks
@@ -30,7 +28,6 @@ from bookings.actions.common import (
     PersonName,
     _check_aware,
     _check_customer_limits,
-    _check_holds_per_client,
     _check_municipality,
     _check_names,
     _check_service_and_persons,
@@ -39,16 +36,18 @@ from bookings.actions.common import (
     _hand_to_blocks,
     _insert_claims,
     _record,
-    _save_people,
     _slot_taken,
     _units_filter,
     _units_fit_rules,
     _write_email,
+    booked_columns,
+    booking_transaction,
+    complete_direct_booking,
+    hold_expiry,
+    hold_transaction,
 )
 from bookings.cache import days_around
 from bookings.fairness import Share
-from bookings.locking import capacity_changes
-from bookings.mailboxes import mailbox_key
 from bookings.models import (
     Appointment,
     AppointmentPart,
@@ -59,7 +58,7 @@ from bookings.models import (
     Location,
     SlotClaim,
 )
-from bookings.tokens import hash_token, new_manage_token
+from bookings.tokens import new_manage_token
 from bookings.visits import (
     PartRequest,
     VisitAllocation,
@@ -139,7 +138,6 @@ def _plan(
         start_date=day,
         end_date=day,
         now=now,
-        max_wait_minutes=location.max_wait_minutes,
         ignore_appointment_id=ignore_appointment_id,
         enforce_notice=enforce_notice,
     )
@@ -309,13 +307,8 @@ def hold_visit(
     _check_aware(start)
     parts = check_visit_input(parts=parts)
     municipality = _visit_municipality(location=location, parts=parts, municipality=municipality)
-    expires_at = now.astimezone(UTC) + timedelta(minutes=settings.EXPATDESK_HOLD_MINUTES)
-    owner = share if share is not None else fairness.address_share(client_key)
-    with transaction.atomic(durable=True):
-        capacity_changes(location_id=location.pk, days=days_around(start))
-        fairness.lock_shares([owner])
-        if share is None:
-            _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
+    expires_at = hold_expiry(now)
+    with hold_transaction(location=location, start=start, now=now, client_key=client_key, share=share) as owner:
         appointment = _create_visit(
             location=location,
             parts=parts,
@@ -355,11 +348,14 @@ def book_visit(
     parts = check_visit_input(parts=parts)
     municipality = _visit_municipality(location=location, parts=parts, municipality=municipality)
     _check_names(names=names, persons=len(persons_of(parts)))
-    owner = share if share is not None else fairness.address_share(client_key)
-    mailbox = fairness.mailbox_share(contact_email) if enforce_customer_limits else None
-    with transaction.atomic(durable=True):
-        capacity_changes(location_id=location.pk, days=days_around(start))
-        fairness.lock_shares([owner, mailbox])
+    with booking_transaction(
+        location=location,
+        start=start,
+        client_key=client_key,
+        share=share,
+        contact_email=contact_email,
+        enforce_customer_limits=enforce_customer_limits,
+    ) as (owner, mailbox):
         if enforce_customer_limits:
             for part in parts:
                 _check_customer_limits(
@@ -376,19 +372,13 @@ def book_visit(
             language=language,
             enforce_notice=enforce_notice,
             expires_at=None,
-            booked_at=now,
-            contact_email=contact_email,
-            phone=phone,
-            booked_by=booked_by,
-            client_key=owner.key if owner is not None else "",
-            mailbox_key=mailbox_key(contact_email),
-            manage_token_hash=hash_token(token),
+            **booked_columns(
+                now=now, contact_email=contact_email, phone=phone, booked_by=booked_by, owner=owner, token=token
+            ),
         )
-        _save_people(appointment=appointment, names=names, replace_existing=False)
-        fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
-        _record(appointment=appointment, kind=EventKind.BOOKED, now=now, actor=booked_by)
-        _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
-        return BookingResult(appointment=appointment, manage_token=token)
+        return complete_direct_booking(
+            appointment=appointment, names=names, shares=[owner, mailbox], now=now, booked_by=booked_by, token=token
+        )
 
 
 def _visit_municipality(*, location: Location, parts: Sequence[PartRequest], municipality: str) -> str:

@@ -567,7 +567,6 @@ def _visit_slot_taken(
         start_date=day,
         end_date=day,
         now=now,
-        max_wait_minutes=location.max_wait_minutes,
     )
     arrivals = planner.free_arrivals_on(day)
     nearest = sorted(arrivals, key=lambda slot: abs(slot.start - appointment.start))[:6]

@@ -158,7 +158,6 @@ def _free_slots_for_move(appointment: Appointment, *, today: date, last_day: dat
             start_date=today,
             end_date=last_day,
             now=now,
-            max_wait_minutes=appointment.location.max_wait_minutes,
             ignore_appointment_id=appointment.pk,
         )
         slots_by_day = {day: planner.free_arrivals_on(day) for day in planner.snapshot.days()}
