@@ -24,7 +24,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -165,11 +165,14 @@ def desks(request: HttpRequest) -> HttpResponse:
     return caching.shared_response(request, body)
 
 
+def slots_question(query: QueryDict, *, desk: str) -> caching.Question:
+    """What a slot list asks, from the path and query alone (also api/middleware.py's)."""
+    return caching.Question(name="ind-slots", alias=(desk, query.get("productKey", ""), query.get("persons", "1")))
+
+
 @api_view(methods=["GET"], group=None, cors=True)
 def slots(request: HttpRequest, desk: str) -> HttpResponse:
-    question = caching.Question(
-        name="ind-slots", alias=(desk, request.GET.get("productKey", ""), request.GET.get("persons", "1"))
-    )
+    question = slots_question(request.GET, desk=desk)
     cached = caching.cached_answer(question)  # no database, no rate count: polling a cached answer is cheap
     if cached is not None:
         return caching.shared_response(request, cached)

@@ -237,3 +237,34 @@ def test_holds_and_bookings_send_no_cors_headers(client, maastricht):
     for url in ("/oap/api/desks/MAA/appointments", f"{V1}/holds/", f"{V1}/bookings/"):
         response = client.post(url, b"{}", content_type="application/json", HTTP_ORIGIN="https://checker.example")
         assert "Access-Control-Allow-Origin" not in response, url
+
+
+@pytest.mark.parametrize("which", ["ind", "v1-days", "v1-times"])
+def test_a_cache_hit_is_answered_before_the_session_language_and_view_machinery(client, maastricht, which, monkeypatch):
+    """api/middleware.py: a fresh shared answer is served before the rest of the stack — the view is not
+    called (made to fail here), no session is read or started — with the headers the view gives it."""
+    bio = Service.objects.get(ind_product_key="BIO")
+    url = {"ind": ind_slots(), "v1-days": v1_urls(maastricht, bio)[0], "v1-times": v1_urls(maastricht, bio)[1]}[which]
+    first = client.get(url, HTTP_ORIGIN="https://example.org")
+    assert first.status_code == 200
+
+    def no_view(*args, **kwargs):
+        raise AssertionError("the view was called for a cached answer")
+
+    monkeypatch.setattr("django.core.handlers.base.BaseHandler._get_response", no_view)
+    again = client.get(url, HTTP_ORIGIN="https://example.org")
+    assert again.status_code == 200 and again.content == first.content
+    for header in ("ETag", "Cache-Control", "Access-Control-Allow-Origin", "Content-Type", "X-Frame-Options"):
+        assert again[header] == first[header], header
+    assert "Content-Security-Policy" in again  # the security middleware before it still apply
+    assert not again.cookies and "Cookie" not in again.get("Vary", "")
+    not_modified = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert not_modified.status_code == 304 and not_modified["ETag"] == first["ETag"]
+
+
+def test_a_miss_and_every_other_request_go_on_to_the_view(client, maastricht):
+    bio = Service.objects.get(ind_product_key="BIO")
+    days = v1_urls(maastricht, bio)[0]
+    assert client.get(days).status_code == 200  # a miss: the view computes
+    assert client.post(days).status_code == 405  # not a GET: the view answers
+    assert client.get(f"{V1}/locations/NOPE/services/{bio.code}/free-days/").status_code == 404

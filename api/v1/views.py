@@ -8,7 +8,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import date
 
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -151,8 +151,14 @@ class CachedPollView(PublicView):
         super().check_throttles(request)
 
     def question(self, request: Request, **kwargs: str) -> caching.Question:
-        query = tuple(sorted((key, tuple(values)) for key, values in request.query_params.lists()))
-        return caching.Question(name=self.answer_name, alias=(*sorted(kwargs.items()), query))
+        return self.question_for(request.query_params, **kwargs)
+
+    @classmethod
+    def question_for(cls, query: QueryDict, **kwargs: str) -> caching.Question:
+        """The question a request asks, from its query and path alone (also api/middleware.py's, before the
+        request reaches the view)."""
+        asked = tuple(sorted((key, tuple(values)) for key, values in query.lists()))
+        return caching.Question(name=cls.answer_name, alias=(*sorted(kwargs.items()), asked))
 
     def options(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:
         return caching.cors_preflight()

@@ -86,6 +86,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page that shows personal data (expatdesk/security.py).
     "expatdesk.security.NoStoreForPersonalDataMiddleware",
+    # A fresh shared API answer (slot lists, free days and times) straight from the cache, before the session,
+    # language, CSRF and authentication middleware and the view (api/middleware.py).
+    "api.middleware.SharedAnswerMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
