@@ -6,7 +6,7 @@ import html
 import re
 
 from bookings.models import Appointment, AppointmentStatus
-from tests.support.public_flow import START_BUTTON, page
+from tests.support.public_flow import START_BUTTON, after_today, page
 from tests.support.urls import reverse
 
 VISIT_TIMES_LINK = re.compile(r'href="(/[a-z0-9-]+/book/visit/\d{4}-\d{2}-\d{2}/\?[^"]+)"')
@@ -39,9 +39,9 @@ def choose_visit(client, *, persons: int, services: list, who: dict | None = Non
 def first_visit_times_url(client, calendar_url: str) -> str:
     response = client.get(calendar_url)
     assert response.status_code == 200, page(response)
-    match = VISIT_TIMES_LINK.search(page(response))
-    assert match, "the visit calendar offers no day"
-    return html.unescape(match.group(1))
+    links = VISIT_TIMES_LINK.findall(page(response))
+    assert links, "the visit calendar offers no day"
+    return after_today(links)
 
 
 def visit_starts_on(client, times_url: str) -> tuple[list[str], dict[str, list[str]]]:
