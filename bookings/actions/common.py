@@ -292,10 +292,15 @@ def _insert_claims(
 def _insert_claims_or_none(
     *, appointment: Appointment, units: Sequence[UnitKey], grid: timedelta, expires_at: datetime | None, now: datetime
 ) -> None:
-    """PostgreSQL: the claims in one INSERT … ON CONFLICT DO NOTHING, without a savepoint (two round trips
-    fewer). A unit that the unique constraint or the exclusion constraint on real time (migration 0006)
-    finds taken is skipped, not an error; the row count says whether every unit is ours. If one is not,
-    this call's rows are deleted again and SLOT_TAKEN raised: all or nothing, as with the savepoint."""
+    """PostgreSQL: the claims in one INSERT … ON CONFLICT DO NOTHING. A unit that the unique constraint or the
+    exclusion constraint on real time (migration 0006) finds taken is skipped, not an error; the row count
+    says whether every unit is ours, and if one is not SLOT_TAKEN is raised: all or nothing.
+
+    One unit needs no savepoint (two round trips fewer): a short insert of one unit inserted nothing. Several
+    units go in inside a savepoint, rolled back when the insert comes up short. A short insert's rows are
+    then gone at once and release whoever waits for them; deleted instead, they would stay locked by this
+    transaction until it ends, and its next attempt at other counters (CLAIM_ATTEMPTS) could wait for a
+    booking that waits for those rows: a deadlock (two visits met it in tests/test_visit_races.py)."""
     SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
     rows = ", ".join(["(%s, NULL, %s, %s, %s, %s)"] * len(units))  # placeholders only: values are parameters
     params: list[object] = []
@@ -303,12 +308,18 @@ def _insert_claims_or_none(
         params += [appointment.pk, counter_id, unit_start, unit_start + grid, expires_at]
     columns = '"appointment_id", "block_id", "counter_id", "unit_start", "unit_end", "expires_at"'
     sql = f'INSERT INTO "bookings_slotclaim" ({columns}) VALUES {rows} ON CONFLICT DO NOTHING RETURNING "id"'  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = [row[0] for row in cursor.fetchall()]
-    if len(inserted) != len(units):
-        SlotClaim.objects.filter(pk__in=inserted).delete()
-        raise _slot_taken()
+
+    def insert() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if len(cursor.fetchall()) != len(units):
+                raise _slot_taken()
+
+    if len(units) == 1:
+        insert()
+        return
+    with transaction.atomic():  # the savepoint: rolled back by SLOT_TAKEN
+        insert()
 
 
 def make_claims_permanent(*, appointment_id: int) -> list[UnitKey]:
