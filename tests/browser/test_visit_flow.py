@@ -9,7 +9,7 @@ import pytest
 
 from bookings.models import AppointmentPart, AppointmentStatus
 from tests.support.browser import PHONE, axe_violations, format_violations
-from tests.support.browser_flow import manage_link_from_last_email, only_appointment
+from tests.support.browser_flow import first_day_after_today, manage_link_from_last_email, only_appointment
 
 pytestmark = pytest.mark.browser
 
@@ -81,12 +81,9 @@ def test_a_family_books_a_visit_of_two_services_on_a_phone(site, new_context, la
     submit(page)
 
     walk.check("visit: calendar")
-    for _ in range(3):
-        days = page.locator("main td.free a")
-        if days.count():
-            days.first.click()
-            break
-        page.locator("main .month-nav a").last.click()
+    first_day_after_today(
+        days=lambda: page.locator("main td.free a"), next_month=lambda: page.locator("main .month-nav a").last
+    )
     walk.check("visit: times")
     page.locator("main .time-grid button").first.click()
 
