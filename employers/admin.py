@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from bookings.actions import BookingError
-from bookings.admin.scoped import LocationScoped
+from bookings.admin.scoped import LocationScoped, NationalData
 from employers import selectors
 from employers.actions import approve_employer
 from employers.models import Employer, EmployerBooking, EmployerMembership
@@ -49,7 +49,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Employer)
-class EmployerAdmin(admin.ModelAdmin):
+class EmployerAdmin(NationalData, admin.ModelAdmin):
     list_display = [
         "name",
         "sponsor_number",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from bookings.admin.scoped import LocationScoped, related_only
+from bookings.admin.scoped import LocationScoped, NationalData, related_only
 from bookings.admin.through_actions import SavedThroughActions
 from queueing import actions, devices
 from queueing.models import Device, ServiceLetter, Ticket
@@ -88,7 +88,7 @@ class DeviceAdmin(LocationScoped, SavedThroughActions):
 
 
 @admin.register(ServiceLetter)
-class ServiceLetterAdmin(SavedThroughActions):
+class ServiceLetterAdmin(NationalData, SavedThroughActions):
     list_display = ["letter", "service"]
 
     def save_through_action(self, request, obj, form, formsets, change):

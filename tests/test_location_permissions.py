@@ -17,6 +17,7 @@ import json
 from datetime import date
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from bookings import actions
@@ -24,8 +25,10 @@ from bookings.models import Appointment, Closure, Counter
 from desk import clock
 from desk.actions import set_staff_locations
 from desk.models import AssignmentEvent, StaffAssignment
-from employers.models import EmployerBooking
-from queueing.models import Device, Ticket
+from employers.models import Employer, EmployerBooking
+from queueing.models import Device, ServiceLetter, Ticket
+from services.models import Service
+from tests.support.admin import admin_url
 from tests.support.desk import assign, make_user, sign_in
 from tests.support.permission_matrix import (
     ACTION,
@@ -291,3 +294,36 @@ def test_a_closure_of_every_location_is_read_only_for_the_admin_of_a(client, wor
     )
     assert response.status_code == 200 and response.context["adminform"].form.errors["location"]
     assert not Closure.objects.filter(reason="x").exists()
+
+
+def test_installation_wide_data_is_read_only_for_an_admin_limited_to_locations(client, world):
+    """The service catalogue (and its visit order), the ticket letters and the employers are every
+    location's: the admin of A reads them but changes, adds and deletes none; the superuser does."""
+    service = world["service"]
+    admin_a = world["users"]["admin of A"]
+    admin_a.user_permissions.add(*Permission.objects.filter(content_type__app_label="queueing"))
+    letter = ServiceLetter.objects.create(service=service, letter="Q")
+    employer = Employer.objects.first()  # the HR staff's employer
+    assert employer is not None
+    sign_in(client, admin_a)
+    page = client.get(admin_url(Service, "change", service.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # read-only
+    before = (service.duration_minutes, letter.letter)
+    refused = [
+        client.post(admin_url(Service, "change", service.pk), {"duration_minutes": "60"}),
+        client.post(admin_url(Service, "delete", service.pk), {"post": "yes"}),
+        client.get(admin_url(Service, "add")),
+        client.post(admin_url(ServiceLetter, "change", letter.pk), {"service": service.pk, "letter": "Z"}),
+        client.post(admin_url(ServiceLetter, "delete", letter.pk), {"post": "yes"}),
+    ]
+    refused.append(client.post(admin_url(Employer, "delete", employer.pk), {"post": "yes"}))
+    assert [response.status_code for response in refused] == [403] * len(refused)
+    service.refresh_from_db()
+    letter.refresh_from_db()
+    assert (service.duration_minutes, letter.letter) == before
+    assert Service.objects.filter(pk=service.pk).exists() and ServiceLetter.objects.filter(pk=letter.pk).exists()
+    # The superuser changes them.
+    client.logout()
+    sign_in(client, world["users"]["superuser"])
+    page = client.get(admin_url(Service, "change", service.pk))
+    assert 'name="_save"' in page.content.decode()

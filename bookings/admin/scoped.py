@@ -60,3 +60,18 @@ class LocationScoped:
 def related_only(field: str) -> tuple[str, type[admin.RelatedOnlyFieldListFilter]]:
     """A list filter that offers only the locations (counters, …) of the rows the person may see."""
     return (field, admin.RelatedOnlyFieldListFilter)
+
+
+class NationalData:
+    """For a ModelAdmin or an inline of installation-wide data (the service catalogue and its visit order,
+    ticket letters, employers): only an admin of every location changes it. An admin limited to locations may
+    read it, as a closure of every location: a change there would change every other location's desk too."""
+
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        return is_unrestricted(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_unrestricted(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_unrestricted(request) and super().has_delete_permission(request, obj)
