@@ -14,6 +14,7 @@ from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from bookings.availability import units_per_person
+from bookings.selectors import visit_parts
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -124,14 +125,19 @@ def test_seed_demo_builds_the_maastricht_desk_and_a_second_run_changes_nothing(s
         assert started <= appointment.start <= started + timedelta(days=21)
         assert appointment.contact_email.endswith("@example.org")
         assert appointment.people.count() == appointment.persons
-        assert appointment.claims.count() == appointment.persons * units_per_person(
-            location=appointment.location, service=appointment.service
+        assert appointment.claims.count() == sum(
+            len(part.persons) * units_per_person(location=appointment.location, service=part.service)
+            for part in visit_parts(appointment)
         )
         if appointment.service.requires_municipality:
             assert appointment.municipality
     names = Person.objects.values_list("first_name", "last_name")
     assert any(not (first + last).isascii() for first, last in names)
     assert Appointment.objects.filter(persons__gt=1).exists()
+    # Families' one-stop visits: registration for everyone, then biometrics for the adults.
+    visits = Appointment.objects.filter(part_count=2)
+    assert visits.exists()
+    assert all([p.service.code for p in visit_parts(v)] == ["registration-non-eu", "biometrics"] for v in visits)
 
     before = counts()
     again = seed()

@@ -24,15 +24,17 @@ from django.utils.crypto import get_random_string
 
 from bookings import actions
 from bookings.actions import BookingError, PersonName, book_appointment
+from bookings.actions.visits import book_visit
 from bookings.availability import free_slots
 from bookings.models import Appointment, Location, OpeningHours, Weekday
 from bookings.municipalities import MAASTRICHT_REGION_MUNICIPALITIES
+from bookings.visits import PartRequest, free_arrivals
 from desk.actions import set_staff_locations
 from desk.models import StaffAssignment
 from desk.permissions import ADMINS_GROUP, DESK_STAFF_GROUP
 from employers.models import Employer, EmployerMembership
-from services.catalogue import DESK_SERVICES
-from services.models import Service
+from services.catalogue import DESK_SERVICES, fill_catalogue
+from services.models import Service, ServiceOrder
 
 DESK = {
     "short_code": "MAA",
@@ -281,13 +283,9 @@ class Command(BaseCommand):
 
 def ensure_services() -> list[Service]:
     """The six desk services, created from the catalogue where missing; admins' edits are kept."""
-    services = []
-    for data in DESK_SERVICES:
-        service, _created = Service.objects.get_or_create(
-            code=data["code"], defaults={key: value for key, value in data.items() if key != "code"}
-        )
-        services.append(service)
-    return services
+    fill_catalogue(Service, ServiceOrder)  # and the visit order of the catalogue (registration first)
+    by_code = {service.code: service for service in Service.objects.filter(code__in=[d["code"] for d in DESK_SERVICES])}
+    return [by_code[data["code"]] for data in DESK_SERVICES]
 
 
 def ensure_location(*, services: list[Service], desk: DemoDesk = MAASTRICHT) -> Location:
@@ -488,4 +486,33 @@ def book_samples(*, location: Location, services: list[Service], staff: Abstract
             except BookingError:
                 continue  # someone else (or a real user on a shared demo) took the time meanwhile
             booked += 1
+        booked += book_sample_visit(location=location, services=bookable, day=day, rng=rng, now=now)
     return booked
+
+
+def book_sample_visit(*, location: Location, services: list[Service], day: date, rng, now) -> int:
+    """Now and then a family's one-stop visit: registration for everyone, biometrics for the adults (1 booked,
+    0 where the location offers no such pair or the day has no arrival left)."""
+    by_code = {service.code: service for service in services}
+    registration, biometrics = by_code.get("registration-non-eu"), by_code.get("biometrics")
+    if registration is None or biometrics is None or rng.random() < 0.5:
+        return 0
+    last_name, first_names, email = rng.choice([household for household in HOUSEHOLDS if len(household[1]) > 2])
+    persons = tuple(range(1, min(len(first_names), 4) + 1))
+    parts = [PartRequest(registration, persons), PartRequest(biometrics, persons[:2])]
+    arrivals = free_arrivals(location=location, parts=parts, start_date=day, end_date=day, now=now).get(day)
+    if not arrivals:
+        return 0
+    try:
+        book_visit(
+            location=location,
+            parts=parts,
+            start=rng.choice(arrivals).start,
+            names=[PersonName(first_name=first, last_name=last_name) for first in first_names[: len(persons)]],
+            contact_email=f"{email}@example.org",
+            municipality=location.municipality_list[0],
+            now=now,
+        )
+    except BookingError:
+        return 0
+    return 1
