@@ -14,7 +14,6 @@ from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from bookings.availability import units_per_person
-from bookings.selectors import visit_parts
 from bookings.models import (
     Appointment,
     AppointmentEvent,
@@ -25,6 +24,7 @@ from bookings.models import (
     Person,
     SlotClaim,
 )
+from bookings.selectors import visit_parts
 from employers.models import Employer, EmployerMembership
 from services.catalogue import DESK_SERVICES
 from services.models import Service

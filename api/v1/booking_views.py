@@ -83,6 +83,9 @@ def _booking_data(appointment: Appointment) -> dict:
         "language": fresh.language,
         "can_change": _can_change(fresh),
         "parts": parts_data(fresh),
+        "needs_wheelchair": fresh.needs_wheelchair,
+        "interpreter_language": fresh.interpreter_language,
+        "extra_units": fresh.extra_units,
     }
 
 
@@ -139,6 +142,7 @@ class HoldView(PrivateAnswerView):
             language=data.get("language") or _request_language(),
             now=timezone.now(),
             client_key=abuse.client_key_for(request),
+            extra_units=data["extra_units"],
         )
         hold = {
             "hold_token": tokens.hold_token(appointment_id=appointment.pk),
@@ -191,6 +195,8 @@ class BookView(PrivateAnswerView):
             phone=data.get("phone", "").strip(),
             language=data.get("language") or _request_language(),
             now=timezone.now(),
+            needs_wheelchair=data["needs_wheelchair"],
+            interpreter_language=data["interpreter_language"],
         )
         booking = {**_booking_data(result.appointment), "manage_token": result.manage_token}
         return Response(BookingCreatedSerializer(booking).data, status=201)

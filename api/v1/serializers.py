@@ -14,6 +14,7 @@ from api.ind_keys import desk_key
 from api.v1 import selectors
 from api.v1.errors import ApiError
 from bookings.forms import phone_validator
+from bookings.models import INTERPRETER_LANGUAGES, MAX_EXTRA_UNITS
 from bookings.text import is_refused, validate_name_characters
 from services.models import MAX_PERSONS_PER_BOOKING
 
@@ -94,6 +95,20 @@ def persons_field(**kwargs: object) -> serializers.IntegerField:
         min_value=1,
         max_value=MAX_PERSONS_PER_BOOKING,
         help_text=f"Number of persons, 1 to {MAX_PERSONS_PER_BOOKING} (and at most the service's `max_persons`).",
+        **kwargs,
+    )
+
+
+def extra_units_field(**kwargs: object) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_EXTRA_UNITS,
+        required=False,
+        default=0,
+        help_text=(
+            f"Extra time, a special need: 0 to {MAX_EXTRA_UNITS} grid units more per person (the location's "
+            "`grid_minutes` each). The free times are those at which the longer appointment fits."
+        ),
         **kwargs,
     )
 
@@ -196,6 +211,7 @@ class LocationRefSerializer(serializers.Serializer):
 
 class FreeDaysQuerySerializer(serializers.Serializer):
     persons = persons_field(default=1)
+    extra_units = extra_units_field()
     month = serializers.CharField(
         required=False,
         validators=[RegexValidator(MONTH_PATTERN, _("Use a month like 2026-12."))],
@@ -234,6 +250,7 @@ def _invalid_range(field: str, message: str) -> ApiError:
 
 class FreeTimesQuerySerializer(serializers.Serializer):
     persons = persons_field(default=1)
+    extra_units = extra_units_field()
     date = BoundedDateField(help_text="The day, YYYY-MM-DD.")
 
 
@@ -270,6 +287,7 @@ class HoldRequestSerializer(serializers.Serializer):
     service = serializers.SlugField(max_length=40, help_text="The service's code.")
     start = BoundedDateTimeField(help_text="A free time's `start`, ISO 8601 with its UTC offset.")
     persons = persons_field()
+    extra_units = extra_units_field()
     municipality = serializers.CharField(
         max_length=80,
         required=False,
@@ -315,6 +333,15 @@ class BookRequestSerializer(serializers.Serializer):
         help_text="Language of the e-mails; the request's language if left out.",
     )
     consent = ConsentField(help_text="Must be true: the person agrees to the privacy statement.")
+    needs_wheelchair = serializers.BooleanField(
+        required=False, default=False, help_text="A special need: wheelchair access at the desk."
+    )
+    interpreter_language = serializers.ChoiceField(
+        choices=[""] + [code for code, _name in INTERPRETER_LANGUAGES],
+        required=False,
+        default="",
+        help_text="A special need: an interpreter for this language (one of the fixed list; empty: none).",
+    )
 
 
 class MoveRequestSerializer(serializers.Serializer):
@@ -342,6 +369,9 @@ class BookingSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_blank=True)
     language = serializers.CharField()
     can_change = serializers.BooleanField(help_text="Whether it can still be moved or cancelled online.")
+    needs_wheelchair = serializers.BooleanField()
+    interpreter_language = serializers.CharField(allow_blank=True)
+    extra_units = serializers.IntegerField(help_text="Extra time: grid units more per person.")
     parts = VisitPartSerializer(
         many=True, help_text="The visit's parts in order: one for a booking of one service, more for a visit."
     )

@@ -196,7 +196,7 @@ class FreeDaysView(CachedPollView):
         service = offer.service
         query = FreeDaysQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        persons = query.validated_data["persons"]
+        persons, extra = query.validated_data["persons"], query.validated_data["extra_units"]
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
@@ -213,7 +213,13 @@ class FreeDaysView(CachedPollView):
         def compute() -> bytes:
             days = (
                 availability.free_days(
-                    location=location, service=service, persons=persons, start_date=first, end_date=last, now=now
+                    location=location,
+                    service=service,
+                    persons=persons,
+                    start_date=first,
+                    end_date=last,
+                    now=now,
+                    extra_units=extra,
                 )
                 if first <= last
                 else []
@@ -231,7 +237,7 @@ class FreeDaysView(CachedPollView):
         found = caching.answer(
             question,
             location_id=location.pk,
-            parts=(service.pk, persons, first, last, start_date, end_date),
+            parts=(service.pk, persons, extra, first, last, start_date, end_date),
             compute=compute,
             content_type=JSON,
         )
@@ -261,6 +267,7 @@ class FreeTimesView(CachedPollView):
         query = FreeTimesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         persons, day = query.validated_data["persons"], query.validated_data["date"]
+        extra = query.validated_data["extra_units"]
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
@@ -269,7 +276,13 @@ class FreeTimesView(CachedPollView):
             slots: list[availability.Slot] = []
             if today <= day <= date.fromordinal(today.toordinal() + offer.horizon_days):
                 slots = availability.free_slots(
-                    location=location, service=service, persons=persons, start_date=day, end_date=day, now=now
+                    location=location,
+                    service=service,
+                    persons=persons,
+                    start_date=day,
+                    end_date=day,
+                    now=now,
+                    extra_units=extra,
                 ).get(day, [])
             data = {
                 "location": location.short_code,
@@ -286,7 +299,7 @@ class FreeTimesView(CachedPollView):
         found = caching.answer(
             question,
             location_id=location.pk,
-            parts=(service.pk, persons, day, today),
+            parts=(service.pk, persons, extra, day, today),
             compute=compute,
             day=day,
             content_type=JSON,
