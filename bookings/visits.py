@@ -32,8 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from datetime import UTC, date, datetime
 
 from django.utils.translation import gettext as _
 
@@ -429,19 +428,6 @@ class VisitPlanner:
                 begin = single.start + length * round_
                 tasks.append(Task(part=0, person=next(persons), counter_id=counter_id, start=begin, end=begin + length))
         return VisitAllocation(start=single.start, end=single.end, tasks=tuple(tasks), units=single.units)
-
-
-def wait_of(allocation: VisitAllocation) -> timedelta:
-    """The longest wait of any person between two of their parts (zero for a one-part visit)."""
-    longest = timedelta(0)
-    by_person: dict[int, list[Task]] = {}
-    for task in allocation.tasks:
-        by_person.setdefault(task.person, []).append(task)
-    for tasks in by_person.values():
-        tasks.sort(key=lambda task: task.start)
-        for before, after in pairwise(tasks):
-            longest = max(longest, after.start - before.end)
-    return longest
 
 
 def load_planner(

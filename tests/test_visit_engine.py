@@ -12,10 +12,11 @@ from bookings import actions
 from bookings.availability import load_snapshot
 from bookings.management.commands.benchmark import fill_single_units
 from bookings.models import SlotClaim
-from bookings.visits import PartRequest, VisitError, VisitPlanner, free_arrivals, load_planner, wait_of
+from bookings.visits import PartRequest, VisitError, VisitPlanner, free_arrivals, load_planner
 from tests.support.env import AMSTERDAM
 from tests.support.factories import CounterFactory, ServiceFactory, make_desk
 from tests.support.reference_visits import earliest_end
+from tests.support.visits import wait_of
 
 TUESDAY = date(2026, 12, 1)
 

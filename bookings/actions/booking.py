@@ -45,7 +45,6 @@ from bookings.actions.visits import (
     INVALID_VISIT,
     is_visit,
     move_locked_visit,
-    parts_of,
     reclaim_locked_visit,
     visit_claims_fit,
 )
@@ -64,6 +63,7 @@ from bookings.models import (
     Location,
     SlotClaim,
 )
+from bookings.selectors import visit_parts
 from bookings.tokens import new_manage_token
 from services.models import Service
 
@@ -310,9 +310,10 @@ def confirm_locked_hold(
     owner = share if share is not None else fairness.address_share(locked.client_key)
     mailbox = fairness.mailbox_share(contact_email)
     fairness.lock_shares([owner, mailbox])
-    for service in [part.service for part in parts_of(locked)] if is_visit(locked) else [locked.service]:
+    parts = visit_parts(locked)  # one part (no query) for a booking of one service
+    for part in parts:
         _check_customer_limits(
-            service=service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
+            service=part.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
         )
     day = locked.start.astimezone(locked.location.tz).date()
     rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
@@ -321,9 +322,9 @@ def confirm_locked_hold(
     # rules (a counter made inactive or no longer serving the service, shorter hours).
     units = make_claims_permanent(appointment_id=locked.pk)
     if is_visit(locked):  # every part's claims must still be its own and fit its service's rules
-        if len(units) != locked.claimed_units or not visit_claims_fit(locked=locked, rules=rules, units=units):
+        if len(units) != locked.claimed_units or not visit_claims_fit(parts=parts, rules=rules, units=units):
             SlotClaim.objects.filter(appointment=locked).delete()
-            reclaim_locked_visit(locked=locked, now=now)
+            reclaim_locked_visit(locked=locked, parts=parts, now=now)
         kept = locked.claimed_units
     else:
         kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0

@@ -58,6 +58,7 @@ from bookings.models import (
     Location,
     SlotClaim,
 )
+from bookings.selectors import VisitPartView
 from bookings.tokens import new_manage_token
 from bookings.visits import (
     PartRequest,
@@ -78,22 +79,20 @@ def is_visit(appointment: Appointment) -> bool:
     return appointment.part_count > 1
 
 
-def visit_claims_fit(*, locked: Appointment, rules, units) -> bool:
+def visit_claims_fit(*, parts: Sequence[VisitPartView], rules, units) -> bool:
     """Whether `units` are exactly the visit's seats, each part's on counters that serve its service now,
     inside the opening hours (a hold being confirmed: docs/locking.md, "Holds")."""
-    seats: dict[int, list] = {}
-    for part in AppointmentPart.objects.filter(appointment=locked).select_related("service"):
-        grid = timedelta(minutes=locked.location.grid_minutes)
+    grid = rules.grid
+    planned = set()
+    for part in parts:
         own = []
         for _person, counter_id, begin, end in part.seats:
-            moment, finish = datetime.fromisoformat(begin), datetime.fromisoformat(end)
-            while moment < finish:
-                own.append((counter_id, moment))
-                moment += grid
-        seats[part.position] = own
+            while begin < end:
+                own.append((counter_id, begin.astimezone(UTC)))
+                begin += grid
         if not _units_fit_rules(snapshot=rules, service=part.service, units=own):
             return False
-    planned = {unit for own in seats.values() for unit in own}
+        planned.update(own)
     return planned == {(counter_id, unit.astimezone(UTC)) for counter_id, unit in units}
 
 
@@ -389,11 +388,12 @@ def _visit_municipality(*, location: Location, parts: Sequence[PartRequest], mun
     return ""
 
 
-def reclaim_locked_visit(*, locked: Appointment, now: datetime) -> None:
-    """A visit's hold lost a claim (it lapsed and another booking took a unit): place the whole visit again at
-    its arrival time and claim it, or refuse with SLOT_TAKEN (the caller's transaction then keeps nothing).
-    The caller (confirm_locked_hold) has deleted the hold's remaining claims."""
-    parts = parts_of(locked)
+def reclaim_locked_visit(*, locked: Appointment, parts: Sequence[VisitPartView], now: datetime) -> None:
+    """A visit's hold lost a claim (it lapsed and another booking took a unit): place the whole visit (its
+    `parts`, bookings.selectors.visit_parts) again at its arrival time and claim it, or refuse with SLOT_TAKEN
+    (the caller's transaction then keeps nothing). The caller (confirm_locked_hold) has deleted the hold's
+    remaining claims."""
+    parts = [PartRequest(part.service, part.persons) for part in parts]
     allocation = _plan(location=locked.location, parts=parts, start=locked.start, now=now, enforce_notice=False)
     allocation = _claim(
         appointment=locked, parts=parts, allocation=allocation, enforce_notice=False, expires_at=None, now=now

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from itertools import pairwise
 
 from bookings.actions import PersonName
 from bookings.models import Counter, Location
-from bookings.visits import PartRequest
+from bookings.visits import PartRequest, Task
 from services.models import Service
 from tests.support.factories import CounterFactory, ServiceFactory, make_desk
 
@@ -40,3 +42,16 @@ def family_names(count: int = 4) -> list[PersonName]:
     return [
         PersonName(first_name=f"Child {n}" if n > 2 else f"Adult {n}", last_name="Jansen") for n in range(1, count + 1)
     ]
+
+
+def wait_of(allocation) -> timedelta:
+    """The longest wait of any person between two of their parts (zero for a one-part visit)."""
+    longest = timedelta(0)
+    by_person: dict[int, list[Task]] = {}
+    for task in allocation.tasks:
+        by_person.setdefault(task.person, []).append(task)
+    for tasks in by_person.values():
+        tasks.sort(key=lambda task: task.start)
+        for before, after in pairwise(tasks):
+            longest = max(longest, after.start - before.end)
+    return longest
