@@ -6,7 +6,7 @@ shared cache as bytes with its ETag, the availability version of its location (b
 the time it was filled. A request is answered from the cache without the database, in two round trips
 to the cache:
   1. the *alias* of the request (its raw desk/location, product/service and query) gives the
-     location and the answer's key (one `get`, kept ALIAS_SECONDS);
+     location and the answer's key (one `get`, kept bookings.cache.ALIAS_SECONDS);
   2. one `get_many` reads the location's version keys and the answer.
 The answer is fresh while its version is the current one and it is younger than
 EXPATDESK_SLOT_CACHE_SECONDS; every action that changes free capacity bumps the version after its
@@ -35,27 +35,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
 from api.ind_responses import CONTENT_TYPE, RATE_LIMITED, ApiError, error_response
-from bookings.cache import fresh_value, shared, token_from, version_keys
+from bookings.cache import aliased, shared_under_alias
 
 logger = logging.getLogger(__name__)
 
 POLL = "api-poll"
 WRITE = "api-write"
-
-# How long the alias of a request (desk key → location and answer key) is kept. A stale alias can only
-# point to an answer whose version still has to be current, so it never serves a changed desk's slots.
-ALIAS_SECONDS = 300
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -139,22 +133,7 @@ def _answer_of(value: object) -> Answer | None:
 
 def cached_answer(question: Question) -> Answer | None:
     """The fresh answer to `question` from the cache alone (no database), or None: two round trips."""
-    if cache_seconds() <= 0:
-        return None  # answers are not shared
-    try:
-        alias = cache.get(question.alias_key)
-        if not isinstance(alias, tuple) or len(alias) != 3:
-            return None
-        location_id, answer_key, day = alias
-        keys = version_keys(location_id=location_id, day=day)
-        found = cache.get_many([*keys, answer_key])
-    except Exception:  # the shared cache is down: the caller computes
-        logger.warning("Cache unavailable: API answer %s looked up without it.", question.name)
-        return None
-    if any(key not in found for key in keys):
-        return None  # a version was evicted: compute under a new one
-    token = token_from([int(found[key]) for key in keys], day=day)
-    return _answer_of(fresh_value(found.get(answer_key), token))
+    return _answer_of(aliased(question.alias_key))
 
 
 def answer(
@@ -174,10 +153,8 @@ def answer(
         return (etag_of(body), content_type, body)
 
     answer_key = _answer_key(question.name, location_id, parts)
-    found = _answer_of(shared(answer_key, location_id=location_id, day=day, compute=encoded))
-    with suppress(Exception):
-        cache.set(question.alias_key, (location_id, answer_key, day), timeout=ALIAS_SECONDS)
-    return found  # type: ignore[return-value]
+    stored = shared_under_alias(question.alias_key, answer_key, location_id=location_id, day=day, compute=encoded)
+    return _answer_of(stored)  # type: ignore[return-value]
 
 
 # ---- responses ------------------------------------------------------------------------------------------

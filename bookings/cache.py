@@ -220,6 +220,43 @@ def shared(key: str, *, location_id: int, day: date | None, compute: Callable[[]
     return compute_once(key, token=token, stored=stored, compute=compute)
 
 
+# ---- shared values found from a request alone: an alias names the location, the value's key and its day ---
+
+# How long the alias of a request (its raw address and query → location, value key, day) is kept. A stale
+# alias only points to a value whose version still has to be current, so it never serves a changed answer.
+ALIAS_SECONDS = 300
+
+
+def aliased(alias_key: str) -> object | None:
+    """The fresh value `alias_key` points to, from the cache alone (no database), in two round trips: the
+    alias, then one `get_many` of the location's version keys and the value. None when there is none (the
+    caller computes), when a version was evicted, and while nothing is shared."""
+    if fresh_seconds() <= 0:
+        return None
+    try:
+        alias = cache.get(alias_key)
+        if not isinstance(alias, tuple) or len(alias) != 3:
+            return None
+        location_id, key, day = alias
+        keys = version_keys(location_id=location_id, day=day)
+        found = cache.get_many([*keys, key])
+    except Exception:  # the shared cache is down: the caller computes
+        logger.warning("Cache unavailable: %s looked up without it.", alias_key.split(":")[0])
+        return None
+    if any(version not in found for version in keys):
+        return None  # a version was evicted: compute under a new one
+    return fresh_value(found.get(key), token_from([int(found[version]) for version in keys], day=day))
+
+
+def shared_under_alias(alias_key: str, key: str, *, location_id: int, day: date | None, compute: Callable[[], T]) -> T:
+    """`shared(key, …)`, and the alias that lets the next request find it with `aliased(alias_key)`."""
+    value = shared(key, location_id=location_id, day=day, compute=compute)
+    if fresh_seconds() > 0:
+        with suppress(Exception):
+            cache.set(alias_key, (location_id, key, day), timeout=ALIAS_SECONDS)
+    return value
+
+
 # ---- the public pages' shared reads (the same for every visitor: no hold, no personal data) ---------------
 
 

@@ -28,6 +28,7 @@ from bookings.actions import BookingError, PersonName
 from bookings.actions.visits import parts_of
 from bookings.forms import DetailsForm, HoldForm, QuestionsForm, parse_day, parse_month
 from bookings.models import Appointment, AppointmentStatus, Location
+from bookings.shared_pages import shared_page
 from bookings.views.common import (
     CONFIRMATION_MINUTES,
     CONFIRMED_KEY,
@@ -206,10 +207,12 @@ def calendar(request: HttpRequest, location: Location, service_code: str) -> Htt
     }
     closed, named_closed = month_closed_days(location=location, month=month, first_day=today, last_day=last_day)
     weeks_with_links = month_cells(month=month, urls=times_urls, closed=closed, first_day=today, last_day=last_day)
-    return render(
+    return shared_page(  # the same for every visitor without a session: shared (bookings/shared_pages.py)
         request,
-        "bookings/calendar.html",
-        {
+        location=location,
+        day=None,
+        template="bookings/calendar.html",
+        context={
             "service": service,
             "location": location,
             "persons": answers.cleaned_data["persons"],
@@ -280,10 +283,12 @@ def times(request: HttpRequest, location: Location, service_code: str, day: str)
             closed_day_message(location=location, day=chosen)
             or _("There are no free times left on that day; please choose another day."),
         )
-    return render(
+    return shared_page(  # the same for every visitor without a session: shared (bookings/shared_pages.py)
         request,
-        "bookings/times.html",
-        {
+        location=location,
+        day=chosen,
+        template="bookings/times.html",
+        context={
             "service": service,
             "location": location,
             "day": chosen,

@@ -31,6 +31,7 @@ from bookings.actions import BookingError
 from bookings.actions.visits import hold_visit, parts_of
 from bookings.forms import OTHER_MUNICIPALITY, StartForm, VisitPersonsForm, VisitStartForm, parse_day, parse_month
 from bookings.models import Appointment, Location, LocationService
+from bookings.shared_pages import shared_page
 from bookings.views.booking import _release_previous_hold, _render_outside, _time_choices
 from bookings.views.common import (
     HOLD_KEY,
@@ -337,7 +338,8 @@ def visit_calendar(request: HttpRequest, location: Location) -> HttpResponse:
             **_step(3),
         }
     )
-    return render(request, "bookings/visit_calendar.html", context)
+    # The same for every visitor without a session: shared (bookings/shared_pages.py).
+    return shared_page(request, location=location, day=None, template="bookings/visit_calendar.html", context=context)
 
 
 @require_http_methods(["GET"])
@@ -382,7 +384,8 @@ def visit_times(request: HttpRequest, location: Location, day: str) -> HttpRespo
             **_step(4),
         }
     )
-    return render(request, "bookings/visit_times.html", context)
+    # The same for every visitor without a session: shared (bookings/shared_pages.py).
+    return shared_page(request, location=location, day=chosen, template="bookings/visit_times.html", context=context)
 
 
 # ---- hold -----------------------------------------------------------------------------------

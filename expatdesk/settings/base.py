@@ -94,6 +94,10 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A fresh shared public page (a service's calendar, a day's free times) for a visitor without a session,
+    # straight from the cache, with the visitor's own CSRF token, before authentication, messages and the
+    # view (bookings/shared_pages.py).
+    "bookings.shared_pages.SharedPageMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
