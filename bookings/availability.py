@@ -1,9 +1,10 @@
 """Free capacity, computed in memory from one snapshot of a location.
 
-Read-only. A snapshot costs four queries whatever the number of appointments, past or future: the
-active counters and the services they serve that the location offers (with the location's own minimum
-notice and horizon of each, LocationService), the opening hours, the closures, and the live claims in
-the range. Everything else — public holidays, minimum notice, horizon, the grid, the allocation of
+Read-only. A snapshot costs two queries whatever the number of appointments, past or future: the
+version of the location's configuration, and the live claims in the range. The configuration (the active
+counters and the services they serve that the location offers, with the location's own minimum notice and
+horizon of each, LocationService; the opening hours; the closures) is three queries more when this process
+has not read it under that version yet (`_load_configs`, docs/locking.md §2). Everything else — public holidays, minimum notice, horizon, the grid, the allocation of
 persons to counters — is computed in Python. `now` is always passed in.
 
 How a booking uses counters: a service takes `k` grid units per person. A booking for P persons
@@ -50,7 +51,7 @@ from bookings.availability_units import (
     read_claim_rows,
     read_claims,
 )
-from bookings.models import Closure, Counter, Location, OpeningHours
+from bookings.models import Closure, ConfigurationVersion, Counter, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -371,11 +372,32 @@ class _Config:
         own = self.service_rules.get(service.pk, (None, None))[1]
         return service.booking_horizon_days if own is None else own
 
+    def within(self, start_date: date, end_date: date) -> _Config:
+        """The configuration for [start_date, end_date]: the opening hours valid and the closures on some of
+        those days."""
+        return _Config(
+            counter_services=self.counter_services,
+            opening_hours=[
+                row
+                for row in self.opening_hours
+                if (row.valid_from is None or row.valid_from <= end_date)
+                and (row.valid_until is None or row.valid_until >= start_date)
+            ],
+            closures=[c for c in self.closures if c.start_date <= end_date and c.end_date >= start_date],
+            service_rules=self.service_rules,
+        )
 
-def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: date) -> dict[int, _Config]:
+
+# Each location's configuration as this process last read it, under its ConfigurationVersion (bookings/models.py:
+# drawn anew by a database trigger on every change of those rows, whoever makes it). Kept while the version
+# read in the same transaction is the same; never written to, so callers share it. One entry a location.
+_CONFIGS: dict[int, tuple[int, _Config]] = {}
+
+
+def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:
     """Per location: its active counters with the services they serve that the location offers (and the
-    location's own notice and horizon of each, in the same query), opening hours and closures for the
-    range. Three queries, whatever the number of locations."""
+    location's own notice and horizon of each, in the same query), all its opening hours and its closures
+    and those of every location. Three queries, whatever the number of locations."""
     counter_services: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     rules: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
     for counter_id, location_id, service_id, notice, horizon in Counter.services.through.objects.filter(
@@ -393,16 +415,10 @@ def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: 
         counter_services[location_id][counter_id].add(service_id)
         rules[location_id][service_id] = (notice, horizon)
     hours: dict[int, list[OpeningHours]] = defaultdict(list)
-    for row in (
-        OpeningHours.objects.filter(location_id__in=sorted(location_ids))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_date))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
-    ):
+    for row in OpeningHours.objects.filter(location_id__in=sorted(location_ids)):
         hours[row.location_id].append(row)
     closures: dict[int | None, list[Closure]] = defaultdict(list)
-    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)).filter(
-        start_date__lte=end_date, end_date__gte=start_date
-    ):
+    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)):
         closures[closure.location_id].append(closure)
     return {
         location_id: _Config(
@@ -417,8 +433,25 @@ def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: 
     }
 
 
+def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: date) -> dict[int, _Config]:
+    """Per location, its configuration for [start_date, end_date] (`_read_configs`): one query for the
+    versions, and the three of `_read_configs` only for the locations whose version this process has not
+    read the configuration under (docs/locking.md §2: inside the location lock, the version read is the
+    configuration's as of the lock)."""
+    wanted = sorted(set(location_ids))
+    versions = dict(ConfigurationVersion.objects.filter(location_id__in=wanted).values_list("location_id", "version"))
+    kept = {pk: _CONFIGS[pk][1] for pk in wanted if pk in versions and _CONFIGS.get(pk, (None,))[0] == versions[pk]}
+    stale = [pk for pk in wanted if pk not in kept]
+    if stale:
+        for pk, config in _read_configs(location_ids=stale).items():
+            kept[pk] = config
+            if pk in versions:  # a location without a version has no configuration rows yet: nothing to keep
+                _CONFIGS[pk] = (versions[pk], config)
+    return {pk: kept[pk].within(start_date, end_date) for pk in location_ids}
+
+
 def _load_config(*, location: Location, start_date: date, end_date: date) -> _Config:
-    """Counters and their offered services, opening hours and closures for the range: three queries."""
+    """Counters and their offered services, opening hours and closures for the range (`_load_configs`)."""
     return _load_configs(location_ids=[location.pk], start_date=start_date, end_date=end_date)[location.pk]
 
 
@@ -465,7 +498,8 @@ def load_snapshot(
     ignore_appointment_id: int | None = None,
     services: Iterable[Service] | None = None,
 ) -> CapacitySnapshot:
-    """Read everything availability needs for [start_date, end_date] at `location`, in four queries.
+    """Read everything availability needs for [start_date, end_date] at `location`, in two queries (five
+    when the configuration is read afresh, `_load_configs`).
 
     With `services`, only the claims of the counters that serve one of them are read: the snapshot
     then answers for those services only.
@@ -483,7 +517,7 @@ def load_snapshot(
 
 
 def load_rules(*, location: Location, start_date: date, end_date: date, now: datetime) -> CapacitySnapshot:
-    """The booking rules for [start_date, end_date] without the claims (three queries): counters and their
+    """The booking rules for [start_date, end_date] without the claims (`_load_configs`): counters and their
     services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free."""
     config = _load_config(location=location, start_date=start_date, end_date=end_date)
     return CapacitySnapshot(

@@ -355,6 +355,27 @@ class Closure(models.Model):
         return f"{self.start_date}–{self.end_date}: {self.reason}"
 
 
+class ConfigurationVersion(models.Model):
+    """The version of a location's configuration as the booking engine reads it: its counters and the services
+    they serve, the services it offers (notice, horizon), its opening hours, its closures and those of every
+    location. Written only by database triggers (migration 0016), which draw a new random version in the
+    same statement as any INSERT, UPDATE or DELETE of those rows, whoever writes them (actions, the admin,
+    a shell, SQL). So a version is never drawn twice, not even after a rollback, and a process may keep a
+    location's configuration while its version is unchanged (bookings/availability.py, docs/locking.md §2).
+
+    No foreign key: a location's deletion deletes its counters first, whose triggers write this row again."""
+
+    location_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration versions")
+
+    def __str__(self) -> str:
+        return f"{self.location_id}: {self.version}"
+
+
 class AppointmentStatus(models.TextChoices):
     HELD = "held", _("held")
     BOOKED = "booked", _("booked")

@@ -11,6 +11,7 @@ from bookings.actions import BookingError
 from bookings.models import Closure
 from desk import clock
 from desk.selectors import capacity_preview
+from tests.support.configuration import forget_kept_configurations
 from tests.support.desk import book, desk_admin, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory
@@ -64,6 +65,7 @@ def test_preview_costs_the_same_queries_whatever_is_booked(desk, service, monday
     for bookings in (0, 5):
         for index in range(bookings):
             book(desk, service, at(TUESDAY, (9, 10, 11, 14, 15)[index]), now=monday_morning)
+        forget_kept_configurations()
         with CaptureQueriesContext(connection) as queries:
             capacity_preview(location=desk, now=monday_morning, closure=(TUESDAY, TUESDAY))
         counts.append(len(queries))

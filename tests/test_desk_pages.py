@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from bookings import actions
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Person, SlotClaim
 from desk import clock
+from tests.support.configuration import forget_kept_configurations
 from tests.support.desk import assign, book, desk_staff, sign_in
 from tests.support.env import AMSTERDAM
 from tests.support.factories import make_desk
@@ -163,6 +164,7 @@ def test_agenda_costs_the_same_queries_for_0_50_and_500_appointments(client, ser
     for total in (0, 50, 500):
         Appointment.objects.all().delete()
         fill_day(location, service, total)
+        forget_kept_configurations()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200

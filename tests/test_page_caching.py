@@ -50,7 +50,7 @@ def test_the_second_visitor_gets_the_shared_page_without_a_query(desk, service):
     for url in (calendar_url, times_url):
         computed, first_page = queries_of(first, url)
         shared, second_page = queries_of(second, url)
-        assert computed > 4  # the location, the offer, counters, opening hours, closures, claims, ...
+        assert computed > 0  # the location, the offer, the configuration's version, the claims, ...
         assert shared == 0  # the middleware answered: no session, no authentication, no view
         assert without_tokens(second_page) == without_tokens(first_page)
 
@@ -121,6 +121,7 @@ def test_a_page_is_shared_per_language(desk, service):
 def test_nothing_is_shared_while_the_cache_seconds_are_0(desk, service, settings):
     settings.EXPATDESK_SLOT_CACHE_SECONDS = 0
     calendar_url = reverse("bookings:calendar", kwargs={"service_code": service.code}) + "?persons=1"
+    Client().get(calendar_url)  # the configuration kept by the process: both counts without it
     first, _page = queries_of(Client(), calendar_url)
     second, _page = queries_of(Client(), calendar_url)
     assert second == first > 0

@@ -11,6 +11,7 @@ from django.utils import timezone
 from bookings import actions
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentPart, AppointmentStatus, EmailKind, OutboxEmail
+from tests.support.configuration import forget_kept_configurations
 from tests.support.public_flow import START_BUTTON, confirmed_token, details_data, lapse, page
 from tests.support.urls import reverse
 from tests.support.visit_flow import (
@@ -157,10 +158,12 @@ def test_the_visit_calendar_is_shared_and_keyed_by_the_parts(client, family, set
     services = [family.registration, family.biometrics]
     adults = choose_visit(client, persons=2, services=services, who={family.biometrics.code: (1, 2)})
     one = choose_visit(client, persons=2, services=services, who={family.biometrics.code: (1,)})
+    forget_kept_configurations()
     with CaptureQueriesContext(connection) as first:
         client.get(adults)
     with CaptureQueriesContext(connection) as again:  # another visitor, the same visit: from the cache
         assert type(client)().get(adults).status_code == 200
+    forget_kept_configurations()
     with CaptureQueriesContext(connection) as other_parts:  # other parts: computed afresh
         client.get(one)
     assert len(again) == 0 < len(first)  # the shared page, from the cache (bookings/shared_pages.py)
