@@ -35,9 +35,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from django.db.models import F, Q
 from django.utils import translation
 
+from bookings import availability_sql
 from bookings.availability_fits import FitsMixin
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
@@ -50,7 +50,7 @@ from bookings.availability_units import (
     read_claim_rows,
     read_claims,
 )
-from bookings.models import Closure, Counter, Location, OpeningHours
+from bookings.models import Closure, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -378,31 +378,15 @@ def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: 
     range. Three queries, whatever the number of locations."""
     counter_services: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     rules: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
-    for counter_id, location_id, service_id, notice, horizon in Counter.services.through.objects.filter(
-        counter__location_id__in=sorted(location_ids),
-        counter__is_active=True,
-        # Only what the location offers: the offer's join is filtered and read by this one query.
-        service__location_offers__location_id=F("counter__location_id"),
-    ).values_list(
-        "counter_id",
-        "counter__location_id",
-        "service_id",
-        "service__location_offers__minimum_notice_minutes",
-        "service__location_offers__booking_horizon_days",
-    ):
+    # Only what the location offers: the offer's join is filtered and read by this one query.
+    for counter_id, location_id, service_id, notice, horizon in availability_sql.counter_services_rows(location_ids):
         counter_services[location_id][counter_id].add(service_id)
         rules[location_id][service_id] = (notice, horizon)
     hours: dict[int, list[OpeningHours]] = defaultdict(list)
-    for row in (
-        OpeningHours.objects.filter(location_id__in=sorted(location_ids))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_date))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
-    ):
+    for row in availability_sql.opening_hours_of(location_ids, start_date=start_date, end_date=end_date):
         hours[row.location_id].append(row)
     closures: dict[int | None, list[Closure]] = defaultdict(list)
-    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)).filter(
-        start_date__lte=end_date, end_date__gte=start_date
-    ):
+    for closure in availability_sql.closures_of(location_ids, start_date=start_date, end_date=end_date):
         closures[closure.location_id].append(closure)
     return {
         location_id: _Config(
@@ -666,11 +650,15 @@ def _read_claims_of(
             range_end=max(finish for _, finish in ranges.values()),
             now=now,
         )
-        for counter_id, epoch in everything:
-            pk = counter_location[counter_id]
-            begin, finish = ranges[pk]
-            if _epoch_seconds(begin) <= epoch < _epoch_seconds(finish):
-                rows[pk].append((counter_id, epoch))
+        if len(ranges) == 1:  # one location: the query's range is its own
+            rows[next(iter(ranges))] = everything
+        else:
+            bounds = {pk: (_epoch_seconds(begin), _epoch_seconds(finish)) for pk, (begin, finish) in ranges.items()}
+            for counter_id, epoch in everything:
+                pk = counter_location[counter_id]
+                low, high = bounds[pk]
+                if low <= epoch < high:
+                    rows[pk].append((counter_id, epoch))
     return {
         location.pk: TakenUnits.from_rows(
             rows.get(location.pk, []),
