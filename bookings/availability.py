@@ -530,9 +530,13 @@ def first_free_day(*, location: Location, service: Service, now: datetime, perso
     return first_free_days(location=location, services=[service], now=now, persons=persons)[service.pk]
 
 
-# The first free day is looked for in the first week's claims, then (if needed) in the rest of the horizon:
-# four queries when the first week has one, five at most, whatever the number of claims further on.
+# The first free day is looked for in the claims of a first window, then (if needed) in the rest of the
+# horizon: four queries when the window has one, five at most, whatever the number of claims further on.
+# The window ends with the FIRST_WINDOW_OPEN_DAYS-th day still open after the earliest start (today's
+# hours over, a weekend or a closure do not count), and within FIRST_WINDOW_DAYS days at most: the claims
+# of a busy desk's days are most of the cost, so it reads as few of them as a first answer likely needs.
 FIRST_WINDOW_DAYS = 7
+FIRST_WINDOW_OPEN_DAYS = 2
 # The longest booking horizon a service or a location may set (services.models, LocationService).
 MAX_HORIZON_DAYS = 366
 
@@ -582,7 +586,12 @@ def first_free_days_at(
             )
     by_pk = {location.pk: location for location in locations}
     window_start = dict(today_of)
-    window_end = {pk: min(last_day_of[pk], today_of[pk] + timedelta(days=FIRST_WINDOW_DAYS - 1)) for pk in last_day_of}
+    window_end = {
+        pk: _first_window_end(
+            location=by_pk[pk], config=configs[pk], services=pending[pk], now=now, last_day=last_day_of[pk]
+        )
+        for pk in pending
+    }
     while pending:
         taken_by_location = _read_claims_of(
             locations=[by_pk[pk] for pk in pending],
@@ -623,6 +632,35 @@ def first_free_days_at(
             else:
                 window_start[pk], window_end[pk] = window_end[pk] + timedelta(days=1), last_day_of[pk]
     return result
+
+
+def _first_window_end(
+    *, location: Location, config: _Config, services: list[Service], now: datetime, last_day: date
+) -> date:
+    """The last day of the first window of claims read for the first free day (FIRST_WINDOW_OPEN_DAYS)."""
+    today = now.astimezone(location.tz).date()
+    end = min(last_day, today + timedelta(days=FIRST_WINDOW_DAYS - 1))
+    rules = CapacitySnapshot(
+        location=location,
+        start_date=today,
+        end_date=end,
+        now=now,
+        counter_services=config.counter_services,
+        opening_hours=config.opening_hours,
+        closures=config.closures,
+        taken=set(),
+        claims_counters=frozenset(),
+        service_rules=config.service_rules,
+    )
+    earliest = min(rules.earliest_start(service) for service in services)
+    open_days = 0
+    for day in rules.days():
+        intervals = rules._day(day).intervals
+        if intervals and max(finish for _begin, finish in intervals) > earliest:
+            open_days += 1
+            if open_days == FIRST_WINDOW_OPEN_DAYS:
+                return day
+    return end
 
 
 def _read_claims_of(
