@@ -62,6 +62,7 @@ __all__ = [
     "first_free_day",
     "first_free_days",
     "free_days",
+    "free_slot_times",
     "free_slots",
     "load_snapshot",
     "nearest_free_slots",
@@ -79,6 +80,10 @@ def public_holiday_name(day: date) -> str | None:
     """The holiday's name in the active language: Dutch ("Eerste kerstdag") or English ("Christmas Day")."""
     language = "nl" if (translation.get_language() or "").startswith("nl") else "en_US"
     return _dutch_public_holidays(day.year, language).get(day)
+
+
+def _minute_of(moment: datetime) -> int:
+    return moment.hour * 60 + moment.minute
 
 
 def _is_public_holiday(day: date) -> bool:
@@ -329,6 +334,34 @@ class CapacitySnapshot(FitsMixin):
             slots.append(Slot(start=start, end=start + length * rounds, persons=persons))
         return slots
 
+    def free_slot_times_on(
+        self, *, service: Service, persons: int, day: date, extra_units: int = 0
+    ) -> list[tuple[int, int, int]]:
+        """free_slots_on()'s slots as numbers, without building them (an answer lists hundreds): per slot, its
+        start's epoch seconds (int(start.timestamp())) and the local minutes of the day of its start and end
+        (hour * 60 + minute, read in the location's zone). Worked out from the grid units on a day without a
+        daylight-saving change, from the slots themselves on such a day."""
+        if not self._bookable(service=service, persons=persons, day=day):
+            return []
+        plan = self._day(day)
+        asked = {"service": service, "persons": persons, "day": day, "extra_units": extra_units}
+        if not plan.uniform:
+            tz = self._tz
+            return [
+                (
+                    int(slot.start.timestamp()),
+                    _minute_of(slot.start.astimezone(tz)),
+                    _minute_of(slot.end.astimezone(tz)),
+                )
+                for slot in self.free_slots_on(**asked)
+            ]
+        grid, step, midnight = self.location.grid_minutes, self._grid_seconds, plan.midnight_epoch
+        length = grid * self.units_per_person(service, extra_units)
+        return [
+            (midnight + unit * step, unit * grid, unit * grid + length * rounds)
+            for unit, rounds in self._starts_on(**asked)
+        ]
+
     def has_free_slot_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> bool:
         """Whether `day` has a free start, without building its slots (day by day: cheap for the first)."""
         if not self._bookable(service=service, persons=persons, day=day):
@@ -508,6 +541,27 @@ def free_slots(
         slots = snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units)
         if slots:
             result[day] = slots
+    return result
+
+
+def free_slot_times(
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    extra_units: int = 0,
+) -> dict[date, list[tuple[int, int, int]]]:
+    """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
+    (start epoch seconds, local start minute of the day, local end minute). Four queries."""
+    snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
+    result: dict[date, list[tuple[int, int, int]]] = {}
+    for day in snapshot.days():
+        times = snapshot.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units)
+        if times:
+            result[day] = times
     return result
 
 

@@ -160,6 +160,18 @@ def compared_slots(slots) -> list:
     return [as_compared(slot) for slot in slots]
 
 
+def slot_times(slots, tz) -> list[tuple[int, int, int]]:
+    """What CapacitySnapshot.free_slot_times_on gives for these slots: epoch seconds, local minutes of day."""
+    return [
+        (
+            int(slot.start.timestamp()),
+            slot.start.astimezone(tz).hour * 60 + slot.start.astimezone(tz).minute,
+            slot.end.astimezone(tz).hour * 60 + slot.end.astimezone(tz).minute,
+        )
+        for slot in slots
+    ]
+
+
 def assert_same_answers(spec: dict, rng: random.Random) -> int:
     services = spec.pop("services")
     old = reference.CapacitySnapshot(**spec)
@@ -174,6 +186,7 @@ def assert_same_answers(spec: dict, rng: random.Random) -> int:
                 asked = {"service": service, "persons": persons, "day": day, "extra_units": extra}
                 expected = [as_compared(slot) for slot in old.free_slots_on(**asked)]
                 assert [as_compared(s) for s in new.free_slots_on(**asked)] == expected
+                assert new.free_slot_times_on(**asked) == slot_times(old.free_slots_on(**asked), old.location.tz)
                 assert new.has_free_slot_on(**asked) == bool(expected)
                 assert fresh.has_free_slot_on(**asked) == bool(expected)
                 compared += 1

@@ -1,6 +1,7 @@
-"""The IND slot list's body (api.ind_views.slot_list_body) is, byte for byte, ok_body() of the slots'
-_slot_data() it replaced: every key, date and time, on ordinary days and across both daylight-saving
-nights, for one person and several, with extra-long appointments ending in another hour."""
+"""The IND slot list's body (api.ind_views.slot_list_body of availability.free_slot_times) is, byte for
+byte, ok_body() of the _slot_data() of availability.free_slots() it replaced: every key, date and time, on
+ordinary days and across both daylight-saving nights, for one person and several, with extra-long
+appointments ending in another hour."""
 
 from __future__ import annotations
 
@@ -46,19 +47,22 @@ def test_the_slot_list_body_is_the_dict_encoding_byte_for_byte(now, days, durati
     location = make_desk(services=[service], weekdays=tuple(range(7)), grid_minutes=10)
     OpeningHoursFactory(location=location, weekday=6, start_time=time(1, 0), end_time=time(4, 0))  # the night
     today = now.astimezone(location.tz).date()
-    by_day = availability.free_slots(
-        location=location,
-        service=service,
-        persons=persons,
-        start_date=today,
-        end_date=today + timedelta(days=days),
-        now=now,
-    )
+    asked = {
+        "location": location,
+        "service": service,
+        "persons": persons,
+        "start_date": today,
+        "end_date": today + timedelta(days=days),
+        "now": now,
+    }
+    by_day = availability.free_slots(**asked)
     slots = [slot for day in sorted(by_day) for slot in by_day[day]]
     assert len(slots) > 50
-    asked = {"location": location, "service": service, "persons": persons}
-    assert slot_list_body(**asked, slots=slots) == old_body(**asked, slots=slots)
-    assert slot_list_body(**asked, slots=[]) == old_body(**asked, slots=[])
+    times = availability.free_slot_times(**asked)
+    assert sorted(times) == sorted(by_day)
+    shared = {"location": location, "service": service, "persons": persons}
+    assert slot_list_body(**shared, by_day=times) == old_body(**shared, slots=slots)
+    assert slot_list_body(**shared, by_day={}) == old_body(**shared, slots=[])
 
 
 def test_the_batch_keys_are_the_keys():
@@ -79,8 +83,8 @@ def test_the_dates_are_the_local_days():
     service = ServiceFactory(minimum_notice_minutes=0)
     location = make_desk(services=[service], weekdays=(1,), grid_minutes=15)
     now = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
-    slots = availability.free_slots(
-        location=location, service=service, persons=1, start_date=date(2026, 12, 1), end_date=date(2026, 12, 1), now=now
-    )[date(2026, 12, 1)]
-    body = slot_list_body(location=location, service=service, persons=1, slots=slots)
-    assert body.count(b'"date": "2026-12-01"') == len(slots) and b'"startTime": "09:00"' in body
+    asked = {"start_date": date(2026, 12, 1), "end_date": date(2026, 12, 1), "now": now}
+    by_day = availability.free_slot_times(location=location, service=service, persons=1, **asked)
+    body = slot_list_body(location=location, service=service, persons=1, by_day=by_day)
+    assert body.count(b'"date": "2026-12-01"') == len(by_day[date(2026, 12, 1)]) > 0
+    assert b'"startTime": "09:00", "endTime": "09:15"' in body
