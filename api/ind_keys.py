@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import Q
 
+from bookings import availability_sql as sql
 from bookings.models import Location, LocationService
 from services.models import Service
 
@@ -44,10 +45,21 @@ def desk_key(location: Location) -> str:
 
 
 def find_desk(key: str) -> Location | None:
-    """The active location answering to `key` (IND desk key or short code), or None."""
+    """The active location answering to `key` (IND desk key or short code), or None: one query."""
     if not key or len(key) > 64 or "\x00" in key:
         return None
-    return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+    if not sql.plain_sql():
+        return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+    # Plain SQL, as availability's queries (bookings/availability_sql.py): a slot list that is computed asks
+    # for its desk and its offer, and building those querysets cost more than running them.
+    query = (
+        f"SELECT {sql.columns(Location)} FROM {sql.sql_name(Location)}"  # noqa: S608 - names from the models
+        f" WHERE ({sql.sql_name(Location, 'ind_desk_key')} = %s OR {sql.sql_name(Location, 'short_code')} = %s)"
+        f" AND {sql.sql_name(Location, 'is_active')}"
+        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1"
+    )
+    found = sql.instances(Location, sql.fetch(query, [key, key]))
+    return found[0] if found else None
 
 
 def product_key(service: Service) -> str:
@@ -66,11 +78,28 @@ def find_offer(*, location: Location, key: str) -> LocationService | None:
     """The location's offer (with its service) of the active product `key`, or None: one query."""
     if not key or len(key) > 40 or "\x00" in key:
         return None
-    offers = list(
-        LocationService.objects.select_related("service")
-        .filter(location=location, service__is_active=True)
-        .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
-    )
+    if not sql.plain_sql():
+        offers = list(
+            LocationService.objects.select_related("service")
+            .filter(location=location, service__is_active=True)
+            .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
+        )
+    else:
+        product = sql.sql_name(Service, "ind_product_key")
+        query = (
+            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}"  # noqa: S608 - names from the models
+            f" FROM {sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
+            f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')})"
+            f" WHERE {sql.sql_name(LocationService, 'location')} = %s AND {sql.sql_name(Service, 'is_active')}"
+            f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))"
+            f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
+        )
+        rows = sql.fetch(query, [location.pk, key, "", key])
+        offers = sql.instances(LocationService, rows)
+        for offer, service in zip(
+            offers, sql.instances(Service, rows, start=len(LocationService._meta.concrete_fields)), strict=True
+        ):
+            offer.service = service
     return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
 
 

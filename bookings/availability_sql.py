@@ -38,46 +38,52 @@ def plain_sql(using: str | None = None) -> bool:
     return connections[_alias(using)].vendor in _EPOCH_SQL
 
 
-def _name(model: type[models.Model], field: str | None = None) -> str:
+def sql_name(model: type[models.Model], field: str | None = None) -> str:
     """The quoted table, or table.column, of `model` (and its field `field`)."""
     quote = connections[_alias(None)].ops.quote_name
     table = quote(model._meta.db_table)
     return table if field is None else f"{table}.{quote(model._meta.get_field(field).column)}"
 
 
-def _placeholders(values: Collection[object]) -> str:
+def placeholders(values: Collection[object]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _fetch(sql: str, params: list[object]) -> list[tuple]:
+def fetch(sql: str, params: list[object]) -> list[tuple]:
     with connections[_alias(None)].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _instances(model: type[ModelT], rows: Iterable[tuple]) -> list[ModelT]:
-    """Model instances of rows that hold every concrete column, in the fields' order."""
+def instances(model: type[ModelT], rows: Iterable[tuple], *, start: int = 0) -> list[ModelT]:
+    """Model instances of rows that hold every concrete column of `model` from column `start` on, in the
+    fields' order (columns(model)), each value passed through the converters the ORM applies (SQLite gives
+    dates, times and booleans as text and integers)."""
     alias = _alias(None)
+    connection = connections[alias]
     fields = model._meta.concrete_fields
     names = [f.attname for f in fields]
-    parsed = [
-        index
-        for index, f in enumerate(fields)
-        if isinstance(f, models.DateField | models.TimeField) and not isinstance(f, models.DateTimeField)
-    ]
-    found = []
+    converters = []
+    for index, f in enumerate(fields):
+        col = f.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((start + index, col, found))
+    end = start + len(fields)
+    result = []
     for row in rows:
-        if parsed and any(isinstance(row[index], str) for index in parsed):  # SQLite: dates and times as text
+        if converters:
             row = list(row)
-            for index in parsed:
-                if isinstance(row[index], str):
-                    row[index] = fields[index].to_python(row[index])
-        found.append(model.from_db(alias, names, row))
-    return found
+            for index, col, found in converters:
+                for convert in found:
+                    row[index] = convert(row[index], col, connection)
+        result.append(model.from_db(alias, names, row[start:end]))
+    return result
 
 
-def _columns(model: type[models.Model]) -> str:
-    return ", ".join(_name(model, f.name) for f in model._meta.concrete_fields)
+def columns(model: type[models.Model]) -> str:
+    """Every concrete column of `model`, qualified by its table, in the fields' order."""
+    return ", ".join(sql_name(model, f.name) for f in model._meta.concrete_fields)
 
 
 def counter_services_rows(location_ids: Collection[int]) -> list[tuple[int, int, int, int | None, int | None]]:
@@ -98,18 +104,18 @@ def counter_services_rows(location_ids: Collection[int]) -> list[tuple[int, int,
             )
         )
     through = Counter.services.through
+    counter, service = sql_name(through, "counter"), sql_name(through, "service")
+    location = sql_name(Counter, "location")
     # Every query here: names from the models, values as parameters (hence the noqa).
     sql = (
-        f"SELECT {_name(through, 'counter')},"  # noqa: S608
-        f" {_name(Counter, 'location')}, {_name(through, 'service')},"
-        f" {_name(LocationService, 'minimum_notice_minutes')}, {_name(LocationService, 'booking_horizon_days')}"
-        f" FROM {_name(through)}"
-        f" INNER JOIN {_name(Counter)} ON ({_name(through, 'counter')} = {_name(Counter, 'id')})"
-        f" INNER JOIN {_name(LocationService)} ON ({_name(LocationService, 'service')} = {_name(through, 'service')}"
-        f" AND {_name(LocationService, 'location')} = {_name(Counter, 'location')})"
-        f" WHERE {_name(Counter, 'is_active')} AND {_name(Counter, 'location')} IN ({_placeholders(location_ids)})"
+        f"SELECT {counter}, {location}, {service},"  # noqa: S608
+        f" {sql_name(LocationService, 'minimum_notice_minutes')}, {sql_name(LocationService, 'booking_horizon_days')}"
+        f" FROM {sql_name(through)} INNER JOIN {sql_name(Counter)} ON ({counter} = {sql_name(Counter, 'id')})"
+        f" INNER JOIN {sql_name(LocationService)} ON ({sql_name(LocationService, 'service')} = {service}"
+        f" AND {sql_name(LocationService, 'location')} = {location})"
+        f" WHERE {sql_name(Counter, 'is_active')} AND {location} IN ({placeholders(location_ids)})"
     )
-    return _fetch(sql, sorted(location_ids))
+    return fetch(sql, sorted(location_ids))
 
 
 def opening_hours_of(location_ids: Collection[int], *, start_date: date, end_date: date) -> list[OpeningHours]:
@@ -121,16 +127,16 @@ def opening_hours_of(location_ids: Collection[int], *, start_date: date, end_dat
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
         )
     ops = connections[_alias(None)].ops
-    valid_from, valid_until = _name(OpeningHours, "valid_from"), _name(OpeningHours, "valid_until")
+    valid_from, valid_until = sql_name(OpeningHours, "valid_from"), sql_name(OpeningHours, "valid_until")
     sql = (
-        f"SELECT {_columns(OpeningHours)} FROM {_name(OpeningHours)}"  # noqa: S608
-        f" WHERE {_name(OpeningHours, 'location')} IN ({_placeholders(location_ids)})"
+        f"SELECT {columns(OpeningHours)} FROM {sql_name(OpeningHours)}"  # noqa: S608
+        f" WHERE {sql_name(OpeningHours, 'location')} IN ({placeholders(location_ids)})"
         f" AND ({valid_from} IS NULL OR {valid_from} <= %s) AND ({valid_until} IS NULL OR {valid_until} >= %s)"
-        f" ORDER BY {_name(OpeningHours, 'location')}, {_name(OpeningHours, 'weekday')},"
-        f" {_name(OpeningHours, 'start_time')}, {_name(OpeningHours, 'id')}"
+        f" ORDER BY {sql_name(OpeningHours, 'location')}, {sql_name(OpeningHours, 'weekday')},"
+        f" {sql_name(OpeningHours, 'start_time')}, {sql_name(OpeningHours, 'id')}"
     )
     params = [*sorted(location_ids), ops.adapt_datefield_value(end_date), ops.adapt_datefield_value(start_date)]
-    return _instances(OpeningHours, _fetch(sql, params))
+    return instances(OpeningHours, fetch(sql, params))
 
 
 def closures_of(location_ids: Collection[int], *, start_date: date, end_date: date) -> list[Closure]:
@@ -142,15 +148,15 @@ def closures_of(location_ids: Collection[int], *, start_date: date, end_date: da
             )
         )
     ops = connections[_alias(None)].ops
-    location = _name(Closure, "location")
+    location = sql_name(Closure, "location")
     sql = (
-        f"SELECT {_columns(Closure)} FROM {_name(Closure)}"  # noqa: S608
-        f" WHERE ({location} IN ({_placeholders(location_ids)}) OR {location} IS NULL)"
-        f" AND {_name(Closure, 'start_date')} <= %s AND {_name(Closure, 'end_date')} >= %s"
-        f" ORDER BY {_name(Closure, 'start_date')}, {_name(Closure, 'id')}"
+        f"SELECT {columns(Closure)} FROM {sql_name(Closure)}"  # noqa: S608
+        f" WHERE ({location} IN ({placeholders(location_ids)}) OR {location} IS NULL)"
+        f" AND {sql_name(Closure, 'start_date')} <= %s AND {sql_name(Closure, 'end_date')} >= %s"
+        f" ORDER BY {sql_name(Closure, 'start_date')}, {sql_name(Closure, 'id')}"
     )
     params = [*sorted(location_ids), ops.adapt_datefield_value(end_date), ops.adapt_datefield_value(start_date)]
-    return _instances(Closure, _fetch(sql, params))
+    return instances(Closure, fetch(sql, params))
 
 
 def claim_rows(
@@ -168,20 +174,18 @@ def claim_rows(
     ops = connections[_alias(None)].ops
     vendor = connections[_alias(None)].vendor
     counter, unit_start, expires = (
-        _name(SlotClaim, "counter"),
-        _name(SlotClaim, "unit_start"),
-        _name(SlotClaim, "expires_at"),
+        sql_name(SlotClaim, "counter"),
+        sql_name(SlotClaim, "unit_start"),
+        sql_name(SlotClaim, "expires_at"),
     )
-    sql = f"SELECT {counter}, {_EPOCH_SQL[vendor].format(unit_start)} AS epoch FROM {_name(SlotClaim)}"  # noqa: S608
+    sql = f"SELECT {counter}, {_EPOCH_SQL[vendor].format(unit_start)} AS epoch FROM {sql_name(SlotClaim)}"  # noqa: S608
     params: list[object] = []
     if counter_ids is None:
-        sql += (
-            f" INNER JOIN {_name(Counter)} ON ({counter} = {_name(Counter, 'id')})"
-            f" WHERE {_name(Counter, 'location')} = %s"
-        )
+        sql += f" INNER JOIN {sql_name(Counter)} ON ({counter} = {sql_name(Counter, 'id')})"
+        sql += f" WHERE {sql_name(Counter, 'location')} = %s"
         params.append(location_id)
     else:
-        sql += f" WHERE {counter} IN ({_placeholders(counter_ids)})"
+        sql += f" WHERE {counter} IN ({placeholders(counter_ids)})"
         params += sorted(counter_ids)
     sql += f" AND {unit_start} >= %s AND {unit_start} < %s AND ({expires} IS NULL OR {expires} > %s)"
     params += [
@@ -190,7 +194,7 @@ def claim_rows(
         ops.adapt_datetimefield_value(now),
     ]
     if ignore_appointment_id is not None:
-        appointment = _name(SlotClaim, "appointment")
+        appointment = sql_name(SlotClaim, "appointment")
         sql += f" AND NOT ({appointment} = %s AND {appointment} IS NOT NULL)"
         params.append(ignore_appointment_id)
-    return _fetch(sql, params)
+    return fetch(sql, params)
