@@ -22,7 +22,9 @@ reference of an equality test):
   days at once are a few dozen operations on bit strings per counter.
 Starts that are off the grid, or given in another time zone on a daylight-saving day, take the plain
 path, unit by unit, exactly as before. The integer side lives in bookings/availability_units.py, the
-fast paths in bookings/availability_fits.py; callers import this module only.
+fast paths in bookings/availability_fits.py, the four queries as plain SQL in bookings/availability_sql.py
+(building them through the ORM cost more than running them); callers import this module only.
+free_slot_times() gives free_slots()' slots as plain numbers, for answers that list hundreds of them.
 """
 
 from __future__ import annotations
