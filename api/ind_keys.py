@@ -11,7 +11,8 @@ IND's system lacks answers to its code in capitals (`registration-eu` → `REGIS
 Slot keys: opaque strings carrying the location, service, start and persons (a hold's key carries
 the held appointment too), in hexadecimal, followed by a keyed hash of them: the first 96 bits of an
 HMAC-SHA256 with a key derived once from the SECRET_KEY. One HMAC a key (about a microsecond, where a
-Signer took some twenty), so a list of 560 slots is signed in well under a millisecond. A key that was
+Signer took some twenty), so a list of 560 slots is signed in well under a millisecond; a slot list signs
+through slot_keys(), which keeps the HMAC's two padded-key hash states and copies them (0.4 µs a key). A key that was
 altered or made up fails the check and is refused as malformed; a key cannot name a slot of another desk
 without that being noticed. Keys in the older Signer format (given out before this one) are still read.
 """
@@ -19,8 +20,10 @@ without that being noticed. Keys in the older Signer format (given out before th
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,10 +32,12 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import Q
 
+from bookings import availability_sql as sql
 from bookings.models import Location, LocationService
 from services.models import Service
 
 _SALT = "expatdesk.api.ind.slot"
+_URLSAFE = bytes.maketrans(b"+/", b"-_")  # base64 → its URL-safe alphabet (what urlsafe_b64encode does)
 
 
 def desk_key(location: Location) -> str:
@@ -40,10 +45,21 @@ def desk_key(location: Location) -> str:
 
 
 def find_desk(key: str) -> Location | None:
-    """The active location answering to `key` (IND desk key or short code), or None."""
+    """The active location answering to `key` (IND desk key or short code), or None: one query."""
     if not key or len(key) > 64 or "\x00" in key:
         return None
-    return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+    if not sql.plain_sql():
+        return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+    # Plain SQL, as availability's queries (bookings/availability_sql.py): a slot list that is computed asks
+    # for its desk and its offer, and building those querysets cost more than running them.
+    query = (
+        f"SELECT {sql.columns(Location)} FROM {sql.sql_name(Location)}"  # noqa: S608 - names from the models
+        f" WHERE ({sql.sql_name(Location, 'ind_desk_key')} = %s OR {sql.sql_name(Location, 'short_code')} = %s)"
+        f" AND {sql.sql_name(Location, 'is_active')}"
+        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1"
+    )
+    found = sql.instances(Location, sql.fetch(query, [key, key]))
+    return found[0] if found else None
 
 
 def product_key(service: Service) -> str:
@@ -62,11 +78,28 @@ def find_offer(*, location: Location, key: str) -> LocationService | None:
     """The location's offer (with its service) of the active product `key`, or None: one query."""
     if not key or len(key) > 40 or "\x00" in key:
         return None
-    offers = list(
-        LocationService.objects.select_related("service")
-        .filter(location=location, service__is_active=True)
-        .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
-    )
+    if not sql.plain_sql():
+        offers = list(
+            LocationService.objects.select_related("service")
+            .filter(location=location, service__is_active=True)
+            .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
+        )
+    else:
+        product = sql.sql_name(Service, "ind_product_key")
+        query = (
+            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}"  # noqa: S608 - names from the models
+            f" FROM {sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
+            f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')})"
+            f" WHERE {sql.sql_name(LocationService, 'location')} = %s AND {sql.sql_name(Service, 'is_active')}"
+            f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))"
+            f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
+        )
+        rows = sql.fetch(query, [location.pk, key, "", key])
+        offers = sql.instances(LocationService, rows)
+        for offer, service in zip(
+            offers, sql.instances(Service, rows, start=len(LocationService._meta.concrete_fields)), strict=True
+        ):
+            offer.service = service
     return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
 
 
@@ -90,9 +123,37 @@ def _mac_key(secret: str) -> bytes:
     return hashlib.sha256(f"{_SALT}:{secret}".encode()).digest()
 
 
+@lru_cache(maxsize=4)
+def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 after the HMAC key's inner and outer pads (the key is shorter than the 64-byte block)."""
+    padded = key.ljust(64, b"\0")
+    return (
+        hashlib.sha256(bytes(byte ^ 0x36 for byte in padded)),
+        hashlib.sha256(bytes(byte ^ 0x5C for byte in padded)),
+    )
+
+
 def _mac(payload: str) -> str:
     digest = hmac.digest(_mac_key(settings.SECRET_KEY), payload.encode(), "sha256")
     return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def slot_keys(*, location_id: int, service_id: int, persons: int) -> Callable[[int], str]:
+    """The keys of many slots of one list: epoch seconds of a start → the key slot_key gives it (the MAC's
+    key and the payload's fixed parts worked out once, one HMAC a slot)."""
+    inner, outer = _hmac_states(_mac_key(settings.SECRET_KEY))
+    head, tail = f"{location_id:x}.{service_id:x}.", f".{persons:x}"
+
+    def key(epoch: int) -> str:
+        payload = f"{head}{epoch:x}{tail}"
+        # HMAC-SHA256 (RFC 2104) from the padded key's two hash states, copied: what _mac() computes.
+        digest = inner.copy()
+        digest.update(payload.encode())
+        mac = outer.copy()
+        mac.update(digest.digest())
+        return f"{payload}.{binascii.b2a_base64(mac.digest()[:12], newline=False).translate(_URLSAFE).decode()}"
+
+    return key
 
 
 def slot_key(ref: SlotRef) -> str:

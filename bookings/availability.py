@@ -4,8 +4,9 @@ Read-only. A snapshot costs two queries whatever the number of appointments, pas
 version of the location's configuration, and the live claims in the range. The configuration (the active
 counters and the services they serve that the location offers, with the location's own minimum notice and
 horizon of each, LocationService; the opening hours; the closures) is three queries more when this process
-has not read it under that version yet (`_load_configs`, docs/locking.md §2). Everything else — public holidays, minimum notice, horizon, the grid, the allocation of
-persons to counters — is computed in Python. `now` is always passed in.
+has not read it under that version yet (`_load_configs`, docs/locking.md §2). Everything else — public
+holidays, minimum notice, horizon, the grid, the allocation of persons to counters — is computed in Python.
+`now` is always passed in.
 
 How a booking uses counters: a service takes `k` grid units per person. A booking for P persons
 starting at `t` places each person on a counter for k consecutive free units; persons on the same
@@ -23,7 +24,9 @@ reference of an equality test):
   days at once are a few dozen operations on bit strings per counter.
 Starts that are off the grid, or given in another time zone on a daylight-saving day, take the plain
 path, unit by unit, exactly as before. The integer side lives in bookings/availability_units.py, the
-fast paths in bookings/availability_fits.py; callers import this module only.
+fast paths in bookings/availability_fits.py, the four queries as plain SQL in bookings/availability_sql.py
+(building them through the ORM cost more than running them); callers import this module only.
+free_slot_times() gives free_slots()' slots as plain numbers, for answers that list hundreds of them.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from django.db.models import F, Q
 from django.utils import translation
 
+from bookings import availability_sql
 from bookings.availability_fits import FitsMixin
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
@@ -51,7 +54,7 @@ from bookings.availability_units import (
     read_claim_rows,
     read_claims,
 )
-from bookings.models import Closure, ConfigurationVersion, Counter, Location, OpeningHours
+from bookings.models import Closure, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "first_free_day",
     "first_free_days",
     "free_days",
+    "free_slot_times",
     "free_slots",
     "load_snapshot",
     "nearest_free_slots",
@@ -80,6 +84,10 @@ def public_holiday_name(day: date) -> str | None:
     """The holiday's name in the active language: Dutch ("Eerste kerstdag") or English ("Christmas Day")."""
     language = "nl" if (translation.get_language() or "").startswith("nl") else "en_US"
     return _dutch_public_holidays(day.year, language).get(day)
+
+
+def _minute_of(moment: datetime) -> int:
+    return moment.hour * 60 + moment.minute
 
 
 def _is_public_holiday(day: date) -> bool:
@@ -330,6 +338,34 @@ class CapacitySnapshot(FitsMixin):
             slots.append(Slot(start=start, end=start + length * rounds, persons=persons))
         return slots
 
+    def free_slot_times_on(
+        self, *, service: Service, persons: int, day: date, extra_units: int = 0
+    ) -> list[tuple[int, int, int]]:
+        """free_slots_on()'s slots as numbers, without building them (an answer lists hundreds): per slot, its
+        start's epoch seconds (int(start.timestamp())) and the local minutes of the day of its start and end
+        (hour * 60 + minute, read in the location's zone). Worked out from the grid units on a day without a
+        daylight-saving change, from the slots themselves on such a day."""
+        if not self._bookable(service=service, persons=persons, day=day):
+            return []
+        plan = self._day(day)
+        asked = {"service": service, "persons": persons, "day": day, "extra_units": extra_units}
+        if not plan.uniform:
+            tz = self._tz
+            return [
+                (
+                    int(slot.start.timestamp()),
+                    _minute_of(slot.start.astimezone(tz)),
+                    _minute_of(slot.end.astimezone(tz)),
+                )
+                for slot in self.free_slots_on(**asked)
+            ]
+        grid, step, midnight = self.location.grid_minutes, self._grid_seconds, plan.midnight_epoch
+        length = grid * self.units_per_person(service, extra_units)
+        return [
+            (midnight + unit * step, unit * grid, unit * grid + length * rounds)
+            for unit, rounds in self._starts_on(**asked)
+        ]
+
     def has_free_slot_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> bool:
         """Whether `day` has a free start, without building its slots (day by day: cheap for the first)."""
         if not self._bookable(service=service, persons=persons, day=day):
@@ -400,25 +436,15 @@ def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:
     and those of every location. Three queries, whatever the number of locations."""
     counter_services: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     rules: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
-    for counter_id, location_id, service_id, notice, horizon in Counter.services.through.objects.filter(
-        counter__location_id__in=sorted(location_ids),
-        counter__is_active=True,
-        # Only what the location offers: the offer's join is filtered and read by this one query.
-        service__location_offers__location_id=F("counter__location_id"),
-    ).values_list(
-        "counter_id",
-        "counter__location_id",
-        "service_id",
-        "service__location_offers__minimum_notice_minutes",
-        "service__location_offers__booking_horizon_days",
-    ):
+    # Only what the location offers: the offer's join is filtered and read by this one query.
+    for counter_id, location_id, service_id, notice, horizon in availability_sql.counter_services_rows(location_ids):
         counter_services[location_id][counter_id].add(service_id)
         rules[location_id][service_id] = (notice, horizon)
     hours: dict[int, list[OpeningHours]] = defaultdict(list)
-    for row in OpeningHours.objects.filter(location_id__in=sorted(location_ids)):
+    for row in availability_sql.opening_hours_of(location_ids, start_date=date.min, end_date=date.max):
         hours[row.location_id].append(row)
     closures: dict[int | None, list[Closure]] = defaultdict(list)
-    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)):
+    for closure in availability_sql.closures_of(location_ids, start_date=date.min, end_date=date.max):
         closures[closure.location_id].append(closure)
     return {
         location_id: _Config(
@@ -439,7 +465,7 @@ def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: 
     read the configuration under (docs/locking.md §2: inside the location lock, the version read is the
     configuration's as of the lock)."""
     wanted = sorted(set(location_ids))
-    versions = dict(ConfigurationVersion.objects.filter(location_id__in=wanted).values_list("location_id", "version"))
+    versions = availability_sql.configuration_versions(wanted)
     kept = {pk: _CONFIGS[pk][1] for pk in wanted if pk in versions and _CONFIGS.get(pk, (None,))[0] == versions[pk]}
     stale = [pk for pk in wanted if pk not in kept]
     if stale:
@@ -561,6 +587,27 @@ def free_slots(
     return result
 
 
+def free_slot_times(
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start_date: date,
+    end_date: date,
+    now: datetime,
+    extra_units: int = 0,
+) -> dict[date, list[tuple[int, int, int]]]:
+    """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
+    (start epoch seconds, local start minute of the day, local end minute). Four queries."""
+    snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
+    result: dict[date, list[tuple[int, int, int]]] = {}
+    for day in snapshot.days():
+        times = snapshot.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units)
+        if times:
+            result[day] = times
+    return result
+
+
 def free_days(
     *,
     location: Location,
@@ -580,9 +627,13 @@ def first_free_day(*, location: Location, service: Service, now: datetime, perso
     return first_free_days(location=location, services=[service], now=now, persons=persons)[service.pk]
 
 
-# The first free day is looked for in the first week's claims, then (if needed) in the rest of the horizon:
-# four queries when the first week has one, five at most, whatever the number of claims further on.
+# The first free day is looked for in the claims of a first window, then (if needed) in the rest of the
+# horizon: four queries when the window has one, five at most, whatever the number of claims further on.
+# The window ends with the FIRST_WINDOW_OPEN_DAYS-th day still open after the earliest start (today's
+# hours over, a weekend or a closure do not count), and within FIRST_WINDOW_DAYS days at most: the claims
+# of a busy desk's days are most of the cost, so it reads as few of them as a first answer likely needs.
 FIRST_WINDOW_DAYS = 7
+FIRST_WINDOW_OPEN_DAYS = 2
 # The longest booking horizon a service or a location may set (services.models, LocationService).
 MAX_HORIZON_DAYS = 366
 
@@ -632,7 +683,12 @@ def first_free_days_at(
             )
     by_pk = {location.pk: location for location in locations}
     window_start = dict(today_of)
-    window_end = {pk: min(last_day_of[pk], today_of[pk] + timedelta(days=FIRST_WINDOW_DAYS - 1)) for pk in last_day_of}
+    window_end = {
+        pk: _first_window_end(
+            location=by_pk[pk], config=configs[pk], services=pending[pk], now=now, last_day=last_day_of[pk]
+        )
+        for pk in pending
+    }
     while pending:
         taken_by_location = _read_claims_of(
             locations=[by_pk[pk] for pk in pending],
@@ -675,6 +731,35 @@ def first_free_days_at(
     return result
 
 
+def _first_window_end(
+    *, location: Location, config: _Config, services: list[Service], now: datetime, last_day: date
+) -> date:
+    """The last day of the first window of claims read for the first free day (FIRST_WINDOW_OPEN_DAYS)."""
+    today = now.astimezone(location.tz).date()
+    end = min(last_day, today + timedelta(days=FIRST_WINDOW_DAYS - 1))
+    rules = CapacitySnapshot(
+        location=location,
+        start_date=today,
+        end_date=end,
+        now=now,
+        counter_services=config.counter_services,
+        opening_hours=config.opening_hours,
+        closures=config.closures,
+        taken=set(),
+        claims_counters=frozenset(),
+        service_rules=config.service_rules,
+    )
+    earliest = min(rules.earliest_start(service) for service in services)
+    open_days = 0
+    for day in rules.days():
+        intervals = rules._day(day).intervals
+        if intervals and max(finish for _begin, finish in intervals) > earliest:
+            open_days += 1
+            if open_days == FIRST_WINDOW_OPEN_DAYS:
+                return day
+    return end
+
+
 def _read_claims_of(
     *,
     locations: list[Location],
@@ -700,11 +785,15 @@ def _read_claims_of(
             range_end=max(finish for _, finish in ranges.values()),
             now=now,
         )
-        for counter_id, epoch in everything:
-            pk = counter_location[counter_id]
-            begin, finish = ranges[pk]
-            if _epoch_seconds(begin) <= epoch < _epoch_seconds(finish):
-                rows[pk].append((counter_id, epoch))
+        if len(ranges) == 1:  # one location: the query's range is its own
+            rows[next(iter(ranges))] = everything
+        else:
+            bounds = {pk: (_epoch_seconds(begin), _epoch_seconds(finish)) for pk, (begin, finish) in ranges.items()}
+            for counter_id, epoch in everything:
+                pk = counter_location[counter_id]
+                low, high = bounds[pk]
+                if low <= epoch < high:
+                    rows[pk].append((counter_id, epoch))
     return {
         location.pk: TakenUnits.from_rows(
             rows.get(location.pk, []),

@@ -10,9 +10,9 @@ from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import connections
 from django.db.models import BigIntegerField, Func, Q
 
+from bookings import availability_sql
 from bookings.models import Location, SlotClaim
 
 UnitKey = tuple[int, datetime]  # (counter id, unit start in UTC)
@@ -183,6 +183,10 @@ def read_claim_rows(
     *, counter_ids: Collection[int], range_start: datetime, range_end: datetime, now: datetime
 ) -> list[tuple[int, int]]:
     """The live claims of these counters in the range as (counter id, epoch seconds) rows: one query."""
+    if availability_sql.plain_sql():
+        return availability_sql.claim_rows(
+            counter_ids=counter_ids, range_start=range_start, range_end=range_end, now=now
+        )
     query = (
         SlotClaim.objects.filter(
             counter_id__in=sorted(counter_ids), unit_start__gte=range_start, unit_start__lt=range_end
@@ -192,10 +196,7 @@ def read_claim_rows(
         .order_by()
         .values_list("counter_id", "epoch")
     )
-    sql, params = query.query.sql_with_params()
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return [tuple(row) for row in query]
 
 
 def read_claims(
@@ -210,20 +211,27 @@ def read_claims(
 ) -> TakenUnits:
     """The live claims in the range as TakenUnits (based at `range_start`): one query, no model rows."""
     base = _epoch_seconds(range_start)
+    if counter_ids is not None and not counter_ids:
+        return TakenUnits(base=base, step=step, masks={}, extra=frozenset())  # no counter serves it: nothing to read
+    if availability_sql.plain_sql():
+        # Plain rows, summed into bits here: PostgreSQL's own bit_or over them measured three times slower.
+        rows = availability_sql.claim_rows(
+            range_start=range_start,
+            range_end=range_end,
+            now=now,
+            counter_ids=counter_ids,
+            location_id=location.pk,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+        return TakenUnits.from_rows(rows, base=base, step=step)
     claims = SlotClaim.objects.filter(unit_start__gte=range_start, unit_start__lt=range_end).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     )
     if counter_ids is None:
         claims = claims.filter(counter__location=location)
-    elif not counter_ids:
-        return TakenUnits(base=base, step=step, masks={}, extra=frozenset())  # no counter serves it: nothing to read
     else:
         claims = claims.filter(counter_id__in=sorted(counter_ids))
     if ignore_appointment_id is not None:
         claims = claims.exclude(appointment_id=ignore_appointment_id)
     query = claims.annotate(epoch=_Epoch("unit_start")).order_by().values_list("counter_id", "epoch")
-    sql, params = query.query.sql_with_params()
-    # Plain rows, summed into bits here: PostgreSQL's own bit_or over them measured three times slower.
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return TakenUnits.from_rows(cursor.fetchall(), base=base, step=step)
+    return TakenUnits.from_rows(query, base=base, step=step)

@@ -160,6 +160,18 @@ def compared_slots(slots) -> list:
     return [as_compared(slot) for slot in slots]
 
 
+def slot_times(slots, tz) -> list[tuple[int, int, int]]:
+    """What CapacitySnapshot.free_slot_times_on gives for these slots: epoch seconds, local minutes of day."""
+    return [
+        (
+            int(slot.start.timestamp()),
+            slot.start.astimezone(tz).hour * 60 + slot.start.astimezone(tz).minute,
+            slot.end.astimezone(tz).hour * 60 + slot.end.astimezone(tz).minute,
+        )
+        for slot in slots
+    ]
+
+
 def assert_same_answers(spec: dict, rng: random.Random) -> int:
     services = spec.pop("services")
     old = reference.CapacitySnapshot(**spec)
@@ -174,6 +186,7 @@ def assert_same_answers(spec: dict, rng: random.Random) -> int:
                 asked = {"service": service, "persons": persons, "day": day, "extra_units": extra}
                 expected = [as_compared(slot) for slot in old.free_slots_on(**asked)]
                 assert [as_compared(s) for s in new.free_slots_on(**asked)] == expected
+                assert new.free_slot_times_on(**asked) == slot_times(old.free_slots_on(**asked), old.location.tz)
                 assert new.has_free_slot_on(**asked) == bool(expected)
                 assert fresh.has_free_slot_on(**asked) == bool(expected)
                 compared += 1
@@ -322,3 +335,61 @@ def test_loaded_snapshots_and_the_module_functions_agree(db, seed):
     assert availability.first_free_days(location=location, services=services, now=now, persons=4) == (
         reference.first_free_days(location=location, services=services, now=now, persons=4)
     )
+
+
+# ---- the first free day: a first window of claims, then the rest of the horizon --------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_first_free_day_beyond_its_first_window_is_the_plain_answer(db, seed, django_assert_max_num_queries):
+    """Busy desks whose first open days are full, some closed days and closures, minimum notice, several
+    persons: the first free day (read from a first window of claims, widened to the rest of the horizon only
+    if it has none) is the reference's, in four queries or five."""
+    rng = random.Random(1000 + seed)
+    tz_name = rng.choice(ZONES)
+    location = LocationFactory(time_zone=tz_name, grid_minutes=rng.choice([10, 15, 30]))
+    tz = ZoneInfo(tz_name)
+    services = [
+        ServiceFactory(
+            duration_minutes=rng.choice([15, 30]),
+            max_persons=6,
+            minimum_notice_minutes=rng.choice([0, 0, 60, 24 * 60, 3 * 24 * 60]),
+            booking_horizon_days=rng.choice([10, 20]),
+        )
+        for _ in range(2)
+    ]
+    counters = [
+        CounterFactory(location=location, name=f"C{i}", services=rng.sample(services, rng.randint(1, 2)))
+        for i in range(rng.randint(1, 4))
+    ]
+    for weekday in rng.sample(range(7), rng.randint(2, 6)):
+        OpeningHoursFactory(location=location, weekday=weekday, start_time=time(8, 0), end_time=time(12, 0))
+        if rng.random() < 0.5:
+            OpeningHoursFactory(location=location, weekday=weekday, start_time=time(13, 0), end_time=time(15, 0))
+    today = rng.choice(AROUND) - timedelta(days=rng.randint(0, 6))
+    now = datetime.combine(today, random_time(rng), tzinfo=tz)
+    if rng.random() < 0.5:
+        first_closed = today + timedelta(days=rng.randint(0, 5))
+        Closure.objects.create(
+            location=location, start_date=first_closed, end_date=first_closed + timedelta(days=rng.randint(0, 3))
+        )
+    grid = timedelta(minutes=location.grid_minutes)
+    block = CounterBlock.objects.create(counter=counters[0], start=now, end=now + grid, reason="-", created_at=now)
+    full_days = rng.randint(0, 12)  # every unit of the first days claimed, then some at random
+    claims = []
+    for offset in range(22):
+        midnight = datetime.combine(today + timedelta(days=offset), time(8), tzinfo=tz)
+        for unit in range(7 * 60 // location.grid_minutes):
+            for counter in counters:
+                if offset < full_days or rng.random() < 0.6:
+                    start = midnight + grid * unit
+                    claims.append(SlotClaim(block=block, counter=counter, unit_start=start, unit_end=start + grid))
+    SlotClaim.objects.bulk_create(claims)
+    for persons in (1, 2, 4):
+        for service in services:
+            with django_assert_max_num_queries(5):
+                found = availability.first_free_day(location=location, service=service, now=now, persons=persons)
+            assert found == reference.first_free_day(location=location, service=service, now=now, persons=persons)
+        assert availability.first_free_days(location=location, services=services, now=now, persons=persons) == (
+            reference.first_free_days(location=location, services=services, now=now, persons=persons)
+        )

@@ -1,0 +1,155 @@
+"""The snapshot's plain SQL (bookings/availability_sql.py) reads exactly the rows of the ORM queries it
+replaced: counters with their offered services, opening hours valid in a range, closures (the location's
+and every location's), and live claims (held, expired, of an ignored appointment, of another desk)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.db.models import F, Q
+
+from bookings import availability_sql
+from bookings.availability_units import _epoch_seconds
+from bookings.models import (
+    Appointment,
+    AppointmentStatus,
+    Closure,
+    ConfigurationVersion,
+    Counter,
+    LocationService,
+    OpeningHours,
+    SlotClaim,
+)
+from tests.support.factories import CounterFactory, LocationFactory, OpeningHoursFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def fields(instances) -> list[tuple]:
+    return sorted(tuple(getattr(i, f.attname) for f in type(i)._meta.concrete_fields) for i in instances)
+
+
+@pytest.fixture
+def desks():
+    one, two = ServiceFactory(), ServiceFactory()
+    here, there = LocationFactory(), LocationFactory()
+    CounterFactory(location=here, services=[one, two])
+    CounterFactory(location=here, services=[one], is_active=False)
+    not_offered = CounterFactory(location=here, services=[two])
+    LocationService.objects.filter(location=here, service=two).delete()
+    CounterFactory(location=there, services=[one])
+    for location in (here, there):
+        OpeningHoursFactory(location=location, weekday=1)
+        OpeningHoursFactory(location=location, weekday=2, start_time=time(8, 7), end_time=time(11, 0))
+        OpeningHoursFactory(location=location, weekday=3, valid_until=date(2026, 11, 30))
+        OpeningHoursFactory(location=location, weekday=3, valid_from=date(2026, 12, 1), valid_until=date(2026, 12, 9))
+        OpeningHoursFactory(location=location, weekday=4, valid_from=date(2027, 1, 5))
+    Closure.objects.create(location=here, start_date=date(2026, 12, 3), end_date=date(2026, 12, 4), reason="Move")
+    Closure.objects.create(location=here, start_date=date(2026, 11, 1), end_date=date(2026, 11, 30), reason="Past")
+    Closure.objects.create(location=None, start_date=date(2026, 12, 24), end_date=date(2026, 12, 24), reason="All")
+    Closure.objects.create(location=there, start_date=date(2026, 12, 2), end_date=date(2026, 12, 2), reason="There")
+    return here, there, one, not_offered
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(date(2026, 12, 1), date(2026, 12, 31)), (date(2026, 12, 10), date(2027, 1, 6))]
+)
+def test_the_configuration_rows_are_the_orm_rows(desks, start, end):
+    here, there, _one, _not_offered = desks
+    for ids in ([here.pk], [here.pk, there.pk]):
+        assert sorted(availability_sql.counter_services_rows(ids)) == sorted(
+            Counter.services.through.objects.filter(
+                counter__location_id__in=ids,
+                counter__is_active=True,
+                service__location_offers__location_id=F("counter__location_id"),
+            ).values_list(
+                "counter_id",
+                "counter__location_id",
+                "service_id",
+                "service__location_offers__minimum_notice_minutes",
+                "service__location_offers__booking_horizon_days",
+            )
+        )
+        hours = availability_sql.opening_hours_of(ids, start_date=start, end_date=end)
+        assert all(isinstance(row.start_time, time) and not row._state.adding for row in hours)
+        assert fields(hours) == fields(
+            OpeningHours.objects.filter(location_id__in=ids)
+            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end))
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start))
+        )
+        closures = availability_sql.closures_of(ids, start_date=start, end_date=end)
+        assert [c.start_date for c in closures] == sorted(c.start_date for c in closures)
+        assert fields(closures) == fields(
+            Closure.objects.filter(Q(location_id__in=ids) | Q(location__isnull=True)).filter(
+                start_date__lte=end, end_date__gte=start
+            )
+        )
+
+
+def test_the_configuration_versions_are_the_orm_rows(desks):
+    here, there, _one, _not_offered = desks
+    for ids in ([here.pk], [here.pk, there.pk], [here.pk, 10**9]):
+        assert availability_sql.configuration_versions(ids) == dict(
+            ConfigurationVersion.objects.filter(location_id__in=ids).values_list("location_id", "version")
+        )
+    assert len(availability_sql.configuration_versions([here.pk, there.pk])) == 2
+
+
+def test_the_claim_rows_are_the_live_claims(desks):
+    here, there, one, _not_offered = desks
+    counters = list(Counter.objects.filter(location=here)) + list(Counter.objects.filter(location=there))
+    grid = timedelta(minutes=15)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ignored = None
+    for index, (counter, expires) in enumerate(
+        (counter, expires)
+        for counter in counters
+        for expires in (None, NOW + timedelta(minutes=5), NOW - timedelta(minutes=1), NOW)
+    ):
+        unit = start + grid * index
+        appointment = Appointment.objects.create(
+            reference=f"SQL{index}",
+            service=one,
+            location=counter.location,
+            start=unit,
+            end=unit + grid,
+            persons=1,
+            status=AppointmentStatus.HELD if expires else AppointmentStatus.BOOKED,
+            claimed_units=1,
+            created_at=NOW,
+        )
+        SlotClaim.objects.create(
+            appointment=appointment, counter=counter, unit_start=unit, unit_end=unit + grid, expires_at=expires
+        )
+        ignored = ignored or appointment.pk
+    begin, finish = start + grid, start + grid * 40
+    for counter_ids, location_id, ignore in (
+        (None, here.pk, None),
+        (None, here.pk, ignored + 1),
+        ([c.pk for c in counters], None, None),
+        ([counters[0].pk], None, ignored),
+    ):
+        claims = SlotClaim.objects.filter(unit_start__gte=begin, unit_start__lt=finish).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=NOW)
+        )
+        claims = (
+            claims.filter(counter__location_id=location_id)
+            if counter_ids is None
+            else claims.filter(counter_id__in=counter_ids)
+        )
+        if ignore is not None:
+            claims = claims.exclude(appointment_id=ignore)
+        expected = sorted((claim.counter_id, _epoch_seconds(claim.unit_start)) for claim in claims)
+        found = availability_sql.claim_rows(
+            range_start=begin,
+            range_end=finish,
+            now=NOW,
+            counter_ids=counter_ids,
+            location_id=location_id,
+            ignore_appointment_id=ignore,
+        )
+        assert sorted(found) == expected
+        assert expected  # the case reads something

@@ -1,0 +1,63 @@
+"""The IND API's desk and product look-ups (api.ind_keys.find_desk, find_offer) in plain SQL answer as the
+ORM queries they replaced: the same location, the same offer with its service, for every kind of key."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Q
+
+from api.ind_keys import find_desk, find_offer
+from bookings.models import Location, LocationService
+from services.models import Service
+from tests.support.factories import LocationFactory, ServiceFactory, offer
+
+pytestmark = pytest.mark.django_db
+
+
+def orm_desk(key: str) -> Location | None:
+    return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+
+
+def orm_offer(location: Location, key: str) -> LocationService | None:
+    offers = list(
+        LocationService.objects.select_related("service")
+        .filter(location=location, service__is_active=True)
+        .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
+    )
+    return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
+
+
+def described(offer_: LocationService | None) -> tuple | None:
+    if offer_ is None:
+        return None
+    service = offer_.service
+    return (
+        offer_.pk,
+        offer_.location_id,
+        offer_.minimum_notice_minutes,
+        offer_.booking_horizon_days,
+        tuple(getattr(service, f.attname) for f in type(service)._meta.concrete_fields),
+    )
+
+
+def test_desks_and_offers_are_the_orm_answers():
+    here = LocationFactory(short_code="HRE", ind_desk_key="0123456789abcdef0123456789abcdef")
+    LocationFactory(short_code="OFF", is_active=False)
+    there = LocationFactory(short_code="THR")
+    bio = Service.objects.get(ind_product_key="BIO")  # the catalogue's
+    plain = ServiceFactory(code="registration-x")
+    gone = ServiceFactory(code="gone-x", is_active=False)
+    offer(here, [bio, plain, gone], booking_horizon_days=9)
+    offer(there, [plain], minimum_notice_minutes=30)
+    for key in ("HRE", "0123456789abcdef0123456789abcdef", "OFF", "THR", "hre", "NOPE"):
+        found, expected = find_desk(key), orm_desk(key)
+        assert (found and found.pk, found and found.is_active) == (expected and expected.pk, expected and True)
+        if found is not None:
+            assert [getattr(found, f.attname) for f in Location._meta.concrete_fields] == [
+                getattr(expected, f.attname) for f in Location._meta.concrete_fields
+            ]
+    for location in (here, there):
+        for key in ("BIO", "bio", "REGISTRATION-X", "registration-x", "Registration-X", "GONE-X", "DOC", "%", "_"):
+            assert described(find_offer(location=location, key=key)) == described(orm_offer(location, key))
+    assert find_offer(location=here, key="BIO").service.pk == bio.pk
+    assert find_offer(location=there, key="registration-x").minimum_notice_minutes == 30
