@@ -24,7 +24,7 @@ reference of an equality test):
   days at once are a few dozen operations on bit strings per counter.
 Starts that are off the grid, or given in another time zone on a daylight-saving day, take the plain
 path, unit by unit, exactly as before. The integer side lives in bookings/availability_units.py, the
-fast paths in bookings/availability_fits.py, the four queries as plain SQL in bookings/availability_sql.py
+fast paths in bookings/availability_fits.py, the queries as plain SQL in bookings/availability_sql.py
 (building them through the ORM cost more than running them); callers import this module only.
 free_slot_times() gives free_slots()' slots as plain numbers, for answers that list hundreds of them.
 """
@@ -628,7 +628,8 @@ def first_free_day(*, location: Location, service: Service, now: datetime, perso
 
 
 # The first free day is looked for in the claims of a first window, then (if needed) in the rest of the
-# horizon: four queries when the window has one, five at most, whatever the number of claims further on.
+# horizon: two queries when the window has one, three at most (three more when the configuration is read
+# afresh, `_load_configs`), whatever the number of claims further on.
 # The window ends with the FIRST_WINDOW_OPEN_DAYS-th day still open after the earliest start (today's
 # hours over, a weekend or a closure do not count), and within FIRST_WINDOW_DAYS days at most: the claims
 # of a busy desk's days are most of the cost, so it reads as few of them as a first answer likely needs.
@@ -817,7 +818,7 @@ def nearest_free_slots(
 ) -> list[Slot]:
     """Up to `limit` free starts closest to `around` (within `window_days` either side), in time order.
 
-    Offered when the time a person held was taken meanwhile: one snapshot, four queries.
+    Offered when the time a person held was taken meanwhile: one snapshot (`load_snapshot`).
     """
     tz = location.tz
     today = now.astimezone(tz).date()

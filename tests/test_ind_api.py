@@ -551,6 +551,10 @@ def test_bsn_and_v_number_are_accepted_and_dropped(client, maastricht, caplog, d
             if isinstance(f, (models.CharField, models.TextField, models.JSONField))
         ]
         for name in text_fields:
+            if isinstance(model._meta.get_field(name), models.JSONField):  # no `contains` of text on SQLite
+                stored = repr(list(model._default_manager.values_list(name, flat=True)))
+                assert BSN not in stored and V_NUMBER not in stored, (model, name)
+                continue
             for secret in (BSN, V_NUMBER):
                 assert not model._default_manager.filter(**{f"{name}__contains": secret}).exists(), (model, name)
     for record in caplog.records:

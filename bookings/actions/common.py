@@ -332,12 +332,12 @@ def make_claims_permanent(*, appointment_id: int) -> list[UnitKey]:
             [appointment_id],
         )
         rows = cursor.fetchall()
-    field = SlotClaim._meta.get_field("unit_start")
-    converters = field.get_db_converters(connection) + connection.ops.get_db_converters(field)  # SQLite: text
+    column = SlotClaim._meta.get_field("unit_start").cached_col  # the converters take an expression, as in the ORM
+    converters = column.get_db_converters(connection) + connection.ops.get_db_converters(column)  # SQLite: text
     units = []
     for counter_id, unit_start in rows:
         for converter in converters:
-            unit_start = converter(unit_start, field, connection)
+            unit_start = converter(unit_start, column, connection)
         units.append((counter_id, unit_start))
     return units
 
