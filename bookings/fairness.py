@@ -118,9 +118,9 @@ def owner_share(*, owner: str, day_minutes: int, horizon_minutes: int) -> Share:
 
 def lock_shares(shares: Iterable[Share | None]) -> None:
     """Serialise the transactions of these owners until the current transaction ends (PostgreSQL only).
-    Always in sorted order, so that two actions locking the same two owners cannot deadlock."""
-    for name in sorted({share.lock_name for share in shares if share is not None}):
-        abuse.lock(name)
+    Always in sorted order, so that two actions locking the same two owners cannot deadlock; in one
+    statement (abuse.lock_all)."""
+    abuse.lock_all(sorted({share.lock_name for share in shares if share is not None}))
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def confirm_two_holds_with_one_address(desk, service, now) -> list:
 def test_two_bookings_with_one_address_at_once_leave_one(postgresql, desk, service, monday_morning, monkeypatch, naive):  # noqa: F811
     widen(monkeypatch, "has_live_booking")
     if naive:  # no advisory lock at all (the mailbox's fair share takes the same lock, bookings/fairness.py)
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = confirm_two_holds_with_one_address(desk, service, monday_morning)
     booked = Appointment.objects.filter(status=AppointmentStatus.BOOKED, contact_email="same@example.org").count()
     if naive:
@@ -71,7 +71,7 @@ def test_two_bookings_with_one_address_at_once_leave_one(postgresql, desk, servi
 def test_two_holds_from_one_address_at_once_leave_one(postgresql, desk, service, monday_morning, monkeypatch, naive):  # noqa: F811
     widen(monkeypatch, "live_holds")
     if naive:  # no advisory lock at all (the address's fair share takes the same lock, bookings/fairness.py)
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = race(
         [
             lambda clock_time=clock_time: hold_slot(
@@ -111,7 +111,7 @@ def test_two_holds_past_the_fair_share_at_once_leave_one(postgresql, desk, servi
 
     monkeypatch.setattr(fairness, "used_minutes", slow)
     if naive:
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = race(
         [
             lambda clock_time=clock_time: hold_slot(

@@ -12,20 +12,23 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings import actions
 from bookings.actions import BookingError, PersonName
+from bookings.actions import booking as booking_actions
+from bookings.actions import common as common_actions
 from bookings.actions.common import _insert_claims
-from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, SlotClaim
 from tests.support.factories import ServiceFactory, make_desk
 
 # The statements of the two actions inside their transactions (BEGIN and COMMIT not counted), on PostgreSQL:
-# hold — service still offered; location lock; address lock; live holds of the address; counters, hours,
-# closures, claims; the appointment (in a savepoint: a reference drawn twice is drawn again); lapsed claims
-# at its units; its claims (two persons, two units: in a savepoint of their own, common._insert_claims_or_none);
-# the address's fair share; the audit row.
-HOLD_STATEMENTS = 17
-# book — location lock; the hold's row; address and mailbox locks; counters, hours, closures (the rules
-# now: no claims needed); the claims made permanent (UPDATE … RETURNING); the names; the booking; both fair
-# shares in one query; the audit row; the confirmation e-mail's outbox row.
-BOOK_STATEMENTS = 13
+# hold — the location lock with the service's active flag in one statement (the flag as before the lock);
+# counters, hours, closures, claims (the lapsed ones with them, so that no DELETE of lapsed claims is needed
+# when none is at its units); the address lock, after the allocation; live holds of the address; the
+# appointment (no savepoint: a reference drawn twice runs the hold again); its claims (two persons, two units:
+# in a savepoint of their own, common._insert_claims_or_none); the address's fair share; the audit row.
+HOLD_STATEMENTS = 13
+# book — location lock; the hold's row; counters, hours, closures (the rules now: no claims needed); address
+# and mailbox locks in one statement; the claims made permanent (UPDATE … RETURNING); the names; the booking;
+# both fair shares in one query; the audit row; the confirmation e-mail's outbox row.
+BOOK_STATEMENTS = 12
 
 
 def statements(queries: CaptureQueriesContext) -> list[str]:
@@ -127,3 +130,108 @@ def test_claims_are_all_or_nothing_when_one_unit_is_taken(postgresql, desk, mond
     assert refused.value.code == BookingError.SLOT_TAKEN
     assert not SlotClaim.objects.filter(appointment=mine).exists()
     assert SlotClaim.objects.filter(appointment=other).count() == 3
+
+
+def test_a_hold_deletes_no_lapsed_claims_where_its_snapshot_saw_none(postgresql, desk, service, monday_morning):
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    with CaptureQueriesContext(connection) as hold:
+        actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    assert not [sql for sql in statements(hold) if sql.startswith("DELETE")]
+    assert not [sql for sql in statements(hold) if sql.startswith("SAVEPOINT")]
+
+
+def test_a_hold_deletes_the_lapsed_claim_its_snapshot_saw_at_its_unit(postgresql, service, monday_morning):
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    lapsed = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    later = lapsed.hold_expires_at + timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as hold:
+        held = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=later)
+    assert sum(sql.startswith('DELETE FROM "bookings_slotclaim"') for sql in statements(hold)) == 1
+    assert not SlotClaim.objects.filter(appointment=lapsed).exists()
+    assert SlotClaim.objects.filter(appointment=held).count() == 1
+
+
+def lapsed_hold_at(desk, service, start: datetime, *, now: datetime) -> Appointment:
+    """A hold that lapsed before `now`, with its claim at `start` on the desk's one counter (not swept)."""
+    hold = Appointment.objects.create(
+        reference="TEST-0000-0002",
+        service=service,
+        location=desk,
+        start=start,
+        end=start + timedelta(minutes=15),
+        persons=1,
+        status=AppointmentStatus.HELD,
+        hold_expires_at=now - timedelta(minutes=1),
+        claimed_units=1,
+        created_at=now - timedelta(minutes=11),
+    )
+    SlotClaim.objects.create(
+        appointment=hold,
+        counter=desk.counters.get(),
+        unit_start=start,
+        unit_end=start + timedelta(minutes=15),
+        expires_at=now - timedelta(minutes=1),
+    )
+    return hold
+
+
+def test_a_lapsed_claim_the_snapshot_did_not_see_is_deleted_on_the_retry(
+    postgresql, service, monday_morning, monkeypatch
+):
+    """docs/locking.md, "Claims": a lapsed claim that came after the snapshot (so no DELETE was made) makes the
+    claims' INSERT short; SLOT_TAKEN reads a fresh snapshot, which sees it lapsed, deletes it and claims."""
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    original = booking_actions.load_snapshot
+    lapsed: list[Appointment] = []
+
+    def snapshot_then_a_lapsed_claim(**kwargs):
+        snapshot = original(**kwargs)
+        lapsed.append(lapsed_hold_at(desk, service, start, now=monday_morning))
+        return snapshot
+
+    monkeypatch.setattr(booking_actions, "load_snapshot", snapshot_then_a_lapsed_claim)
+    held = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+
+    assert not SlotClaim.objects.filter(appointment=lapsed[0]).exists()
+    assert list(SlotClaim.objects.filter(appointment=held).values_list("unit_start", flat=True)) == [start]
+
+
+def test_without_the_delete_a_lapsed_claim_makes_the_insert_short(postgresql, service, monday_morning):
+    """The constraint, not the snapshot, decides: told that no lapsed claim is there, the INSERT meets it."""
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    lapsed = lapsed_hold_at(desk, service, start, now=monday_morning)
+    mine = Appointment.objects.create(
+        reference="TEST-0000-0001",
+        service=service,
+        location=desk,
+        start=start,
+        end=start + timedelta(minutes=15),
+        persons=1,
+        status=AppointmentStatus.HELD,
+        created_at=monday_morning,
+    )
+    units = [(desk.counters.get().pk, start)]
+    with pytest.raises(BookingError) as refused:
+        _insert_claims(appointment=mine, units=units, expires_at=None, now=monday_morning, lapsed=frozenset())
+    assert refused.value.code == BookingError.SLOT_TAKEN
+    assert SlotClaim.objects.filter(appointment=lapsed).count() == 1
+
+
+def test_a_reference_drawn_twice_runs_the_hold_again(desk, service, monday_morning, monkeypatch):
+    """The hold's appointment goes in without a savepoint: the unique constraint on the reference refuses a
+    reference drawn twice, the whole transaction rolls back (nothing of the first run stays) and runs again."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    first = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    drawn = iter([first.reference])
+    original = common_actions.new_reference
+    monkeypatch.setattr(common_actions, "new_reference", lambda **kwargs: next(drawn, None) or original(**kwargs))
+
+    second = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+
+    assert second.reference != first.reference
+    assert Appointment.objects.count() == 2
+    assert SlotClaim.objects.filter(appointment=second).count() == second.claimed_units == 1
+    assert AppointmentEvent.objects.filter(appointment=second).count() == 1
