@@ -4,11 +4,13 @@ savepoint, rolled back when one is taken)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bookings import actions
 from bookings.actions import BookingError, PersonName
@@ -235,3 +237,35 @@ def test_a_reference_drawn_twice_runs_the_hold_again(desk, service, monday_morni
     assert Appointment.objects.count() == 2
     assert SlotClaim.objects.filter(appointment=second).count() == second.claimed_units == 1
     assert AppointmentEvent.objects.filter(appointment=second).count() == 1
+
+
+def test_a_booking_over_the_api_reads_nothing_its_action_knows(postgresql, client, desk, service):
+    """POST /api/v1/holds/ reads the location and the service, then holds; POST /api/v1/bookings/ finds the hold
+    (its location and start only) and books it, and answers from what the action wrote: nothing read again."""
+    now = timezone.now()
+    start = (now + timedelta(days=7)).astimezone(desk.tz).replace(hour=9, minute=0, second=0, microsecond=0)
+    while start.weekday() not in (1, 2, 3):  # the desk's days
+        start += timedelta(days=1)
+    hold = {"location": desk.short_code, "service": service.code, "start": start.isoformat(), "persons": 1}
+    with CaptureQueriesContext(connection) as holding:
+        held = client.post("/api/v1/holds/", data=json.dumps(hold), content_type="application/json")
+    assert held.status_code == 201, held.content
+    book = {
+        "hold_token": held.json()["hold_token"],
+        "names": [{"first_name": " Jane", "last_name": "Doe "}],
+        "email": "jane@example.org",
+        "language": "en",
+        "consent": True,
+    }
+    with CaptureQueriesContext(connection) as booking:
+        booked = client.post("/api/v1/bookings/", data=json.dumps(book), content_type="application/json")
+    assert booked.status_code == 201, booked.content
+    assert len(statements(holding)) == 2 + HOLD_STATEMENTS - 2, "\n".join(statements(holding))  # one person
+    assert len(statements(booking)) == 1 + BOOK_STATEMENTS, "\n".join(statements(booking))
+    answer = booked.json()
+    appointment = Appointment.objects.select_related("service", "location").get(status=AppointmentStatus.BOOKED)
+    assert answer["names"] == [{"first_name": "Jane", "last_name": "Doe"}]
+    assert (answer["reference"], answer["status"], answer["persons"]) == (appointment.reference, "booked", 1)
+    assert answer["service"]["code"] == service.code and answer["location"]["short_code"] == desk.short_code
+    assert answer["email"] == "jane@example.org" and answer["can_change"] is True
+    assert answer["parts"][0]["service"] == service.code
