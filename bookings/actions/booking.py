@@ -24,6 +24,7 @@ from bookings.actions.common import (
     _check_holds_per_client,
     _check_municipality,
     _check_names,
+    _check_owner_before_hold,
     _check_service_and_persons,
     _check_start,
     _create_appointment,
@@ -51,7 +52,7 @@ from bookings.actions.visits import (
     reclaim_locked_visit,
     visit_claims_fit,
 )
-from bookings.availability import load_rules, load_snapshot
+from bookings.availability import Allocation, load_rules, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
@@ -87,7 +88,7 @@ def _create_and_claim(
     counter: Counter | None,
     expires_at: datetime | None,
     extra_units: int = 0,
-    lock_shares: Callable[[], None] | None = None,
+    lock_shares: Callable[[Allocation], None] | None = None,
     in_savepoint: bool = True,
     **columns: object,
 ) -> Appointment:
@@ -96,8 +97,9 @@ def _create_and_claim(
 
     The allocation comes first, from one snapshot, so that the row is inserted complete (its end and claimed
     units known); only when another booking took a unit meanwhile does the retry read afresh and update it.
-    `lock_shares`: takes the fair-share locks (and makes the checks that need them) once the time is found,
-    before anything is written (hold_slot: the locks are held for as short a time as may be, docs/locking.md);
+    `lock_shares`: takes the fair-share locks and makes the checks that need them once the time is found
+    (given the allocation), before anything is written (hold_slot: the locks are held for as short a time as
+    may be, docs/locking.md);
     `in_savepoint`: see _create_appointment."""
     extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
@@ -117,7 +119,7 @@ def _create_and_claim(
             extra_units=extra_units,
         )
     if lock_shares is not None:
-        lock_shares()
+        lock_shares(allocation)
     appointment = _create_appointment(
         location=location,
         service=service,
@@ -213,10 +215,19 @@ def hold_slot(
     expires_at = hold_expiry(now)
     owner = share if share is not None else fairness.address_share(client_key)
 
-    def lock_owner() -> None:
+    def lock_owner(allocation: Allocation) -> None:  # after the allocation, before the writes
         fairness.lock_shares([owner])
-        if share is None:
-            _check_holds_per_client(client_key=client_key, now=now, locked=owner is not None)
+        if owner is None:  # no address (or an owner's key without its share): the cap on holds only
+            _check_holds_per_client(client_key=client_key, now=now, locked=False)
+            return
+        _check_owner_before_hold(
+            owner=owner,
+            holds_of=client_key if share is None else "",
+            location=location,
+            start=start,
+            minutes=len(allocation.units) * location.grid_minutes,
+            now=now,
+        )
 
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
@@ -287,11 +298,12 @@ def _hold(
     owner: Share | None,
     mailbox: Share | None = None,
     extra_units: int = 0,
-    lock_owner: Callable[[], None] | None = None,
+    lock_owner: Callable[[Allocation], None] | None = None,
 ) -> Appointment:
     """The hold's appointment, claims, fair shares and audit row. `lock_owner`: the fair-share locks still to
-    take, after the allocation (hold_slot); the appointment then goes in without a savepoint
-    (ReferenceDrawnTwice: the caller runs its transaction again)."""
+    take after the allocation, with the checks of the owner's share made then, before the writes (hold_slot);
+    the appointment then goes in without a savepoint (ReferenceDrawnTwice: the caller runs its transaction
+    again)."""
     appointment = _create_and_claim(
         location=location,
         service=service,
@@ -310,7 +322,8 @@ def _hold(
         lock_shares=lock_owner,
         in_savepoint=lock_owner is None,
     )
-    fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
+    if lock_owner is None:  # else counted before the writes
+        fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 

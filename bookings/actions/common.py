@@ -570,7 +570,23 @@ def _check_holds_per_client(*, client_key: str, now: datetime, locked: bool = Fa
         return
     if not locked:
         abuse.lock_client(client_key)
-    if abuse.live_holds(client_key=client_key, now=now) >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
+    _refuse_past_holds(abuse.live_holds(client_key=client_key, now=now))
+
+
+def _check_owner_before_hold(
+    *, owner: Share, holds_of: str, location: Location, start: datetime, minutes: int, now: datetime
+) -> None:
+    """Before a hold of `minutes` of counter time is written, under `owner`'s fair-share lock, in one query: the
+    live holds of the address `holds_of` (empty: not counted, an owner the caller names) below the cap, and the
+    owner's counter time with the hold's within its share (fairness.check_shares, counted before the write)."""
+    usages, holds = fairness.owner_usage(shares=[owner], location=location, start=start, now=now, holds_of=holds_of)
+    if holds_of:
+        _refuse_past_holds(holds)
+    fairness.refuse_past_share(share=owner, usage=usages[0], adding=minutes)
+
+
+def _refuse_past_holds(holds: int) -> None:
+    if holds >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
         raise BookingError(
             BookingError.TOO_MANY_HOLDS,
             _(
