@@ -23,17 +23,17 @@ from tests.support.factories import ServiceFactory, make_desk
 # The statements of the two actions inside their transactions (BEGIN and COMMIT not counted), on PostgreSQL,
 # for one person:
 # hold — the location lock with the service's active flag in one statement (the flag as before the lock);
-# counters, hours, closures, claims (the lapsed ones with them, so that no DELETE of lapsed claims is needed
-# when none is at its units); the address lock, after the allocation; the address's live holds and fair share
-# in one query, before the writes; the appointment (no savepoint: a reference drawn twice runs the hold
-# again); its claims; the audit row.
-HOLD_STATEMENTS = 10
+# counters, hours and closures in one statement (availability._CONFIG_SQL); the claims (the lapsed ones with
+# them, so that no DELETE of lapsed claims is needed when none is at its units); the address lock, after the
+# allocation; the address's live holds and fair share in one query, before the writes; the appointment (no
+# savepoint: a reference drawn twice runs the hold again); its claims; the audit row.
+HOLD_STATEMENTS = 8
 # Several units (a family, extra time) go in inside a savepoint of their own (common._insert_claims_or_none).
 CLAIMS_SAVEPOINT = 2
-# book — location lock; the hold's row; counters, hours, closures (the rules now: no claims needed); address
-# and mailbox locks in one statement; the claims made permanent (UPDATE … RETURNING); the names; the booking;
-# both fair shares in one query; the audit row; the confirmation e-mail's outbox row.
-BOOK_STATEMENTS = 12
+# book — location lock; the hold's row; counters, hours and closures in one statement (the rules now: no
+# claims needed); address and mailbox locks in one statement; the claims made permanent (UPDATE … RETURNING);
+# the names; the booking; both fair shares in one query; the audit row; the confirmation e-mail's outbox row.
+BOOK_STATEMENTS = 10
 
 
 def statements(queries: CaptureQueriesContext) -> list[str]:
