@@ -489,3 +489,43 @@ def test_six_weeks_of_free_slots_cost_constant_queries(
     with django_assert_num_queries(snapshot_queries()):
         result = first_free_days(location=busy_desk, services=[service, other], now=monday_morning)
     assert result == {service.pk: TUESDAY, other.pk: None}
+
+
+def test_the_configuration_statement_reads_what_the_three_queries_read(postgresql, service):
+    """bookings/availability.py _CONFIG_SQL (PostgreSQL) against the ORM's three queries it replaces: the same
+    counters and offered services with the location's own rules, opening hours (validity periods) and closures
+    (the location's and every location's), for two locations at once."""
+    one, two = make_desk(services=[service]), make_desk(services=[service], counters=1)
+    other = ServiceFactory()
+    CounterFactory(location=one, services=[other])
+    offer(one, [other], minimum_notice_minutes=90, booking_horizon_days=20)
+    CounterFactory(location=one, services=[service], is_active=False)
+    not_offered = CounterFactory(location=two, services=[other])
+    not_offered.location.offers.filter(service=other).delete()
+    OpeningHoursFactory(
+        location=one, weekday=4, start_time=time(8, 30), end_time=time(9, 45), valid_from=date(2026, 12, 1)
+    )
+    OpeningHoursFactory(location=one, weekday=4, start_time=time(10), end_time=time(11), valid_until=date(2026, 11, 1))
+    OpeningHoursFactory(location=two, weekday=0, start_time=time(7), end_time=time(8), valid_until=date(2026, 12, 20))
+    Closure.objects.create(location=one, start_date=date(2026, 12, 3), end_date=date(2026, 12, 4), reason="Training")
+    Closure.objects.create(location=None, start_date=date(2026, 12, 24), end_date=date(2026, 12, 24), reason="Eve")
+    Closure.objects.create(location=two, start_date=date(2027, 3, 1), end_date=date(2027, 3, 2), reason="Later")
+    asked = {"location_ids": [one.pk, two.pk], "start_date": date(2026, 11, 30), "end_date": date(2026, 12, 31)}
+
+    served, hours, closures = availability._config_rows(**asked)
+    orm_served, orm_hours, orm_closures = availability._config_rows_by_orm(**asked)
+
+    # one: its 3 counters and the other service's (the inactive counter left out); two: its 1 (the counter of a
+    # service it does not offer left out)
+    assert sorted(served) == sorted(orm_served) and len(served) == 3 + 1 + 1
+    assert (one.pk, other.pk, 90, 20) in {(loc, svc, notice, horizon) for _c, loc, svc, notice, horizon in served}
+    fields = ("pk", "location_id", "weekday", "start_time", "end_time", "valid_from", "valid_until")
+    assert [tuple(getattr(row, f) for f in fields) for row in hours] == [
+        tuple(getattr(row, f) for f in fields) for row in orm_hours
+    ]
+    assert len(hours) == 6 + 1 + 6 + 1  # each desk's 6; one's Friday from 1 December (not the one that ended)
+    fields = ("pk", "location_id", "start_date", "end_date", "reason")
+    assert sorted(tuple(getattr(row, f) for f in fields) for row in closures) == sorted(
+        tuple(getattr(row, f) for f in fields) for row in orm_closures
+    )
+    assert {row.reason for row in closures} == {"Training", "Eve"}
