@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -56,11 +57,17 @@ def lock(name: str) -> None:
     """Serialise transactions about `name` until the current transaction ends (PostgreSQL only).
 
     Taken after the location lock and before any row lock (docs/locking.md, "Order")."""
-    if connection.vendor != "postgresql":
+    lock_all([name])
+
+
+def lock_all(names: Sequence[str]) -> None:
+    """lock() each of `names`, in the order given, in one statement: PostgreSQL evaluates a SELECT's target
+    list from left to right, so the locks are taken in that order, as by one statement each."""
+    if connection.vendor != "postgresql" or not names:
         return
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    keys = [int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True) for name in names]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(keys)), keys)
 
 
 def lock_email(email: str) -> None:

@@ -132,6 +132,9 @@ class CapacitySnapshot(FitsMixin):
     # The location's own (minimum notice minutes, horizon days) per service id where it sets them (None in
     # either place: the service's own); None when the snapshot was built without the location's offers.
     service_rules: dict[int, tuple[int | None, int | None]] | None = None
+    # The lapsed claims in the range (held until `now` or before, not swept yet), when read with the live ones
+    # (load_snapshot(with_lapsed=True), for a booking); None when they were not read.
+    lapsed: frozenset[UnitKey] | None = None
 
     _days: dict[date, _Day] = field(init=False, repr=False, compare=False)
     _grid: timedelta = field(init=False, repr=False, compare=False)
@@ -490,8 +493,10 @@ def _snapshot(
     now: datetime,
     ignore_appointment_id: int | None,
     claims_counters: frozenset[int] | None,
+    with_lapsed: bool = False,
 ) -> CapacitySnapshot:
     tz = location.tz
+    lapsed: set[UnitKey] | None = set() if with_lapsed else None
     taken = read_claims(
         location=location,
         counter_ids=claims_counters,
@@ -500,6 +505,7 @@ def _snapshot(
         now=now,
         ignore_appointment_id=ignore_appointment_id,
         step=location.grid_minutes * 60,
+        lapsed_into=lapsed,
     )
     return CapacitySnapshot(
         location=location,
@@ -512,6 +518,7 @@ def _snapshot(
         taken=taken,
         claims_counters=claims_counters,
         service_rules=config.service_rules,
+        lapsed=None if lapsed is None else frozenset(lapsed),
     )
 
 
@@ -523,12 +530,14 @@ def load_snapshot(
     now: datetime,
     ignore_appointment_id: int | None = None,
     services: Iterable[Service] | None = None,
+    with_lapsed: bool = False,
 ) -> CapacitySnapshot:
     """Read everything availability needs for [start_date, end_date] at `location`, in two queries (five
     when the configuration is read afresh, `_load_configs`).
 
     With `services`, only the claims of the counters that serve one of them are read: the snapshot
-    then answers for those services only.
+    then answers for those services only. With `with_lapsed`, the lapsed claims too, in the same query
+    (CapacitySnapshot.lapsed: a booking's snapshot).
     """
     config = _load_config(location=location, start_date=start_date, end_date=end_date)
     return _snapshot(
@@ -539,6 +548,7 @@ def load_snapshot(
         now=now,
         ignore_appointment_id=ignore_appointment_id,
         claims_counters=None if services is None else config.counters_serving(services),
+        with_lapsed=with_lapsed,
     )
 
 

@@ -183,9 +183,11 @@ def claim_rows(
     counter_ids: Collection[int] | None = None,
     location_id: int | None = None,
     ignore_appointment_id: int | None = None,
-) -> list[tuple[int, int]]:
+    with_lapsed: bool = False,
+) -> list[tuple]:
     """The live claims in [range_start, range_end) as (counter id, epoch seconds of the unit's start), of
-    `counter_ids` or else of every counter of `location_id`: one query, plain rows. PostgreSQL and SQLite only
+    `counter_ids` or else of every counter of `location_id`: one query, plain rows. With `with_lapsed`, the
+    lapsed claims too, each row with a third column: whether the claim is live. PostgreSQL and SQLite only
     (plain_sql())."""
     ops = connections[_alias(None)].ops
     vendor = connections[_alias(None)].vendor
@@ -194,8 +196,10 @@ def claim_rows(
         sql_name(SlotClaim, "unit_start"),
         sql_name(SlotClaim, "expires_at"),
     )
-    sql = f"SELECT {counter}, {_EPOCH_SQL[vendor].format(unit_start)} AS epoch FROM {sql_name(SlotClaim)}"  # noqa: S608
-    params: list[object] = []
+    live = f"({expires} IS NULL OR {expires} > %s)"
+    epoch = _EPOCH_SQL[vendor].format(unit_start)
+    sql = f"SELECT {counter}, {epoch} AS epoch{f', {live}' if with_lapsed else ''} FROM {sql_name(SlotClaim)}"  # noqa: S608
+    params: list[object] = [ops.adapt_datetimefield_value(now)] if with_lapsed else []
     if counter_ids is None:
         sql += f" INNER JOIN {sql_name(Counter)} ON ({counter} = {sql_name(Counter, 'id')})"
         sql += f" WHERE {sql_name(Counter, 'location')} = %s"
@@ -203,12 +207,11 @@ def claim_rows(
     else:
         sql += f" WHERE {counter} IN ({placeholders(counter_ids)})"
         params += sorted(counter_ids)
-    sql += f" AND {unit_start} >= %s AND {unit_start} < %s AND ({expires} IS NULL OR {expires} > %s)"
-    params += [
-        ops.adapt_datetimefield_value(range_start),
-        ops.adapt_datetimefield_value(range_end),
-        ops.adapt_datetimefield_value(now),
-    ]
+    sql += f" AND {unit_start} >= %s AND {unit_start} < %s"
+    params += [ops.adapt_datetimefield_value(range_start), ops.adapt_datetimefield_value(range_end)]
+    if not with_lapsed:
+        sql += f" AND {live}"
+        params.append(ops.adapt_datetimefield_value(now))
     if ignore_appointment_id is not None:
         appointment = sql_name(SlotClaim, "appointment")
         sql += f" AND NOT ({appointment} = %s AND {appointment} IS NOT NULL)"

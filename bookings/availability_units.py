@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import BigIntegerField, Func, Q
+from django.db.models import BigIntegerField, BooleanField, ExpressionWrapper, Func, Q
 
 from bookings import availability_sql
 from bookings.models import Location, SlotClaim
@@ -208,8 +208,13 @@ def read_claims(
     now: datetime,
     ignore_appointment_id: int | None,
     step: int,
+    lapsed_into: set[UnitKey] | None = None,
 ) -> TakenUnits:
-    """The live claims in the range as TakenUnits (based at `range_start`): one query, no model rows."""
+    """The live claims in the range as TakenUnits (based at `range_start`): one query, no model rows.
+
+    With `lapsed_into`, the same query reads the lapsed claims too (held until a time at or before `now`,
+    not swept yet) and adds them to that set, as units (a booking leaves out its delete of lapsed claims
+    where it saw none)."""
     base = _epoch_seconds(range_start)
     if counter_ids is not None and not counter_ids:
         return TakenUnits(base=base, step=step, masks={}, extra=frozenset())  # no counter serves it: nothing to read
@@ -222,16 +227,35 @@ def read_claims(
             counter_ids=counter_ids,
             location_id=location.pk,
             ignore_appointment_id=ignore_appointment_id,
+            with_lapsed=lapsed_into is not None,
         )
-        return TakenUnits.from_rows(rows, base=base, step=step)
-    claims = SlotClaim.objects.filter(unit_start__gte=range_start, unit_start__lt=range_end).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+        return TakenUnits.from_rows(_live_rows(rows, lapsed_into), base=base, step=step)
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    claims = SlotClaim.objects.filter(unit_start__gte=range_start, unit_start__lt=range_end)
+    if lapsed_into is None:
+        claims = claims.filter(live)
     if counter_ids is None:
         claims = claims.filter(counter__location=location)
     else:
         claims = claims.filter(counter_id__in=sorted(counter_ids))
     if ignore_appointment_id is not None:
         claims = claims.exclude(appointment_id=ignore_appointment_id)
-    query = claims.annotate(epoch=_Epoch("unit_start")).order_by().values_list("counter_id", "epoch")
-    return TakenUnits.from_rows(query, base=base, step=step)
+    query = claims.annotate(epoch=_Epoch("unit_start")).order_by()
+    if lapsed_into is None:
+        query = query.values_list("counter_id", "epoch")
+    else:
+        query = query.annotate(is_live=ExpressionWrapper(live, output_field=BooleanField())).values_list(
+            "counter_id", "epoch", "is_live"
+        )
+    return TakenUnits.from_rows(_live_rows(list(query), lapsed_into), base=base, step=step)
+
+
+def _live_rows(rows: list[tuple], lapsed_into: set[UnitKey] | None) -> list[tuple]:
+    """The (counter id, epoch) rows of the live claims; with `lapsed_into`, the rows carry whether each is live
+    and the lapsed ones are added to that set as units."""
+    if lapsed_into is None:
+        return rows
+    lapsed_into.update(
+        (counter_id, _EPOCH + timedelta(seconds=epoch)) for counter_id, epoch, is_live in rows if not is_live
+    )
+    return [(counter_id, epoch) for counter_id, epoch, is_live in rows if is_live]

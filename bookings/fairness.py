@@ -21,7 +21,9 @@ Each share is capped per local day of the appointment (in the location's time zo
 still to come (the booking horizon): EXPATDESK_FAIR_SHARE_DAY_MINUTES / _HORIZON_MINUTES for an address
 and for a mailbox, EXPATDESK_EMPLOYER_DAY_MINUTES / _HORIZON_MINUTES for an employer. The appointment
 being checked is counted with the rest (it is saved with its keys before the check), so the check is
-"after this one, still within the share", and a refusal rolls the whole action back.
+"after this one, still within the share", and a refusal rolls the whole action back. A hold counts before it
+writes anything (owner_usage, with its own minutes added and its address's live holds in the same query), so
+that the address's lock is held for as short a time as may be.
 
 Concurrency: count-then-insert is a race, so the actions first take transaction-scoped advisory locks on
 the shares' keys (the same locks bookings/abuse.py takes, in one sorted order, so two actions never wait
@@ -40,13 +42,14 @@ from datetime import datetime, time, timedelta
 from functools import reduce
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from bookings import abuse
 from bookings.mailboxes import mailbox_key
-from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from bookings.models import Appointment, AppointmentStatus, Location, SlotClaim
 
 # The Appointment field each kind of share is counted by.
 CLIENT_FIELD = "client_key"
@@ -118,9 +121,9 @@ def owner_share(*, owner: str, day_minutes: int, horizon_minutes: int) -> Share:
 
 def lock_shares(shares: Iterable[Share | None]) -> None:
     """Serialise the transactions of these owners until the current transaction ends (PostgreSQL only).
-    Always in sorted order, so that two actions locking the same two owners cannot deadlock."""
-    for name in sorted({share.lock_name for share in shares if share is not None}):
-        abuse.lock(name)
+    Always in sorted order, so that two actions locking the same two owners cannot deadlock; in one
+    statement (abuse.lock_all)."""
+    abuse.lock_all(sorted({share.lock_name for share in shares if share is not None}))
 
 
 @dataclass(frozen=True)
@@ -132,53 +135,136 @@ class Usage:
 def used_minutes(*, shares: Sequence[Share], day_of: Appointment, now: datetime) -> list[Usage]:
     """Each owner's live counter time on `day_of`'s local day and over everything still to come, in the
     order of `shares`: one query for all of them."""
+    return owner_usage(shares=shares, location=day_of.location, start=day_of.start, now=now)[0]
+
+
+def owner_usage(
+    *, shares: Sequence[Share], location: Location, start: datetime, now: datetime, holds_of: str = ""
+) -> tuple[list[Usage], int]:
+    """used_minutes for an appointment at `location` from `start` (that need not be written yet), and with
+    `holds_of` (a client key among the shares' keys) the number of that address's live holds, in the same
+    query (bookings/abuse.py live_holds counts them alone). A live hold always owns its claims (they go only
+    with it: cancelled, lapsed, erased), so counting the distinct appointments of its live claims counts it."""
     if not shares:
-        return []
-    tz = day_of.location.tz
-    day = day_of.start.astimezone(tz).date()
+        return [], 0
+    tz = location.tz
+    day = start.astimezone(tz).date()
     day_start = datetime.combine(day, time.min, tzinfo=tz)
     day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    live = Q(appointment__status=AppointmentStatus.HELD, appointment__hold_expires_at__gt=now) | Q(
+    if connection.vendor == "postgresql":
+        totals = _totals_by_sql(shares=shares, day_start=day_start, day_end=day_end, now=now, holds_of=holds_of)
+    else:
+        totals = _totals_by_orm(shares=shares, day_start=day_start, day_end=day_end, now=now, holds_of=holds_of)
+    usages = [
+        Usage(day_minutes=totals[f"day{index}"], horizon_minutes=totals[f"horizon{index}"])
+        for index in range(len(shares))
+    ]
+    return usages, totals.get("holds", 0)
+
+
+# owner_usage's query on PostgreSQL, written out (the ORM's building of its filtered sums cost more than the
+# query): the live claims of the owners, joined to their appointments and the appointments' grids.
+_USAGE_SQL = """
+SELECT {totals}
+  FROM bookings_slotclaim AS claim
+  JOIN bookings_appointment AS appointment ON appointment.id = claim.appointment_id
+  JOIN bookings_location AS location ON location.id = appointment.location_id
+ WHERE ((appointment.status = %(held)s AND appointment.hold_expires_at > %(now)s)
+        OR (appointment.status IN (%(booked)s, %(checked_in)s) AND appointment."end" > %(now)s))
+   AND ({owners})
+"""
+_ON_DAY = "appointment.start >= %(day_start)s AND appointment.start < %(day_end)s"
+
+
+def _totals_by_sql(
+    *, shares: Sequence[Share], day_start: datetime, day_end: datetime, now: datetime, holds_of: str
+) -> dict[str, int]:
+    params: dict[str, object] = {
+        "held": AppointmentStatus.HELD,
+        "booked": AppointmentStatus.BOOKED,
+        "checked_in": AppointmentStatus.CHECKED_IN,
+        "now": now,
+        "day_start": day_start,
+        "day_end": day_end,
+        "holds_of": holds_of,
+    }
+    owners, totals = [], []
+    for index, share in enumerate(shares):
+        if share.field not in (CLIENT_FIELD, MAILBOX_FIELD):  # a column name goes into the text
+            raise ValueError(f"Unknown share field {share.field!r}.")
+        params[f"key{index}"] = share.key
+        owner = f"appointment.{share.field} = %(key{index})s"
+        owners.append(owner)
+        totals.append(f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE {owner} AND {_ON_DAY}), 0)")
+        totals.append(f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE {owner}), 0)")
+    if holds_of:
+        totals.append(
+            "COUNT(DISTINCT claim.appointment_id) FILTER (WHERE appointment.status = %(held)s"
+            " AND appointment.hold_expires_at > %(now)s AND appointment.client_key = %(holds_of)s)"
+        )
+    sql = _USAGE_SQL.format(totals=", ".join(totals), owners=" OR ".join(owners))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    found = {}
+    for index in range(len(shares)):
+        found[f"day{index}"], found[f"horizon{index}"] = row[2 * index], row[2 * index + 1]
+    if holds_of:
+        found["holds"] = row[-1]
+    return found
+
+
+def _totals_by_orm(
+    *, shares: Sequence[Share], day_start: datetime, day_end: datetime, now: datetime, holds_of: str
+) -> dict[str, int]:
+    """_totals_by_sql through the ORM (SQLite)."""
+    held = Q(appointment__status=AppointmentStatus.HELD, appointment__hold_expires_at__gt=now)
+    live = held | Q(
         appointment__status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN), appointment__end__gt=now
     )
     on_day = Q(appointment__start__gte=day_start, appointment__start__lt=day_end)
     grid = "appointment__location__grid_minutes"
     owners = [Q(**{f"appointment__{share.field}": share.key}) for share in shares]
-    totals = SlotClaim.objects.filter(live, reduce(operator.or_, owners)).aggregate(
+    holds = {}
+    if holds_of:
+        holds["holds"] = Count("appointment_id", distinct=True, filter=held & Q(appointment__client_key=holds_of))
+    return SlotClaim.objects.filter(live, reduce(operator.or_, owners)).aggregate(
         **{f"day{index}": Coalesce(Sum(grid, filter=owner & on_day), 0) for index, owner in enumerate(owners)},
         **{f"horizon{index}": Coalesce(Sum(grid, filter=owner), 0) for index, owner in enumerate(owners)},
+        **holds,
     )
-    return [
-        Usage(day_minutes=totals[f"day{index}"], horizon_minutes=totals[f"horizon{index}"])
-        for index in range(len(shares))
-    ]
 
 
 def check_shares(*, appointment: Appointment, shares: Iterable[Share | None], now: datetime) -> None:
     """Refuse (BookingError FAIR_SHARE_EXCEEDED) when, with `appointment` (saved with its keys), an owner
     would hold or book more counter time than its share. Call after lock_shares, in the same transaction."""
-    from bookings.actions.common import BookingError  # the actions import this module
-
     counted = [share for share in shares if share is not None]
     for share, usage in zip(counted, used_minutes(shares=counted, day_of=appointment, now=now), strict=True):
-        if usage.day_minutes > share.day_minutes:
-            raise BookingError(
-                BookingError.FAIR_SHARE_EXCEEDED,
-                _(
-                    "At most %(minutes)d minutes of counter time can be held or booked for one day from one "
-                    "connection, e-mail address or employer, and that is reached for this day. To change a "
-                    "booking, use the link in its confirmation e-mail; to book for more people, please contact "
-                    "the desk."
-                )
-                % {"minutes": share.day_minutes},
+        refuse_past_share(share=share, usage=usage)
+
+
+def refuse_past_share(*, share: Share, usage: Usage, adding: int = 0) -> None:
+    """Refuse (BookingError FAIR_SHARE_EXCEEDED) when `usage`, with `adding` minutes more, is past the share."""
+    from bookings.actions.common import BookingError  # the actions import this module
+
+    if usage.day_minutes + adding > share.day_minutes:
+        raise BookingError(
+            BookingError.FAIR_SHARE_EXCEEDED,
+            _(
+                "At most %(minutes)d minutes of counter time can be held or booked for one day from one "
+                "connection, e-mail address or employer, and that is reached for this day. To change a "
+                "booking, use the link in its confirmation e-mail; to book for more people, please contact "
+                "the desk."
             )
-        if usage.horizon_minutes > share.horizon_minutes:
-            raise BookingError(
-                BookingError.FAIR_SHARE_EXCEEDED,
-                _(
-                    "At most %(minutes)d minutes of counter time can be held or booked for the coming weeks from "
-                    "one connection, e-mail address or employer, and that is reached. To change a booking, use "
-                    "the link in its confirmation e-mail; to book for more people, please contact the desk."
-                )
-                % {"minutes": share.horizon_minutes},
+            % {"minutes": share.day_minutes},
+        )
+    if usage.horizon_minutes + adding > share.horizon_minutes:
+        raise BookingError(
+            BookingError.FAIR_SHARE_EXCEEDED,
+            _(
+                "At most %(minutes)d minutes of counter time can be held or booked for the coming weeks from "
+                "one connection, e-mail address or employer, and that is reached. To change a booking, use "
+                "the link in its confirmation e-mail; to book for more people, please contact the desk."
             )
+            % {"minutes": share.horizon_minutes},
+        )

@@ -32,6 +32,7 @@ from datetime import date
 from django.db import connection
 
 from bookings.cache import availability_changed
+from services.models import Service
 
 # The first key of every location lock (the second is the location's id): a number of our own, so the
 # locks never meet the single-key advisory locks of bookings/abuse.py (PostgreSQL keeps the two key
@@ -42,30 +43,58 @@ SHARED = "shared"
 EXCLUSIVE = "exclusive"
 
 
-def _lock(location_ids: list[int], *, exclusive: bool) -> None:
+def _lock(location_ids: list[int], *, exclusive: bool, service_id: int | None = None) -> bool | None:
+    """Take the locks; with `service_id`, whether that service is active, read in the statement of the (one)
+    lock: None when nothing was read (not PostgreSQL)."""
     if connection.vendor != "postgresql":
-        return
+        return None
     if not connection.in_atomic_block:
         raise RuntimeError("A location lock is taken inside the action's transaction.")
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
+        if service_id is not None and len(location_ids) == 1:
+            # One round trip for both. The flag is read as it was before the lock, as it was when it was read in
+            # a statement of its own before the lock: a statement's snapshot is taken before it waits for a lock.
+            cursor.execute(
+                f"SELECT {function}(%s, %s), EXISTS (SELECT 1 FROM services_service WHERE id = %s AND is_active)",  # noqa: S608
+                [LOCATION_LOCK_SPACE, location_ids[0], service_id],
+            )
+            return cursor.fetchone()[1]
         for location_id in location_ids:
             cursor.execute(f"SELECT {function}(%s, %s)", [LOCATION_LOCK_SPACE, location_id])
+    return None
 
 
-def capacity_changes(*, location_id: int, mode: str = SHARED, days: Iterable[date] | None = None) -> None:
+def capacity_changes(
+    *, location_id: int, mode: str = SHARED, days: Iterable[date] | None = None, service_id: int | None = None
+) -> bool:
     """Announce, at the start of an action's transaction, that it changes the location's free capacity:
     lock the location (`SHARED` for bookings and releases, `EXCLUSIVE` for configuration changes) and bump
-    its cached answers after the commit, on `days` (local days; None: every day)."""
-    capacity_changes_at(location_ids=[location_id], mode=mode, days=days)
+    its cached answers after the commit, on `days` (local days; None: every day).
+
+    With `service_id` (a hold), answers whether that service is active, read with the lock in one statement
+    (as of just before the lock); True otherwise."""
+    active = _lock([location_id], exclusive=_exclusive(mode), service_id=service_id)
+    _bump([location_id], days=days)
+    if service_id is None or active is not None:
+        return service_id is None or bool(active)
+    return Service.objects.filter(pk=service_id, is_active=True).exists()
 
 
 def capacity_changes_at(*, location_ids: Iterable[int], mode: str = SHARED, days: Iterable[date] | None = None) -> None:
     """The same for several locations (hold expiry, a closure of every location), locked in id order."""
+    location_ids = sorted(set(location_ids))
+    _lock(location_ids, exclusive=_exclusive(mode))
+    _bump(location_ids, days=days)
+
+
+def _exclusive(mode: str) -> bool:
     if mode not in (SHARED, EXCLUSIVE):
         raise ValueError(f"Unknown lock mode {mode!r}.")
-    location_ids = sorted(set(location_ids))
-    _lock(location_ids, exclusive=mode == EXCLUSIVE)
+    return mode == EXCLUSIVE
+
+
+def _bump(location_ids: list[int], *, days: Iterable[date] | None) -> None:
     days = None if days is None else list(days)
     for location_id in location_ids:
         availability_changed(location_id=location_id, days=days)

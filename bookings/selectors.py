@@ -143,6 +143,16 @@ def held_appointment(*, appointment_id: int) -> Appointment | None:
     )
 
 
+def hold_to_confirm(*, appointment_id: int) -> Appointment | None:
+    """held_appointment with only what confirm_hold needs to find and lock it (its location and start): for a
+    caller that shows nothing of it (/api/v1/); the action reads the row again under its locks."""
+    return (
+        Appointment.objects.filter(pk=appointment_id, status__in=(AppointmentStatus.HELD, AppointmentStatus.EXPIRED))
+        .only("pk", "location_id", "start", "status")
+        .first()
+    )
+
+
 def bookable_service(*, code: str) -> Service | None:
     """The service with this code, active or not (the view tells the person when it is inactive)."""
     return Service.objects.filter(code=code).first()

@@ -20,16 +20,16 @@ from bookings.models import Appointment, AppointmentStatus
 from tests.support.races import NAIVE_WINDOW_SECONDS, TUESDAY, at, names, race
 
 
-def widen(monkeypatch, name: str) -> None:
+def widen(monkeypatch, name: str, module=abuse) -> None:
     """Pause after the count, before the insert: the window a slow request gives."""
-    original = getattr(abuse, name)
+    original = getattr(module, name)
 
     def slow(**kwargs):
         result = original(**kwargs)
         clock.sleep(NAIVE_WINDOW_SECONDS)
         return result
 
-    monkeypatch.setattr(abuse, name, slow)
+    monkeypatch.setattr(module, name, slow)
 
 
 def confirm_two_holds_with_one_address(desk, service, now) -> list:
@@ -52,7 +52,7 @@ def confirm_two_holds_with_one_address(desk, service, now) -> list:
 def test_two_bookings_with_one_address_at_once_leave_one(postgresql, desk, service, monday_morning, monkeypatch, naive):  # noqa: F811
     widen(monkeypatch, "has_live_booking")
     if naive:  # no advisory lock at all (the mailbox's fair share takes the same lock, bookings/fairness.py)
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = confirm_two_holds_with_one_address(desk, service, monday_morning)
     booked = Appointment.objects.filter(status=AppointmentStatus.BOOKED, contact_email="same@example.org").count()
     if naive:
@@ -69,9 +69,9 @@ def test_two_bookings_with_one_address_at_once_leave_one(postgresql, desk, servi
 @pytest.mark.parametrize("naive", [False, True], ids=["locked", "naive"])
 @override_settings(EXPATDESK_MAX_HOLDS_PER_IP=1)
 def test_two_holds_from_one_address_at_once_leave_one(postgresql, desk, service, monday_morning, monkeypatch, naive):  # noqa: F811
-    widen(monkeypatch, "live_holds")
+    widen(monkeypatch, "owner_usage", fairness)  # a hold counts its address's holds with its fair share
     if naive:  # no advisory lock at all (the address's fair share takes the same lock, bookings/fairness.py)
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = race(
         [
             lambda clock_time=clock_time: hold_slot(
@@ -102,16 +102,9 @@ def test_two_holds_past_the_fair_share_at_once_leave_one(postgresql, desk, servi
     """Issue 9: the fair share counts claims, then the action commits; two holds of one address at once
     would each count the other's claims as not there. The advisory lock on the address makes the second
     wait and count the first."""
-    original = fairness.used_minutes
-
-    def slow(**kwargs):
-        usages = original(**kwargs)
-        clock.sleep(NAIVE_WINDOW_SECONDS)
-        return usages
-
-    monkeypatch.setattr(fairness, "used_minutes", slow)
+    widen(monkeypatch, "owner_usage", fairness)  # a hold counts before it writes
     if naive:
-        monkeypatch.setattr(abuse, "lock", lambda name: None)
+        monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = race(
         [
             lambda clock_time=clock_time: hold_slot(

@@ -4,37 +4,45 @@ savepoint, rolled back when one is taken)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bookings import actions, availability
 from bookings.actions import BookingError, PersonName
+from bookings.actions import booking as booking_actions
+from bookings.actions import common as common_actions
 from bookings.actions.common import _insert_claims
-from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, SlotClaim
 from tests.support.factories import ServiceFactory, make_desk
 
-# The statements of the two actions inside their transactions (BEGIN and COMMIT not counted), on PostgreSQL, in
-# a process that has read the location's configuration before (three queries more once per version, when it has
-# not: docs/locking.md §2):
-# hold — service still offered; location lock; address lock; live holds of the address; the configuration's
-# version, the claims; the appointment (in a savepoint: a reference drawn twice is drawn again); lapsed claims
-# at its units; its claims (two persons, two units: in a savepoint of their own, common._insert_claims_or_none);
-# the address's fair share; the audit row.
-HOLD_STATEMENTS = 15
-# book — location lock; the hold's row; address and mailbox locks; the configuration's version (the rules
-# now: no claims needed); the claims made permanent (UPDATE … RETURNING); the names; the booking; both fair
-# shares in one query; the audit row; the confirmation e-mail's outbox row.
-BOOK_STATEMENTS = 11
+# The statements of the two actions inside their transactions (BEGIN and COMMIT not counted), on PostgreSQL,
+# for one person, in a process that has read the location's configuration before (`served_before`; three
+# statements more once per change of the configuration, when it has not: docs/locking.md §2):
+# hold — the location lock with the service's active flag in one statement (the flag as before the lock);
+# the configuration's version; the claims (the lapsed ones with
+# them, so that no DELETE of lapsed claims is needed when none is at its units); the address lock, after the
+# allocation; the address's live holds and fair share in one query, before the writes; the appointment (no
+# savepoint: a reference drawn twice runs the hold again); its claims; the audit row.
+HOLD_STATEMENTS = 8
+# Several units (a family, extra time) go in inside a savepoint of their own (common._insert_claims_or_none).
+CLAIMS_SAVEPOINT = 2
+# book — location lock; the hold's row; the configuration's version (the rules now: no claims needed); address
+# and mailbox locks in one statement; the claims made permanent (UPDATE … RETURNING); the names; the booking;
+# both fair shares in one query; the audit row; the confirmation e-mail's outbox row.
+BOOK_STATEMENTS = 10
 
 
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 def served_before(location) -> None:
-    """The location's configuration read and kept, as by a process that has answered for it before."""
+    """The location's configuration read and kept, as by a process that has answered for it before
+    (docs/locking.md §2): then the configuration costs one statement, its version."""
     availability.load_rules(location=location, start_date=date(2026, 12, 1), end_date=date(2026, 12, 1), now=NOW)
 
 
@@ -59,7 +67,7 @@ def test_hold_and_book_cost_a_fixed_small_number_of_statements(postgresql, desk,
             contact_email="jane@example.org",
             now=monday_morning,
         )
-    assert len(statements(hold)) == HOLD_STATEMENTS, "\n".join(statements(hold))
+    assert len(statements(hold)) == HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(statements(hold))
     assert len(statements(book)) == BOOK_STATEMENTS, "\n".join(statements(book))
     booked = Appointment.objects.get(pk=held.pk)
     assert booked.status == AppointmentStatus.BOOKED
@@ -89,7 +97,7 @@ def test_special_needs_cost_no_more_statements(postgresql, desk, service, monday
             needs_wheelchair=True,
             interpreter_language="pl",
         )
-    assert len(statements(hold)) == HOLD_STATEMENTS, "\n".join(statements(hold))
+    assert len(statements(hold)) == HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(statements(hold))
     assert len(statements(book)) == BOOK_STATEMENTS, "\n".join(statements(book))
     booked = Appointment.objects.get(pk=held.pk)
     assert (booked.extra_units, booked.needs_wheelchair, booked.interpreter_language) == (2, True, "pl")
@@ -105,7 +113,8 @@ def test_a_family_costs_one_insert_as_one_person_does(postgresql, service, monda
     with CaptureQueriesContext(connection) as six:
         actions.hold_slot(location=desk, service=service, start=start, persons=6, now=monday_morning, client_key="b")
     # The six units go in with one INSERT, as the one does; only its savepoint is more (SAVEPOINT, RELEASE).
-    assert len(statements(six)) == len(statements(one)) + 2
+    assert len(statements(one)) == HOLD_STATEMENTS, "\n".join(statements(one))
+    assert len(statements(six)) == HOLD_STATEMENTS + CLAIMS_SAVEPOINT
     assert sum('INSERT INTO "bookings_slotclaim"' in sql for sql in statements(six)) == 1
 
 
@@ -140,3 +149,141 @@ def test_claims_are_all_or_nothing_when_one_unit_is_taken(postgresql, desk, mond
     assert refused.value.code == BookingError.SLOT_TAKEN
     assert not SlotClaim.objects.filter(appointment=mine).exists()
     assert SlotClaim.objects.filter(appointment=other).count() == 3
+
+
+def test_a_hold_deletes_no_lapsed_claims_where_its_snapshot_saw_none(postgresql, desk, service, monday_morning):
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    with CaptureQueriesContext(connection) as hold:
+        actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    assert not [sql for sql in statements(hold) if sql.startswith("DELETE")]
+    assert not [sql for sql in statements(hold) if sql.startswith("SAVEPOINT")]
+
+
+def test_a_hold_deletes_the_lapsed_claim_its_snapshot_saw_at_its_unit(postgresql, service, monday_morning):
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    lapsed = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    later = lapsed.hold_expires_at + timedelta(minutes=1)
+    with CaptureQueriesContext(connection) as hold:
+        held = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=later)
+    assert sum(sql.startswith('DELETE FROM "bookings_slotclaim"') for sql in statements(hold)) == 1
+    assert not SlotClaim.objects.filter(appointment=lapsed).exists()
+    assert SlotClaim.objects.filter(appointment=held).count() == 1
+
+
+def lapsed_hold_at(desk, service, start: datetime, *, now: datetime) -> Appointment:
+    """A hold that lapsed before `now`, with its claim at `start` on the desk's one counter (not swept)."""
+    hold = Appointment.objects.create(
+        reference="TEST-0000-0002",
+        service=service,
+        location=desk,
+        start=start,
+        end=start + timedelta(minutes=15),
+        persons=1,
+        status=AppointmentStatus.HELD,
+        hold_expires_at=now - timedelta(minutes=1),
+        claimed_units=1,
+        created_at=now - timedelta(minutes=11),
+    )
+    SlotClaim.objects.create(
+        appointment=hold,
+        counter=desk.counters.get(),
+        unit_start=start,
+        unit_end=start + timedelta(minutes=15),
+        expires_at=now - timedelta(minutes=1),
+    )
+    return hold
+
+
+def test_a_lapsed_claim_the_snapshot_did_not_see_is_deleted_on_the_retry(
+    postgresql, service, monday_morning, monkeypatch
+):
+    """docs/locking.md, "Claims": a lapsed claim that came after the snapshot (so no DELETE was made) makes the
+    claims' INSERT short; SLOT_TAKEN reads a fresh snapshot, which sees it lapsed, deletes it and claims."""
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    original = booking_actions.load_snapshot
+    lapsed: list[Appointment] = []
+
+    def snapshot_then_a_lapsed_claim(**kwargs):
+        snapshot = original(**kwargs)
+        lapsed.append(lapsed_hold_at(desk, service, start, now=monday_morning))
+        return snapshot
+
+    monkeypatch.setattr(booking_actions, "load_snapshot", snapshot_then_a_lapsed_claim)
+    held = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+
+    assert not SlotClaim.objects.filter(appointment=lapsed[0]).exists()
+    assert list(SlotClaim.objects.filter(appointment=held).values_list("unit_start", flat=True)) == [start]
+
+
+def test_without_the_delete_a_lapsed_claim_makes_the_insert_short(postgresql, service, monday_morning):
+    """The constraint, not the snapshot, decides: told that no lapsed claim is there, the INSERT meets it."""
+    desk = make_desk(services=[service], counters=1)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    lapsed = lapsed_hold_at(desk, service, start, now=monday_morning)
+    mine = Appointment.objects.create(
+        reference="TEST-0000-0001",
+        service=service,
+        location=desk,
+        start=start,
+        end=start + timedelta(minutes=15),
+        persons=1,
+        status=AppointmentStatus.HELD,
+        created_at=monday_morning,
+    )
+    units = [(desk.counters.get().pk, start)]
+    with pytest.raises(BookingError) as refused:
+        _insert_claims(appointment=mine, units=units, expires_at=None, now=monday_morning, lapsed=frozenset())
+    assert refused.value.code == BookingError.SLOT_TAKEN
+    assert SlotClaim.objects.filter(appointment=lapsed).count() == 1
+
+
+def test_a_reference_drawn_twice_runs_the_hold_again(desk, service, monday_morning, monkeypatch):
+    """The hold's appointment goes in without a savepoint: the unique constraint on the reference refuses a
+    reference drawn twice, the whole transaction rolls back (nothing of the first run stays) and runs again."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    first = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    drawn = iter([first.reference])
+    original = common_actions.new_reference
+    monkeypatch.setattr(common_actions, "new_reference", lambda **kwargs: next(drawn, None) or original(**kwargs))
+
+    second = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+
+    assert second.reference != first.reference
+    assert Appointment.objects.count() == 2
+    assert SlotClaim.objects.filter(appointment=second).count() == second.claimed_units == 1
+    assert AppointmentEvent.objects.filter(appointment=second).count() == 1
+
+
+def test_a_booking_over_the_api_reads_nothing_its_action_knows(postgresql, client, desk, service):
+    """POST /api/v1/holds/ reads the location and the service, then holds; POST /api/v1/bookings/ finds the hold
+    (its location and start only) and books it, and answers from what the action wrote: nothing read again."""
+    now = timezone.now()
+    start = (now + timedelta(days=7)).astimezone(desk.tz).replace(hour=9, minute=0, second=0, microsecond=0)
+    while start.weekday() not in (1, 2, 3):  # the desk's days
+        start += timedelta(days=1)
+    hold = {"location": desk.short_code, "service": service.code, "start": start.isoformat(), "persons": 1}
+    served_before(desk)
+    with CaptureQueriesContext(connection) as holding:
+        held = client.post("/api/v1/holds/", data=json.dumps(hold), content_type="application/json")
+    assert held.status_code == 201, held.content
+    book = {
+        "hold_token": held.json()["hold_token"],
+        "names": [{"first_name": " Jane", "last_name": "Doe "}],
+        "email": "jane@example.org",
+        "language": "en",
+        "consent": True,
+    }
+    with CaptureQueriesContext(connection) as booking:
+        booked = client.post("/api/v1/bookings/", data=json.dumps(book), content_type="application/json")
+    assert booked.status_code == 201, booked.content
+    assert len(statements(holding)) == 2 + HOLD_STATEMENTS, "\n".join(statements(holding))
+    assert len(statements(booking)) == 1 + BOOK_STATEMENTS, "\n".join(statements(booking))
+    answer = booked.json()
+    appointment = Appointment.objects.select_related("service", "location").get(status=AppointmentStatus.BOOKED)
+    assert answer["names"] == [{"first_name": "Jane", "last_name": "Doe"}]
+    assert (answer["reference"], answer["status"], answer["persons"]) == (appointment.reference, "booked", 1)
+    assert answer["service"]["code"] == service.code and answer["location"]["short_code"] == desk.short_code
+    assert answer["email"] == "jane@example.org" and answer["can_change"] is True
+    assert answer["parts"][0]["service"] == service.code

@@ -64,7 +64,7 @@ def net_off(postgresql):
 @pytest.fixture
 def no_location_lock(monkeypatch):
     """The naive twin of the lock protocol: today's code before it, where bookings took no location lock."""
-    monkeypatch.setattr(locking, "_lock", lambda location_ids, *, exclusive: None)
+    monkeypatch.setattr(locking, "_lock", lambda location_ids, *, exclusive, service_id=None: None)
 
 
 def one_counter_desk(service: Service) -> Location:

@@ -363,3 +363,69 @@ def test_signed_in_hr_staff_are_capped_per_employer_not_per_address(client, shar
     # The same address signed out is an address again, with its own share.
     client.logout()
     assert book_on_the_web(client, demo_desk, longest, hoard_starts(demo_desk, longest)[-1], "me@example.org")
+
+
+def test_the_usage_query_counts_what_the_orm_counts(postgresql, service, monday_morning):
+    """fairness.owner_usage's query written out (PostgreSQL) against the ORM's: an address's and a mailbox's
+    minutes on a day and over the horizon, at two locations with other grids, and the address's live holds;
+    lapsed holds, cancelled and finished bookings and other owners left out."""
+    ten = make_desk(services=[service], grid_minutes=10)
+    fifteen = make_desk(services=[service])
+    now = monday_morning
+    tuesday, wednesday = date(2026, 12, 1), date(2026, 12, 2)
+    address, mailbox = fairness.address_share("address-a"), fairness.mailbox_share("jane@example.org")
+    actions.hold_slot(
+        location=ten, service=service, start=at(tuesday, "09:00"), persons=2, now=now, client_key="address-a"
+    )
+    actions.hold_slot(
+        location=fifteen, service=service, start=at(wednesday, "09:00"), persons=1, now=now, client_key="address-a"
+    )
+    lapsed = actions.hold_slot(
+        location=fifteen,
+        service=service,
+        start=at(tuesday, "10:00"),
+        persons=1,
+        now=now - timedelta(hours=1),
+        client_key="address-a",
+    )
+    booked = actions.hold_slot(
+        location=fifteen, service=service, start=at(tuesday, "11:00"), persons=3, now=now, client_key="address-a"
+    )
+    actions.confirm_hold(appointment=booked, names=people(3), contact_email="Jane+x@example.org", now=now)
+    cancelled = actions.book_appointment(
+        location=ten,
+        service=service,
+        start=at(tuesday, "13:30"),
+        names=people(1),
+        contact_email="jane@example.org",
+        now=now,
+    ).appointment
+    actions.cancel_appointment(appointment=cancelled, now=now)
+    actions.book_appointment(
+        location=ten,
+        service=service,
+        start=at(wednesday, "14:00"),
+        names=people(1),
+        contact_email="jane@example.org",
+        now=now,
+    )
+    actions.hold_slot(
+        location=ten, service=service, start=at(tuesday, "15:00"), persons=1, now=now, client_key="address-b"
+    )
+    assert lapsed.hold_expires_at <= now
+
+    for day in (tuesday, wednesday):
+        asked = {"day_start": at(day, "00:00"), "day_end": at(day + timedelta(days=1), "00:00"), "now": now}
+        for holds_of in ("", "address-a"):
+            by_sql = fairness._totals_by_sql(shares=[address, mailbox], holds_of=holds_of, **asked)
+            by_orm = fairness._totals_by_orm(shares=[address, mailbox], holds_of=holds_of, **asked)
+            assert by_sql == by_orm, (day, holds_of)
+    usages, holds = fairness.owner_usage(
+        shares=[address, mailbox], location=ten, start=at(tuesday, "09:00"), now=now, holds_of="address-a"
+    )
+    # Tuesday: 2 persons x 2 units x 10 (15 minutes on the 10-minute grid) + 3 x 15; the horizon adds Wednesday's
+    # hold of 15
+    assert usages[0] == fairness.Usage(day_minutes=40 + 45, horizon_minutes=40 + 45 + 15)
+    # The mailbox: the booking (Jane+x is Jane's mailbox) and Wednesday's booking of 2 x 10
+    assert usages[1] == fairness.Usage(day_minutes=45, horizon_minutes=45 + 20)
+    assert holds == 2

@@ -63,8 +63,15 @@ def _can_change(appointment: Appointment) -> bool:
     return appointment.status == AppointmentStatus.BOOKED and appointment.start > timezone.now()
 
 
-def _booking_data(appointment: Appointment) -> dict:
-    fresh = booking_selectors.appointment_with_details(appointment_id=appointment.pk)
+def _booking_data(appointment: Appointment, *, people: list[PersonName] | None = None) -> dict:
+    """The answer about a booking, read afresh with its service, location and names; with `people`, the
+    appointment is the one an action has just written (with its service and location loaded) and is answered
+    as it is, with these names: nothing is read again."""
+    if people is None:
+        fresh = booking_selectors.appointment_with_details(appointment_id=appointment.pk)
+        people = list(fresh.people.all())
+    else:
+        fresh = appointment
     return {
         "reference": fresh.reference,
         "status": fresh.status,
@@ -77,7 +84,7 @@ def _booking_data(appointment: Appointment) -> dict:
         "start": fresh.start,
         "end": fresh.end,
         "persons": fresh.persons,
-        "people": fresh.people,
+        "people": people,
         "contact_email": fresh.contact_email,
         "phone": fresh.phone,
         "language": fresh.language,
@@ -181,16 +188,17 @@ class BookView(PrivateAnswerView):
                 code="invalid_hold_token",
                 message=_("This hold token is not valid, or too old; please hold a time again."),
             )
-        appointment = booking_selectors.held_appointment(appointment_id=appointment_id)
+        appointment = booking_selectors.hold_to_confirm(appointment_id=appointment_id)
         if appointment is None:
             raise ApiError(
                 status_code=409,
                 code="hold_not_available",
                 message=_("This hold has already been booked or released; please hold a time again."),
             )
+        names = [PersonName(first_name=n["first_name"], last_name=n["last_name"]) for n in data["names"]]
         result = actions.confirm_hold(
             appointment=appointment,
-            names=[PersonName(first_name=n["first_name"], last_name=n["last_name"]) for n in data["names"]],
+            names=names,
             contact_email=data["email"].strip(),
             phone=data.get("phone", "").strip(),
             language=data.get("language") or _request_language(),
@@ -198,7 +206,8 @@ class BookView(PrivateAnswerView):
             needs_wheelchair=data["needs_wheelchair"],
             interpreter_language=data["interpreter_language"],
         )
-        booking = {**_booking_data(result.appointment), "manage_token": result.manage_token}
+        stored = [PersonName(first_name=n.first_name.strip(), last_name=n.last_name.strip()) for n in names]  # as saved
+        booking = {**_booking_data(result.appointment, people=stored), "manage_token": result.manage_token}
         return Response(BookingCreatedSerializer(booking).data, status=201)
 
 

@@ -364,7 +364,7 @@ class BookingSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     persons = serializers.IntegerField()
-    names = PersonNameSerializer(many=True, source="people.all")
+    names = PersonNameSerializer(many=True, source="people")
     email = serializers.CharField(source="contact_email", allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     language = serializers.CharField()

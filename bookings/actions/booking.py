@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,16 +11,20 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings import fairness, hooks
 from bookings.actions.common import (
+    REFERENCE_ATTEMPTS,
     BookingError,
     BookingResult,
     PersonName,
+    ReferenceDrawnTwice,
     _allocate_and_claim,
     _check_aware,
     _check_counter,
     _check_customer_limits,
     _check_extra_units,
+    _check_holds_per_client,
     _check_municipality,
     _check_names,
+    _check_owner_before_hold,
     _check_service_and_persons,
     _check_start,
     _create_appointment,
@@ -30,6 +34,7 @@ from bookings.actions.common import (
     _issue_manage_token,
     _record,
     _save_people,
+    _service_inactive,
     _special_needs_columns,
     _units_filter,
     _units_fit_rules,
@@ -38,7 +43,6 @@ from bookings.actions.common import (
     booking_transaction,
     complete_direct_booking,
     hold_expiry,
-    hold_transaction,
     make_claims_permanent,
 )
 from bookings.actions.visits import (
@@ -48,7 +52,7 @@ from bookings.actions.visits import (
     reclaim_locked_visit,
     visit_claims_fit,
 )
-from bookings.availability import load_rules, load_snapshot
+from bookings.availability import Allocation, load_rules, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
@@ -84,16 +88,22 @@ def _create_and_claim(
     counter: Counter | None,
     expires_at: datetime | None,
     extra_units: int = 0,
+    lock_shares: Callable[[Allocation], None] | None = None,
+    in_savepoint: bool = True,
     **columns: object,
 ) -> Appointment:
     """Insert a new appointment (with `columns`, more of its fields) and claim counter time for it (held
     until `expires_at`, or for good), `extra_units` grid units more per person (extra time).
 
     The allocation comes first, from one snapshot, so that the row is inserted complete (its end and claimed
-    units known); only when another booking took a unit meanwhile does the retry read afresh and update it."""
+    units known); only when another booking took a unit meanwhile does the retry read afresh and update it.
+    `lock_shares`: takes the fair-share locks and makes the checks that need them once the time is found
+    (given the allocation), before anything is written (hold_slot: the locks are held for as short a time as
+    may be, docs/locking.md);
+    `in_savepoint`: see _create_appointment."""
     extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
-    snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now)
+    snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now, with_lapsed=True)
     _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
     counter_ids = [counter.pk] if counter else None
     allocation = snapshot.allocate(
@@ -108,6 +118,8 @@ def _create_and_claim(
             counter_ids=counter_ids,
             extra_units=extra_units,
         )
+    if lock_shares is not None:
+        lock_shares(allocation)
     appointment = _create_appointment(
         location=location,
         service=service,
@@ -121,10 +133,13 @@ def _create_and_claim(
         end=allocation.end,
         claimed_units=len(allocation.units),
         extra_units=extra_units,
+        in_savepoint=in_savepoint,
         **columns,
     )
     try:
-        _insert_claims(appointment=appointment, units=allocation.units, expires_at=expires_at, now=now)
+        _insert_claims(
+            appointment=appointment, units=allocation.units, expires_at=expires_at, now=now, lapsed=snapshot.lapsed
+        )
     except BookingError:  # a unit went to another booking since the snapshot: allocate again, afresh
         allocation = _allocate_and_claim(
             appointment=appointment,
@@ -188,24 +203,53 @@ def hold_slot(
     `client_key` (bookings/abuse.py client_key_for) caps the live holds of one client address at
     EXPATDESK_MAX_HOLDS_PER_IP and its counter time at its fair share (bookings/fairness.py); empty for
     callers that have no address (tests, commands). `share`, given by the caller, counts the hold as that
-    owner's instead of the address's (an employer's HR staff: fairness.owner_share)."""
+    owner's instead of the address's (an employer's HR staff: fairness.owner_share).
+
+    The locks in the protocol's order (docs/locking.md): the location's shared lock (the service's active flag
+    read in the same statement), the snapshot and the allocation, then the fair-share lock of the address (or
+    of `share`) and the cap on the address's live holds, then the writes. The appointment goes in without a
+    savepoint: a reference drawn twice rolls the whole transaction back, and it runs again."""
     _check_aware(start)
-    _check_service_and_persons(service=service, persons=persons)
+    _check_service_and_persons(service=service, persons=persons, read_flag=False)
     municipality = _check_municipality(service=service, municipality=municipality, location=location)
     expires_at = hold_expiry(now)
-    with hold_transaction(location=location, start=start, now=now, client_key=client_key, share=share) as owner:
-        return hold_in_transaction(
-            location=location,
-            service=service,
-            start=start,
-            persons=persons,
-            now=now,
-            municipality=municipality,
-            language=language,
-            expires_at=expires_at,
+    owner = share if share is not None else fairness.address_share(client_key)
+
+    def lock_owner(allocation: Allocation) -> None:  # after the allocation, before the writes
+        fairness.lock_shares([owner])
+        if owner is None:  # no address (or an owner's key without its share): the cap on holds only
+            _check_holds_per_client(client_key=client_key, now=now, locked=False)
+            return
+        _check_owner_before_hold(
             owner=owner,
-            extra_units=extra_units,
+            holds_of=client_key if share is None else "",
+            location=location,
+            start=start,
+            minutes=len(allocation.units) * location.grid_minutes,
+            now=now,
         )
+
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with transaction.atomic(durable=True):
+                if not capacity_changes(location_id=location.pk, days=days_around(start), service_id=service.pk):
+                    raise _service_inactive()
+                return _hold(
+                    location=location,
+                    service=service,
+                    start=start,
+                    persons=persons,
+                    now=now,
+                    municipality=municipality,
+                    language=language,
+                    expires_at=expires_at,
+                    owner=owner,
+                    extra_units=extra_units,
+                    lock_owner=lock_owner,
+                )
+        except ReferenceDrawnTwice:
+            continue  # rolled back: run the hold again, with a reference drawn afresh
+    raise RuntimeError("Could not draw a unique booking reference.")
 
 
 def hold_in_transaction(
@@ -226,6 +270,40 @@ def hold_in_transaction(
     freed time for the person it offers it to). The caller has checked the input (the municipality in the
     location's spelling) and holds the location's lock and the fair-share locks of `owner` and `mailbox`.
     With `mailbox`, the hold counts against that mailbox's fair share as well (it is held for that person)."""
+    return _hold(
+        location=location,
+        service=service,
+        start=start,
+        persons=persons,
+        now=now,
+        municipality=municipality,
+        language=language,
+        expires_at=expires_at,
+        owner=owner,
+        mailbox=mailbox,
+        extra_units=extra_units,
+    )
+
+
+def _hold(
+    *,
+    location: Location,
+    service: Service,
+    start: datetime,
+    persons: int,
+    now: datetime,
+    municipality: str,
+    language: str,
+    expires_at: datetime,
+    owner: Share | None,
+    mailbox: Share | None = None,
+    extra_units: int = 0,
+    lock_owner: Callable[[Allocation], None] | None = None,
+) -> Appointment:
+    """The hold's appointment, claims, fair shares and audit row. `lock_owner`: the fair-share locks still to
+    take after the allocation, with the checks of the owner's share made then, before the writes (hold_slot);
+    the appointment then goes in without a savepoint (ReferenceDrawnTwice: the caller runs its transaction
+    again)."""
     appointment = _create_and_claim(
         location=location,
         service=service,
@@ -241,8 +319,11 @@ def hold_in_transaction(
         client_key=owner.key if owner is not None else "",
         mailbox_key=mailbox.key if mailbox is not None else "",
         extra_units=extra_units,
+        lock_shares=lock_owner,
+        in_savepoint=lock_owner is None,
     )
-    fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
+    if lock_owner is None:  # else counted before the writes
+        fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
     _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
@@ -309,14 +390,16 @@ def confirm_locked_hold(
     needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     owner = share if share is not None else fairness.address_share(locked.client_key)
     mailbox = fairness.mailbox_share(contact_email)
+    # The rules are read before the fair-share locks (the location lock keeps them as they are), so that those
+    # locks, which serialise every booking of one address or mailbox, are held for as short a time as may be.
+    day = locked.start.astimezone(locked.location.tz).date()
+    rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
     fairness.lock_shares([owner, mailbox])
     parts = visit_parts(locked)  # one part (no query) for a booking of one service
     for part in parts:
         _check_customer_limits(
             service=part.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
         )
-    day = locked.start.astimezone(locked.location.tz).date()
-    rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
     _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
     # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits the
     # rules (a counter made inactive or no longer serving the service, shorter hours).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -95,14 +95,16 @@ class BookingResult:
 # ---- checks ---------------------------------------------------------------------------------
 
 
-def _check_service_and_persons(*, service: Service, persons: int) -> None:
-    # Read the flag from the database: the object may be stale, unsaved, or its row deleted.
+def _check_service_and_persons(*, service: Service, persons: int, read_flag: bool = True) -> None:
+    """The service is active and takes this many persons. The flag is read from the database (the object may
+    be stale, unsaved, or its row deleted) unless `read_flag` is False: a hold reads it with its location lock
+    (hold_slot)."""
     if (
         not service.is_active
         or service.pk is None
-        or not Service.objects.filter(pk=service.pk, is_active=True).exists()
+        or (read_flag and not Service.objects.filter(pk=service.pk, is_active=True).exists())
     ):
-        raise BookingError(BookingError.SERVICE_INACTIVE, _("This service cannot be booked at the moment."))
+        raise _service_inactive()
     if persons < 1:
         raise BookingError(BookingError.TOO_FEW_PERSONS, _("A booking is for at least one person."))
     if persons > min(service.max_persons, MAX_PERSONS_PER_BOOKING):
@@ -110,6 +112,10 @@ def _check_service_and_persons(*, service: Service, persons: int) -> None:
             BookingError.TOO_MANY_PERSONS,
             _("This service can be booked for at most %(max)d persons at once.") % {"max": service.max_persons},
         )
+
+
+def _service_inactive() -> BookingError:
+    return BookingError(BookingError.SERVICE_INACTIVE, _("This service cannot be booked at the moment."))
 
 
 def _check_municipality(*, service: Service, municipality: str, location: Location) -> str:
@@ -257,26 +263,44 @@ def _units_filter(units: Sequence[UnitKey]) -> Q:
 
 
 def _insert_claims(
-    *, appointment: Appointment, units: Sequence[UnitKey], expires_at: datetime | None, now: datetime
+    *,
+    appointment: Appointment,
+    units: Sequence[UnitKey],
+    expires_at: datetime | None,
+    now: datetime,
+    lapsed: Collection[UnitKey] | None = None,
 ) -> None:
     """Claim `units`; a unit held by anyone else raises SLOT_TAKEN and leaves no claim of this call behind.
 
     Lapsed holds still have rows until the sweep; they must not block a real booking, so their rows at these
     units go first. A hold being confirmed at this moment has cleared its rows' expiry under a row lock
-    first: the delete waits for it and then leaves them (docs/locking.md, "Holds")."""
+    first: the delete waits for it and then leaves them (docs/locking.md, "Holds").
+
+    `lapsed`: the lapsed claims the snapshot the units were chosen from saw (CapacitySnapshot.lapsed); when
+    none of them is at one of the units, the delete is left out (docs/locking.md, "Claims": a lapsed claim
+    that the snapshot did not see makes the insert short, and the retry's fresh snapshot sees it)."""
     if not units:
         return
+    delete_lapsed = lapsed is None or any(unit in lapsed for unit in units)
     # In one order for every booking (counter, then time): two bookings that want some of the same units wait
     # for each other at the first of them, never each holding a unit the other wants (a deadlock; a visit's
     # units come part by part, person by person, in no such order).
     units = sorted(units)
     grid = timedelta(minutes=appointment.location.grid_minutes)
     if connection.vendor == "postgresql":
-        _insert_claims_or_none(appointment=appointment, units=units, grid=grid, expires_at=expires_at, now=now)
+        _insert_claims_or_none(
+            appointment=appointment,
+            units=units,
+            grid=grid,
+            expires_at=expires_at,
+            now=now,
+            delete_lapsed=delete_lapsed,
+        )
         return
     try:
         with transaction.atomic():
-            SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+            if delete_lapsed:
+                SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
             SlotClaim.objects.bulk_create(
                 [
                     SlotClaim(
@@ -290,7 +314,13 @@ def _insert_claims(
 
 
 def _insert_claims_or_none(
-    *, appointment: Appointment, units: Sequence[UnitKey], grid: timedelta, expires_at: datetime | None, now: datetime
+    *,
+    appointment: Appointment,
+    units: Sequence[UnitKey],
+    grid: timedelta,
+    expires_at: datetime | None,
+    now: datetime,
+    delete_lapsed: bool = True,
 ) -> None:
     """PostgreSQL: the claims in one INSERT … ON CONFLICT DO NOTHING. A unit that the unique constraint or the
     exclusion constraint on real time (migration 0006) finds taken is skipped, not an error; the row count
@@ -301,7 +331,8 @@ def _insert_claims_or_none(
     then gone at once and release whoever waits for them; deleted instead, they would stay locked by this
     transaction until it ends, and its next attempt at other counters (CLAIM_ATTEMPTS) could wait for a
     booking that waits for those rows: a deadlock (two visits met it in tests/test_visit_races.py)."""
-    SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+    if delete_lapsed:
+        SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
     rows = ", ".join(["(%s, NULL, %s, %s, %s, %s)"] * len(units))  # placeholders only: values are parameters
     params: list[object] = []
     for counter_id, unit_start in units:
@@ -366,6 +397,7 @@ def _allocate_and_claim(
             end_date=day,
             now=now,
             ignore_appointment_id=appointment.pk if keep_units else None,
+            with_lapsed=True,
         )
         _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
         counter_ids = [counter.pk] if counter else None
@@ -387,6 +419,7 @@ def _allocate_and_claim(
                 units=[unit for unit in allocation.units if unit not in keep_units],
                 expires_at=expires_at,
                 now=now,
+                lapsed=snapshot.lapsed,
             )
         except BookingError:
             if attempt == CLAIM_ATTEMPTS - 1:
@@ -394,6 +427,15 @@ def _allocate_and_claim(
             continue
         return allocation
     raise _slot_taken()  # pragma: no cover - the loop always returns or raises
+
+
+class ReferenceDrawnTwice(Exception):
+    """The appointment's INSERT drew a reference another appointment has (the unique constraint said so), in a
+    transaction that took no savepoint for it: the caller rolls the whole transaction back and runs it again."""
+
+
+# How often a booking reference is drawn again after a collision (or a whole hold run again, hold_slot).
+REFERENCE_ATTEMPTS = 5
 
 
 def _create_appointment(
@@ -408,27 +450,37 @@ def _create_appointment(
     language: str,
     hold_expires_at: datetime | None = None,
     end: datetime | None = None,
+    in_savepoint: bool = True,
     **columns: object,
 ) -> Appointment:
     """Insert the appointment (`end`: from its allocation, else the service's length for now; `columns`:
-    more of its fields, so that no UPDATE has to follow)."""
-    for _attempt in range(5):
+    more of its fields, so that no UPDATE has to follow).
+
+    A reference drawn twice is caught by the unique constraint. `in_savepoint`: the INSERT goes in inside a
+    savepoint, and a collision draws again; without (two round trips fewer), a collision raises
+    ReferenceDrawnTwice and the caller runs its transaction again (hold_slot, whose transaction is its own)."""
+    fields = {
+        "service": service,
+        "location": location,
+        "start": start,
+        "end": end or start + service.duration,
+        "persons": persons,
+        "status": status,
+        "municipality": municipality,
+        "language": language,
+        "hold_expires_at": hold_expires_at,
+        "created_at": now,
+        **columns,
+    }
+    if not in_savepoint:
+        try:
+            return Appointment.objects.create(reference=new_reference(short_code=location.short_code), **fields)
+        except IntegrityError as error:  # the transaction is spoilt: only the caller's new run can go on
+            raise ReferenceDrawnTwice from error
+    for _attempt in range(REFERENCE_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Appointment.objects.create(
-                    reference=new_reference(short_code=location.short_code),
-                    service=service,
-                    location=location,
-                    start=start,
-                    end=end or start + service.duration,
-                    persons=persons,
-                    status=status,
-                    municipality=municipality,
-                    language=language,
-                    hold_expires_at=hold_expires_at,
-                    created_at=now,
-                    **columns,
-                )
+                return Appointment.objects.create(reference=new_reference(short_code=location.short_code), **fields)
         except IntegrityError:
             continue  # a reference collision: draw another
     raise RuntimeError("Could not draw a unique booking reference.")
@@ -518,7 +570,23 @@ def _check_holds_per_client(*, client_key: str, now: datetime, locked: bool = Fa
         return
     if not locked:
         abuse.lock_client(client_key)
-    if abuse.live_holds(client_key=client_key, now=now) >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
+    _refuse_past_holds(abuse.live_holds(client_key=client_key, now=now))
+
+
+def _check_owner_before_hold(
+    *, owner: Share, holds_of: str, location: Location, start: datetime, minutes: int, now: datetime
+) -> None:
+    """Before a hold of `minutes` of counter time is written, under `owner`'s fair-share lock, in one query: the
+    live holds of the address `holds_of` (empty: not counted, an owner the caller names) below the cap, and the
+    owner's counter time with the hold's within its share (fairness.check_shares, counted before the write)."""
+    usages, holds = fairness.owner_usage(shares=[owner], location=location, start=start, now=now, holds_of=holds_of)
+    if holds_of:
+        _refuse_past_holds(holds)
+    fairness.refuse_past_share(share=owner, usage=usages[0], adding=minutes)
+
+
+def _refuse_past_holds(holds: int) -> None:
+    if holds >= settings.EXPATDESK_MAX_HOLDS_PER_IP:
         raise BookingError(
             BookingError.TOO_MANY_HOLDS,
             _(
