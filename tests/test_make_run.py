@@ -108,3 +108,33 @@ def test_the_embedded_default_console_is_quiet():
     assert "kombu" not in console and "No hostname was supplied" not in console
     assert "celery.app.trace" not in console and "succeeded in" not in console
     assert " INFO " not in console, console
+
+
+REQUEST_WARNING = """
+import django
+django.setup()
+import logging
+logging.getLogger("django.request").warning("Conflict: /api/v1/holds/")
+logging.getLogger("bookings").error("an error")
+"""
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", True), ("WARNING", True), ("ERROR", False)])
+def test_the_log_level_sets_what_the_console_shows_of_djangos_own_loggers(level, shown):
+    """DJANGO_LOG_LEVEL=ERROR leaves out django.request's warning for every 4xx (a 409 of a stampede), which has
+    a level of its own and would reach the console whatever the root's level."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "expatdesk.settings.production",  # DEBUG off: only the project's handler logs
+        "DJANGO_SECRET_KEY": "k" * 60,
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:5432/never-connected",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_LOG_LEVEL": level,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", REQUEST_WARNING], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert ("Conflict: /api/v1/holds/" in result.stderr) is shown, result.stderr
+    assert "an error" in result.stderr

@@ -408,6 +408,7 @@ CONTENT_SECURITY_POLICY = {
 # Logs: one JSON object a line (DJANGO_LOG_FORMAT=json, the production default) or plain text.
 # Log messages carry ids and references, never names, e-mail addresses or phone numbers.
 DJANGO_LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "plain")
+DJANGO_LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -421,9 +422,12 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "json" if DJANGO_LOG_FORMAT == "json" else "plain",
             "filters": ["redact"],
+            # On the handler too: Django's own loggers (django.request's warning for every 4xx) have a level of
+            # their own and reach the root's handler whatever the root's level is.
+            "level": DJANGO_LOG_LEVEL,
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": DJANGO_LOG_LEVEL},
 }
 
 # The day of the visit (queueing/, issue 15).
