@@ -433,6 +433,12 @@ class _Config:
 _CONFIGS: dict[int, tuple[int, _Config]] = {}
 
 
+def forget_kept_configurations() -> None:
+    """As a new process: the next read of each location's configuration costs its three queries again (the
+    benchmark's first run, tests that compare query counts)."""
+    _CONFIGS.clear()
+
+
 def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:
     """Per location: its active counters with the services they serve that the location offers (and the
     location's own notice and horizon of each, in the same query), all its opening hours and its closures

@@ -140,7 +140,7 @@ def test_after_any_change_the_engine_answers_as_if_it_had_never_kept_anything(de
     free_starts(desk, service, monday_morning)
     change(desk, service)
     kept_after = free_starts(desk, service, monday_morning)
-    availability._CONFIGS.clear()
+    availability.forget_kept_configurations()
     assert kept_after == free_starts(desk, service, monday_morning)
 
 
