@@ -562,6 +562,14 @@ def load_rules(*, location: Location, start_date: date, end_date: date, now: dat
     """The booking rules for [start_date, end_date] without the claims (`_load_configs`): counters and their
     services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free."""
     config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    return _rules_of(config, location=location, start_date=start_date, end_date=end_date, now=now)
+
+
+def _rules_of(
+    config: _Config, *, location: Location, start_date: date, end_date: date, now: datetime
+) -> CapacitySnapshot:
+    """A snapshot of the configuration's rules without claims, the location's own notice and horizon of each
+    service among them."""
     return CapacitySnapshot(
         location=location,
         start_date=start_date,
@@ -572,6 +580,7 @@ def load_rules(*, location: Location, start_date: date, end_date: date, now: dat
         closures=config.closures,
         taken=set(),
         claims_counters=frozenset(),
+        service_rules=config.service_rules,
     )
 
 
@@ -754,18 +763,7 @@ def _first_window_end(
     """The last day of the first window of claims read for the first free day (FIRST_WINDOW_OPEN_DAYS)."""
     today = now.astimezone(location.tz).date()
     end = min(last_day, today + timedelta(days=FIRST_WINDOW_DAYS - 1))
-    rules = CapacitySnapshot(
-        location=location,
-        start_date=today,
-        end_date=end,
-        now=now,
-        counter_services=config.counter_services,
-        opening_hours=config.opening_hours,
-        closures=config.closures,
-        taken=set(),
-        claims_counters=frozenset(),
-        service_rules=config.service_rules,
-    )
+    rules = _rules_of(config, location=location, start_date=today, end_date=end, now=now)
     earliest = min(rules.earliest_start(service) for service in services)
     open_days = 0
     for day in rules.days():

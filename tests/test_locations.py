@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core import mail
@@ -21,7 +21,7 @@ from bookings.actions.configuration import SERVICE_IN_USE, ConfigurationRefused
 from bookings.models import Appointment, AppointmentStatus, Closure, ConfigurationEvent, LocationService, SlotClaim
 from bookings.municipalities import canonical_municipality
 from tests.support.configuration import forget_kept_configurations
-from tests.support.factories import LocationFactory, make_desk
+from tests.support.factories import LocationFactory, make_desk, offer
 from tests.support.locations import EINDHOVEN_MUNICIPALITIES, make_two_desks, working_day
 from tests.support.public_flow import confirmed_token, details_data, first_times_url, starts_on
 from tests.support.urls import flow_url
@@ -523,3 +523,29 @@ def test_changing_a_locations_offers_bumps_only_its_own_cache_version(two, djang
         )
     assert version_token(location_id=two.b.pk) != before[two.b.pk]
     assert version_token(location_id=two.a.pk) == before[two.a.pk]
+
+
+def test_a_hold_beyond_the_services_own_horizon_is_confirmed_within_the_locations_longer_one(service, monday_morning):
+    """The location's own horizon (LocationService) holds at confirmation too, not only when the time is held:
+    the rules the confirmation reads carry the location's own notice and horizon."""
+    desk = make_desk(services=[service])
+    assert service.booking_horizon_days < 60
+    offer(desk, [service], booking_horizon_days=90)
+    start = datetime.combine(
+        monday_morning.date() + timedelta(days=57), time(9, 0), tzinfo=desk.tz
+    )  # a Tuesday, 57 days ahead
+    held = actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    booked = actions.confirm_hold(
+        appointment=held, names=[PersonName("Jane", "Doe")], contact_email="jane@example.org", now=monday_morning
+    )
+    assert booked.appointment.status == "booked"
+
+
+def test_a_time_beyond_the_locations_own_horizon_is_refused_naming_that_horizon(service, monday_morning):
+    desk = make_desk(services=[service])
+    offer(desk, [service], booking_horizon_days=7)
+    start = datetime.combine(monday_morning.date() + timedelta(days=15), time(9, 0), tzinfo=desk.tz)  # a Tuesday
+    with pytest.raises(BookingError) as refused:
+        actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    assert refused.value.code == BookingError.OUTSIDE_HORIZON
+    assert "at most 7 days ahead" in str(refused.value)

@@ -155,7 +155,7 @@ def _check_start(
     if day > snapshot.latest_bookable_day(service):
         raise BookingError(
             BookingError.OUTSIDE_HORIZON,
-            _("This service can be booked at most %(days)d days ahead.") % {"days": service.booking_horizon_days},
+            _("This service can be booked at most %(days)d days ahead.") % {"days": snapshot.horizon_days(service)},
         )
     intervals = snapshot.opening_intervals(day)
     if not intervals:
