@@ -623,7 +623,7 @@ def free_slot_times(
     extra_units: int = 0,
 ) -> dict[date, list[tuple[int, int, int]]]:
     """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
-    (start epoch seconds, local start minute of the day, local end minute). Four queries."""
+    (start epoch seconds, local start minute of the day, local end minute). One snapshot (`load_snapshot`)."""
     snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
     result: dict[date, list[tuple[int, int, int]]] = {}
     for day in snapshot.days():
