@@ -442,7 +442,7 @@ def load_planner(
     enforce_notice: bool = True,
 ) -> VisitPlanner:
     """A planner for the visit at `location` over [start_date, end_date]: one snapshot of the claims of the
-    counters that serve one of the parts, so four queries whatever the number of parts and appointments.
+    counters that serve one of the parts (`load_snapshot`), whatever the number of parts and appointments.
     `ignore_appointment_id`: as if that appointment's claims were free (a visit being moved).
     `max_wait_minutes`: the location's own (Location.max_wait_minutes) unless given."""
     check_parts(parts)
