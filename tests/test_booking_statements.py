@@ -8,7 +8,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -254,6 +254,21 @@ def test_a_reference_drawn_twice_runs_the_hold_again(desk, service, monday_morni
     assert Appointment.objects.count() == 2
     assert SlotClaim.objects.filter(appointment=second).count() == second.claimed_units == 1
     assert AppointmentEvent.objects.filter(appointment=second).count() == 1
+
+
+def test_another_constraint_refusing_the_appointment_is_not_drawn_again(desk, service, monday_morning, monkeypatch):
+    """Only the reference's unique constraint makes the hold run again; any other is an error at once."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    calls = []
+
+    def refused(**fields):
+        calls.append(fields)
+        raise IntegrityError('new row violates check constraint "appointment_persons_positive"')
+
+    monkeypatch.setattr(Appointment.objects, "create", refused)
+    with pytest.raises(IntegrityError):
+        actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
+    assert len(calls) == 1
 
 
 def test_a_booking_over_the_api_reads_nothing_its_action_knows(postgresql, client, desk, service):

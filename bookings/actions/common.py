@@ -476,6 +476,8 @@ def _create_appointment(
         try:
             return Appointment.objects.create(reference=new_reference(short_code=location.short_code), **fields)
         except IntegrityError as error:  # the transaction is spoilt: only the caller's new run can go on
+            if "reference" not in str(error):  # another constraint: not a matter of drawing again
+                raise
             raise ReferenceDrawnTwice from error
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
