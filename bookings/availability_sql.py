@@ -86,6 +86,18 @@ def columns(model: type[models.Model]) -> str:
     return ", ".join(sql_name(model, f.name) for f in model._meta.concrete_fields)
 
 
+def first_of(model: type[ModelT], **equal: object) -> ModelT | None:
+    """The row of `model` whose fields equal `equal` (a unique one: a code, a short code), or None: one query,
+    without building a queryset (a hold over the API looks up its location and service this way)."""
+    if not plain_sql():
+        return model._default_manager.filter(**equal).first()
+    ops = connections[_alias(None)].ops
+    where = " AND ".join(f"{sql_name(model, name)} = %s" for name in equal)
+    values = [ops.adapt_unknown_value(value) for value in equal.values()]
+    found = instances(model, fetch(f"SELECT {columns(model)} FROM {sql_name(model)} WHERE {where} LIMIT 1", values))  # noqa: S608
+    return found[0] if found else None
+
+
 def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:
     """location id → the version of its configuration (bookings.models.ConfigurationVersion): one query."""
     if not plain_sql():

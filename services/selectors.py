@@ -11,10 +11,6 @@ def active_services() -> QuerySet[Service]:
     return Service.objects.active().order_by("display_order", "code")
 
 
-def service_by_code(*, code: str) -> Service | None:
-    return Service.objects.filter(code=code).first()
-
-
 def visit_order(services: Iterable[Service]) -> list[Service]:
     """The services of a one-stop visit in the order the desk runs them: each ServiceOrder rule between two
     of them is kept; otherwise by display order (one query)."""

@@ -17,10 +17,12 @@ from bookings.models import (
     Closure,
     ConfigurationVersion,
     Counter,
+    Location,
     LocationService,
     OpeningHours,
     SlotClaim,
 )
+from services.models import Service
 from tests.support.factories import CounterFactory, LocationFactory, OpeningHoursFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +155,24 @@ def test_the_claim_rows_are_the_live_claims(desks):
         )
         assert sorted(found) == expected
         assert expected  # the case reads something
+
+
+def test_first_of_is_the_orms_first(db):
+    active, inactive = LocationFactory(), LocationFactory(is_active=False)
+    service = ServiceFactory()
+    for model, equal in (
+        (Location, {"short_code": active.short_code, "is_active": True}),
+        (Location, {"short_code": inactive.short_code, "is_active": True}),
+        (Location, {"short_code": inactive.short_code, "is_active": False}),
+        (Location, {"short_code": "NOPE", "is_active": True}),
+        (Service, {"code": service.code}),
+        (Service, {"code": "no-such-service"}),
+    ):
+        found = availability_sql.first_of(model, **equal)
+        expected = model._default_manager.filter(**equal).first()
+        assert found == expected, (model, equal)
+        if found is not None:
+            assert [getattr(found, f.attname) for f in model._meta.concrete_fields] == [
+                getattr(expected, f.attname) for f in model._meta.concrete_fields
+            ]
+            assert not found._state.adding

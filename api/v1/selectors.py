@@ -6,6 +6,7 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from bookings import availability_sql
 from bookings.models import Counter, Location, LocationService, OpeningHours
 from services.models import Service
 from services.selectors import active_services
@@ -50,7 +51,13 @@ def active_location(*, short_code: str, today: date) -> Location | None:
 
 
 def bookable_location(*, short_code: str) -> Location | None:
-    return Location.objects.filter(short_code=short_code, is_active=True).first()
+    """The active location with this short code, or None: one plain query (a hold looks it up on every try)."""
+    return availability_sql.first_of(Location, short_code=short_code, is_active=True)
+
+
+def service_with_code(*, code: str) -> Service | None:
+    """The service with this code, active or not (the action says which), or None: one plain query."""
+    return availability_sql.first_of(Service, code=code)
 
 
 def offers(location: Location) -> list[LocationService]:
