@@ -234,7 +234,7 @@ def hold_slot(
             with transaction.atomic(durable=True):
                 if not capacity_changes(location_id=location.pk, days=days_around(start), service_id=service.pk):
                     raise _service_inactive()
-                return _hold(
+                return hold_in_transaction(
                     location=location,
                     service=service,
                     start=start,
@@ -265,45 +265,18 @@ def hold_in_transaction(
     owner: Share | None,
     mailbox: Share | None = None,
     extra_units: int = 0,
-) -> Appointment:
-    """The body of a hold, for actions that hold as one step of their own transaction (the waitlist holds
-    freed time for the person it offers it to). The caller has checked the input (the municipality in the
-    location's spelling) and holds the location's lock and the fair-share locks of `owner` and `mailbox`.
-    With `mailbox`, the hold counts against that mailbox's fair share as well (it is held for that person)."""
-    return _hold(
-        location=location,
-        service=service,
-        start=start,
-        persons=persons,
-        now=now,
-        municipality=municipality,
-        language=language,
-        expires_at=expires_at,
-        owner=owner,
-        mailbox=mailbox,
-        extra_units=extra_units,
-    )
-
-
-def _hold(
-    *,
-    location: Location,
-    service: Service,
-    start: datetime,
-    persons: int,
-    now: datetime,
-    municipality: str,
-    language: str,
-    expires_at: datetime,
-    owner: Share | None,
-    mailbox: Share | None = None,
-    extra_units: int = 0,
     lock_owner: Callable[[Allocation], None] | None = None,
 ) -> Appointment:
-    """The hold's appointment, claims, fair shares and audit row. `lock_owner`: the fair-share locks still to
-    take after the allocation, with the checks of the owner's share made then, before the writes (hold_slot);
-    the appointment then goes in without a savepoint (ReferenceDrawnTwice: the caller runs its transaction
-    again)."""
+    """The body of a hold: its appointment, claims, fair shares and audit row, for hold_slot and for actions
+    that hold as one step of their own transaction (the waitlist holds freed time for the person it offers it
+    to). The caller has checked the input (the municipality in the location's spelling) and holds the
+    location's lock. With `mailbox`, the hold counts against that mailbox's fair share as well (it is held for
+    that person).
+
+    Without `lock_owner` the caller holds the fair-share locks of `owner` and `mailbox` too, and the appointment
+    goes in inside a savepoint. With it (hold_slot), `lock_owner` takes those locks after the allocation and
+    checks the owner's share then, before the writes; the appointment goes in without a savepoint
+    (ReferenceDrawnTwice: the caller runs its transaction again)."""
     appointment = _create_and_claim(
         location=location,
         service=service,
