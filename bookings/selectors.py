@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
+from bookings import availability_sql
 from bookings.models import (
     LIVE_STATUSES,
     Appointment,
@@ -154,8 +155,9 @@ def hold_to_confirm(*, appointment_id: int) -> Appointment | None:
 
 
 def bookable_service(*, code: str) -> Service | None:
-    """The service with this code, active or not (the view tells the person when it is inactive)."""
-    return Service.objects.filter(code=code).first()
+    """The service with this code, active or not (the view tells the person when it is inactive): one plain
+    query (a hold over the API looks it up on every try)."""
+    return availability_sql.first_of(Service, code=code)
 
 
 def horizon_days_at(*, location: Location, service: Service) -> int:

@@ -18,7 +18,7 @@ from api.v1 import selectors as api_selectors
 from api.v1 import tokens
 from api.v1.docs import error_responses
 from api.v1.errors import ApiError
-from api.v1.selectors import bookable_location, service_with_code
+from api.v1.selectors import bookable_location
 from api.v1.serializers import (
     BookingCreatedSerializer,
     BookingSerializer,
@@ -136,7 +136,7 @@ class HoldView(PrivateAnswerView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         location = _location_for_hold(data["location"])
-        service = service_with_code(code=data["service"])
+        service = booking_selectors.bookable_service(code=data["service"])
         if service is None:
             raise _unknown("service", "unknown_service", _("There is no such service."))
         appointment = actions.hold_slot(

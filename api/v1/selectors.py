@@ -55,11 +55,6 @@ def bookable_location(*, short_code: str) -> Location | None:
     return availability_sql.first_of(Location, short_code=short_code, is_active=True)
 
 
-def service_with_code(*, code: str) -> Service | None:
-    """The service with this code, active or not (the action says which), or None: one plain query."""
-    return availability_sql.first_of(Service, code=code)
-
-
 def offers(location: Location) -> list[LocationService]:
     """The location's offers of active services that some active counter of it serves, in the catalogue's
     order (needs `active_locations`' prefetch)."""
