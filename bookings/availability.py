@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
+from django.db.models import F, Q
 from django.utils import translation
 
 from bookings import availability_sql
@@ -54,7 +55,7 @@ from bookings.availability_units import (
     read_claim_rows,
     read_claims,
 )
-from bookings.models import Closure, Location, OpeningHours
+from bookings.models import Closure, Counter, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -442,18 +443,29 @@ def forget_kept_configurations() -> None:
 def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:
     """Per location: its active counters with the services they serve that the location offers (and the
     location's own notice and horizon of each, in the same query), all its opening hours and its closures
-    and those of every location. Three queries, whatever the number of locations."""
+    and those of every location. Three queries, whatever the number of locations, once per version of a
+    location's configuration in a process (the ORM's: off the hot path, which reads the version alone)."""
     counter_services: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     rules: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
-    # Only what the location offers: the offer's join is filtered and read by this one query.
-    for counter_id, location_id, service_id, notice, horizon in availability_sql.counter_services_rows(location_ids):
+    for counter_id, location_id, service_id, notice, horizon in Counter.services.through.objects.filter(
+        counter__location_id__in=sorted(location_ids),
+        counter__is_active=True,
+        # Only what the location offers: the offer's join is filtered and read by this one query.
+        service__location_offers__location_id=F("counter__location_id"),
+    ).values_list(
+        "counter_id",
+        "counter__location_id",
+        "service_id",
+        "service__location_offers__minimum_notice_minutes",
+        "service__location_offers__booking_horizon_days",
+    ):
         counter_services[location_id][counter_id].add(service_id)
         rules[location_id][service_id] = (notice, horizon)
     hours: dict[int, list[OpeningHours]] = defaultdict(list)
-    for row in availability_sql.opening_hours_of(location_ids, start_date=date.min, end_date=date.max):
+    for row in OpeningHours.objects.filter(location_id__in=sorted(location_ids)):
         hours[row.location_id].append(row)
     closures: dict[int | None, list[Closure]] = defaultdict(list)
-    for closure in availability_sql.closures_of(location_ids, start_date=date.min, end_date=date.max):
+    for closure in Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)):
         closures[closure.location_id].append(closure)
     return {
         location_id: _Config(

@@ -1,7 +1,8 @@
-"""The snapshot's queries as plain SQL (bookings/availability.py and availability_units.py use them).
+"""The hot reads as plain SQL: a snapshot's two queries (the configuration's version and the claims,
+bookings/availability.py and availability_units.py) and the look-ups of a location and a service by code.
 
-Read-only. The same rows as the ORM queries they replace, without building a queryset each time: a
-snapshot's queries are small and run on every computed answer, and building and compiling them through
+Read-only. The same rows as the ORM queries they replace, without building a queryset each time: these
+queries are small and run on every computed answer and every hold, and building and compiling them through
 the ORM cost more than running them (about 0.3 ms a query, of a first free day's 3.6 ms). Parameters are
 adapted by the backend's own operations (as the ORM does), and the rows of the model tables are turned into
 model instances with `from_db`, their dates and times parsed where the driver gives text (SQLite).
@@ -12,13 +13,12 @@ PostgreSQL and SQLite are written out; any other backend takes the ORM path (`pl
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from django.db import connections, models
-from django.db.models import F, Q
 
-from bookings.models import Closure, ConfigurationVersion, Counter, LocationService, OpeningHours, SlotClaim
+from bookings.models import ConfigurationVersion, Counter, SlotClaim
 
 # Whole seconds since 1970 of a timestamp column, as an integer: date_part gives a double (EXTRACT gives
 # numeric, slower to compute and to cast), exact for whole seconds.
@@ -112,79 +112,6 @@ def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:
         f" WHERE {sql_name(ConfigurationVersion, 'location_id')} IN ({placeholders(location_ids)})"
     )
     return dict(fetch(sql, sorted(location_ids)))
-
-
-def counter_services_rows(location_ids: Collection[int]) -> list[tuple[int, int, int, int | None, int | None]]:
-    """(counter id, location id, service id, the location's minimum notice minutes, horizon days) of every
-    active counter of these locations and each service it serves that its location offers: one query."""
-    if not plain_sql():
-        return list(
-            Counter.services.through.objects.filter(
-                counter__location_id__in=sorted(location_ids),
-                counter__is_active=True,
-                service__location_offers__location_id=F("counter__location_id"),
-            ).values_list(
-                "counter_id",
-                "counter__location_id",
-                "service_id",
-                "service__location_offers__minimum_notice_minutes",
-                "service__location_offers__booking_horizon_days",
-            )
-        )
-    through = Counter.services.through
-    counter, service = sql_name(through, "counter"), sql_name(through, "service")
-    location = sql_name(Counter, "location")
-    # Every query here: names from the models, values as parameters (hence the noqa).
-    sql = (
-        f"SELECT {counter}, {location}, {service},"  # noqa: S608
-        f" {sql_name(LocationService, 'minimum_notice_minutes')}, {sql_name(LocationService, 'booking_horizon_days')}"
-        f" FROM {sql_name(through)} INNER JOIN {sql_name(Counter)} ON ({counter} = {sql_name(Counter, 'id')})"
-        f" INNER JOIN {sql_name(LocationService)} ON ({sql_name(LocationService, 'service')} = {service}"
-        f" AND {sql_name(LocationService, 'location')} = {location})"
-        f" WHERE {sql_name(Counter, 'is_active')} AND {location} IN ({placeholders(location_ids)})"
-    )
-    return fetch(sql, sorted(location_ids))
-
-
-def opening_hours_of(location_ids: Collection[int], *, start_date: date, end_date: date) -> list[OpeningHours]:
-    """The opening hours of these locations valid at some day of [start_date, end_date]: one query."""
-    if not plain_sql():
-        return list(
-            OpeningHours.objects.filter(location_id__in=sorted(location_ids))
-            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end_date))
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start_date))
-        )
-    ops = connections[_alias(None)].ops
-    valid_from, valid_until = sql_name(OpeningHours, "valid_from"), sql_name(OpeningHours, "valid_until")
-    sql = (
-        f"SELECT {columns(OpeningHours)} FROM {sql_name(OpeningHours)}"  # noqa: S608
-        f" WHERE {sql_name(OpeningHours, 'location')} IN ({placeholders(location_ids)})"
-        f" AND ({valid_from} IS NULL OR {valid_from} <= %s) AND ({valid_until} IS NULL OR {valid_until} >= %s)"
-        f" ORDER BY {sql_name(OpeningHours, 'location')}, {sql_name(OpeningHours, 'weekday')},"
-        f" {sql_name(OpeningHours, 'start_time')}, {sql_name(OpeningHours, 'id')}"
-    )
-    params = [*sorted(location_ids), ops.adapt_datefield_value(end_date), ops.adapt_datefield_value(start_date)]
-    return instances(OpeningHours, fetch(sql, params))
-
-
-def closures_of(location_ids: Collection[int], *, start_date: date, end_date: date) -> list[Closure]:
-    """The closures of these locations and of every location that overlap [start_date, end_date]: one query."""
-    if not plain_sql():
-        return list(
-            Closure.objects.filter(Q(location_id__in=sorted(location_ids)) | Q(location__isnull=True)).filter(
-                start_date__lte=end_date, end_date__gte=start_date
-            )
-        )
-    ops = connections[_alias(None)].ops
-    location = sql_name(Closure, "location")
-    sql = (
-        f"SELECT {columns(Closure)} FROM {sql_name(Closure)}"  # noqa: S608
-        f" WHERE ({location} IN ({placeholders(location_ids)}) OR {location} IS NULL)"
-        f" AND {sql_name(Closure, 'start_date')} <= %s AND {sql_name(Closure, 'end_date')} >= %s"
-        f" ORDER BY {sql_name(Closure, 'start_date')}, {sql_name(Closure, 'id')}"
-    )
-    params = [*sorted(location_ids), ops.adapt_datefield_value(end_date), ops.adapt_datefield_value(start_date)]
-    return instances(Closure, fetch(sql, params))
 
 
 def claim_rows(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db.models import F, Q
+from django.db.models import Q
 
 from bookings import availability_sql
 from bookings.availability_units import _epoch_seconds
@@ -19,7 +19,6 @@ from bookings.models import (
     Counter,
     Location,
     LocationService,
-    OpeningHours,
     SlotClaim,
 )
 from services.models import Service
@@ -28,10 +27,6 @@ from tests.support.factories import CounterFactory, LocationFactory, OpeningHour
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-
-
-def fields(instances) -> list[tuple]:
-    return sorted(tuple(getattr(i, f.attname) for f in type(i)._meta.concrete_fields) for i in instances)
 
 
 @pytest.fixture
@@ -54,41 +49,6 @@ def desks():
     Closure.objects.create(location=None, start_date=date(2026, 12, 24), end_date=date(2026, 12, 24), reason="All")
     Closure.objects.create(location=there, start_date=date(2026, 12, 2), end_date=date(2026, 12, 2), reason="There")
     return here, there, one, not_offered
-
-
-@pytest.mark.parametrize(
-    ("start", "end"), [(date(2026, 12, 1), date(2026, 12, 31)), (date(2026, 12, 10), date(2027, 1, 6))]
-)
-def test_the_configuration_rows_are_the_orm_rows(desks, start, end):
-    here, there, _one, _not_offered = desks
-    for ids in ([here.pk], [here.pk, there.pk]):
-        assert sorted(availability_sql.counter_services_rows(ids)) == sorted(
-            Counter.services.through.objects.filter(
-                counter__location_id__in=ids,
-                counter__is_active=True,
-                service__location_offers__location_id=F("counter__location_id"),
-            ).values_list(
-                "counter_id",
-                "counter__location_id",
-                "service_id",
-                "service__location_offers__minimum_notice_minutes",
-                "service__location_offers__booking_horizon_days",
-            )
-        )
-        hours = availability_sql.opening_hours_of(ids, start_date=start, end_date=end)
-        assert all(isinstance(row.start_time, time) and not row._state.adding for row in hours)
-        assert fields(hours) == fields(
-            OpeningHours.objects.filter(location_id__in=ids)
-            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=end))
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start))
-        )
-        closures = availability_sql.closures_of(ids, start_date=start, end_date=end)
-        assert [c.start_date for c in closures] == sorted(c.start_date for c in closures)
-        assert fields(closures) == fields(
-            Closure.objects.filter(Q(location_id__in=ids) | Q(location__isnull=True)).filter(
-                start_date__lte=end, end_date__gte=start
-            )
-        )
 
 
 def test_the_configuration_versions_are_the_orm_rows(desks):
