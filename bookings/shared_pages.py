@@ -53,12 +53,10 @@ def shareable(request: HttpRequest) -> bool:
     )
 
 
-def _raw(request: HttpRequest) -> str:
-    return repr((request.path_info, request.META.get("QUERY_STRING", ""), get_language()))
-
-
-def _alias_key(request: HttpRequest) -> str:
-    return "page:alias:" + hashlib.sha256(_raw(request).encode()).hexdigest()[:32]
+def _digest(request: HttpRequest) -> str:
+    """What the page depends on besides its location's version: its address, query and language."""
+    raw = repr((request.path_info, request.META.get("QUERY_STRING", ""), get_language()))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def _with_token(request: HttpRequest, page: str) -> HttpResponse:
@@ -83,9 +81,9 @@ def shared_page(
     def rendered() -> str:
         return _TOKEN_FIELD.sub(rf"\g<1>{_PLACEHOLDER}\g<2>", render_to_string(template, context, request))
 
-    digest = hashlib.sha256(_raw(request).encode()).hexdigest()[:32]
+    digest = _digest(request)
     page = shared_under_alias(
-        _alias_key(request), f"page:{location.pk}:{digest}", location_id=location.pk, day=day, compute=rendered
+        f"page:alias:{digest}", f"page:{location.pk}:{digest}", location_id=location.pk, day=day, compute=rendered
     )
     return _with_token(request, page)
 
@@ -100,7 +98,7 @@ def cached_page(request: HttpRequest) -> HttpResponse | None:
         return None
     if match.view_name not in SHARED_PAGES:
         return None
-    page = aliased(_alias_key(request))
+    page = aliased(f"page:alias:{_digest(request)}")
     if not isinstance(page, str):
         return None
     response = _with_token(request, page)
