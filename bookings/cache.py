@@ -119,21 +119,25 @@ def bump_availability(*, location_id: int, days: Iterable[date] | None) -> None:
 
 
 def availability_changed(*, location_id: int, days: Iterable[date] | None) -> None:
-    """Bump the versions once the current transaction commits (right away outside one).
+    """Bump the versions once the current transaction commits (right away outside one): no cache round trip
+    while the transaction holds its locks, and none for one that rolls back.
 
-    Skipped while the location has no version in the cache: then no answer is cached under one (a
-    reader creates the version before it caches), and the next reader starts a new version anyway.
+    After the commit, skipped while the location has no version in the cache: then no answer is cached
+    under one. Looking after the commit, not before it, is what makes the skip safe: a reader makes the
+    version before it reads the claims (`version_token`), so either it made it before we looked (we bump
+    it) or it reads the claims after our commit (its answer is current).
 
     Robust: a cache that is down must not fail a booking that has committed; its answers then live
     at most EXPATDESK_SLOT_CACHE_SECONDS.
     """
-    try:
-        if cache.get(_any_key(location_id)) is None:
-            return  # no answer about this location is cached under a version: nothing to invalidate
-    except Exception:  # the cache is down: the action goes on; the bump after the commit is tried anyway
-        logger.warning("Cache unavailable while marking availability of location %s changed.", location_id)
     days = None if days is None else list(days)
-    transaction.on_commit(lambda: bump_availability(location_id=location_id, days=days), robust=True)
+    transaction.on_commit(lambda: _bump_if_read(location_id=location_id, days=days), robust=True)
+
+
+def _bump_if_read(*, location_id: int, days: list[date] | None) -> None:
+    if cache.get(_any_key(location_id)) is None:
+        return  # no answer about this location is cached under a version: nothing to invalidate
+    bump_availability(location_id=location_id, days=days)
 
 
 # ---- shared answers: one computation per version, the others wait or serve the previous one -------------

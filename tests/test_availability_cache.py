@@ -52,12 +52,45 @@ def test_a_booking_bumps_its_location_and_day_after_the_commit_only(
     assert after[2] == before[2]  # Thursday untouched (days either side of the UTC date may be bumped)
 
 
-def test_nothing_is_queued_while_no_version_is_cached(
+def test_nothing_is_bumped_while_no_version_is_cached(
     desk, service, monday_morning, django_capture_on_commit_callbacks
 ):
+    with django_capture_on_commit_callbacks(execute=True):
+        book(desk, service, monday_morning)
+    assert cache.get(f"availability-version:{desk.pk}:any") is None  # no cached answer to drop: no version made
+
+
+def test_a_version_first_read_while_a_booking_commits_is_bumped(
+    desk, service, monday_morning, django_capture_on_commit_callbacks
+):
+    """A reader makes the location's first version after the booking looked for one but before the booking
+    committed, and reads the claims before that commit: its answer is stale, so the version it cached the
+    answer under must be bumped. The booking looks for a version after its commit (bookings/cache.py
+    availability_changed); looking inside the transaction, it found none and bumped nothing."""
     with django_capture_on_commit_callbacks() as callbacks:
         book(desk, service, monday_morning)
-    assert callbacks == []  # no e-mail address, and no cached answer to drop
+    read_meanwhile = tokens(desk, TUESDAY)  # the reader's version: made now, its claims read before the commit
+    for callback in callbacks:
+        callback()  # the commit
+    after = tokens(desk, TUESDAY)
+    assert after[0] != read_meanwhile[0] and after[1] != read_meanwhile[1]
+
+
+def test_a_booking_reads_the_cache_only_after_its_commit(
+    desk, service, monday_morning, django_capture_on_commit_callbacks, monkeypatch
+):
+    """No cache round trip while the booking holds its locks, and none at all for one that rolls back."""
+    tokens(desk, TUESDAY)
+    calls = []
+    for name in ("get", "get_many", "incr", "set", "add"):
+        original = getattr(cache, name)
+        monkeypatch.setattr(cache, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+    with django_capture_on_commit_callbacks() as callbacks:
+        book(desk, service, monday_morning)
+    assert calls == []
+    for callback in callbacks:
+        callback()
+    assert "incr" in calls
 
 
 def test_cancel_reschedule_hold_expiry_and_closures_bump(
