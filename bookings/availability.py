@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import translation
 
 from bookings import availability_sql
@@ -54,8 +54,9 @@ from bookings.availability_units import (
     _micros_of_day,
     read_claim_rows,
     read_claims,
+    taken_of_rows,
 )
-from bookings.models import Closure, Counter, Location, OpeningHours
+from bookings.models import Closure, ConfigurationVersion, Counter, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -485,8 +486,16 @@ def _load_configs(*, location_ids: Collection[int], start_date: date, end_date: 
     versions, and the three of `_read_configs` only for the locations whose version this process has not
     read the configuration under (docs/locking.md §2: inside the location lock, the version read is the
     configuration's as of the lock)."""
+    versions = availability_sql.configuration_versions(sorted(set(location_ids)))
+    return _configs_under(versions, location_ids=location_ids, start_date=start_date, end_date=end_date)
+
+
+def _configs_under(
+    versions: dict[int, int], *, location_ids: Collection[int], start_date: date, end_date: date
+) -> dict[int, _Config]:
+    """The configurations of `location_ids` under the `versions` just read (a location without one has no
+    configuration rows yet): kept ones where this process read them under the same version, else read."""
     wanted = sorted(set(location_ids))
-    versions = availability_sql.configuration_versions(wanted)
     kept = {pk: _CONFIGS[pk][1] for pk in wanted if pk in versions and _CONFIGS.get(pk, (None,))[0] == versions[pk]}
     stale = [pk for pk in wanted if pk not in kept]
     if stale:
@@ -512,19 +521,27 @@ def _snapshot(
     ignore_appointment_id: int | None,
     claims_counters: frozenset[int] | None,
     with_lapsed: bool = False,
+    rows: list[tuple] | None = None,
 ) -> CapacitySnapshot:
+    """The snapshot of `config` and the claims (`rows`, the claim rows of every counter already read with
+    the version: availability_sql.version_and_claim_rows; else read here)."""
     tz = location.tz
     lapsed: set[UnitKey] | None = set() if with_lapsed else None
-    taken = read_claims(
-        location=location,
-        counter_ids=claims_counters,
-        range_start=datetime.combine(start_date, time.min, tzinfo=tz),
-        range_end=datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz),
-        now=now,
-        ignore_appointment_id=ignore_appointment_id,
-        step=location.grid_minutes * 60,
-        lapsed_into=lapsed,
-    )
+    range_start = datetime.combine(start_date, time.min, tzinfo=tz)
+    step = location.grid_minutes * 60
+    if rows is not None:
+        taken = taken_of_rows(rows, range_start=range_start, step=step, lapsed_into=lapsed)
+    else:
+        taken = read_claims(
+            location=location,
+            counter_ids=claims_counters,
+            range_start=range_start,
+            range_end=_range_end(end_date, tz),
+            now=now,
+            ignore_appointment_id=ignore_appointment_id,
+            step=step,
+            lapsed_into=lapsed,
+        )
     return CapacitySnapshot(
         location=location,
         start_date=start_date,
@@ -540,6 +557,10 @@ def _snapshot(
     )
 
 
+def _range_end(end_date: date, tz: object) -> datetime:
+    return datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz)
+
+
 def load_snapshot(
     *,
     location: Location,
@@ -550,14 +571,31 @@ def load_snapshot(
     services: Iterable[Service] | None = None,
     with_lapsed: bool = False,
 ) -> CapacitySnapshot:
-    """Read everything availability needs for [start_date, end_date] at `location`, in two queries (five
-    when the configuration is read afresh, `_load_configs`).
+    """Read everything availability needs for [start_date, end_date] at `location`: in one query for every
+    counter's claims (the configuration's version read with them), in two with `services` (the version, then
+    the claims of the counters that serve them); three more when the configuration is read afresh
+    (`_configs_under`).
 
     With `services`, only the claims of the counters that serve one of them are read: the snapshot
     then answers for those services only. With `with_lapsed`, the lapsed claims too, in the same query
     (CapacitySnapshot.lapsed: a booking's snapshot).
     """
-    config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    rows = None
+    if services is None and availability_sql.plain_sql():  # every counter's claims: read with the version
+        version, rows = availability_sql.version_and_claim_rows(
+            location_id=location.pk,
+            range_start=datetime.combine(start_date, time.min, tzinfo=location.tz),
+            range_end=_range_end(end_date, location.tz),
+            now=now,
+            ignore_appointment_id=ignore_appointment_id,
+            with_lapsed=with_lapsed,
+        )
+        versions = {} if version is None else {location.pk: version}
+        config = _configs_under(versions, location_ids=[location.pk], start_date=start_date, end_date=end_date)[
+            location.pk
+        ]
+    else:
+        config = _load_config(location=location, start_date=start_date, end_date=end_date)
     return _snapshot(
         config=config,
         location=location,
@@ -567,14 +605,37 @@ def load_snapshot(
         ignore_appointment_id=ignore_appointment_id,
         claims_counters=None if services is None else config.counters_serving(services),
         with_lapsed=with_lapsed,
+        rows=rows,
     )
 
 
-def load_rules(*, location: Location, start_date: date, end_date: date, now: datetime) -> CapacitySnapshot:
+# load_rules without a version given: read it.
+READ_VERSION = object()
+
+
+def load_rules(
+    *, location: Location, start_date: date, end_date: date, now: datetime, version: object = READ_VERSION
+) -> CapacitySnapshot:
     """The booking rules for [start_date, end_date] without the claims (`_load_configs`): counters and their
-    services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free."""
-    config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free.
+
+    `version`: the location's configuration version (None: it has none), when the caller has just read it in a
+    statement of its own after the location lock (`configuration_version_of`): then no query, unless this
+    process has not read the configuration under that version."""
+    if version is READ_VERSION:
+        config = _load_config(location=location, start_date=start_date, end_date=end_date)
+    else:
+        versions = {} if version is None else {location.pk: version}
+        config = _configs_under(versions, location_ids=[location.pk], start_date=start_date, end_date=end_date)[
+            location.pk
+        ]
     return _rules_of(config, location=location, start_date=start_date, end_date=end_date, now=now)
+
+
+def configuration_version_of(location_id: object) -> Subquery:
+    """The configuration version of the location `location_id` (an OuterRef) as an expression, to read it in
+    the statement of another query (a confirmation reads it with its row lock: load_rules(version=...))."""
+    return Subquery(ConfigurationVersion.objects.filter(location_id=location_id).values("version")[:1])
 
 
 def _rules_of(

@@ -128,6 +128,64 @@ def claim_rows(
     `counter_ids` or else of every counter of `location_id`: one query, plain rows. With `with_lapsed`, the
     lapsed claims too, each row with a third column: whether the claim is live. PostgreSQL and SQLite only
     (plain_sql())."""
+    return fetch(
+        *_claims_query(
+            range_start=range_start,
+            range_end=range_end,
+            now=now,
+            counter_ids=counter_ids,
+            location_id=location_id,
+            ignore_appointment_id=ignore_appointment_id,
+            with_lapsed=with_lapsed,
+        )
+    )
+
+
+def version_and_claim_rows(
+    *,
+    location_id: int,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    ignore_appointment_id: int | None = None,
+    with_lapsed: bool = False,
+) -> tuple[int | None, list[tuple]]:
+    """The location's configuration version (None: it has none yet) and the claim rows of `claim_rows` for
+    every counter of the location, in one statement, so of one moment: a snapshot of the whole location costs
+    one round trip. The version comes as a row of its own whose counter is NULL (a claim's never is)."""
+    claims_sql, params = _claims_query(
+        range_start=range_start,
+        range_end=range_end,
+        now=now,
+        location_id=location_id,
+        ignore_appointment_id=ignore_appointment_id,
+        with_lapsed=with_lapsed,
+    )
+    version_sql = (
+        f"SELECT NULL, {sql_name(ConfigurationVersion, 'version')}{', TRUE' if with_lapsed else ''}"  # noqa: S608
+        f" FROM {sql_name(ConfigurationVersion)} WHERE {sql_name(ConfigurationVersion, 'location_id')} = %s"
+    )
+    version = None
+    rows = []
+    for row in fetch(f"{version_sql} UNION ALL {claims_sql}", [location_id, *params]):
+        if row[0] is None:
+            version = row[1]
+        else:
+            rows.append(row)
+    return version, rows
+
+
+def _claims_query(
+    *,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    counter_ids: Collection[int] | None = None,
+    location_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+    with_lapsed: bool = False,
+) -> tuple[str, list[object]]:
+    """The SQL and parameters of `claim_rows`."""
     ops = connections[_alias(None)].ops
     vendor = connections[_alias(None)].vendor
     counter, unit_start, expires = (
@@ -155,4 +213,4 @@ def claim_rows(
         appointment = sql_name(SlotClaim, "appointment")
         sql += f" AND NOT ({appointment} = %s AND {appointment} IS NOT NULL)"
         params.append(ignore_appointment_id)
-    return fetch(sql, params)
+    return sql, params

@@ -229,7 +229,7 @@ def read_claims(
             ignore_appointment_id=ignore_appointment_id,
             with_lapsed=lapsed_into is not None,
         )
-        return TakenUnits.from_rows(_live_rows(rows, lapsed_into), base=base, step=step)
+        return taken_of_rows(rows, range_start=range_start, step=step, lapsed_into=lapsed_into)
     live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     claims = SlotClaim.objects.filter(unit_start__gte=range_start, unit_start__lt=range_end)
     if lapsed_into is None:
@@ -248,6 +248,13 @@ def read_claims(
             "counter_id", "epoch", "is_live"
         )
     return TakenUnits.from_rows(_live_rows(list(query), lapsed_into), base=base, step=step)
+
+
+def taken_of_rows(
+    rows: list[tuple], *, range_start: datetime, step: int, lapsed_into: set[UnitKey] | None = None
+) -> TakenUnits:
+    """TakenUnits of claim rows read as `read_claims` reads them (availability_sql.claim_rows)."""
+    return TakenUnits.from_rows(_live_rows(rows, lapsed_into), base=_epoch_seconds(range_start), step=step)
 
 
 def _live_rows(rows: list[tuple], lapsed_into: set[UnitKey] | None) -> list[tuple]:

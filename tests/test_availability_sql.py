@@ -115,6 +115,35 @@ def test_the_claim_rows_are_the_live_claims(desks):
         )
         assert sorted(found) == expected
         assert expected  # the case reads something
+        if location_id is not None:  # the same rows read with the location's configuration version
+            for with_lapsed in (False, True):
+                version, rows = availability_sql.version_and_claim_rows(
+                    location_id=location_id,
+                    range_start=begin,
+                    range_end=finish,
+                    now=NOW,
+                    ignore_appointment_id=ignore,
+                    with_lapsed=with_lapsed,
+                )
+                assert version == ConfigurationVersion.objects.get(location_id=location_id).version
+                assert sorted(rows) == sorted(
+                    availability_sql.claim_rows(
+                        range_start=begin,
+                        range_end=finish,
+                        now=NOW,
+                        location_id=location_id,
+                        ignore_appointment_id=ignore,
+                        with_lapsed=with_lapsed,
+                    )
+                )
+
+
+def test_a_location_without_a_configuration_version_reads_none_with_its_claims(db):
+    location = LocationFactory()
+    ConfigurationVersion.objects.filter(location_id=location.pk).delete()
+    assert availability_sql.version_and_claim_rows(
+        location_id=location.pk, range_start=NOW, range_end=NOW + timedelta(days=1), now=NOW
+    ) == (None, [])
 
 
 def test_first_of_is_the_orms_first(db):

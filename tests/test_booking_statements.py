@@ -24,17 +24,18 @@ from tests.support.factories import ServiceFactory, make_desk
 # for one person, in a process that has read the location's configuration before (`served_before`; three
 # statements more once per change of the configuration, when it has not: docs/locking.md §2):
 # hold — the location lock with the service's active flag in one statement (the flag as before the lock);
-# the configuration's version; the claims (the lapsed ones with
-# them, so that no DELETE of lapsed claims is needed when none is at its units); the address lock, after the
-# allocation; the address's live holds and fair share in one query, before the writes; the appointment (no
-# savepoint: a reference drawn twice runs the hold again); its claims; the audit row.
-HOLD_STATEMENTS = 8
+# the configuration's version and the claims in one statement (the lapsed ones with them, so that no DELETE
+# of lapsed claims is needed when none is at its units); the address lock, after the allocation; the
+# address's live holds and fair share in one query, before the writes; the appointment (no savepoint: a
+# reference drawn twice runs the hold again); its claims; the audit row.
+HOLD_STATEMENTS = 7
 # Several units (a family, extra time) go in inside a savepoint of their own (common._insert_claims_or_none).
 CLAIMS_SAVEPOINT = 2
-# book — location lock; the hold's row; the configuration's version (the rules now: no claims needed); address
-# and mailbox locks in one statement; the claims made permanent (UPDATE … RETURNING); the names; the booking;
-# both fair shares in one query; the audit row; the confirmation e-mail's outbox row.
-BOOK_STATEMENTS = 10
+# book — location lock; the hold's row with the configuration's version in one statement (the rules now: no
+# claims needed); address and mailbox locks in one statement; the claims made permanent (UPDATE …
+# RETURNING); the names; the booking; both fair shares in one query; the audit row; the confirmation
+# e-mail's outbox row.
+BOOK_STATEMENTS = 9
 
 
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

@@ -28,13 +28,13 @@ def kept_without_version(monkeypatch):
     kept: dict[int, availability._Config] = {}
     read = availability._read_configs
 
-    def naive(*, location_ids, start_date, end_date):
+    def naive(_versions, *, location_ids, start_date, end_date):
         missing = [pk for pk in location_ids if pk not in kept]
         if missing:
             kept.update(read(location_ids=missing))
         return {pk: kept[pk].within(start_date, end_date) for pk in location_ids}
 
-    monkeypatch.setattr(availability, "_load_configs", naive)
+    monkeypatch.setattr(availability, "_configs_under", naive)
     return monkeypatch
 
 

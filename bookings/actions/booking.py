@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from bookings import fairness, hooks
@@ -52,7 +53,7 @@ from bookings.actions.visits import (
     reclaim_locked_visit,
     visit_claims_fit,
 )
-from bookings.availability import Allocation, load_rules, load_snapshot
+from bookings.availability import Allocation, configuration_version_of, load_rules, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
@@ -164,8 +165,14 @@ def _lock_with_service(appointment: Appointment) -> Appointment:
     # location and service rows, which every concurrent booking's (deferred) foreign-key check needs
     # at commit: a booking that had already claimed our target unit then deadlocked with us on
     # PostgreSQL (OperationalError, a 500) — found by tests/test_concurrency.py.
+    # The location's configuration version comes in the same statement (`configuration_version`, for
+    # load_rules): its snapshot is taken after the location lock was granted (the statement before), and no
+    # configuration change commits while that lock is held, so it is the version as of the lock.
     return (
-        Appointment.objects.select_for_update(of=("self",)).select_related("service", "location").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("service", "location")
+        .annotate(configuration_version=configuration_version_of(OuterRef("location_id")))
+        .get(pk=appointment.pk)
     )
 
 
@@ -366,7 +373,9 @@ def confirm_locked_hold(
     # The rules are read before the fair-share locks (the location lock keeps them as they are), so that those
     # locks, which serialise every booking of one address or mailbox, are held for as short a time as may be.
     day = locked.start.astimezone(locked.location.tz).date()
-    rules = load_rules(location=locked.location, start_date=day, end_date=day, now=now)
+    rules = load_rules(
+        location=locked.location, start_date=day, end_date=day, now=now, version=locked.configuration_version
+    )
     fairness.lock_shares([owner, mailbox])
     parts = visit_parts(locked)  # one part (no query) for a booking of one service
     for part in parts:
