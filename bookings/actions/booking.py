@@ -53,7 +53,13 @@ from bookings.actions.visits import (
     reclaim_locked_visit,
     visit_claims_fit,
 )
-from bookings.availability import Allocation, configuration_version_of, load_rules, load_snapshot
+from bookings.availability import (
+    Allocation,
+    CapacitySnapshot,
+    configuration_version_of,
+    load_rules,
+    load_snapshot,
+)
 from bookings.cache import days_around
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
@@ -105,20 +111,16 @@ def _create_and_claim(
     extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
     snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now, with_lapsed=True)
-    _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
-    counter_ids = [counter.pk] if counter else None
-    allocation = snapshot.allocate(
-        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    allocation = _allocation_or_refusal(
+        snapshot=snapshot,
+        service=service,
+        persons=persons,
+        start=start,
+        now=now,
+        enforce_notice=enforce_notice,
+        counter_ids=[counter.pk] if counter else None,
+        extra_units=extra_units,
     )
-    if allocation is None:
-        raise _does_not_fit(
-            snapshot=snapshot,
-            service=service,
-            persons=persons,
-            start=start,
-            counter_ids=counter_ids,
-            extra_units=extra_units,
-        )
     if lock_shares is not None:
         lock_shares(allocation)
     appointment = _create_appointment(
@@ -156,6 +158,63 @@ def _create_and_claim(
         appointment.claimed_units = len(allocation.units)
         appointment.save(update_fields=["end", "claimed_units"])
     return appointment
+
+
+def _allocation_or_refusal(
+    *,
+    snapshot: CapacitySnapshot,
+    service: Service,
+    persons: int,
+    start: datetime,
+    now: datetime,
+    enforce_notice: bool,
+    counter_ids: list[int] | None,
+    extra_units: int,
+) -> Allocation:
+    """The snapshot's allocation of the time, or the BookingError that says why there is none (a time the rules
+    refuse, taken by other bookings, too little time before closing, not offered)."""
+    _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
+    allocation = snapshot.allocate(
+        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    )
+    if allocation is None:
+        raise _does_not_fit(
+            snapshot=snapshot,
+            service=service,
+            persons=persons,
+            start=start,
+            counter_ids=counter_ids,
+            extra_units=extra_units,
+        )
+    return allocation
+
+
+def refuse_unless_free(
+    *, location: Location, service: Service, start: datetime, persons: int, now: datetime, extra_units: int = 0
+) -> None:
+    """Before a hold's transaction: refuse a time that is not free now, with the error its transaction would
+    give, from one read without any lock (the configuration's version and the day's claims, one statement).
+
+    Only a refusal is decided here. A read that finds the time taken or refused by the rules is true of the
+    moment it was read, just as the transaction's own read would be a moment later; a time found free is
+    held only by the transaction, under its locks, which reads everything again (docs/locking.md, "The read
+    before a hold"). So when many people try for the same few times (a release of slots), the many who are
+    too late are told so without a transaction or a lock, and without waiting for the few who are not.
+    A service the caller's row says is inactive is left to the transaction, which reads the flag itself."""
+    if not service.is_active:
+        return
+    extra_units = _check_extra_units(extra_units)
+    day = start.astimezone(location.tz).date()
+    _allocation_or_refusal(
+        snapshot=load_snapshot(location=location, start_date=day, end_date=day, now=now),
+        service=service,
+        persons=persons,
+        start=start,
+        now=now,
+        enforce_notice=True,
+        counter_ids=None,
+        extra_units=extra_units,
+    )
 
 
 def _lock_with_service(appointment: Appointment) -> Appointment:
@@ -212,15 +271,20 @@ def hold_slot(
     callers that have no address (tests, commands). `share`, given by the caller, counts the hold as that
     owner's instead of the address's (an employer's HR staff: fairness.owner_share).
 
-    The locks in the protocol's order (docs/locking.md): the location's shared lock (the service's active flag
-    read in the same statement), the snapshot and the allocation, then the fair-share lock of the address (or
-    of `share`) and the cap on the address's live holds, then the writes. The appointment goes in without a
-    savepoint: a reference drawn twice rolls the whole transaction back, and it runs again."""
+    A time that is not free is refused before the transaction, from one read without a lock
+    (refuse_unless_free). Then the locks in the protocol's order (docs/locking.md): the location's shared
+    lock (the service's active flag read in the same statement), the snapshot and the allocation, then the
+    fair-share lock of the address (or of `share`) and the cap on the address's live holds, then the writes.
+    The appointment goes in without a savepoint: a reference drawn twice rolls the whole transaction back,
+    and it runs again."""
     _check_aware(start)
     _check_service_and_persons(service=service, persons=persons, read_flag=False)
     municipality = _check_municipality(service=service, municipality=municipality, location=location)
     expires_at = hold_expiry(now)
     owner = share if share is not None else fairness.address_share(client_key)
+    refuse_unless_free(
+        location=location, service=service, start=start, persons=persons, now=now, extra_units=extra_units
+    )
 
     def lock_owner(allocation: Allocation) -> None:  # after the allocation, before the writes
         fairness.lock_shares([owner])

@@ -1,0 +1,91 @@
+"""A hold refuses a time that is not free before its transaction (bookings/actions/booking.py
+refuse_unless_free, docs/locking.md "The read before a hold"): one read, no lock, no transaction, and the very
+error the transaction gives."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bookings import actions
+from bookings.actions import BookingError, PersonName
+from bookings.actions import booking as booking_actions
+from bookings.models import Appointment
+from tests.support.env import AMSTERDAM
+from tests.support.factories import ServiceFactory, make_desk
+
+TUESDAY = date(2026, 12, 1)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=AMSTERDAM)
+
+
+def hold(desk, service, start, now, persons=1, extra_units=0):
+    return actions.hold_slot(
+        location=desk, service=service, start=start, persons=persons, now=now, extra_units=extra_units
+    )
+
+
+def refusal(desk, service, start, now, **kwargs) -> tuple[str, str]:
+    with pytest.raises(BookingError) as refused:
+        hold(desk, service, start, now, **kwargs)
+    return refused.value.code, str(refused.value)
+
+
+@pytest.fixture
+def one_counter(db, service):
+    return make_desk(services=[service], counters=1)
+
+
+def test_a_taken_time_is_refused_with_one_read_and_no_lock(postgresql, one_counter, service, monday_morning):
+    actions.book_appointment(
+        location=one_counter, service=service, start=at(TUESDAY, 9), names=[PersonName("A", "B")], now=monday_morning
+    )
+    with CaptureQueriesContext(connection) as refused, pytest.raises(BookingError) as error:
+        hold(one_counter, service, at(TUESDAY, 9), monday_morning)
+    assert error.value.code == BookingError.SLOT_TAKEN
+    sql = [query["sql"] for query in refused.captured_queries]
+    assert len(sql) == 1, sql  # the version and the claims, in one statement
+    assert not [s for s in sql if "advisory" in s or s.startswith(("SAVEPOINT", "BEGIN"))]
+
+
+def refusal_cases(desk, service, now) -> dict[str, tuple]:
+    """Each way a hold is refused by the rules or the claims: (start, keyword arguments)."""
+    actions.book_appointment(
+        location=desk, service=service, start=at(TUESDAY, 9), names=[PersonName("A", "B")], now=now
+    )
+    actions.add_closure(
+        location=desk, start_date=TUESDAY + timedelta(days=1), end_date=TUESDAY + timedelta(days=1), reason="X", now=now
+    )
+    return {
+        "taken": (at(TUESDAY, 9), {}),
+        "a family past closing": (at(TUESDAY, 12, 15), {"persons": 2}),
+        "closed for the day": (at(TUESDAY + timedelta(days=1), 10), {}),
+        "not an opening day": (at(TUESDAY - timedelta(days=1), 10), {}),
+        "too late before closing": (at(TUESDAY, 12, 15), {"extra_units": 2}),
+        "off the grid": (at(TUESDAY, 10, 7), {}),
+        "in the past": (now - timedelta(hours=1), {}),
+        "beyond the horizon": (at(TUESDAY + timedelta(days=7 * 20), 10), {}),
+        "within the notice": (at(TUESDAY, 9, 15), {"now_instead": at(TUESDAY, 9, 10)}),
+    }
+
+
+def test_the_read_before_gives_the_transactions_own_errors(db, monday_morning, monkeypatch):
+    service = ServiceFactory(minimum_notice_minutes=60, booking_horizon_days=42)
+    one_counter = make_desk(services=[service], counters=1)
+    cases = refusal_cases(one_counter, service, monday_morning)
+    before = {}
+    for name, (start, kwargs) in cases.items():
+        now = kwargs.pop("now_instead", monday_morning)
+        before[name] = refusal(one_counter, service, start, now, **kwargs)
+        kwargs["now_instead"] = now
+    monkeypatch.setattr(booking_actions, "refuse_unless_free", lambda **_kwargs: None)
+    for name, (start, kwargs) in cases.items():
+        now = kwargs.pop("now_instead")
+        assert refusal(one_counter, service, start, now, **kwargs) == before[name], name
+    assert len({code for code, _message in before.values()}) >= 4  # the cases refuse for different reasons
+    assert Appointment.objects.filter(location=one_counter).count() == 1  # only the booking made above
