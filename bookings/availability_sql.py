@@ -8,12 +8,17 @@ adapted by the backend's own operations (as the ORM does), and the rows of the m
 model instances with `from_db`, their dates and times parsed where the driver gives text (SQLite).
 
 PostgreSQL and SQLite are written out; any other backend takes the ORM path (`plain_sql()` is False).
+
+Each statement's text is built once per shape (model, columns, number of parameters) and database alias and
+kept for the process (functools.lru_cache): names, quoting and converters come from the models, which do not
+change while a process runs; only the parameters are adapted on each call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import TypeVar
 
 from django.db import connections, models
@@ -31,7 +36,13 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 def _alias(using: str | None) -> str:
-    return using or SlotClaim.objects.db
+    return using or _default_alias()
+
+
+@lru_cache(maxsize=1)
+def _default_alias() -> str:
+    """The database the models' reads go to (the router's answer for SlotClaim, the same for every model here)."""
+    return SlotClaim.objects.db
 
 
 def plain_sql(using: str | None = None) -> bool:
@@ -40,13 +51,14 @@ def plain_sql(using: str | None = None) -> bool:
 
 def sql_name(model: type[models.Model], field: str | None = None) -> str:
     """The quoted table, or table.column, of `model` (and its field `field`)."""
-    quote = connections[_alias(None)].ops.quote_name
+    return _quoted(_alias(None), model, field)
+
+
+@cache
+def _quoted(alias: str, model: type[models.Model], field: str | None) -> str:
+    quote = connections[alias].ops.quote_name
     table = quote(model._meta.db_table)
     return table if field is None else f"{table}.{quote(model._meta.get_field(field).column)}"
-
-
-def placeholders(values: Collection[object]) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def fetch(sql: str, params: list[object]) -> list[tuple]:
@@ -61,15 +73,8 @@ def instances(model: type[ModelT], rows: Iterable[tuple], *, start: int = 0) -> 
     dates, times and booleans as text and integers)."""
     alias = _alias(None)
     connection = connections[alias]
-    fields = model._meta.concrete_fields
-    names = [f.attname for f in fields]
-    converters = []
-    for index, f in enumerate(fields):
-        col = f.get_col(model._meta.db_table)
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        if found:
-            converters.append((start + index, col, found))
-    end = start + len(fields)
+    names, converters = _row_layout(alias, model, start)
+    end = start + len(names)
     result = []
     for row in rows:
         if converters:
@@ -81,9 +86,28 @@ def instances(model: type[ModelT], rows: Iterable[tuple], *, start: int = 0) -> 
     return result
 
 
+@cache
+def _row_layout(alias: str, model: type[models.Model], start: int) -> tuple[list[str], list[tuple]]:
+    """The attribute names of `model`'s concrete fields and, by column index, the converters of their values."""
+    connection = connections[alias]
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, f in enumerate(fields):
+        col = f.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((start + index, col, found))
+    return [f.attname for f in fields], converters
+
+
 def columns(model: type[models.Model]) -> str:
     """Every concrete column of `model`, qualified by its table, in the fields' order."""
-    return ", ".join(sql_name(model, f.name) for f in model._meta.concrete_fields)
+    return _columns(_alias(None), model)
+
+
+@cache
+def _columns(alias: str, model: type[models.Model]) -> str:
+    return ", ".join(_quoted(alias, model, f.name) for f in model._meta.concrete_fields)
 
 
 def first_of(model: type[ModelT], **equal: object) -> ModelT | None:
@@ -92,10 +116,15 @@ def first_of(model: type[ModelT], **equal: object) -> ModelT | None:
     if not plain_sql():
         return model._default_manager.filter(**equal).first()
     ops = connections[_alias(None)].ops
-    where = " AND ".join(f"{sql_name(model, name)} = %s" for name in equal)
     values = [ops.adapt_unknown_value(value) for value in equal.values()]
-    found = instances(model, fetch(f"SELECT {columns(model)} FROM {sql_name(model)} WHERE {where} LIMIT 1", values))  # noqa: S608
+    found = instances(model, fetch(_first_sql(_alias(None), model, tuple(equal)), values))
     return found[0] if found else None
+
+
+@cache
+def _first_sql(alias: str, model: type[models.Model], names: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{_quoted(alias, model, name)} = %s" for name in names)
+    return f"SELECT {_columns(alias, model)} FROM {_quoted(alias, model, None)} WHERE {where} LIMIT 1"  # noqa: S608
 
 
 def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:
@@ -106,12 +135,16 @@ def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:
                 "location_id", "version"
             )
         )
-    sql = (
-        f"SELECT {sql_name(ConfigurationVersion, 'location_id')}, {sql_name(ConfigurationVersion, 'version')}"  # noqa: S608
-        f" FROM {sql_name(ConfigurationVersion)}"
-        f" WHERE {sql_name(ConfigurationVersion, 'location_id')} IN ({placeholders(location_ids)})"
+    return dict(fetch(_versions_sql(_alias(None), len(location_ids)), sorted(location_ids)))
+
+
+@lru_cache(maxsize=64)
+def _versions_sql(alias: str, count: int) -> str:
+    location_id = _quoted(alias, ConfigurationVersion, "location_id")
+    return (
+        f"SELECT {location_id}, {_quoted(alias, ConfigurationVersion, 'version')}"  # noqa: S608
+        f" FROM {_quoted(alias, ConfigurationVersion, None)} WHERE {location_id} IN ({', '.join(['%s'] * count)})"
     )
-    return dict(fetch(sql, sorted(location_ids)))
 
 
 def claim_rows(
@@ -161,18 +194,24 @@ def version_and_claim_rows(
         ignore_appointment_id=ignore_appointment_id,
         with_lapsed=with_lapsed,
     )
-    version_sql = (
-        f"SELECT NULL, {sql_name(ConfigurationVersion, 'version')}{', TRUE' if with_lapsed else ''}"  # noqa: S608
-        f" FROM {sql_name(ConfigurationVersion)} WHERE {sql_name(ConfigurationVersion, 'location_id')} = %s"
-    )
     version = None
     rows = []
-    for row in fetch(f"{version_sql} UNION ALL {claims_sql}", [location_id, *params]):
+    for row in fetch(_version_sql(_alias(None), with_lapsed) + claims_sql, [location_id, *params]):
         if row[0] is None:
             version = row[1]
         else:
             rows.append(row)
     return version, rows
+
+
+@cache
+def _version_sql(alias: str, with_lapsed: bool) -> str:
+    """The version's row of version_and_claim_rows, and the UNION ALL that the claims' query follows."""
+    return (
+        f"SELECT NULL, {_quoted(alias, ConfigurationVersion, 'version')}{', TRUE' if with_lapsed else ''}"  # noqa: S608
+        f" FROM {_quoted(alias, ConfigurationVersion, None)}"
+        f" WHERE {_quoted(alias, ConfigurationVersion, 'location_id')} = %s UNION ALL "
+    )
 
 
 def _claims_query(
@@ -187,30 +226,47 @@ def _claims_query(
 ) -> tuple[str, list[object]]:
     """The SQL and parameters of `claim_rows`."""
     ops = connections[_alias(None)].ops
-    vendor = connections[_alias(None)].vendor
+    now_value = ops.adapt_datetimefield_value(now)
+    params: list[object] = [now_value] if with_lapsed else []
+    params += [location_id] if counter_ids is None else sorted(counter_ids)
+    params += [ops.adapt_datetimefield_value(range_start), ops.adapt_datetimefield_value(range_end)]
+    if not with_lapsed:
+        params.append(now_value)
+    if ignore_appointment_id is not None:
+        params.append(ignore_appointment_id)
+    sql = _claims_sql(
+        _alias(None),
+        counters=None if counter_ids is None else len(counter_ids),
+        with_lapsed=with_lapsed,
+        ignoring=ignore_appointment_id is not None,
+    )
+    return sql, params
+
+
+@lru_cache(maxsize=256)
+def _claims_sql(alias: str, *, counters: int | None, with_lapsed: bool, ignoring: bool) -> str:
+    """The text of the claims' query of one shape: every counter of a location (`counters` None) or so many
+    counters, with the lapsed claims or not, leaving one appointment's out or not."""
+    vendor = connections[alias].vendor
     counter, unit_start, expires = (
-        sql_name(SlotClaim, "counter"),
-        sql_name(SlotClaim, "unit_start"),
-        sql_name(SlotClaim, "expires_at"),
+        _quoted(alias, SlotClaim, "counter"),
+        _quoted(alias, SlotClaim, "unit_start"),
+        _quoted(alias, SlotClaim, "expires_at"),
     )
     live = f"({expires} IS NULL OR {expires} > %s)"
     epoch = _EPOCH_SQL[vendor].format(unit_start)
-    sql = f"SELECT {counter}, {epoch} AS epoch{f', {live}' if with_lapsed else ''} FROM {sql_name(SlotClaim)}"  # noqa: S608
-    params: list[object] = [ops.adapt_datetimefield_value(now)] if with_lapsed else []
-    if counter_ids is None:
-        sql += f" INNER JOIN {sql_name(Counter)} ON ({counter} = {sql_name(Counter, 'id')})"
-        sql += f" WHERE {sql_name(Counter, 'location')} = %s"
-        params.append(location_id)
+    sql = (
+        f"SELECT {counter}, {epoch} AS epoch{f', {live}' if with_lapsed else ''} FROM {_quoted(alias, SlotClaim, None)}"  # noqa: S608
+    )
+    if counters is None:
+        sql += f" INNER JOIN {_quoted(alias, Counter, None)} ON ({counter} = {_quoted(alias, Counter, 'id')})"
+        sql += f" WHERE {_quoted(alias, Counter, 'location')} = %s"
     else:
-        sql += f" WHERE {counter} IN ({placeholders(counter_ids)})"
-        params += sorted(counter_ids)
+        sql += f" WHERE {counter} IN ({', '.join(['%s'] * counters)})"
     sql += f" AND {unit_start} >= %s AND {unit_start} < %s"
-    params += [ops.adapt_datetimefield_value(range_start), ops.adapt_datetimefield_value(range_end)]
     if not with_lapsed:
         sql += f" AND {live}"
-        params.append(ops.adapt_datetimefield_value(now))
-    if ignore_appointment_id is not None:
-        appointment = sql_name(SlotClaim, "appointment")
+    if ignoring:
+        appointment = _quoted(alias, SlotClaim, "appointment")
         sql += f" AND NOT ({appointment} = %s AND {appointment} IS NOT NULL)"
-        params.append(ignore_appointment_id)
-    return sql, params
+    return sql
