@@ -28,6 +28,8 @@ from api.v1.serializers import (
     MoveRequestSerializer,
     VisitHoldRequestSerializer,
     VisitHoldSerializer,
+    represented,
+    validated,
 )
 from api.v1.throttles import PollThrottle, WriteThrottle
 from api.v1.views import PublicView
@@ -132,9 +134,7 @@ class HoldView(PrivateAnswerView):
         responses={201: HoldSerializer, **error_responses(400, 409, 415, 422, 429)},
     )
     def post(self, request: Request) -> Response:
-        body = HoldRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(HoldRequestSerializer, request.data)
         location = _location_for_hold(data["location"])
         service = booking_selectors.bookable_service(code=data["service"])
         if service is None:
@@ -159,7 +159,7 @@ class HoldView(PrivateAnswerView):
             "end": appointment.end,
             "persons": appointment.persons,
         }
-        return Response(HoldSerializer(hold).data, status=201)
+        return Response(represented(HoldSerializer, hold), status=201)
 
 
 class BookView(PrivateAnswerView):
@@ -177,9 +177,7 @@ class BookView(PrivateAnswerView):
         responses={201: BookingCreatedSerializer, **error_responses(400, 409, 415, 422, 429)},
     )
     def post(self, request: Request) -> Response:
-        body = BookRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(BookRequestSerializer, request.data)
         appointment_id = tokens.appointment_id_for_hold_token(token=data["hold_token"])
         if appointment_id is None:
             raise ApiError(
@@ -207,7 +205,7 @@ class BookView(PrivateAnswerView):
         )
         stored = [PersonName(first_name=n.first_name.strip(), last_name=n.last_name.strip()) for n in names]  # as saved
         booking = {**_booking_data(result.appointment, people=stored), "manage_token": result.manage_token}
-        return Response(BookingCreatedSerializer(booking).data, status=201)
+        return Response(represented(BookingCreatedSerializer, booking), status=201)
 
 
 def _booking_for_request(request: Request) -> Appointment:
@@ -237,7 +235,7 @@ class ManageView(PrivateAnswerView):
         responses={200: BookingSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request: Request) -> Response:
-        return Response(BookingSerializer(_booking_data(_booking_for_request(request))).data)
+        return Response(represented(BookingSerializer, _booking_data(_booking_for_request(request))))
 
 
 class CancelView(PrivateAnswerView):
@@ -257,7 +255,7 @@ class CancelView(PrivateAnswerView):
         if not _can_change(appointment):
             raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be cancelled online."))
         cancelled = actions.cancel_appointment(appointment=appointment, now=timezone.now(), reason="cancelled online")
-        return Response(BookingSerializer(_booking_data(cancelled)).data)
+        return Response(represented(BookingSerializer, _booking_data(cancelled)))
 
 
 class MoveView(PrivateAnswerView):
@@ -277,14 +275,11 @@ class MoveView(PrivateAnswerView):
     )
     def post(self, request: Request) -> Response:
         appointment = _booking_for_request(request)
-        body = MoveRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        move = validated(MoveRequestSerializer, request.data)
         if not _can_change(appointment):
             raise BookingError(BookingError.INVALID_STATUS, _("This appointment can no longer be moved online."))
-        moved = actions.reschedule_appointment(
-            appointment=appointment, new_start=body.validated_data["start"], now=timezone.now()
-        )
-        return Response(BookingSerializer(_booking_data(moved)).data)
+        moved = actions.reschedule_appointment(appointment=appointment, new_start=move["start"], now=timezone.now())
+        return Response(represented(BookingSerializer, _booking_data(moved)))
 
 
 def requested_parts(*, location: Location, parts: list[tuple[str, list[int]]], field: str) -> list[PartRequest]:
@@ -317,9 +312,7 @@ class VisitHoldView(PrivateAnswerView):
         responses={201: VisitHoldSerializer, **error_responses(400, 409, 415, 422, 429)},
     )
     def post(self, request: Request) -> Response:
-        body = VisitHoldRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(VisitHoldRequestSerializer, request.data)
         location = _location_for_hold(data["location"])
         parts = requested_parts(
             location=location, parts=[(p["service"], p["persons"]) for p in data["parts"]], field="parts"
@@ -342,4 +335,4 @@ class VisitHoldView(PrivateAnswerView):
             "persons": appointment.persons,
             "parts": parts_data(appointment),
         }
-        return Response(VisitHoldSerializer(hold).data, status=201)
+        return Response(represented(VisitHoldSerializer, hold), status=201)

@@ -31,6 +31,8 @@ from api.v1.serializers import (
     ServiceSerializer,
     VisitTimesQuerySerializer,
     VisitTimesSerializer,
+    represented,
+    validated,
 )
 from api.v1.throttles import PollThrottle
 from bookings import availability, visits
@@ -194,18 +196,17 @@ class FreeDaysView(CachedPollView):
         location = _location_or_404(short_code)
         offer = _offer_or_404(location=location, code=code)
         service = offer.service
-        query = FreeDaysQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        persons, extra = query.validated_data["persons"], query.validated_data["extra_units"]
+        query = validated(FreeDaysQuerySerializer, request.query_params)
+        persons, extra = query["persons"], query["extra_units"]
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
         last_day = date.fromordinal(today.toordinal() + offer.horizon_days)
-        if "month" in query.validated_data:
-            month: date = query.validated_data["month"]
+        if "month" in query:
+            month: date = query["month"]
             start_date, end_date = month, month.replace(day=monthrange(month.year, month.month)[1])
-        elif "start_date" in query.validated_data:
-            start_date, end_date = query.validated_data["start_date"], query.validated_data["end_date"]
+        elif "start_date" in query:
+            start_date, end_date = query["start_date"], query["end_date"]
         else:
             start_date, end_date = today, last_day
         first, last = max(start_date, today), min(end_date, last_day)
@@ -232,7 +233,7 @@ class FreeDaysView(CachedPollView):
                 "end_date": end_date,
                 "days": days,
             }
-            return _json(FreeDaysSerializer(data).data)
+            return _json(represented(FreeDaysSerializer, data))
 
         found = caching.answer(
             question,
@@ -264,10 +265,9 @@ class FreeTimesView(CachedPollView):
         location = _location_or_404(short_code)
         offer = _offer_or_404(location=location, code=code)
         service = offer.service
-        query = FreeTimesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        persons, day = query.validated_data["persons"], query.validated_data["date"]
-        extra = query.validated_data["extra_units"]
+        query = validated(FreeTimesQuerySerializer, request.query_params)
+        persons, day = query["persons"], query["date"]
+        extra = query["extra_units"]
         _check_persons(service=service, persons=persons)
         now = timezone.now()
         today = now.astimezone(location.tz).date()
@@ -294,7 +294,7 @@ class FreeTimesView(CachedPollView):
                     for slot in slots
                 ],
             }
-            return _json(FreeTimesSerializer(data).data)
+            return _json(represented(FreeTimesSerializer, data))
 
         found = caching.answer(
             question,
@@ -329,11 +329,10 @@ class VisitTimesView(CachedPollView):
             return caching.shared_response(request, cached)
         self.count_poll(request)
         location = _location_or_404(short_code)
-        query = VisitTimesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        day = query.validated_data["date"]
+        query = validated(VisitTimesQuerySerializer, request.query_params)
+        day = query["date"]
         asked = []
-        for value in query.validated_data["part"]:
+        for value in query["part"]:
             code, _colon, persons = value.partition(":")
             asked.append((code, [int(person) for person in persons.split(",")]))
         parts = ordered_parts(location=location, asked=asked)
@@ -357,7 +356,7 @@ class VisitTimesView(CachedPollView):
                     for slot in slots
                 ],
             }
-            return _json(VisitTimesSerializer(data).data)
+            return _json(represented(VisitTimesSerializer, data))
 
         found = caching.answer(
             question,
