@@ -18,8 +18,9 @@ the previous answer (stale by at most a booking) when there is one, or wait up t
 computing one, and compute themselves only if it did not finish. A release of popular slots therefore
 costs one computation per answer, not one per worker.
 
-Rate limits (django-ratelimit, counted in the shared cache per client address: REMOTE_ADDR, or the
-address EXPATDESK_TRUSTED_PROXIES names). Polling is counted only when the request computes, at
+Rate limits (django-ratelimit's counters, counted in the shared cache per client address: REMOTE_ADDR,
+or the address EXPATDESK_TRUSTED_PROXIES names; one round trip to Redis per count,
+expatdesk.ratelimits.count_request). Polling is counted only when the request computes, at
 EXPATDESK_API_POLL_RATE: an answer served from the cache costs about as much as a bare request, so
 slot checkers may poll cached answers as often as they like (a normal IND checker cycle is about 200
 requests in 45 seconds). Holds and bookings are counted on every request at EXPATDESK_API_WRITE_RATE.
@@ -41,10 +42,10 @@ from datetime import date
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from api.ind_responses import CONTENT_TYPE, RATE_LIMITED, ApiError, error_response
 from bookings.cache import aliased, shared_under_alias
+from expatdesk.ratelimits import count_request
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def rate_limited(request: HttpRequest, *, group: str) -> HttpResponse | None:
     """Count this request for its client; a 429 answer when the client is over its limit."""
     rate = settings.EXPATDESK_API_POLL_RATE if group == POLL else settings.EXPATDESK_API_WRITE_RATE
     try:
-        usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
+        usage = count_request(request, group=group, rate=rate)
     except Exception:  # the shared cache is down: answer rather than refuse everyone
         logger.warning("Cache unavailable: API rate limit of group %s not counted.", group)
         return None

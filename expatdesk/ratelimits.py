@@ -8,19 +8,37 @@ looking at a page is never limited. Over the limit: a friendly, translated 429 p
 If the cache cannot be reached (Redis down), the request is let through and a warning logged: a
 booking must not fail because the rate-limit counter is unavailable (issue 5: nothing lost when
 Redis is down). Behind a proxy, set RATELIMIT_IP_META_KEY so the client's address is used.
+
+Every rate limit of the site (these, /api/v1/'s throttles, the IND API's) counts with count_request:
+django-ratelimit's key, window and answer, in one round trip to Redis per request (SET NX EX and INCR
+in one MULTI/EXEC) where django-ratelimit's own get_usage makes three (issue 10).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit import ALL
+from django_ratelimit.core import (
+    EXPIRATION_FUDGE,
+    _get_ip,
+    _get_window,
+    _make_cache_key,
+    _method_match,
+    _split_rate,
+    get_usage,
+)
 from django_ratelimit.exceptions import Ratelimited
+
+from expatdesk.cache_backend import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +78,36 @@ def too_many_requests(request: HttpRequest, *, retry_after: int = DEFAULT_RETRY_
     return response.render()
 
 
+def count_request(
+    request: HttpRequest, *, group: str, rate: str, method: Sequence[str | None] = ALL
+) -> dict[str, int | bool] | None:
+    """Count this request of its client's address in `group`: django-ratelimit's
+    `get_usage(request, group=group, key="ip", rate=rate, method=method, increment=True)`, the same
+    cache key, window, answer ({count, limit, should_limit, time_left}, or None when not counted) and
+    exceptions (a cache that cannot be reached raises), in one round trip on the shared Redis cache
+    (expatdesk.cache_backend.RedisCache.count: SET NX EX and INCR in one MULTI/EXEC) instead of
+    get_usage's three (`cache.add`, and `cache.incr`, which is EXISTS then INCR on Django's RedisCache).
+    On any other cache (in memory in tests and under `make run`) it is get_usage itself: add, then incr.
+    Every rate limit of the site counts through here."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if not isinstance(cache, RedisCache) or callable(rate) or (isinstance(rate, str) and "." in rate):
+        # (get_usage reads a rate with a dot as the path of a function that gives the rate)
+        return get_usage(request, group=group, key="ip", rate=rate, method=method, increment=True)
+    if not getattr(settings, "RATELIMIT_ENABLE", True) or not _method_match(request, method) or rate is None:
+        return None
+    limit, period = _split_rate(rate)
+    if period <= 0:
+        raise ImproperlyConfigured("Ratelimit period must be greater than 0")
+    value = _get_ip(request)
+    window = _get_window(value, period)
+    count = cache.count(_make_cache_key(group, window, rate, value, method), period + EXPIRATION_FUDGE)
+    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
+
+
 def over_limit(request: HttpRequest, *, group: str) -> int | None:
     """Count this request; the seconds to wait when the client is over the group's limit, else None."""
     try:
-        usage = get_usage(
-            request, group=f"web-{group}", key="ip", rate=rate_for(group), method=["POST"], increment=True
-        )
+        usage = count_request(request, group=f"web-{group}", rate=rate_for(group), method=["POST"])
     except Exception as error:  # any cache failure: let the request through
         logger.warning("Rate limit for %s not counted: cache unavailable (%s)", group, type(error).__name__)
         return None

@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.v1.throttles import PollThrottle
+from expatdesk.ratelimits import count_request
+from tests.support.cache_calls import counting_cache_calls
 from tests.support.caches import UNREACHABLE
 
 THREADS = 12
@@ -89,3 +91,13 @@ def test_concurrent_requests_from_one_address_get_no_more_than_the_limit(setting
         return
     monkeypatch.setattr("django_ratelimit.core.caches", {"default": slow})
     assert allowed_at_once(PollThrottle) == LIMIT
+
+
+def test_on_a_cache_other_than_redis_a_count_is_django_ratelimits_add_then_incr():
+    # In memory here and under `make run`; on Redis, one round trip (tests/integration/test_redis_cache.py).
+    request = RequestFactory().post("/api/v1/holds/")
+    with counting_cache_calls() as calls:
+        usages = [count_request(request, group="g", rate="1/m") for _ in range(2)]
+    key = calls[0][1]
+    assert calls == [("add", key), ("add", key), ("incr", key)]
+    assert [(usage["count"], usage["should_limit"]) for usage in usages] == [(1, False), (2, True)]

@@ -101,7 +101,7 @@ def test_production_loads_with_everything_set():
     assert loaded["database"] == "expatdesk"
     assert loaded["eager"] is False
     assert loaded["broker"] == GOOD_ENV["REDIS_URL"]
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "expatdesk.cache_backend.RedisCache"
     started = run_with("expatdesk.settings.production", GOOD_ENV, code=START_DJANGO)
     assert started.returncode == 0, started.stderr
 

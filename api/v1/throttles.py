@@ -4,8 +4,10 @@ Counted per client address in the shared cache, the address django-ratelimit and
 (expatdesk/ratelimits.py client_ip: REMOTE_ADDR, or the trusted proxy's X-Forwarded-For entry), so a
 client cannot pick its own identity with an X-Forwarded-For header.
 
-Counting is django-ratelimit's `get_usage`, as for the web pages and the IND API: one `cache.add` and one
-atomic `cache.incr` per request (issue 9). REST framework's own SimpleRateThrottle reads a list of times,
+Counting is expatdesk.ratelimits.count_request, as for the web pages and the IND API: django-ratelimit's
+key, window and answer, counted atomically (issue 9) in one round trip to Redis per request (issue 10: SET NX
+EX and INCR in one MULTI/EXEC; django-ratelimit's own `get_usage`, one `cache.add` and one `cache.incr`,
+costs three on Django's RedisCache). REST framework's own SimpleRateThrottle reads a list of times,
 appends and writes it back, so concurrent requests from one address all read the same list and get
 through past the limit; and it answers 500 when the cache is down. Here a cache that cannot be reached
 lets the request through (a warning is logged), as every other limit of the site does.
@@ -16,10 +18,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+
+from expatdesk.ratelimits import count_request
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class _SettingsRateThrottle(BaseThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         rate = getattr(settings, self.setting_name)
         try:
-            usage = get_usage(request._request, group=self.scope, key="ip", rate=rate, increment=True)
+            usage = count_request(request._request, group=self.scope, rate=rate)
         except Exception as error:  # the shared cache is down: answer rather than refuse everyone
             logger.warning("Cache unavailable: rate limit %s not counted (%s).", self.scope, type(error).__name__)
             return True

@@ -205,12 +205,13 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Redis is optional in the embedded default: without REDIS_URL the cache is in memory and
-# Celery runs tasks eagerly in the web process.
+# Celery runs tasks eagerly in the web process. On Redis: Django's RedisCache with one redis-py client per
+# connection pool, and rate-limit counts in one round trip (expatdesk/cache_backend.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "expatdesk.cache_backend.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "expatdesk",
         }

@@ -308,7 +308,7 @@ def test_redis_down_during_a_booking_the_booking_stands_and_the_sweep_sends_it_o
     client, desk, service, own_redis, smtp, start_worker, publish_to, caplog, settings
 ):
     # As in production, the cache (rate limits, availability versions) is on the same Redis as the broker.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": own_redis.url}}
+    settings.CACHES = {"default": {"BACKEND": "expatdesk.cache_backend.RedisCache", "LOCATION": own_redis.url}}
     worker = start_worker()
     own_redis.stop()
 

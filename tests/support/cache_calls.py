@@ -1,4 +1,5 @@
-"""A counting wrapper around the default cache: how many round trips a request makes to it."""
+"""Counting wrappers: how many calls a request makes to the default cache, and how many round trips
+to Redis (commands written to a connection; a pipeline's are written at once: one round trip)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,22 @@ def counting_cache_calls():
     finally:
         for name in originals:
             delattr(backend, name)  # back to the class's methods
+
+
+@contextmanager
+def counting_redis_round_trips():
+    """Yields the list of what redis-py writes to its connections meanwhile, one entry per round trip."""
+    import redis.connection
+
+    sent: list[object] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counted
+    try:
+        yield sent
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = original

@@ -1,0 +1,54 @@
+"""The shared cache on Redis: Django's RedisCache, with one redis-py client per connection pool (issue 10).
+
+Django's RedisCacheClient.get_client builds a new `redis.Redis` on every cache call (its constructor
+dispatches events and builds a case-insensitive table of response callbacks: about 8% of a booking
+worker's samples under load). Here each connection pool gets its client once, in the process (per
+cache object: Django keeps one per thread), and every call reuses it: a redis-py client is thread-safe
+over its pool, and after a fork the pool itself drops the parent's connections. What is stored, and how,
+is Django's own (its serializer, keys, timeouts): only the client object is kept.
+
+`count` adds to a counter that expires after `timeout`, in one round trip (a MULTI/EXEC pipeline of
+SET NX EX and INCR), for the rate limits (expatdesk/ratelimits.py count_request).
+"""
+
+from __future__ import annotations
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
+
+
+class RedisCacheClient(DjangoRedisCacheClient):
+    def __init__(self, servers, **options) -> None:
+        super().__init__(servers, **options)
+        self._clients: dict[int, object] = {}  # id(pool) → its client; the pools live in self._pools
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            # Two threads sharing this object may both build one; either is as good, and one is kept.
+            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+    def count(self, key, timeout: int | None) -> int:
+        """The counter at `key` after adding one; a new counter starts at one and expires after `timeout`
+        seconds (None: never)."""
+        if timeout == 0:
+            raise ValueError("A counter needs a timeout above zero, or None.")
+        with self.get_client(key, write=True).pipeline(transaction=True) as pipeline:
+            pipeline.set(key, 0, ex=timeout, nx=True)
+            pipeline.incr(key)
+            _, counted = pipeline.execute()
+        return counted
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server, params) -> None:
+        super().__init__(server, params)
+        self._class = RedisCacheClient
+
+    def count(self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> int:
+        """`add(key, 1, timeout)`, or else `incr(key)`, as one atomic command and one round trip."""
+        key = self.make_and_validate_key(key, version=version)
+        return self._cache.count(key, self.get_backend_timeout(timeout))
