@@ -1,5 +1,6 @@
-"""The hot reads as plain SQL: a snapshot's two queries (the configuration's version and the claims,
-bookings/availability.py and availability_units.py) and the look-ups of a location and a service by code.
+"""The hot reads as plain SQL: a snapshot's queries (the configuration's version and the claims, in one
+statement for every counter of a location; bookings/availability.py and availability_units.py) and the
+look-ups of a location and a service by code.
 
 Read-only. The same rows as the ORM queries they replace, without building a queryset each time: these
 queries are small and run on every computed answer and every hold, and building and compiling them through

@@ -14,6 +14,7 @@ from bookings import actions
 from bookings.actions import BookingError, PersonName
 from bookings.actions import booking as booking_actions
 from bookings.models import Appointment
+from services.models import Service
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, make_desk
 
@@ -72,6 +73,23 @@ def refusal_cases(desk, service, now) -> dict[str, tuple]:
         "beyond the horizon": (at(TUESDAY + timedelta(days=7 * 20), 10), {}),
         "within the notice": (at(TUESDAY, 9, 15), {"now_instead": at(TUESDAY, 9, 10)}),
     }
+
+
+@pytest.mark.parametrize("gone", ["deleted", "not offered here", "inactive since it was read"])
+def test_a_service_gone_since_it_was_read_is_refused_as_the_transaction_says(db, monday_morning, monkeypatch, gone):
+    """The transaction reads the service's flag before anything else: the read before must not answer "not
+    offered" or "taken" for a service that is gone or inactive."""
+    service = ServiceFactory()
+    desk = make_desk(services=[service], counters=1)
+    if gone == "deleted":
+        Service.objects.filter(pk=service.pk).delete()
+    elif gone == "not offered here":
+        desk.counters.get().services.clear()
+    else:
+        Service.objects.filter(pk=service.pk).update(is_active=False)
+    before = refusal(desk, service, at(TUESDAY, 10), monday_morning)
+    monkeypatch.setattr(booking_actions, "refuse_unless_free", lambda **_kwargs: None)
+    assert refusal(desk, service, at(TUESDAY, 10), monday_morning) == before
 
 
 def test_the_read_before_gives_the_transactions_own_errors(db, monday_morning, monkeypatch):

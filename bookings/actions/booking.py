@@ -200,21 +200,28 @@ def refuse_unless_free(
     held only by the transaction, under its locks, which reads everything again (docs/locking.md, "The read
     before a hold"). So when many people try for the same few times (a release of slots), the many who are
     too late are told so without a transaction or a lock, and without waiting for the few who are not.
-    A service the caller's row says is inactive is left to the transaction, which reads the flag itself."""
+    A service the caller's row says is inactive, and one that no counter here serves (it may be inactive or gone
+    since the caller read it), are left to the transaction, which reads the service's flag first and so
+    tells which. (A service made inactive in the moment since the caller read its row may be refused here as
+    taken rather than as inactive: a refusal either way.)"""
     if not service.is_active:
         return
     extra_units = _check_extra_units(extra_units)
     day = start.astimezone(location.tz).date()
-    _allocation_or_refusal(
-        snapshot=load_snapshot(location=location, start_date=day, end_date=day, now=now),
-        service=service,
-        persons=persons,
-        start=start,
-        now=now,
-        enforce_notice=True,
-        counter_ids=None,
-        extra_units=extra_units,
-    )
+    try:
+        _allocation_or_refusal(
+            snapshot=load_snapshot(location=location, start_date=day, end_date=day, now=now),
+            service=service,
+            persons=persons,
+            start=start,
+            now=now,
+            enforce_notice=True,
+            counter_ids=None,
+            extra_units=extra_units,
+        )
+    except BookingError as refused:
+        if refused.code != BookingError.COUNTER_INACTIVE:
+            raise
 
 
 def _lock_with_service(appointment: Appointment) -> Appointment:
