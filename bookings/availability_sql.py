@@ -122,6 +122,40 @@ def first_of(model: type[ModelT], **equal: object) -> ModelT | None:
     return found[0] if found else None
 
 
+def first_of_each(*lookups: tuple[type[models.Model], dict[str, object]]) -> list[models.Model | None]:
+    """`first_of` for each (model, equal) of `lookups`, in one query: a hold over the API looks up its location
+    and its service in one round trip. Each lookup that finds nothing gives None."""
+    if not plain_sql():
+        return [first_of(model, **equal) for model, equal in lookups]
+    ops = connections[_alias(None)].ops
+    shape = tuple((model, tuple(equal)) for model, equal in lookups)
+    values = [ops.adapt_unknown_value(value) for _model, equal in lookups for value in equal.values()]
+    rows = fetch(_first_of_each_sql(_alias(None), shape), values)
+    found: list[models.Model | None] = []
+    start = 0
+    for model, _equal in lookups:
+        width = len(model._meta.concrete_fields)
+        pk_index = start + [f.attname for f in model._meta.concrete_fields].index(model._meta.pk.attname)
+        hit = rows and rows[0][pk_index] is not None
+        found.append(instances(model, rows[:1], start=start)[0] if hit else None)
+        start += width
+    return found
+
+
+@cache
+def _first_of_each_sql(alias: str, shape: tuple[tuple[type[models.Model], tuple[str, ...]], ...]) -> str:
+    """SELECT every lookup's columns FROM one row LEFT JOIN each table ON its equalities: a row whatever is found."""
+    joins = []
+    for model, names in shape:
+        on = " AND ".join(f"{_quoted(alias, model, name)} = %s" for name in names)
+        joins.append(f" LEFT JOIN {_quoted(alias, model, None)} ON ({on})")
+    return (
+        f"SELECT {', '.join(_columns(alias, model) for model, _names in shape)} FROM (SELECT 1 AS one) AS one"  # noqa: S608
+        + "".join(joins)
+        + " LIMIT 1"
+    )
+
+
 @cache
 def _first_sql(alias: str, model: type[models.Model], names: tuple[str, ...]) -> str:
     where = " AND ".join(f"{_quoted(alias, model, name)} = %s" for name in names)

@@ -165,3 +165,26 @@ def test_first_of_is_the_orms_first(db):
                 getattr(expected, f.attname) for f in model._meta.concrete_fields
             ]
             assert not found._state.adding
+
+
+def test_first_of_each_is_each_first_of_in_one_query(db, django_assert_num_queries):
+    active, inactive = LocationFactory(), LocationFactory(is_active=False)
+    service = ServiceFactory(is_active=False)
+    locations = [
+        {"short_code": active.short_code, "is_active": True},
+        {"short_code": inactive.short_code, "is_active": True},
+    ]
+    services = [{"code": service.code}, {"code": "no-such-service"}]
+    seen = []
+    for location in locations:
+        for wanted in services:
+            with django_assert_num_queries(1):
+                found = availability_sql.first_of_each((Location, location), (Service, wanted))
+            seen += found
+            expected = [availability_sql.first_of(Location, **location), availability_sql.first_of(Service, **wanted)]
+            assert found == expected, (location, wanted)
+            for one, other in zip(found, expected, strict=True):
+                if one is not None:
+                    fields = type(one)._meta.concrete_fields
+                    assert [getattr(one, f.attname) for f in fields] == [getattr(other, f.attname) for f in fields]
+    assert any(seen) and not all(seen)  # the cases find some and miss some

@@ -52,10 +52,14 @@ def _unknown(field: str, code: str, message: str) -> ApiError:
     return ApiError(status_code=422, code=code, message=message, fields={field: [message]})
 
 
+def _unknown_location() -> ApiError:
+    return _unknown("location", "unknown_location", _("There is no such location."))
+
+
 def _location_for_hold(short_code: str) -> Location:
     location = bookable_location(short_code=short_code)
     if location is None:
-        raise _unknown("location", "unknown_location", _("There is no such location."))
+        raise _unknown_location()
     return location
 
 
@@ -135,8 +139,9 @@ class HoldView(PrivateAnswerView):
     )
     def post(self, request: Request) -> Response:
         data = validated(HoldRequestSerializer, request.data)
-        location = _location_for_hold(data["location"])
-        service = booking_selectors.bookable_service(code=data["service"])
+        location, service = api_selectors.hold_target(short_code=data["location"], code=data["service"])
+        if location is None:
+            raise _unknown_location()
         if service is None:
             raise _unknown("service", "unknown_service", _("There is no such service."))
         appointment = actions.hold_slot(

@@ -55,6 +55,16 @@ def bookable_location(*, short_code: str) -> Location | None:
     return availability_sql.first_of(Location, short_code=short_code, is_active=True)
 
 
+def hold_target(*, short_code: str, code: str) -> tuple[Location | None, Service | None]:
+    """What a hold over the API names, in one plain query: the active location with this short code
+    (`bookable_location`) and the service with this code, active or not (bookings.selectors.bookable_service:
+    the action tells the person when it is inactive); None for each that is not found."""
+    location, service = availability_sql.first_of_each(
+        (Location, {"short_code": short_code, "is_active": True}), (Service, {"code": code})
+    )
+    return location, service
+
+
 def offers(location: Location) -> list[LocationService]:
     """The location's offers of active services that some active counter of it serves, in the catalogue's
     order (needs `active_locations`' prefetch)."""
