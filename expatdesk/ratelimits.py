@@ -10,8 +10,8 @@ booking must not fail because the rate-limit counter is unavailable (issue 5: no
 Redis is down). Behind a proxy, set RATELIMIT_IP_META_KEY so the client's address is used.
 
 Every rate limit of the site (these, /api/v1/'s throttles, the IND API's) counts with count_request:
-django-ratelimit's key, window and answer, in one round trip to Redis per request (SET NX EX and INCR
-in one MULTI/EXEC) where django-ratelimit's own get_usage makes three (issue 10).
+django-ratelimit's key, window and answer, in one round trip to Redis per request (INCR and, for a new
+counter, EXPIRE, in one Lua script) where django-ratelimit's own get_usage makes three (issue 10).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def count_request(
     `get_usage(request, group=group, key="ip", rate=rate, method=method, increment=True)`, the same
     cache key, window, answer ({count, limit, should_limit, time_left}, or None when not counted) and
     exceptions (a cache that cannot be reached raises), in one round trip on the shared Redis cache
-    (expatdesk.cache_backend.RedisCache.count: SET NX EX and INCR in one MULTI/EXEC) instead of
+    (expatdesk.cache_backend.RedisCache.count: INCR and EXPIRE in one Lua script) instead of
     get_usage's three (`cache.add`, and `cache.incr`, which is EXISTS then INCR on Django's RedisCache).
     On any other cache (in memory in tests and under `make run`) it is get_usage itself: add, then incr.
     Every rate limit of the site counts through here."""

@@ -5,8 +5,8 @@ Counted per client address in the shared cache, the address django-ratelimit and
 client cannot pick its own identity with an X-Forwarded-For header.
 
 Counting is expatdesk.ratelimits.count_request, as for the web pages and the IND API: django-ratelimit's
-key, window and answer, counted atomically (issue 9) in one round trip to Redis per request (issue 10: SET NX
-EX and INCR in one MULTI/EXEC; django-ratelimit's own `get_usage`, one `cache.add` and one `cache.incr`,
+key, window and answer, counted atomically (issue 9) in one round trip to Redis per request (issue 10: INCR and
+EXPIRE in one Lua script; django-ratelimit's own `get_usage`, one `cache.add` and one `cache.incr`,
 costs three on Django's RedisCache). REST framework's own SimpleRateThrottle reads a list of times,
 appends and writes it back, so concurrent requests from one address all read the same list and get
 through past the limit; and it answers 500 when the cache is down. Here a cache that cannot be reached
