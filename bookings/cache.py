@@ -110,12 +110,8 @@ def days_around(moment: datetime) -> list[date]:
 
 def bump_availability(*, location_id: int, days: Iterable[date] | None) -> None:
     """Mark the location's free capacity changed on `days` (None: on every day). Call after a commit."""
-    _bump(_any_key(location_id))
-    if days is None:
-        _bump(_all_key(location_id))
-        return
-    for day in set(days):
-        _bump(_day_key(location_id, day))
+    for key in _bumped_keys(location_id=location_id, days=days):
+        _bump(key)
 
 
 def availability_changed(*, location_id: int, days: Iterable[date] | None) -> None:
@@ -135,9 +131,22 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None) -> No
 
 
 def _bump_if_read(*, location_id: int, days: list[date] | None) -> None:
+    keys = _bumped_keys(location_id=location_id, days=days)
+    bump_versions = getattr(cache, "bump_versions", None)  # the Redis cache (expatdesk/cache_backend.py)
+    if bump_versions is not None:  # the check and the bumps in one round trip, atomically
+        bump_versions(keys, fresh=time.time_ns())
+        return
     if cache.get(_any_key(location_id)) is None:
         return  # no answer about this location is cached under a version: nothing to invalidate
-    bump_availability(location_id=location_id, days=days)
+    for key in keys:
+        _bump(key)
+
+
+def _bumped_keys(*, location_id: int, days: Iterable[date] | None) -> list[str]:
+    """The versions a change on `days` (None: every day) bumps, the location's `any` version first."""
+    if days is None:
+        return [_any_key(location_id), _all_key(location_id)]
+    return [_any_key(location_id), *(_day_key(location_id, day) for day in sorted(set(days)))]
 
 
 # ---- shared answers: one computation per version, the others wait or serve the previous one -------------

@@ -8,6 +8,7 @@ which it empties.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from types import SimpleNamespace
 
 import django_ratelimit.core
@@ -21,6 +22,7 @@ from rest_framework.request import Request
 from api.caching import WRITE
 from api.caching import rate_limited as api_rate_limited
 from api.v1.throttles import WriteThrottle
+from bookings.cache import _bump_if_read, version_token
 from expatdesk import ratelimits
 from expatdesk.cache_backend import RedisCache
 from expatdesk.ratelimits import count_request, over_limit
@@ -258,3 +260,44 @@ def test_with_redis_down_a_count_raises_and_every_limit_lets_the_request_through
             assert api_rate_limited(post(), group=WRITE) is None
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 6
+
+
+# ---- availability versions (bookings/cache.py) --------------------------------------------------------------
+
+
+def test_a_change_bumps_its_versions_in_one_round_trip(redis_cache):
+    tuesday, wednesday = date(2026, 12, 1), date(2026, 12, 2)
+    before = (version_token(location_id=7), version_token(location_id=7, day=tuesday))
+    redis_cache.delete("availability-version:7:2026-12-02")  # a day never read (or evicted)
+    _bump_if_read(location_id=7, days=[tuesday])  # the script loaded once per Redis server
+    with counting_redis_round_trips() as sent:
+        _bump_if_read(location_id=7, days=[tuesday, wednesday, tuesday])
+    assert len(sent) == 1
+    after = (version_token(location_id=7), version_token(location_id=7, day=tuesday))
+    assert after[0] != before[0] and after[1] != before[1]
+    assert redis_cache.get("availability-version:7:2026-12-02") is not None  # set where it was missing
+
+
+def test_nothing_is_bumped_while_the_location_has_no_version(redis_cache):
+    _bump_if_read(location_id=8, days=[date(2026, 12, 1)])
+    _bump_if_read(location_id=8, days=None)
+    assert (
+        redis_cache.get_many(
+            ["availability-version:8:any", "availability-version:8:all", "availability-version:8:2026-12-01"]
+        )
+        == {}
+    )
+
+
+def test_the_versions_bumped_in_one_script_are_those_djangos_cache_bumps(settings, redis_url):
+    def bumped(backend_path: str) -> list[bool]:
+        backend = use_cache(settings, backend_path, redis_url)
+        backend.clear()
+        days = [date(2026, 12, 1), date(2026, 12, 2)]
+        before = [version_token(location_id=9), *(version_token(location_id=9, day=d) for d in days)]
+        _bump_if_read(location_id=9, days=days[:1])
+        _bump_if_read(location_id=9, days=None)
+        after = [version_token(location_id=9), *(version_token(location_id=9, day=d) for d in days)]
+        return [one != other for one, other in zip(before, after, strict=True)]
+
+    assert bumped(OURS) == bumped(DJANGOS) == [True, True, True]
