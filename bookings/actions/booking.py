@@ -18,6 +18,7 @@ from bookings.actions.common import (
     PersonName,
     ReferenceDrawnTwice,
     _allocate_and_claim,
+    _allocation_or_refusal,
     _check_aware,
     _check_counter,
     _check_customer_limits,
@@ -29,7 +30,6 @@ from bookings.actions.common import (
     _check_service_and_persons,
     _check_start,
     _create_appointment,
-    _does_not_fit,
     _hand_to_blocks,
     _insert_claims,
     _issue_manage_token,
@@ -55,7 +55,6 @@ from bookings.actions.visits import (
 )
 from bookings.availability import (
     Allocation,
-    CapacitySnapshot,
     configuration_version_of,
     load_rules,
     load_snapshot,
@@ -158,35 +157,6 @@ def _create_and_claim(
         appointment.claimed_units = len(allocation.units)
         appointment.save(update_fields=["end", "claimed_units"])
     return appointment
-
-
-def _allocation_or_refusal(
-    *,
-    snapshot: CapacitySnapshot,
-    service: Service,
-    persons: int,
-    start: datetime,
-    now: datetime,
-    enforce_notice: bool,
-    counter_ids: list[int] | None,
-    extra_units: int,
-) -> Allocation:
-    """The snapshot's allocation of the time, or the BookingError that says why there is none (a time the rules
-    refuse, taken by other bookings, too little time before closing, not offered)."""
-    _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
-    allocation = snapshot.allocate(
-        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
-    )
-    if allocation is None:
-        raise _does_not_fit(
-            snapshot=snapshot,
-            service=service,
-            persons=persons,
-            start=start,
-            counter_ids=counter_ids,
-            extra_units=extra_units,
-        )
-    return allocation
 
 
 def refuse_unless_free(

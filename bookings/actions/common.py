@@ -373,6 +373,35 @@ def make_claims_permanent(*, appointment_id: int) -> list[UnitKey]:
     return units
 
 
+def _allocation_or_refusal(
+    *,
+    snapshot: CapacitySnapshot,
+    service: Service,
+    persons: int,
+    start: datetime,
+    now: datetime,
+    enforce_notice: bool,
+    counter_ids: list[int] | None,
+    extra_units: int,
+) -> Allocation:
+    """The snapshot's allocation of the time, or the BookingError that says why there is none (a time the rules
+    refuse, taken by other bookings, too little time before closing, not offered)."""
+    _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
+    allocation = snapshot.allocate(
+        service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+    )
+    if allocation is None:
+        raise _does_not_fit(
+            snapshot=snapshot,
+            service=service,
+            persons=persons,
+            start=start,
+            counter_ids=counter_ids,
+            extra_units=extra_units,
+        )
+    return allocation
+
+
 def _allocate_and_claim(
     *,
     appointment: Appointment,
@@ -399,20 +428,16 @@ def _allocate_and_claim(
             ignore_appointment_id=appointment.pk if keep_units else None,
             with_lapsed=True,
         )
-        _check_start(snapshot=snapshot, service=service, start=start, now=now, enforce_notice=enforce_notice)
-        counter_ids = [counter.pk] if counter else None
-        allocation = snapshot.allocate(
-            service=service, persons=persons, start=start, counter_ids=counter_ids, extra_units=extra_units
+        allocation = _allocation_or_refusal(
+            snapshot=snapshot,
+            service=service,
+            persons=persons,
+            start=start,
+            now=now,
+            enforce_notice=enforce_notice,
+            counter_ids=[counter.pk] if counter else None,
+            extra_units=extra_units,
         )
-        if allocation is None:
-            raise _does_not_fit(
-                snapshot=snapshot,
-                service=service,
-                persons=persons,
-                start=start,
-                counter_ids=counter_ids,
-                extra_units=extra_units,
-            )
         try:
             _insert_claims(
                 appointment=appointment,
