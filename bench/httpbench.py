@@ -215,8 +215,6 @@ def server_env(database_url: str, *, shared: bool) -> dict:
         "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
         "DATABASE_CONN_MAX_AGE": "60",
-        # Persistent connections of its own: the hot reads prepared once per connection (README, configuration).
-        "DATABASE_PREPARED_STATEMENTS": "true",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "ERROR",  # not a line per 409 of the stampede

@@ -22,10 +22,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import TypeVar
 
-from django.conf import settings
 from django.db import connections, models
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 
 from bookings.models import ConfigurationVersion, Counter, SlotClaim
 
@@ -66,34 +63,9 @@ def _quoted(alias: str, model: type[models.Model], field: str | None) -> str:
 
 
 def fetch(sql: str, params: list[object]) -> list[tuple]:
-    connection = connections[_alias(None)]
-    with connection.cursor() as cursor:
-        if settings.DATABASE_PREPARED_STATEMENTS and connection.vendor == "postgresql":
-            cursor.execute(_executed(connection, cursor, sql, len(params)), params)
-        else:
-            cursor.execute(sql, params)
+    with connections[_alias(None)].cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def _executed(connection: BaseDatabaseWrapper, cursor: CursorWrapper, sql: str, count: int) -> str:
-    """`EXECUTE` of `sql` prepared on this database connection (DATABASE_PREPARED_STATEMENTS): planned once per
-    connection instead of on every run; PostgreSQL spent about four times as long planning these small reads as
-    running them. A prepared statement lives as long as its session, whatever its transaction does (a rollback
-    keeps it); a new connection prepares afresh."""
-    raw = connection.connection
-    prepared = connection.__dict__.get("_expatdesk_prepared")
-    if prepared is None or prepared[0] is not raw:
-        prepared = (raw, {})
-        connection.__dict__["_expatdesk_prepared"] = prepared
-    names = prepared[1]
-    name = names.get(sql)
-    if name is None:
-        name = f"expatdesk_read_{len(names) + 1}"
-        parts = sql.split("%s")
-        numbered = "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, 1))
-        cursor.execute(f"PREPARE {name} AS {numbered}")
-        names[sql] = name
-    return f"EXECUTE {name}" + (f" ({', '.join(['%s'] * count)})" if count else "")
 
 
 def instances(model: type[ModelT], rows: Iterable[tuple], *, start: int = 0) -> list[ModelT]:

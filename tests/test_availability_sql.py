@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.db.models import Q
-from django.test.utils import CaptureQueriesContext
 
 from bookings import availability_sql
 from bookings.availability_units import _epoch_seconds
@@ -190,44 +188,3 @@ def test_first_of_each_is_each_first_of_in_one_query(db, django_assert_num_queri
                     fields = type(one)._meta.concrete_fields
                     assert [getattr(one, f.attname) for f in fields] == [getattr(other, f.attname) for f in fields]
     assert any(seen) and not all(seen)  # the cases find some and miss some
-
-
-def test_prepared_statements_answer_as_the_plain_ones(postgresql, desks, settings):
-    """DATABASE_PREPARED_STATEMENTS: each read is prepared once per connection, then only executed; the rows are
-    the plain statements' rows; a prepared statement outlives a rolled-back transaction, and a new connection
-    prepares afresh."""
-    here, _there, one, _not_offered = desks
-    begin, finish = datetime(2026, 12, 1, 0, 0, tzinfo=UTC), datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
-
-    def reads():
-        return (
-            availability_sql.version_and_claim_rows(location_id=here.pk, range_start=begin, range_end=finish, now=NOW),
-            availability_sql.first_of_each((Location, {"short_code": here.short_code}), (Service, {"code": one.code})),
-            availability_sql.configuration_versions([here.pk]),
-        )
-
-    plain = reads()
-    settings.DATABASE_PREPARED_STATEMENTS = True
-    with CaptureQueriesContext(connection) as first:
-        assert reads() == plain
-    with CaptureQueriesContext(connection) as again:
-        assert reads() == plain
-    assert sum(query["sql"].startswith("PREPARE") for query in first.captured_queries) == 3
-    assert [query["sql"].split()[0] for query in again.captured_queries] == ["EXECUTE"] * 3
-    with pytest.raises(RuntimeError), transaction.atomic():
-        reads()
-        raise RuntimeError("rolled back")
-    with CaptureQueriesContext(connection) as after_rollback:
-        assert reads() == plain
-    assert [query["sql"].split()[0] for query in after_rollback.captured_queries] == ["EXECUTE"] * 3
-
-
-def test_a_new_connection_prepares_its_statements_afresh(postgresql, transactional_db, settings):
-    location = LocationFactory()
-    CounterFactory(location=location)  # a configuration, so a version to read
-    settings.DATABASE_PREPARED_STATEMENTS = True
-    assert availability_sql.configuration_versions([location.pk])
-    connection.close()
-    with CaptureQueriesContext(connection) as fresh:
-        assert availability_sql.configuration_versions([location.pk])
-    assert [query["sql"].split()[0] for query in fresh.captured_queries] == ["PREPARE", "EXECUTE"]

@@ -153,11 +153,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "options", f"-c lock_timeout={env_int('DATABASE_LOCK_TIMEOUT_MS', default=5000)}"
     )
 
-# PostgreSQL: the hot plain-SQL reads (bookings/availability_sql.py) as server-side prepared statements, planned
-# once per connection. Only with persistent connections of their own (DATABASE_CONN_MAX_AGE > 0, or PgBouncer
-# in session mode): in transaction mode PgBouncer hands a session's statements to other server connections.
-DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", default=False)
-
 # Staff sign-in: password (throttled by django-axes), then a TOTP code (django-otp). See desk/.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
