@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.test.utils import CaptureQueriesContext
 
 from bookings import availability_sql
 from bookings.availability_units import _epoch_seconds
@@ -188,3 +190,40 @@ def test_first_of_each_is_each_first_of_in_one_query(db, django_assert_num_queri
                     fields = type(one)._meta.concrete_fields
                     assert [getattr(one, f.attname) for f in fields] == [getattr(other, f.attname) for f in fields]
     assert any(seen) and not all(seen)  # the cases find some and miss some
+
+
+def test_the_row_lock_reads_what_the_orm_reads(db, desks):
+    here, _there, one, _not_offered = desks
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    appointment = Appointment.objects.create(
+        reference="SQL-LOCK",
+        service=one,
+        location=here,
+        start=start,
+        end=start + timedelta(minutes=15),
+        persons=2,
+        status=AppointmentStatus.HELD,
+        hold_expires_at=NOW,
+        claimed_units=2,
+        created_at=NOW,
+        interpreter_language="pl",
+    )
+    expected = (
+        Appointment.objects.select_related("service", "location")
+        .annotate(
+            configuration_version=Subquery(
+                ConfigurationVersion.objects.filter(location_id=OuterRef("location_id")).values("version")[:1]
+            )
+        )
+        .get(pk=appointment.pk)
+    )
+    with transaction.atomic(), CaptureQueriesContext(connection) as locking:
+        found = availability_sql.appointment_for_update(appointment.pk)
+    assert len(locking.captured_queries) == 1
+    if connection.vendor == "postgresql":
+        assert locking.captured_queries[0]["sql"].endswith('FOR UPDATE OF "bookings_appointment"')
+    for one_of, other in ((found, expected), (found.service, expected.service), (found.location, expected.location)):
+        fields = type(one_of)._meta.concrete_fields
+        assert [getattr(one_of, f.attname) for f in fields] == [getattr(other, f.attname) for f in fields]
+    assert found.configuration_version == expected.configuration_version is not None
+    assert availability_sql.appointment_for_update(10**9) is None
