@@ -3,9 +3,10 @@ statement for every counter of a location; bookings/availability.py and availabi
 look-ups of a location and a service by code, and the row lock of a confirmation (or a cancellation, a move)
 with its service, location and configuration version.
 
-Read-only (one of them locks the row it reads). The same rows as the ORM queries they replace, without building a queryset each time: these
-queries are small and run on every computed answer and every hold, and building and compiling them through
-the ORM cost more than running them (about 0.3 ms a query, of a first free day's 3.6 ms). Parameters are
+Read-only (one of them locks the row it reads). The same rows as the ORM queries they replace, without
+building a queryset each time: these queries are small and run on every computed answer and every hold, and
+building and compiling them through the ORM cost more than running them (about 0.3 ms a query, of a first
+free day's 3.6 ms). Parameters are
 adapted by the backend's own operations (as the ORM does), and the rows of the model tables are turned into
 model instances with `from_db`, their dates and times parsed where the driver gives text (SQLite).
 

@@ -19,6 +19,7 @@ from bookings.actions.common import (
     ReferenceDrawnTwice,
     _allocate_and_claim,
     _allocation_or_refusal,
+    _booking_allocation,
     _check_aware,
     _check_counter,
     _check_customer_limits,
@@ -108,16 +109,14 @@ def _create_and_claim(
     may be, docs/locking.md);
     `in_savepoint`: see _create_appointment."""
     extra_units = _check_extra_units(extra_units)
-    day = start.astimezone(location.tz).date()
-    snapshot = load_snapshot(location=location, start_date=day, end_date=day, now=now, with_lapsed=True)
-    allocation = _allocation_or_refusal(
-        snapshot=snapshot,
+    snapshot, allocation = _booking_allocation(
+        location=location,
         service=service,
         persons=persons,
         start=start,
         now=now,
         enforce_notice=enforce_notice,
-        counter_ids=[counter.pk] if counter else None,
+        counter=counter,
         extra_units=extra_units,
     )
     if lock_shares is not None:

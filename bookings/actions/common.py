@@ -402,6 +402,42 @@ def _allocation_or_refusal(
     return allocation
 
 
+def _booking_allocation(
+    *,
+    location: Location,
+    service: Service,
+    persons: int,
+    start: datetime,
+    now: datetime,
+    enforce_notice: bool,
+    counter: Counter | None,
+    extra_units: int,
+    ignore_appointment_id: int | None = None,
+) -> tuple[CapacitySnapshot, Allocation]:
+    """A booking's snapshot of the start's day (the lapsed claims with the live ones) and its allocation, or
+    the BookingError that says why there is none (`_allocation_or_refusal`)."""
+    day = start.astimezone(location.tz).date() if start.tzinfo else start.date()
+    snapshot = load_snapshot(
+        location=location,
+        start_date=day,
+        end_date=day,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+        with_lapsed=True,
+    )
+    allocation = _allocation_or_refusal(
+        snapshot=snapshot,
+        service=service,
+        persons=persons,
+        start=start,
+        now=now,
+        enforce_notice=enforce_notice,
+        counter_ids=[counter.pk] if counter else None,
+        extra_units=extra_units,
+    )
+    return snapshot, allocation
+
+
 def _allocate_and_claim(
     *,
     appointment: Appointment,
@@ -418,25 +454,17 @@ def _allocate_and_claim(
     booking won."""
     location = appointment.location
     extra_units = appointment.extra_units
-    day = start.astimezone(location.tz).date() if start.tzinfo else start.date()
     for attempt in range(CLAIM_ATTEMPTS):
-        snapshot = load_snapshot(
+        snapshot, allocation = _booking_allocation(
             location=location,
-            start_date=day,
-            end_date=day,
-            now=now,
-            ignore_appointment_id=appointment.pk if keep_units else None,
-            with_lapsed=True,
-        )
-        allocation = _allocation_or_refusal(
-            snapshot=snapshot,
             service=service,
             persons=persons,
             start=start,
             now=now,
             enforce_notice=enforce_notice,
-            counter_ids=[counter.pk] if counter else None,
+            counter=counter,
             extra_units=extra_units,
+            ignore_appointment_id=appointment.pk if keep_units else None,
         )
         try:
             _insert_claims(
