@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q
 from django.utils import translation
 
 from bookings import availability_sql
@@ -56,7 +56,7 @@ from bookings.availability_units import (
     read_claims,
     taken_of_rows,
 )
-from bookings.models import Closure, ConfigurationVersion, Counter, Location, OpeningHours
+from bookings.models import Closure, Counter, Location, OpeningHours
 from services.models import Service
 
 __all__ = [
@@ -620,7 +620,7 @@ def load_rules(
     services, opening hours, closures. Answers whether a time may be booked at all, never whether it is free.
 
     `version`: the location's configuration version (None: it has none), when the caller has just read it in a
-    statement of its own after the location lock (`configuration_version_of`): then no query, unless this
+    statement of its own after the location lock (availability_sql.appointment_for_update): then no query, unless this
     process has not read the configuration under that version."""
     if version is READ_VERSION:
         config = _load_config(location=location, start_date=start_date, end_date=end_date)
@@ -630,12 +630,6 @@ def load_rules(
             location.pk
         ]
     return _rules_of(config, location=location, start_date=start_date, end_date=end_date, now=now)
-
-
-def configuration_version_of(location_id: object) -> Subquery:
-    """The configuration version of the location `location_id` (an OuterRef) as an expression, to read it in
-    the statement of another query (a confirmation reads it with its row lock: load_rules(version=...))."""
-    return Subquery(ConfigurationVersion.objects.filter(location_id=location_id).values("version")[:1])
 
 
 def _rules_of(

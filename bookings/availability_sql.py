@@ -25,6 +25,7 @@ from functools import cache, lru_cache
 from typing import TypeVar
 
 from django.db import connections, models
+from django.db.models import OuterRef, Subquery
 
 from bookings.models import Appointment, ConfigurationVersion, Counter, Location, SlotClaim
 from services.models import Service
@@ -137,11 +138,9 @@ def first_of_each(*lookups: tuple[type[models.Model], dict[str, object]]) -> lis
     found: list[models.Model | None] = []
     start = 0
     for model, _equal in lookups:
-        width = len(model._meta.concrete_fields)
-        pk_index = start + [f.attname for f in model._meta.concrete_fields].index(model._meta.pk.attname)
-        hit = rows and rows[0][pk_index] is not None
-        found.append(instances(model, rows[:1], start=start)[0] if hit else None)
-        start += width
+        instance = instances(model, rows[:1], start=start)[0] if rows else None
+        found.append(instance if instance is not None and instance.pk is not None else None)  # no row joined: NULLs
+        start += len(model._meta.concrete_fields)
     return found
 
 
@@ -319,6 +318,15 @@ def appointment_for_update(appointment_id: int) -> Appointment | None:
     appointment only, never the joined rows: bookings/actions/booking.py _lock_with_service): one statement,
     the rows the ORM's `select_for_update(of=("self",)).select_related("service", "location")` gives. None
     when there is no such appointment."""
+    if not plain_sql():
+        version = ConfigurationVersion.objects.filter(location_id=OuterRef("location_id")).values("version")[:1]
+        return (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("service", "location")
+            .annotate(configuration_version=Subquery(version))
+            .filter(pk=appointment_id)
+            .first()
+        )
     alias = _alias(None)
     rows = fetch(_appointment_for_update_sql(alias), [appointment_id])
     if not rows:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from bookings import availability_sql, fairness, hooks
@@ -56,7 +55,6 @@ from bookings.actions.visits import (
 )
 from bookings.availability import (
     Allocation,
-    configuration_version_of,
     load_rules,
     load_snapshot,
 )
@@ -203,17 +201,10 @@ def _lock_with_service(appointment: Appointment) -> Appointment:
     # The location's configuration version comes in the same statement (`configuration_version`, for
     # load_rules): its snapshot is taken after the location lock was granted (the statement before), and no
     # configuration change commits while that lock is held, so it is the version as of the lock.
-    if availability_sql.plain_sql():  # the same, without building the query (a statement on every booking)
-        locked = availability_sql.appointment_for_update(appointment.pk)
-        if locked is None:
-            raise Appointment.DoesNotExist("The appointment is gone.")
-        return locked
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("service", "location")
-        .annotate(configuration_version=configuration_version_of(OuterRef("location_id")))
-        .get(pk=appointment.pk)
-    )
+    locked = availability_sql.appointment_for_update(appointment.pk)
+    if locked is None:
+        raise Appointment.DoesNotExist("The appointment is gone.")
+    return locked
 
 
 def lock_appointment_at_location(appointment: Appointment, *, more_days: tuple = ()) -> Appointment:
