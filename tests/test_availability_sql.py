@@ -24,7 +24,13 @@ from bookings.models import (
     SlotClaim,
 )
 from services.models import Service
-from tests.support.factories import CounterFactory, LocationFactory, OpeningHoursFactory, ServiceFactory
+from tests.support.factories import (
+    AppointmentFactory,
+    CounterFactory,
+    LocationFactory,
+    OpeningHoursFactory,
+    ServiceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,13 +80,10 @@ def test_the_claim_rows_are_the_live_claims(desks):
         for expires in (None, NOW + timedelta(minutes=5), NOW - timedelta(minutes=1), NOW)
     ):
         unit = start + grid * index
-        appointment = Appointment.objects.create(
-            reference=f"SQL{index}",
+        appointment = AppointmentFactory(
             service=one,
             location=counter.location,
             start=unit,
-            end=unit + grid,
-            persons=1,
             status=AppointmentStatus.HELD if expires else AppointmentStatus.BOOKED,
             claimed_units=1,
             created_at=NOW,
@@ -195,14 +198,11 @@ def test_first_of_each_is_each_first_of_in_one_query(db, django_assert_num_queri
 def test_the_row_lock_reads_what_the_orm_reads(db, desks):
     here, _there, one, _not_offered = desks
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    appointment = Appointment.objects.create(
-        reference="SQL-LOCK",
+    appointment = AppointmentFactory(
         service=one,
         location=here,
         start=start,
-        end=start + timedelta(minutes=15),
         persons=2,
-        status=AppointmentStatus.HELD,
         hold_expires_at=NOW,
         claimed_units=2,
         created_at=NOW,

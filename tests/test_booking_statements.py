@@ -17,7 +17,7 @@ from bookings.actions import BookingError, PersonName
 from bookings.actions import common as common_actions
 from bookings.actions.common import _insert_claims
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, SlotClaim
-from tests.support.factories import ServiceFactory, make_desk
+from tests.support.factories import AppointmentFactory, ServiceFactory, make_desk
 
 # The statements of the two actions inside their transactions (BEGIN and COMMIT not counted), on PostgreSQL,
 # for one person, in a process that has read the location's configuration before (`served_before`; three
@@ -136,15 +136,8 @@ def test_claims_are_all_or_nothing_when_one_unit_is_taken(postgresql, desk, mond
         counter=counter,
         now=monday_morning,
     ).appointment
-    mine = Appointment.objects.create(
-        reference="TEST-0000-0001",
-        service=service,
-        location=desk,
-        start=start,
-        end=start + timedelta(minutes=45),
-        persons=1,
-        status=AppointmentStatus.HELD,
-        created_at=monday_morning,
+    mine = AppointmentFactory(
+        service=service, location=desk, start=start, end=start + timedelta(minutes=45), created_at=monday_morning
     )
     units = [(counter.pk, start + timedelta(minutes=minutes)) for minutes in (0, 15, 30)]
     with pytest.raises(BookingError) as refused:
@@ -176,14 +169,10 @@ def test_a_hold_deletes_the_lapsed_claim_its_snapshot_saw_at_its_unit(postgresql
 
 def lapsed_hold_at(desk, service, start: datetime, *, now: datetime) -> Appointment:
     """A hold that lapsed before `now`, with its claim at `start` on the desk's one counter (not swept)."""
-    hold = Appointment.objects.create(
-        reference="TEST-0000-0002",
+    hold = AppointmentFactory(
         service=service,
         location=desk,
         start=start,
-        end=start + timedelta(minutes=15),
-        persons=1,
-        status=AppointmentStatus.HELD,
         hold_expires_at=now - timedelta(minutes=1),
         claimed_units=1,
         created_at=now - timedelta(minutes=11),
@@ -226,16 +215,7 @@ def test_without_the_delete_a_lapsed_claim_makes_the_insert_short(postgresql, se
     desk = make_desk(services=[service], counters=1)
     start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
     lapsed = lapsed_hold_at(desk, service, start, now=monday_morning)
-    mine = Appointment.objects.create(
-        reference="TEST-0000-0001",
-        service=service,
-        location=desk,
-        start=start,
-        end=start + timedelta(minutes=15),
-        persons=1,
-        status=AppointmentStatus.HELD,
-        created_at=monday_morning,
-    )
+    mine = AppointmentFactory(service=service, location=desk, start=start, created_at=monday_morning)
     units = [(desk.counters.get().pk, start)]
     with pytest.raises(BookingError) as refused:
         _insert_claims(appointment=mine, units=units, expires_at=None, now=monday_morning, lapsed=frozenset())

@@ -1,10 +1,10 @@
 """factory-boy factories for the models; each builds a valid object with the fewest decisions."""
 
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import factory
 
-from bookings.models import Counter, Location, LocationService, OpeningHours
+from bookings.models import Appointment, AppointmentStatus, Counter, Location, LocationService, OpeningHours
 from bookings.municipalities import MAASTRICHT_REGION_MUNICIPALITIES
 from services.models import Service
 
@@ -81,3 +81,20 @@ def make_desk(*, services: list[Service], counters: int = 3, weekdays: tuple[int
         OpeningHoursFactory(location=location, weekday=weekday, start_time=time(9, 0), end_time=time(12, 30))
         OpeningHoursFactory(location=location, weekday=weekday, start_time=time(13, 30), end_time=time(17, 0))
     return location
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A bare appointment row, held by default, for tests that set the rows up themselves (no claims: the
+    actions make those); a booking made the real way is actions.book_appointment."""
+
+    class Meta:
+        model = Appointment
+
+    reference = factory.Sequence(lambda n: f"TEST-{n:06d}")
+    service = factory.SubFactory(ServiceFactory)
+    location = factory.SubFactory(LocationFactory)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    end = factory.LazyAttribute(lambda appointment: appointment.start + timedelta(minutes=15))
+    persons = 1
+    status = AppointmentStatus.HELD
+    created_at = factory.LazyAttribute(lambda appointment: appointment.start - timedelta(days=1))
