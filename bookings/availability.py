@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 import holidays
 from django.db.models import F, Q
@@ -58,6 +59,8 @@ from bookings.availability_units import (
 )
 from bookings.models import Closure, Counter, Location, OpeningHours
 from services.models import Service
+
+T = TypeVar("T")
 
 __all__ = [
     "Allocation",
@@ -671,12 +674,9 @@ def free_slots(
         ignore_appointment_id=ignore_appointment_id,
         services=[service],
     )
-    result: dict[date, list[Slot]] = {}
-    for day in snapshot.days():
-        slots = snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units)
-        if slots:
-            result[day] = slots
-    return result
+    return _days_with(
+        lambda day: snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units), snapshot
+    )
 
 
 def free_slot_times(
@@ -692,12 +692,15 @@ def free_slot_times(
     """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
     (start epoch seconds, local start minute of the day, local end minute). One snapshot (`load_snapshot`)."""
     snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
-    result: dict[date, list[tuple[int, int, int]]] = {}
-    for day in snapshot.days():
-        times = snapshot.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units)
-        if times:
-            result[day] = times
-    return result
+    return _days_with(
+        lambda day: snapshot.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units),
+        snapshot,
+    )
+
+
+def _days_with(answer: Callable[[date], list[T]], snapshot: CapacitySnapshot) -> dict[date, list[T]]:
+    """`answer` for each day of the snapshot, the days it gives nothing for left out."""
+    return {day: found for day in snapshot.days() if (found := answer(day))}
 
 
 def free_days(
