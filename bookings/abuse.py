@@ -23,16 +23,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import HttpRequest
 from django_ratelimit.core import _get_ip
 
 from bookings.mailboxes import mailbox_key
-from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, EventKind
+from bookings.models import Appointment, AppointmentEvent, AppointmentPart, AppointmentStatus, EventKind
 from services.models import Service
 
 LIVE_BOOKING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
@@ -80,18 +81,53 @@ def lock_client(client_key: str) -> None:
 
 
 def has_live_booking(*, service: Service, email: str, now: datetime, exclude_id: int | None = None) -> bool:
-    if not email or not settings.EXPATDESK_ONE_BOOKING_PER_EMAIL:
-        return False
-    # The service booked on its own, or as a part of a visit of several (AppointmentPart).
-    live = Appointment.objects.filter(
-        Q(service=service) | Q(part_count__gt=1, parts__service=service),
-        mailbox_key=mailbox_key(email),
-        status__in=LIVE_BOOKING_STATUSES,
-        end__gt=now,
-    )
-    if exclude_id is not None:
-        live = live.exclude(pk=exclude_id)
-    return live.exists()
+    return mailbox_standing(services=[service], email=email, now=now, exclude_id=exclude_id).has_live_booking
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the limits of one mailbox say about a new booking: a live booking of one of its services, and the
+    end of a cool-down it is in (None: none)."""
+
+    has_live_booking: bool
+    cooldown_until: datetime | None
+
+
+def mailbox_standing(
+    *, services: Sequence[Service], email: str, now: datetime, exclude_id: int | None = None
+) -> Standing:
+    """Both limits of the mailbox `email` delivers to, in one query (none when both are switched off): a live
+    booking for one of `services` (booked on its own, or as a part of a visit of several) other than
+    `exclude_id`, and the cool-down after repeated cancellations (cooldown_until)."""
+    one_booking = bool(email) and settings.EXPATDESK_ONE_BOOKING_PER_EMAIL and bool(services)
+    needed = settings.EXPATDESK_COOLDOWN_CANCELLATIONS if email else 0
+    if not one_booking and needed <= 0:
+        return Standing(has_live_booking=False, cooldown_until=None)
+    counts = {}
+    if one_booking:
+        in_a_visit = Exists(AppointmentPart.objects.filter(appointment=OuterRef("pk"), service__in=services))
+        live = Q(status__in=LIVE_BOOKING_STATUSES, end__gt=now) & (
+            Q(service__in=services) | (Q(part_count__gt=1) & in_a_visit)
+        )
+        if exclude_id is not None:
+            live &= ~Q(pk=exclude_id)
+        counts["live"] = Count("pk", filter=live)
+    if needed > 0:
+        by_staff = AppointmentEvent.objects.filter(
+            appointment=OuterRef("pk"), kind=EventKind.CANCELLED, actor__isnull=False
+        )
+        cancelled = Q(
+            status=AppointmentStatus.CANCELLED,
+            booked_at__isnull=False,
+            cancelled_at__gte=now - timedelta(days=settings.EXPATDESK_COOLDOWN_DAYS),
+        ) & ~Exists(by_staff)
+        counts["cancelled"] = Count("pk", filter=cancelled)
+        counts["last_cancelled"] = Max("cancelled_at", filter=cancelled)
+    found = Appointment.objects.filter(mailbox_key=mailbox_key(email)).aggregate(**counts)
+    until = None
+    if needed > 0 and found["cancelled"] >= needed:  # the last of them (of the `needed` latest) starts it
+        until = found["last_cancelled"] + timedelta(hours=settings.EXPATDESK_COOLDOWN_HOURS)
+    return Standing(has_live_booking=bool(found.get("live")), cooldown_until=until if until and until > now else None)
 
 
 def live_holds(*, client_key: str, now: datetime) -> int:
@@ -104,24 +140,6 @@ def live_holds(*, client_key: str, now: datetime) -> int:
 
 def cooldown_until(*, email: str, now: datetime) -> datetime | None:
     """When this address may book again, if it is in a cool-down now; else None."""
-    needed = settings.EXPATDESK_COOLDOWN_CANCELLATIONS
-    if not email or needed <= 0:
+    if settings.EXPATDESK_COOLDOWN_CANCELLATIONS <= 0:
         return None
-    by_staff = AppointmentEvent.objects.filter(
-        appointment=OuterRef("pk"), kind=EventKind.CANCELLED, actor__isnull=False
-    )
-    recent = list(
-        Appointment.objects.filter(
-            mailbox_key=mailbox_key(email),
-            status=AppointmentStatus.CANCELLED,
-            booked_at__isnull=False,
-            cancelled_at__gte=now - timedelta(days=settings.EXPATDESK_COOLDOWN_DAYS),
-        )
-        .exclude(Exists(by_staff))
-        .order_by("-cancelled_at")
-        .values_list("cancelled_at", flat=True)[:needed]
-    )
-    if len(recent) < needed:
-        return None
-    until = recent[0] + timedelta(hours=settings.EXPATDESK_COOLDOWN_HOURS)
-    return until if until > now else None
+    return mailbox_standing(services=[], email=email, now=now).cooldown_until

@@ -147,19 +147,26 @@ def owner_usage(
     with it: cancelled, lapsed, erased), so counting the distinct appointments of its live claims counts it."""
     if not shares:
         return [], 0
-    tz = location.tz
-    day = start.astimezone(tz).date()
-    day_start = datetime.combine(day, time.min, tzinfo=tz)
-    day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    day_start, day_end = day_bounds(location=location, start=start)
     if connection.vendor == "postgresql":
         totals = _totals_by_sql(shares=shares, day_start=day_start, day_end=day_end, now=now, holds_of=holds_of)
     else:
         totals = _totals_by_orm(shares=shares, day_start=day_start, day_end=day_end, now=now, holds_of=holds_of)
-    usages = [
+    return usages_of(shares=shares, totals=totals), totals.get("holds", 0)
+
+
+def usages_of(*, shares: Sequence[Share], totals: dict[str, int]) -> list[Usage]:
+    return [
         Usage(day_minutes=totals[f"day{index}"], horizon_minutes=totals[f"horizon{index}"])
         for index in range(len(shares))
     ]
-    return usages, totals.get("holds", 0)
+
+
+def day_bounds(*, location: Location, start: datetime) -> tuple[datetime, datetime]:
+    """The local day of `start` at `location` (its time zone), the day a share's day minutes are counted on."""
+    tz = location.tz
+    day = start.astimezone(tz).date()
+    return datetime.combine(day, time.min, tzinfo=tz), datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
 
 
 # owner_usage's query on PostgreSQL, written out (the ORM's building of its filtered sums cost more than the
@@ -169,49 +176,78 @@ SELECT {totals}
   FROM bookings_slotclaim AS claim
   JOIN bookings_appointment AS appointment ON appointment.id = claim.appointment_id
   JOIN bookings_location AS location ON location.id = appointment.location_id
- WHERE ((appointment.status = %(held)s AND appointment.hold_expires_at > %(now)s)
-        OR (appointment.status IN (%(booked)s, %(checked_in)s) AND appointment."end" > %(now)s))
-   AND ({owners})
+ WHERE ((appointment.status = %s AND appointment.hold_expires_at > %s)
+        OR (appointment.status IN (%s, %s) AND appointment."end" > %s))
+   AND ({owners}){besides}
 """
-_ON_DAY = "appointment.start >= %(day_start)s AND appointment.start < %(day_end)s"
+_ON_DAY = "appointment.start >= %s AND appointment.start < %s"
 
 
-def _totals_by_sql(
-    *, shares: Sequence[Share], day_start: datetime, day_end: datetime, now: datetime, holds_of: str
-) -> dict[str, int]:
-    params: dict[str, object] = {
-        "held": AppointmentStatus.HELD,
-        "booked": AppointmentStatus.BOOKED,
-        "checked_in": AppointmentStatus.CHECKED_IN,
-        "now": now,
-        "day_start": day_start,
-        "day_end": day_end,
-        "holds_of": holds_of,
-    }
-    owners, totals = [], []
-    for index, share in enumerate(shares):
+def usage_sql(
+    *,
+    shares: Sequence[Share],
+    day_start: datetime,
+    day_end: datetime,
+    now: datetime,
+    holds_of: str = "",
+    besides_id: int | None = None,
+) -> tuple[str, list[object]]:
+    """owner_usage's query on PostgreSQL and its parameters (placeholders only: the values are parameters), for
+    running alone or inside another statement (actions/together.py). Its columns: each share's day and horizon
+    minutes in the order of `shares`, then with `holds_of` the live holds of that address. `besides_id`: leave
+    that appointment's claims out (an appointment counted before its own writes, which adds its minutes)."""
+    owners, totals, params = [], [], []
+    for share in shares:
         if share.field not in (CLIENT_FIELD, MAILBOX_FIELD):  # a column name goes into the text
             raise ValueError(f"Unknown share field {share.field!r}.")
-        params[f"key{index}"] = share.key
-        owner = f"appointment.{share.field} = %(key{index})s"
-        owners.append(owner)
-        totals.append(f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE {owner} AND {_ON_DAY}), 0)")
-        totals.append(f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE {owner}), 0)")
+        owners.append(f"appointment.{share.field} = %s")
+        totals.append(
+            f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE appointment.{share.field} = %s AND {_ON_DAY}), 0)"
+        )
+        totals.append(f"COALESCE(SUM(location.grid_minutes) FILTER (WHERE appointment.{share.field} = %s), 0)")
+        params += [share.key, day_start, day_end, share.key]
     if holds_of:
         totals.append(
-            "COUNT(DISTINCT claim.appointment_id) FILTER (WHERE appointment.status = %(held)s"
-            " AND appointment.hold_expires_at > %(now)s AND appointment.client_key = %(holds_of)s)"
+            "COUNT(DISTINCT claim.appointment_id) FILTER (WHERE appointment.status = %s"
+            " AND appointment.hold_expires_at > %s AND appointment.client_key = %s)"
         )
-    sql = _USAGE_SQL.format(totals=", ".join(totals), owners=" OR ".join(owners))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+        params += [AppointmentStatus.HELD, now, holds_of]
+    params += [AppointmentStatus.HELD, now, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, now]
+    params += [share.key for share in shares]
+    besides = ""
+    if besides_id is not None:
+        besides = "\n   AND appointment.id <> %s"
+        params.append(besides_id)
+    sql = _USAGE_SQL.format(totals=", ".join(totals), owners=" OR ".join(owners), besides=besides)
+    return sql, params
+
+
+def usage_from_row(*, shares: Sequence[Share], row: Sequence[int], holds_of: str = "") -> dict[str, int]:
+    """usage_sql's columns by name (day0, horizon0, …, holds), as _totals_by_orm gives them."""
     found = {}
     for index in range(len(shares)):
         found[f"day{index}"], found[f"horizon{index}"] = row[2 * index], row[2 * index + 1]
     if holds_of:
-        found["holds"] = row[-1]
+        found["holds"] = row[2 * len(shares)]
     return found
+
+
+def _totals_by_sql(
+    *,
+    shares: Sequence[Share],
+    day_start: datetime,
+    day_end: datetime,
+    now: datetime,
+    holds_of: str,
+    besides_id: int | None = None,
+) -> dict[str, int]:
+    sql, params = usage_sql(
+        shares=shares, day_start=day_start, day_end=day_end, now=now, holds_of=holds_of, besides_id=besides_id
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return usage_from_row(shares=shares, row=row, holds_of=holds_of)
 
 
 def _totals_by_orm(

@@ -50,7 +50,7 @@ def confirm_two_holds_with_one_address(desk, service, now) -> list:
 @pytest.mark.parametrize("naive", [False, True], ids=["locked", "naive"])
 @override_settings(EXPATDESK_ONE_BOOKING_PER_EMAIL=True)
 def test_two_bookings_with_one_address_at_once_leave_one(postgresql, desk, service, monday_morning, monkeypatch, naive):  # noqa: F811
-    widen(monkeypatch, "has_live_booking")
+    widen(monkeypatch, "mailbox_standing")
     if naive:  # no advisory lock at all (the mailbox's fair share takes the same lock, bookings/fairness.py)
         monkeypatch.setattr(abuse, "lock_all", lambda names: None)
     outcomes = confirm_two_holds_with_one_address(desk, service, monday_morning)

@@ -25,19 +25,24 @@ from tests.support.factories import AppointmentFactory, ServiceFactory, make_des
 # hold — the location lock with the service's active flag in one statement (the flag as before the lock);
 # the configuration's version and the claims in one statement (the lapsed ones with them, so that no DELETE
 # of lapsed claims is needed when none is at its units); the address lock, after the allocation; the
-# address's live holds and fair share in one query, before the writes; the appointment (no savepoint: a
-# reference drawn twice runs the hold again); its claims; the audit row.
-HOLD_STATEMENTS = 7
+# address's live holds and fair share in one query, before the writes; then one statement
+# (actions/together.py) for the appointment (no savepoint: a reference drawn twice runs the hold again), its
+# claim when it is one unit, and the audit row.
+HOLD_STATEMENTS = 5
 # Before its transaction, a hold reads the configuration's version and the day's claims once, without a lock,
 # to refuse a time that is not free (booking.refuse_unless_free): a time found free costs this one more.
 READ_BEFORE = 1
-# Several units (a family, extra time) go in inside a savepoint of their own (common._insert_claims_or_none).
-CLAIMS_SAVEPOINT = 2
+# Several units (a family, extra time) go in after the appointment's statement, with one INSERT inside a
+# savepoint of their own (common._insert_claims_or_none): SAVEPOINT, INSERT, RELEASE.
+CLAIMS_SAVEPOINT = 3
 # book — location lock; the hold's row with the configuration's version in one statement (the rules now: no
 # claims needed); address and mailbox locks in one statement; the claims made permanent (UPDATE …
-# RETURNING); the names; the booking; both fair shares in one query; the audit row; the confirmation
-# e-mail's outbox row.
-BOOK_STATEMENTS = 9
+# RETURNING); then one statement (actions/together.py) for the names, the booking's UPDATE, the audit row,
+# the confirmation e-mail's outbox row and both fair shares counted.
+BOOK_STATEMENTS = 5
+# The mailbox's limits, on in production (off in the test settings): one live booking per service and the
+# cool-down after cancellations, one query (abuse.mailbox_standing), under the mailbox's lock.
+CUSTOMER_LIMITS = 1
 
 
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
@@ -75,6 +80,29 @@ def test_hold_and_book_cost_a_fixed_small_number_of_statements(postgresql, desk,
     booked = Appointment.objects.get(pk=held.pk)
     assert booked.status == AppointmentStatus.BOOKED
     assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == booked.claimed_units == 2
+
+
+def test_one_person_held_and_booked_costs_twelve_statements_with_the_production_limits(
+    postgresql, settings, desk, service, monday_morning
+):
+    """Issue 10: "at most about a dozen SQL statements for hold + book", with every limit of production on."""
+    settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True
+    settings.EXPATDESK_COOLDOWN_CANCELLATIONS = 3
+    settings.EXPATDESK_FAIR_SHARE_DAY_MINUTES = settings.EXPATDESK_FAIR_SHARE_HORIZON_MINUTES = 180
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+    served_before(desk)
+    with CaptureQueriesContext(connection) as hold:
+        held = actions.hold_slot(
+            location=desk, service=service, start=start, persons=1, now=monday_morning, client_key="client-key"
+        )
+    with CaptureQueriesContext(connection) as book:
+        actions.confirm_hold(
+            appointment=held, names=[PersonName("Jane", "Doe")], contact_email="jane@example.org", now=monday_morning
+        )
+    assert len(statements(hold)) == READ_BEFORE + HOLD_STATEMENTS, "\n".join(statements(hold))
+    assert len(statements(book)) == BOOK_STATEMENTS + CUSTOMER_LIMITS, "\n".join(statements(book))
+    assert len(statements(hold)) + len(statements(book)) == 12
+    assert Appointment.objects.get(pk=held.pk).status == AppointmentStatus.BOOKED
 
 
 def test_special_needs_cost_no_more_statements(postgresql, desk, service, monday_morning):
@@ -115,7 +143,8 @@ def test_a_family_costs_one_insert_as_one_person_does(postgresql, service, monda
         actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning, client_key="a")
     with CaptureQueriesContext(connection) as six:
         actions.hold_slot(location=desk, service=service, start=start, persons=6, now=monday_morning, client_key="b")
-    # The six units go in with one INSERT, as the one does; only its savepoint is more (SAVEPOINT, RELEASE).
+    # The six units go in with one INSERT of their own, inside a savepoint; the one unit goes in with the
+    # appointment.
     assert len(statements(one)) == READ_BEFORE + HOLD_STATEMENTS, "\n".join(statements(one))
     assert len(statements(six)) == READ_BEFORE + HOLD_STATEMENTS + CLAIMS_SAVEPOINT
     assert sum('INSERT INTO "bookings_slotclaim"' in sql for sql in statements(six)) == 1
@@ -245,11 +274,14 @@ def test_another_constraint_refusing_the_appointment_is_not_drawn_again(desk, se
     start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
     calls = []
 
-    def refused(**fields):
-        calls.append(fields)
+    def refused(*args, **kwargs):
+        calls.append(kwargs)
         raise IntegrityError('new row violates check constraint "appointment_persons_positive"')
 
-    monkeypatch.setattr(Appointment.objects, "create", refused)
+    # The appointment goes in with its audit row in one statement on PostgreSQL (together.run), by its own save
+    # elsewhere.
+    monkeypatch.setattr(common_actions.together, "run", refused)
+    monkeypatch.setattr(Appointment, "save", refused)
     with pytest.raises(IntegrityError):
         actions.hold_slot(location=desk, service=service, start=start, persons=1, now=monday_morning)
     assert len(calls) == 1

@@ -266,7 +266,8 @@ def race_booking_with(change_name: str, service, monday_morning):
         first=lambda: book_appointment(
             location=location, service=service, start=NINE, names=names(1), now=monday_morning
         ),
-        pause_at=(booking_actions, "_insert_claims"),
+        # After the rules are read, before the writes: one unit goes in with the appointment (PostgreSQL).
+        pause_at=(booking_actions, "_create_appointment_claiming"),
         second=change,
     )
     return location, first, second

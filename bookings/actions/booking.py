@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from bookings import availability_sql, fairness, hooks
+from bookings.actions import together
 from bookings.actions.common import (
     REFERENCE_ATTEMPTS,
     BookingError,
@@ -29,13 +30,15 @@ from bookings.actions.common import (
     _check_owner_before_hold,
     _check_service_and_persons,
     _check_start,
-    _create_appointment,
+    _create_appointment_claiming,
+    _delete_lapsed,
+    _finish_booking,
     _hand_to_blocks,
     _insert_claims,
     _issue_manage_token,
     _record,
-    _save_people,
     _service_inactive,
+    _slot_taken,
     _special_needs_columns,
     _units_filter,
     _units_fit_rules,
@@ -95,6 +98,7 @@ def _create_and_claim(
     extra_units: int = 0,
     lock_shares: Callable[[Allocation], None] | None = None,
     in_savepoint: bool = True,
+    event_kind: str = "",
     **columns: object,
 ) -> Appointment:
     """Insert a new appointment (with `columns`, more of its fields) and claim counter time for it (held
@@ -105,7 +109,8 @@ def _create_and_claim(
     `lock_shares`: takes the fair-share locks and makes the checks that need them once the time is found
     (given the allocation), before anything is written (hold_slot: the locks are held for as short a time as
     may be, docs/locking.md);
-    `in_savepoint`: see _create_appointment."""
+    `in_savepoint`, `event_kind` (its audit row): see _create_appointment_claiming. On PostgreSQL one unit (one
+    person, no extra time) is claimed in the appointment's own statement (its `claim`)."""
     extra_units = _check_extra_units(extra_units)
     snapshot, allocation = _booking_allocation(
         location=location,
@@ -119,7 +124,10 @@ def _create_and_claim(
     )
     if lock_shares is not None:
         lock_shares(allocation)
-    appointment = _create_appointment(
+    claim = allocation.units[0] if len(allocation.units) == 1 and together.available() else None
+    if claim is not None and claim in snapshot.lapsed:
+        _delete_lapsed(units=[claim], now=now)
+    appointment, claimed = _create_appointment_claiming(
         location=location,
         service=service,
         start=start,
@@ -133,12 +141,17 @@ def _create_and_claim(
         claimed_units=len(allocation.units),
         extra_units=extra_units,
         in_savepoint=in_savepoint,
+        event_kind=event_kind,
+        claim=claim,
         **columns,
     )
     try:
-        _insert_claims(
-            appointment=appointment, units=allocation.units, expires_at=expires_at, now=now, lapsed=snapshot.lapsed
-        )
+        if claim is None:
+            _insert_claims(
+                appointment=appointment, units=allocation.units, expires_at=expires_at, now=now, lapsed=snapshot.lapsed
+            )
+        elif not claimed:
+            raise _slot_taken()
     except BookingError:  # a unit went to another booking since the snapshot: allocate again, afresh
         allocation = _allocate_and_claim(
             appointment=appointment,
@@ -337,10 +350,10 @@ def hold_in_transaction(
         extra_units=extra_units,
         lock_shares=lock_owner,
         in_savepoint=lock_owner is None,
+        event_kind=EventKind.HELD,
     )
     if lock_owner is None:  # else counted before the writes
         fairness.check_shares(appointment=appointment, shares=[owner, mailbox], now=now)
-    _record(appointment=appointment, kind=EventKind.HELD, now=now)
     return appointment
 
 
@@ -414,10 +427,13 @@ def confirm_locked_hold(
     )
     fairness.lock_shares([owner, mailbox])
     parts = visit_parts(locked)  # one part (no query) for a booking of one service
-    for part in parts:
-        _check_customer_limits(
-            service=part.service, email=contact_email, now=now, exclude_id=locked.pk, locked=mailbox is not None
-        )
+    _check_customer_limits(
+        services=[part.service for part in parts],
+        email=contact_email,
+        now=now,
+        exclude_id=locked.pk,
+        locked=mailbox is not None,
+    )
     _check_start(snapshot=rules, service=locked.service, start=locked.start, now=now, enforce_notice=False)
     # Keep the claims only while the UPDATE finds all of them still ours and every one of them still fits the
     # rules (a counter made inactive or no longer serving the service, shorter hours).
@@ -443,7 +459,6 @@ def confirm_locked_hold(
         )
         locked.end = allocation.end
         locked.claimed_units = len(allocation.units)
-    _save_people(appointment=locked, names=names, replace_existing=False)  # a hold has no names yet
     token = _issue_manage_token(locked)
     locked.status = AppointmentStatus.BOOKED
     locked.booked_at = now
@@ -455,7 +470,11 @@ def confirm_locked_hold(
     locked.mailbox_key = mailbox_key(contact_email)
     for name, value in needs.items():
         setattr(locked, name, value)
-    locked.save(  # one UPDATE, the special needs in it
+    _finish_booking(  # one UPDATE, the special needs in it
+        appointment=locked,
+        names=names,
+        shares=[owner, mailbox],
+        now=now,
         update_fields=[
             *needs,
             "status",
@@ -469,11 +488,8 @@ def confirm_locked_hold(
             "manage_token_hash",
             "client_key",
             "mailbox_key",
-        ]
+        ],
     )
-    fairness.check_shares(appointment=locked, shares=[owner, mailbox], now=now)
-    _record(appointment=locked, kind=EventKind.BOOKED, now=now)
-    _write_email(appointment=locked, kind=EmailKind.CONFIRMATION, now=now)
     return BookingResult(appointment=locked, manage_token=token)
 
 
@@ -577,7 +593,7 @@ def book_in_transaction(
     needs = _special_needs_columns(needs_wheelchair=needs_wheelchair, interpreter_language=interpreter_language)
     if enforce_customer_limits:
         _check_customer_limits(
-            service=service, email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
+            services=[service], email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
         )
     token = new_manage_token()
     appointment = _create_and_claim(

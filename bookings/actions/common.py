@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bookings import abuse, fairness, hooks
+from bookings.actions import together
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
 from bookings.cache import days_around
 from bookings.fairness import Share
@@ -332,7 +333,7 @@ def _insert_claims_or_none(
     transaction until it ends, and its next attempt at other counters (CLAIM_ATTEMPTS) could wait for a
     booking that waits for those rows: a deadlock (two visits met it in tests/test_visit_races.py)."""
     if delete_lapsed:
-        SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
+        _delete_lapsed(units=units, now=now)
     rows = ", ".join(["(%s, NULL, %s, %s, %s, %s)"] * len(units))  # placeholders only: values are parameters
     params: list[object] = []
     for counter_id, unit_start in units:
@@ -351,6 +352,11 @@ def _insert_claims_or_none(
         return
     with transaction.atomic():  # the savepoint: rolled back by SLOT_TAKEN
         insert()
+
+
+def _delete_lapsed(*, units: Sequence[UnitKey], now: datetime) -> None:
+    """The lapsed claims at `units` (_insert_claims)."""
+    SlotClaim.objects.filter(_units_filter(units), expires_at__lte=now).delete()
 
 
 def make_claims_permanent(*, appointment_id: int) -> list[UnitKey]:
@@ -491,7 +497,12 @@ class ReferenceDrawnTwice(Exception):
 REFERENCE_ATTEMPTS = 5
 
 
-def _create_appointment(
+def _create_appointment(**fields: object) -> Appointment:
+    """Insert the appointment (see _create_appointment_claiming, without its claim)."""
+    return _create_appointment_claiming(claim=None, **fields)[0]
+
+
+def _create_appointment_claiming(
     *,
     location: Location,
     service: Service,
@@ -504,14 +515,23 @@ def _create_appointment(
     hold_expires_at: datetime | None = None,
     end: datetime | None = None,
     in_savepoint: bool = True,
+    event_kind: str = "",
+    claim: UnitKey | None,
     **columns: object,
-) -> Appointment:
+) -> tuple[Appointment, bool]:
     """Insert the appointment (`end`: from its allocation, else the service's length for now; `columns`:
-    more of its fields, so that no UPDATE has to follow).
+    more of its fields, so that no UPDATE has to follow), with `event_kind` its audit row.
 
     A reference drawn twice is caught by the unique constraint. `in_savepoint`: the INSERT goes in inside a
     savepoint, and a collision draws again; without (two round trips fewer), a collision raises
-    ReferenceDrawnTwice and the caller runs its transaction again (hold_slot, whose transaction is its own)."""
+    ReferenceDrawnTwice and the caller runs its transaction again (hold_slot, whose transaction is its own).
+
+    On PostgreSQL the appointment and its audit row are one statement (actions/together.py). `claim` (PostgreSQL
+    only, `together.available()`): one unit claimed in that statement too, held until `hold_expires_at`, with ON
+    CONFLICT DO NOTHING as _insert_claims_or_none claims one unit. Gives back the appointment and whether the
+    claim is its own (True without `claim`): when the unit is taken, the appointment and its audit row are in,
+    for the caller's retry, as when the claim is inserted on its own. The caller deletes a lapsed claim at the
+    unit first (_delete_lapsed)."""
     fields = {
         "service": service,
         "location": location,
@@ -525,9 +545,19 @@ def _create_appointment(
         "created_at": now,
         **columns,
     }
+
+    def insert() -> tuple[Appointment, bool]:
+        appointment = Appointment(reference=new_reference(short_code=location.short_code), **fields)
+        if together.available() and (claim is not None or event_kind):
+            return appointment, _insert_together(appointment=appointment, claim=claim, event_kind=event_kind, now=now)
+        appointment.save(force_insert=True)
+        if event_kind:
+            _record(appointment=appointment, kind=event_kind, now=now)
+        return appointment, True
+
     if not in_savepoint:
         try:
-            return Appointment.objects.create(reference=new_reference(short_code=location.short_code), **fields)
+            return insert()
         except IntegrityError as error:  # the transaction is spoilt: only the caller's new run can go on
             if "reference" not in str(error):  # another constraint: not a matter of drawing again
                 raise
@@ -535,10 +565,36 @@ def _create_appointment(
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Appointment.objects.create(reference=new_reference(short_code=location.short_code), **fields)
+                return insert()
         except IntegrityError:
             continue  # a reference collision: draw another
     raise RuntimeError("Could not draw a unique booking reference.")
+
+
+def _insert_together(*, appointment: Appointment, claim: UnitKey | None, event_kind: str, now: datetime) -> bool:
+    """_create_appointment_claiming's INSERT with its claim (if any) and its audit row (if any) in one statement
+    (PostgreSQL): they take the appointment's id from its RETURNING. Whether the claim went in (the unit was
+    not taken; True without one)."""
+    opts = Appointment._meta
+    writes = {"held": together.insert([appointment], returning=[f.name for f in opts.db_returning_fields])}
+    claimed = "1"
+    if claim is not None:
+        counter_id, unit_start = claim
+        unit = SlotClaim(
+            appointment_id=together.from_part("held"),
+            counter_id=counter_id,
+            unit_start=unit_start,
+            unit_end=unit_start + timedelta(minutes=appointment.location.grid_minutes),
+            expires_at=appointment.hold_expires_at,
+        )
+        writes["claim"] = together.insert([unit], returning=["id"], on_conflict_ignore=True)
+        claimed = "(SELECT count(*) FROM claim)"
+    if event_kind:
+        event = AppointmentEvent(appointment_id=together.from_part("held"), kind=event_kind, at=now)
+        writes["audit"] = together.insert([event])
+    row = together.run(writes, select=f"SELECT held.*, {claimed} FROM held")  # noqa: S608 - no values in the text
+    together.returned(writes["held"], row[:-1], appointment)
+    return row[-1] == 1
 
 
 def _issue_manage_token(appointment: Appointment) -> str:
@@ -560,14 +616,65 @@ def _save_people(*, appointment: Appointment, names: Sequence[PersonName], repla
     none yet)."""
     if replace_existing:
         Person.objects.filter(appointment=appointment).delete()
-    Person.objects.bulk_create(
-        [
-            Person(
-                appointment=appointment, position=index, first_name=n.first_name.strip(), last_name=n.last_name.strip()
-            )
-            for index, n in enumerate(names, start=1)
-        ]
-    )
+    Person.objects.bulk_create(_people(appointment=appointment, names=names))
+
+
+def _people(*, appointment: Appointment, names: Sequence[PersonName]) -> list[Person]:
+    return [
+        Person(appointment=appointment, position=index, first_name=n.first_name.strip(), last_name=n.last_name.strip())
+        for index, n in enumerate(names, start=1)
+    ]
+
+
+def _finish_booking(
+    *,
+    appointment: Appointment,
+    names: Sequence[PersonName],
+    update_fields: Sequence[str],
+    shares: Sequence[Share | None],
+    now: datetime,
+) -> None:
+    """The last writes of a hold being booked, once its claims are its own for good: the names (a hold has none
+    yet), the appointment's `update_fields`, the fair shares of `shares` checked with the booking counted, the
+    audit row and the confirmation e-mail (sent after the commit).
+
+    On PostgreSQL these are one statement (actions/together.py), the shares counted in it: it cannot see its
+    own UPDATE, so the appointment's claims are left out of the count and its minutes added (the same sum: it
+    is counted once, by its own claims, bookings/fairness.py). A refusal rolls the whole action back, as
+    before. Elsewhere the ORM writes them one by one and the shares are counted after the UPDATE."""
+    counted = [share for share in shares if share is not None]
+    if not together.available():
+        _save_people(appointment=appointment, names=names, replace_existing=False)
+        appointment.save(update_fields=list(update_fields))
+        fairness.check_shares(appointment=appointment, shares=counted, now=now)
+        _record(appointment=appointment, kind=EventKind.BOOKED, now=now)
+        _write_email(appointment=appointment, kind=EmailKind.CONFIRMATION, now=now)
+        return
+    writes = {
+        "people": together.insert(_people(appointment=appointment, names=names)),
+        "booked": together.update(appointment, update_fields),
+        "audit": together.insert([AppointmentEvent(appointment=appointment, kind=EventKind.BOOKED, at=now)]),
+    }
+    email = None
+    if appointment.contact_email:
+        email = OutboxEmail(appointment=appointment, kind=EmailKind.CONFIRMATION, revision=0, created_at=now)
+        writes["outbox"] = together.insert([email], returning=["id"])
+    outbox = "(SELECT id FROM outbox)" if email is not None else "NULL"
+    if counted:
+        day_start, day_end = fairness.day_bounds(location=appointment.location, start=appointment.start)
+        usage, params = fairness.usage_sql(
+            shares=counted, day_start=day_start, day_end=day_end, now=now, besides_id=appointment.pk
+        )
+        row = together.run(writes, select=f"SELECT {outbox}, usage.* FROM ({usage}) AS usage", params=params)  # noqa: S608
+    else:
+        row = together.run(writes, select=f"SELECT {outbox}")
+    if email is not None:
+        together.returned(writes["outbox"], row[:1], email)
+        _send_after_commit(email.pk)
+    usages = fairness.usages_of(shares=counted, totals=fairness.usage_from_row(shares=counted, row=row[1:]))
+    own = appointment.claimed_units * appointment.location.grid_minutes
+    for share, usage in zip(counted, usages, strict=True):
+        fairness.refuse_past_share(share=share, usage=usage, adding=own)
 
 
 def _send_after_commit(email_id: int) -> None:
@@ -590,16 +697,18 @@ def _write_email(*, appointment: Appointment, kind: str, now: datetime, revision
 
 
 def _check_customer_limits(
-    *, service: Service, email: str, now: datetime, exclude_id: int | None, locked: bool = False
+    *, services: Sequence[Service], email: str, now: datetime, exclude_id: int | None, locked: bool = False
 ) -> None:
-    """One live booking per e-mail address and service, and the cool-down after repeated cancellations.
-    Call inside the action's transaction: it locks the address until the transaction ends (`locked`: the
-    caller holds that lock already, as the mailbox's fair-share lock, fairness.lock_shares)."""
+    """One live booking per e-mail address and service (each of `services`, a visit's), and the cool-down after
+    repeated cancellations, in one query (abuse.mailbox_standing). Call inside the action's transaction: it
+    locks the address until the transaction ends (`locked`: the caller holds that lock already, as the
+    mailbox's fair-share lock, fairness.lock_shares)."""
     if not email:
         return
     if not locked:
         abuse.lock_email(email)
-    if abuse.has_live_booking(service=service, email=email, now=now, exclude_id=exclude_id):
+    standing = abuse.mailbox_standing(services=services, email=email, now=now, exclude_id=exclude_id)
+    if standing.has_live_booking:
         raise BookingError(
             BookingError.SIMILAR_APPOINTMENT_EXISTS,
             _(
@@ -607,7 +716,7 @@ def _check_customer_limits(
                 "use the link in its confirmation e-mail, or find it with “Find my booking”."
             ),
         )
-    if abuse.cooldown_until(email=email, now=now) is not None:
+    if standing.cooldown_until is not None:
         raise BookingError(
             BookingError.COOLDOWN,
             _(

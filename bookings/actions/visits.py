@@ -356,10 +356,13 @@ def book_visit(
         enforce_customer_limits=enforce_customer_limits,
     ) as (owner, mailbox):
         if enforce_customer_limits:
-            for part in parts:
-                _check_customer_limits(
-                    service=part.service, email=contact_email, now=now, exclude_id=None, locked=mailbox is not None
-                )
+            _check_customer_limits(
+                services=[part.service for part in parts],
+                email=contact_email,
+                now=now,
+                exclude_id=None,
+                locked=mailbox is not None,
+            )
         token = new_manage_token()
         appointment = _create_visit(
             location=location,
