@@ -61,23 +61,36 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
     return [s for s in sql if s not in (f"SAVEPOINT {outer}", f"RELEASE SAVEPOINT {outer}")]
 
 
-def test_hold_and_book_cost_a_fixed_small_number_of_statements(postgresql, desk, service, monday_morning):
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+def held_and_booked(desk, service, now: datetime, *, persons: int, hold=None, book=None):
+    """Hold 09:00 on 1 December for `persons` and book it (`hold`, `book`: more arguments of each action), as a
+    process that served the desk before: (the hold's statements, the booking's statements, the booked row)."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=now.tzinfo)
     served_before(desk)
-    with CaptureQueriesContext(connection) as hold:
+    with CaptureQueriesContext(connection) as holding:
         held = actions.hold_slot(
-            location=desk, service=service, start=start, persons=2, now=monday_morning, client_key="client-key"
+            location=desk,
+            service=service,
+            start=start,
+            persons=persons,
+            now=now,
+            client_key="client-key",
+            **(hold or {}),
         )
-    with CaptureQueriesContext(connection) as book:
+    with CaptureQueriesContext(connection) as booking:
         actions.confirm_hold(
             appointment=held,
-            names=[PersonName("Jane", "Doe"), PersonName("John", "Doe")],
+            names=[PersonName(f"Person {n}", "Doe") for n in range(persons)],
             contact_email="jane@example.org",
-            now=monday_morning,
+            now=now,
+            **(book or {}),
         )
-    assert len(statements(hold)) == READ_BEFORE + HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(statements(hold))
-    assert len(statements(book)) == BOOK_STATEMENTS, "\n".join(statements(book))
-    booked = Appointment.objects.get(pk=held.pk)
+    return statements(holding), statements(booking), Appointment.objects.get(pk=held.pk)
+
+
+def test_hold_and_book_cost_a_fixed_small_number_of_statements(postgresql, desk, service, monday_morning):
+    hold, book, booked = held_and_booked(desk, service, monday_morning, persons=2)
+    assert len(hold) == READ_BEFORE + HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(hold)
+    assert len(book) == BOOK_STATEMENTS, "\n".join(book)
     assert booked.status == AppointmentStatus.BOOKED
     assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == booked.claimed_units == 2
 
@@ -89,48 +102,25 @@ def test_one_person_held_and_booked_costs_twelve_statements_with_the_production_
     settings.EXPATDESK_ONE_BOOKING_PER_EMAIL = True
     settings.EXPATDESK_COOLDOWN_CANCELLATIONS = 3
     settings.EXPATDESK_FAIR_SHARE_DAY_MINUTES = settings.EXPATDESK_FAIR_SHARE_HORIZON_MINUTES = 180
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
-    served_before(desk)
-    with CaptureQueriesContext(connection) as hold:
-        held = actions.hold_slot(
-            location=desk, service=service, start=start, persons=1, now=monday_morning, client_key="client-key"
-        )
-    with CaptureQueriesContext(connection) as book:
-        actions.confirm_hold(
-            appointment=held, names=[PersonName("Jane", "Doe")], contact_email="jane@example.org", now=monday_morning
-        )
-    assert len(statements(hold)) == READ_BEFORE + HOLD_STATEMENTS, "\n".join(statements(hold))
-    assert len(statements(book)) == BOOK_STATEMENTS + CUSTOMER_LIMITS, "\n".join(statements(book))
-    assert len(statements(hold)) + len(statements(book)) == 12
-    assert Appointment.objects.get(pk=held.pk).status == AppointmentStatus.BOOKED
+    hold, book, booked = held_and_booked(desk, service, monday_morning, persons=1)
+    assert len(hold) == READ_BEFORE + HOLD_STATEMENTS, "\n".join(hold)
+    assert len(book) == BOOK_STATEMENTS + CUSTOMER_LIMITS, "\n".join(book)
+    assert len(hold) + len(book) == 12
+    assert booked.status == AppointmentStatus.BOOKED
 
 
 def test_special_needs_cost_no_more_statements(postgresql, desk, service, monday_morning):
     """Extra time is part of the hold's INSERT, wheelchair access and the interpreter part of the booking's UPDATE."""
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
-    served_before(desk)
-    with CaptureQueriesContext(connection) as hold:
-        held = actions.hold_slot(
-            location=desk,
-            service=service,
-            start=start,
-            persons=2,
-            now=monday_morning,
-            client_key="client-key",
-            extra_units=2,
-        )
-    with CaptureQueriesContext(connection) as book:
-        actions.confirm_hold(
-            appointment=held,
-            names=[PersonName("Jane", "Doe"), PersonName("John", "Doe")],
-            contact_email="jane@example.org",
-            now=monday_morning,
-            needs_wheelchair=True,
-            interpreter_language="pl",
-        )
-    assert len(statements(hold)) == READ_BEFORE + HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(statements(hold))
-    assert len(statements(book)) == BOOK_STATEMENTS, "\n".join(statements(book))
-    booked = Appointment.objects.get(pk=held.pk)
+    hold, book, booked = held_and_booked(
+        desk,
+        service,
+        monday_morning,
+        persons=2,
+        hold={"extra_units": 2},
+        book={"needs_wheelchair": True, "interpreter_language": "pl"},
+    )
+    assert len(hold) == READ_BEFORE + HOLD_STATEMENTS + CLAIMS_SAVEPOINT, "\n".join(hold)
+    assert len(book) == BOOK_STATEMENTS, "\n".join(book)
     assert (booked.extra_units, booked.needs_wheelchair, booked.interpreter_language) == (2, True, "pl")
     assert SlotClaim.objects.filter(appointment=booked, expires_at__isnull=True).count() == booked.claimed_units == 6
 
