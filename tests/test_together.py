@@ -161,3 +161,62 @@ def test_a_hold_whose_one_unit_is_taken_in_its_statement_claims_afresh(postgresq
     assert len(claims) == 1 and claims[0] != taken[0]
     assert Appointment.objects.get(pk=held.pk).claimed_units == 1
     assert list(AppointmentEvent.objects.filter(appointment=held).values_list("kind", flat=True)) == ["held"]
+
+
+def test_a_kept_insert_text_gives_what_the_compiler_gives(postgresql, db, monday_morning):
+    """together.insert compiles a one-object INSERT's text once per shape and makes the parameters itself: the
+    same text and parameters as Django's compiler for every object, shape by shape (the first call of each
+    compiles it, the second uses the kept text)."""
+    service = ServiceFactory(duration_minutes=15)
+    desk = make_desk(services=[service], counters=1)
+    counter = desk.counters.get()
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo)
+
+    def appointment(number: int, **more) -> Appointment:
+        return Appointment(
+            reference=f"TEST-{number}",
+            service=service,
+            location=desk,
+            start=start,
+            end=start + timedelta(minutes=15 * number),
+            persons=number,
+            status="held",
+            created_at=monday_morning,
+            **more,
+        )
+
+    made = [
+        ([appointment(1)], {"returning": ["id", "part_count"]}),
+        (
+            [appointment(2, hold_expires_at=monday_morning, needs_wheelchair=True, client_key="k")],
+            {"returning": ["id", "part_count"]},
+        ),
+        ([AppointmentEvent(appointment_id=together.from_part("held"), kind="held", at=monday_morning)], {}),
+        ([AppointmentEvent(appointment_id=together.from_part("held"), kind="booked", at=start, detail="x")], {}),
+        (
+            [
+                SlotClaim(
+                    appointment_id=together.from_part("held"),
+                    counter=counter,
+                    unit_start=start,
+                    unit_end=start + timedelta(minutes=15),
+                )
+            ],
+            {"returning": ["id"], "on_conflict_ignore": True},
+        ),
+        (
+            [OutboxEmail(appointment_id=1, kind="confirmation", revision=0, created_at=monday_morning)],
+            {"returning": ["id"]},
+        ),
+        ([OutboxEmail(appointment_id=2, kind="reminder", revision=3, created_at=start)], {"returning": ["id"]}),
+    ]
+    together._compiled.clear()
+    for objs, options in made + made:
+        kept = together.insert(objs, **options)
+        fresh = together.compiled_insert(
+            objs,
+            returned=kept.returning,
+            on_conflict_ignore=options.get("on_conflict_ignore", False),
+        )
+        assert (kept.sql, kept.params) == (fresh.sql, fresh.params)
+    assert len(together._compiled) == 4  # one shape each: the appointments, the events, the claim, the outbox rows

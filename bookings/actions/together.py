@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import DatabaseDefault, RawSQL
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 
@@ -47,20 +47,72 @@ def available() -> bool:
 
 def insert(objs: Sequence[Model], *, returning: Sequence[str] = (), on_conflict_ignore: bool = False) -> Write:
     """The INSERT of `objs` (instances of one model without a primary key yet), as Model.save and bulk_create
-    build it; `returning`: the names of the fields to give back (one object only)."""
+    build it; `returning`: the names of the fields to give back (one object only).
+
+    The text of a one-object INSERT depends only on its shape (the model, which values are expressions, what it
+    returns), so it is compiled once per shape and kept (`_compiled`); its parameters are each field's
+    `get_db_prep_save` of its `pre_save` value, as the compiler makes them (tests/test_together.py compares the
+    two)."""
     model = type(objs[0])
     opts = model._meta
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="save")
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if on_conflict_ignore else None)
-    query.insert_values([f for f in opts.local_concrete_fields if f is not opts.auto_field], objs)
-    compiler = query.get_compiler(connection=connection)
-    fields = tuple(opts.get_field(name) for name in returning)
-    if fields and len(objs) != 1:
+    fields = _insert_fields(model)
+    returned = tuple(opts.get_field(name) for name in returning)
+    if returned and len(objs) != 1:
         raise ValueError("A RETURNING is given back for one object only.")
-    compiler.returning_fields = list(fields) or None
-    [(sql, params)] = compiler.as_sql()
-    return Write(sql=sql, params=tuple(params) + tuple(compiler.returning_params), returning=fields)
+    shape = _shape(model, objs, returned, on_conflict_ignore) if len(objs) == 1 else None
+    if shape is not None and shape in _compiled:
+        values = [model_field.pre_save(objs[0], True) for model_field in fields]
+        params = tuple(
+            model_field.get_db_prep_save(value, connection=connection)
+            for model_field, value in zip(fields, values, strict=True)
+            if not hasattr(value, "as_sql")
+        )
+        return Write(sql=_compiled[shape], params=params, returning=returned)
+    write = compiled_insert(objs, returned=returned, on_conflict_ignore=on_conflict_ignore)
+    if shape is not None:
+        _compiled[shape] = write.sql
+    return write
+
+
+def compiled_insert(objs: Sequence[Model], *, returned: tuple[Field, ...], on_conflict_ignore: bool) -> Write:
+    """`insert`, compiled by Django's InsertQuery every time (no text kept)."""
+    model = type(objs[0])
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if on_conflict_ignore else None)
+    query.insert_values(list(_insert_fields(model)), objs)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = list(returned) or None
+    [(sql, params)] = compiler.as_sql()  # the RETURNING's parameters among them
+    return Write(sql=sql, params=tuple(params), returning=returned)
+
+
+# The text of each one-object INSERT shape compiled so far (insert).
+_compiled: dict[tuple, str] = {}
+
+
+def _insert_fields(model: type[Model]) -> tuple[Field, ...]:
+    opts = model._meta
+    return tuple(f for f in opts.local_concrete_fields if f is not opts.auto_field)
+
+
+def _shape(model: type[Model], objs: Sequence[Model], returned: tuple[Field, ...], ignore: bool) -> tuple | None:
+    """What the text of the one object's INSERT depends on, or None when it may depend on more (a field with
+    its own placeholder, an expression other than a parameterless RawSQL or a database default)."""
+    shape: list[object] = [connection.alias, model, tuple(f.attname for f in returned), ignore]
+    for model_field in _insert_fields(model):
+        if hasattr(model_field, "get_placeholder"):
+            return None
+        value = getattr(objs[0], model_field.attname)
+        if not hasattr(value, "as_sql"):
+            shape.append(None)
+        elif isinstance(value, DatabaseDefault):
+            shape.append("DEFAULT")
+        elif isinstance(value, RawSQL) and not value.params:
+            shape.append(value.sql)
+        else:
+            return None
+    return tuple(shape)
 
 
 def update(instance: Model, field_names: Sequence[str]) -> Write:
