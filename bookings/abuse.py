@@ -80,10 +80,6 @@ def lock_client(client_key: str) -> None:
     lock(f"client:{client_key}")
 
 
-def has_live_booking(*, service: Service, email: str, now: datetime, exclude_id: int | None = None) -> bool:
-    return mailbox_standing(services=[service], email=email, now=now, exclude_id=exclude_id).has_live_booking
-
-
 @dataclass(frozen=True)
 class Standing:
     """What the limits of one mailbox say about a new booking: a live booking of one of its services, and the
@@ -98,7 +94,7 @@ def mailbox_standing(
 ) -> Standing:
     """Both limits of the mailbox `email` delivers to, in one query (none when both are switched off): a live
     booking for one of `services` (booked on its own, or as a part of a visit of several) other than
-    `exclude_id`, and the cool-down after repeated cancellations (cooldown_until)."""
+    `exclude_id`, and the end of the cool-down after repeated cancellations it is in, if any."""
     one_booking = bool(email) and settings.EXPATDESK_ONE_BOOKING_PER_EMAIL and bool(services)
     needed = settings.EXPATDESK_COOLDOWN_CANCELLATIONS if email else 0
     if not one_booking and needed <= 0:
@@ -136,10 +132,3 @@ def live_holds(*, client_key: str, now: datetime) -> int:
     return Appointment.objects.filter(
         client_key=client_key, status=AppointmentStatus.HELD, hold_expires_at__gt=now
     ).count()
-
-
-def cooldown_until(*, email: str, now: datetime) -> datetime | None:
-    """When this address may book again, if it is in a cool-down now; else None."""
-    if settings.EXPATDESK_COOLDOWN_CANCELLATIONS <= 0:
-        return None
-    return mailbox_standing(services=[], email=email, now=now).cooldown_until
