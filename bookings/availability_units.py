@@ -19,6 +19,7 @@ UnitKey = tuple[int, datetime]  # (counter id, unit start in UTC)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROS_PER_MINUTE = 60_000_000
+_WORD_MASK = (1 << availability_sql.WORD_BITS) - 1  # a word of claim_words, signed, as its 64 bits
 
 
 def _epoch_seconds(moment: datetime) -> int:
@@ -73,6 +74,26 @@ class TakenUnits(Set):
             else:
                 extra.add((counter_id, epoch))
         masks = {counter_id: _bits_of(found) for counter_id, found in units.items()}
+        return cls(base=base, step=step, masks=masks, extra=frozenset(extra))
+
+    @classmethod
+    def from_words(cls, rows: Iterable[tuple[int, int, int]], *, base: int, step: int) -> TakenUnits:
+        """From the (counter id, word, bits) rows of availability_sql.claim_words read with this `base` and
+        `step`: each word's 64 bits laid into its counter's mask (through bytes), the claims off the grid
+        into `extra`."""
+        words: dict[int, list[tuple[int, int]]] = {}
+        extra = set()
+        for counter_id, word, bits in rows:
+            if word >= 0:
+                words.setdefault(counter_id, []).append((word, bits))
+            else:
+                extra.add((counter_id, base - 1 - word))
+        masks = {}
+        for counter_id, found in words.items():
+            buffer = bytearray(8 * (max(word for word, _bits in found) + 1))
+            for word, bits in found:
+                buffer[8 * word : 8 * word + 8] = (bits & _WORD_MASK).to_bytes(8, "little")
+            masks[counter_id] = int.from_bytes(buffer, "little")
         return cls(base=base, step=step, masks=masks, extra=frozenset(extra))
 
     @classmethod
@@ -218,8 +239,21 @@ def read_claims(
     base = _epoch_seconds(range_start)
     if counter_ids is not None and not counter_ids:
         return TakenUnits(base=base, step=step, masks={}, extra=frozenset())  # no counter serves it: nothing to read
+    if availability_sql.plain_sql() and lapsed_into is None:
+        # Summed into 64-bit words by the database: a few hundred rows for thousands of claims, in the time of
+        # the plain rows' scan (a bit_or into one bit string per counter measured three times slower).
+        words = availability_sql.claim_words(
+            base=base,
+            step=step,
+            range_start=range_start,
+            range_end=range_end,
+            now=now,
+            counter_ids=counter_ids,
+            location_id=location.pk,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+        return TakenUnits.from_words(words, base=base, step=step)
     if availability_sql.plain_sql():
-        # Plain rows, summed into bits here: PostgreSQL's own bit_or over them measured three times slower.
         rows = availability_sql.claim_rows(
             range_start=range_start,
             range_end=range_end,

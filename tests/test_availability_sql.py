@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.test.utils import CaptureQueriesContext
 
 from bookings import availability_sql
-from bookings.availability_units import _epoch_seconds
+from bookings.availability_units import TakenUnits, _epoch_seconds
 from bookings.models import (
     Appointment,
     AppointmentStatus,
@@ -227,3 +227,66 @@ def test_the_row_lock_reads_what_the_orm_reads(db, desks):
         assert [getattr(one_of, f.attname) for f in fields] == [getattr(other, f.attname) for f in fields]
     assert found.configuration_version == expected.configuration_version is not None
     assert availability_sql.appointment_for_update(10**9) is None
+
+
+def test_the_claim_words_are_the_bits_of_the_claim_rows(desks):
+    """claim_words sums the live claims into 64-bit words in the database: the TakenUnits made of them are
+    those of the plain rows, bit 63 of a word (negative in SQL) and a claim off the grid included."""
+    here, there, one, _not_offered = desks
+    counters = list(Counter.objects.filter(location=here))
+    grid = timedelta(minutes=5)
+    base = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    ignored = None
+    cases = [
+        (0, 0, None), (0, 1, None), (0, 63, None), (0, 64, None), (0, 127, NOW + timedelta(minutes=5)),
+        (0, 128, NOW - timedelta(minutes=1)), (1, 63, None), (1, 2000, None), (2, 5, None),
+    ]  # fmt: skip
+    for number, (counter, unit, expires) in enumerate(cases):
+        start = base + grid * unit
+        appointment = AppointmentFactory(
+            service=one, location=here, start=start, claimed_units=1, created_at=NOW,
+            status=AppointmentStatus.HELD if expires else AppointmentStatus.BOOKED,
+        )  # fmt: skip
+        SlotClaim.objects.create(
+            appointment=appointment, counter=counters[counter], unit_start=start, unit_end=start + grid,
+            expires_at=expires,
+        )  # fmt: skip
+        if number == 3:
+            ignored = appointment.pk
+    off_grid = base + grid * 300 + timedelta(minutes=2)  # a claim the grid does not start: kept as it is
+    appointment = AppointmentFactory(service=one, location=here, start=off_grid, claimed_units=1, created_at=NOW)
+    SlotClaim.objects.create(
+        appointment=appointment, counter=counters[2], unit_start=off_grid, unit_end=off_grid + grid
+    )
+    step = int(grid.total_seconds())
+    for counter_ids, location_id, ignore in (
+        (None, here.pk, None),
+        ([c.pk for c in counters], None, ignored),
+        ([counters[0].pk], None, None),
+    ):
+        query = {
+            "range_start": base,
+            "range_end": base + timedelta(days=10),
+            "now": NOW,
+            "counter_ids": counter_ids,
+            "location_id": location_id,
+            "ignore_appointment_id": ignore,
+        }
+        words = availability_sql.claim_words(base=_epoch_seconds(base), step=step, **query)
+        assert len(words) < len(availability_sql.claim_rows(**query))  # summed: fewer rows than claims
+        from_words = TakenUnits.from_words(words, base=_epoch_seconds(base), step=step)
+        from_rows = TakenUnits.from_rows(availability_sql.claim_rows(**query), base=_epoch_seconds(base), step=step)
+        assert from_words.masks == from_rows.masks
+        assert from_words.extra == from_rows.extra
+        assert sorted(from_words) == sorted(from_rows)
+    everything = TakenUnits.from_words(
+        availability_sql.claim_words(
+            base=_epoch_seconds(base), step=step, range_start=base, range_end=base + timedelta(days=10), now=NOW,
+            location_id=here.pk,
+        ),
+        base=_epoch_seconds(base),
+        step=step,
+    )  # fmt: skip
+    assert everything.masks[counters[0].pk] == (1 << 0) | (1 << 1) | (1 << 63) | (1 << 64) | (1 << 127)
+    assert everything.masks[counters[1].pk] == (1 << 63) | (1 << 2000)
+    assert everything.extra == {(counters[2].pk, _epoch_seconds(off_grid))}
