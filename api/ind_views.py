@@ -147,23 +147,45 @@ def _slot_data(*, location: Location, service: Service, ref: SlotRef, end: datet
 _CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60)]  # "HH:MM" by minute of the day
 
 
+# The written-out slots of this process's lists: list (secret, location, service, persons) → slot (epoch, day,
+# start, end) → its text. A slot's text is a function of these alone (its key's HMAC is most of its cost), so a
+# list computed afresh after a change writes out only the slots it had not listed before. Bounded: past
+# _WRITTEN_KEPT slots in all, every list is forgotten at once (about 150 bytes a slot).
+_WRITTEN: dict[tuple[str, int, int, int], dict[tuple[int, str, int, int], str]] = {}
+_WRITTEN_KEPT = 50_000
+_written_count = 0
+
+
 def slot_list_body(
     *, location: Location, service: Service, persons: int, by_day: dict[date, list[tuple[int, int, int]]]
 ) -> bytes:
     """ok_body() of the _slot_data() of the slots of availability.free_slot_times() (day by day, in time
     order), byte for byte, written out directly: a list has hundreds of slots, and building a Slot and a dict
     a slot for json.dumps cost more than the engine's search. Every value is made of digits, hexadecimal and
-    base64url characters, '-', ':' and '.' only, so nothing needs escaping."""
-    key = slot_keys(location_id=location.pk, service_id=service.pk, persons=persons)
+    base64url characters, '-', ':' and '.' only, so nothing needs escaping. Each slot's text is kept
+    (_WRITTEN) for the next list of the same desk, product and persons."""
+    global _written_count
     parts = int(persons)
+    written = _WRITTEN.setdefault((settings.SECRET_KEY, location.pk, service.pk, parts), {})
+    key = None
     items = []
     for day in sorted(by_day):
         iso = day.isoformat()
-        items += [
-            f'{{"key": "{key(epoch)}", "date": "{iso}", "startTime": "{_CLOCK[start]}", '
-            f'"endTime": "{_CLOCK[end]}", "parts": {parts}}}'
-            for epoch, start, end in by_day[day]
-        ]
+        for epoch, start, end in by_day[day]:
+            item = written.get((epoch, iso, start, end))
+            if item is None:
+                if key is None:
+                    key = slot_keys(location_id=location.pk, service_id=service.pk, persons=parts)
+                if _written_count >= _WRITTEN_KEPT:
+                    _WRITTEN.clear()
+                    _written_count = 0
+                    written = _WRITTEN.setdefault((settings.SECRET_KEY, location.pk, service.pk, parts), {})
+                item = written[epoch, iso, start, end] = (
+                    f'{{"key": "{key(epoch)}", "date": "{iso}", "startTime": "{_CLOCK[start]}", '
+                    f'"endTime": "{_CLOCK[end]}", "parts": {parts}}}'
+                )
+                _written_count += 1
+            items.append(item)
     return f'{PREFIX}{{"status": "OK", "data": [{", ".join(items)}]}}'.encode()
 
 

@@ -88,3 +88,33 @@ def test_the_dates_are_the_local_days():
     body = slot_list_body(location=location, service=service, persons=1, by_day=by_day)
     assert body.count(b'"date": "2026-12-01"') == len(by_day[date(2026, 12, 1)]) > 0
     assert b'"startTime": "09:00", "endTime": "09:15"' in body
+
+
+def test_the_written_slots_kept_for_the_next_list_give_the_same_bytes(settings, monkeypatch):
+    """slot_list_body keeps each slot's text for the next list of the same desk, product and persons: a list
+    written again (a slot taken meanwhile, the keeping bounded, the secret changed) is the list written afresh."""
+    from api import ind_views
+
+    service = ServiceFactory(minimum_notice_minutes=0)
+    location = make_desk(services=[service], weekdays=(1, 2), grid_minutes=15)
+    now = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    asked = {"location": location, "service": service, "persons": 1}
+    days = {"start_date": date(2026, 12, 1), "end_date": date(2026, 12, 2), "now": now}
+    by_day = availability.free_slot_times(**asked, **days)
+    slots = [slot for day, found in sorted(availability.free_slots(**asked, **days).items()) for slot in found]
+    assert len(slots) > 40 and len(by_day) == 2
+
+    ind_views._WRITTEN.clear()
+    first = slot_list_body(**asked, by_day=by_day)
+    assert first == old_body(**asked, slots=slots)
+    assert ind_views._written_count >= len(slots)
+    fewer = {day: times[1:] for day, times in by_day.items()}  # the first slot of each day taken meanwhile
+    taken = {slots[0].start, next(s.start for s in slots if s.start.date() != slots[0].start.date())}
+    assert slot_list_body(**asked, by_day=fewer) == old_body(**asked, slots=[s for s in slots if s.start not in taken])
+    monkeypatch.setattr(ind_views, "_WRITTEN_KEPT", 10)
+    ind_views._WRITTEN.clear()
+    assert slot_list_body(**asked, by_day=by_day) == first  # all forgotten every 10 slots on the way
+    assert ind_views._written_count <= 10
+    settings.SECRET_KEY = "another-secret-key-0123456789-0123456789-0123456789"
+    other = slot_list_body(**asked, by_day=by_day)
+    assert other == old_body(**asked, slots=slots) != first  # other keys: nothing kept under the old secret
