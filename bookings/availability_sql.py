@@ -323,6 +323,9 @@ def _claims_from(alias: str, *, counters: int | None, with_lapsed: bool, ignorin
 # powers of two (a counter claims a unit once: claim_unique_counter_unit), so their sum is their OR and no
 # partial sum leaves the 64-bit range (bit 63 is the only negative one).
 _WORD_SUM = {"postgresql": "bit_or", "sqlite": "sum"}
+# PostgreSQL would pull the claims' subquery up and work out a claim's epoch seconds once for every use of `s`
+# (six): OFFSET 0 keeps the subquery, so once a claim (measured: 2.6 ms against 1.4 for 5,000 claims).
+_FENCE = {"postgresql": " OFFSET 0", "sqlite": ""}
 WORD_BITS = 64
 
 
@@ -373,7 +376,7 @@ def _claim_words_sql(alias: str, *, step: int, counters: int | None, ignoring: b
         f" ELSE 0 END AS b"
         f" FROM (SELECT {_quoted(alias, SlotClaim, 'counter')} AS c, {epoch} - %s AS s"
         + _claims_from(alias, counters=counters, with_lapsed=False, ignoring=ignoring)
-        + ") AS claims) AS units GROUP BY c, w"
+        + f"{_FENCE[vendor]}) AS claims) AS units GROUP BY c, w"
     )
 
 
