@@ -374,6 +374,35 @@ class CapacitySnapshot(FitsMixin):
             for unit, rounds in self._starts_on(**asked)
         ]
 
+    def free_slot_times(
+        self, *, service: Service, persons: int, extra_units: int = 0
+    ) -> dict[date, list[tuple[int, int, int]]]:
+        """free_slot_times_on() for every day of the snapshot, the days without a free start left out: one walk
+        over the all-days pass (`_fits`), where asking day by day looked up the pass again for every day."""
+        if not service.is_active or not 1 <= persons <= service.max_persons:
+            return {}
+        fits = self._fits(service=service, persons=persons, extra_units=extra_units)
+        per_start_days = self._layout().per_start_days
+        first, last = self._local_today, self.latest_bookable_day(service)
+        grid, step = self.location.grid_minutes, self._grid_seconds
+        length = grid * self.units_per_person(service, extra_units)
+        result = {}
+        for day in self.days():
+            if not first <= day <= last:
+                continue
+            if day in per_start_days or not self._day(day).uniform:  # the day's own path (free_slot_times_on)
+                found = self.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units)
+                if found:
+                    result[day] = found
+                continue
+            starts = fits.get(day)
+            if starts:
+                midnight = self._day(day).midnight_epoch
+                result[day] = [
+                    (midnight + unit * step, unit * grid, unit * grid + length * rounds) for unit, rounds in starts
+                ]
+        return result
+
     def has_free_slot_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> bool:
         """Whether `day` has a free start, without building its slots (day by day: cheap for the first)."""
         if not self._bookable(service=service, persons=persons, day=day):
@@ -692,10 +721,7 @@ def free_slot_times(
     """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
     (start epoch seconds, local start minute of the day, local end minute). One snapshot (`load_snapshot`)."""
     snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
-    return _days_with(
-        lambda day: snapshot.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units),
-        snapshot,
-    )
+    return snapshot.free_slot_times(service=service, persons=persons, extra_units=extra_units)
 
 
 def _days_with(answer: Callable[[date], list[T]], snapshot: CapacitySnapshot) -> dict[date, list[T]]:

@@ -206,6 +206,18 @@ def assert_same_answers(spec: dict, rng: random.Random) -> int:
             }
             assert as_compared(new.allocate(**asked)) == as_compared(old.allocate(**asked))
             compared += 1
+    whole = availability.CapacitySnapshot(**spec)  # every day at once, before any day was asked
+    for service in services:
+        for persons, extra in ((1, 0), (2, 0), (6, 0), (3, 1), (1, 2)):
+            asked = {"service": service, "persons": persons, "extra_units": extra}
+            expected = {
+                day: times
+                for day in old.days()
+                if (times := slot_times(old.free_slots_on(**asked, day=day), old.location.tz))
+            }
+            assert whole.free_slot_times(**asked) == expected
+            assert new.free_slot_times(**asked) == expected
+            compared += 1
     return compared
 
 
