@@ -416,11 +416,18 @@ class CapacitySnapshot(FitsMixin):
         """The days of the range with a free start."""
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
-        self._fits(service=service, persons=persons, extra_units=extra_units)
+        fits = self._fits(service=service, persons=persons, extra_units=extra_units)
+        per_start_days = self._layout().per_start_days
+        first, last = self._local_today, self.latest_bookable_day(service)
         return [
             day
             for day in self.days()
-            if self.has_free_slot_on(service=service, persons=persons, day=day, extra_units=extra_units)
+            if first <= day <= last
+            and (
+                self.has_free_slot_on(service=service, persons=persons, day=day, extra_units=extra_units)
+                if day in per_start_days
+                else bool(fits.get(day))
+            )
         ]
 
     def days(self) -> Iterable[date]:

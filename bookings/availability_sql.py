@@ -27,7 +27,7 @@ from typing import TypeVar
 from django.db import connections, models
 from django.db.models import OuterRef, Subquery
 
-from bookings.models import Appointment, ConfigurationVersion, Counter, Location, SlotClaim
+from bookings.models import Appointment, ConfigurationVersion, Counter, Location, LocationService, SlotClaim
 from services.models import Service
 
 # Whole seconds since 1970 of a timestamp column, as an integer: date_part gives a double (EXTRACT gives
@@ -162,6 +162,39 @@ def _first_of_each_sql(alias: str, shape: tuple[tuple[type[models.Model], tuple[
 def _first_sql(alias: str, model: type[models.Model], names: tuple[str, ...]) -> str:
     where = " AND ".join(f"{_quoted(alias, model, name)} = %s" for name in names)
     return f"SELECT {_columns(alias, model)} FROM {_quoted(alias, model, None)} WHERE {where} LIMIT 1"  # noqa: S608
+
+
+def offer_of(*, location_id: int, **service_equal: object) -> LocationService | None:
+    """The location's offer (LocationService, its `service` loaded) of the service whose fields equal
+    `service_equal` (its code and active flag, say), or None: one query, the row of the ORM's
+    `LocationService.objects.select_related("service").filter(location=…, service__…=…).first()`."""
+    if not plain_sql():
+        return (
+            LocationService.objects.select_related("service")
+            .filter(location_id=location_id, **{f"service__{name}": value for name, value in service_equal.items()})
+            .order_by("pk")
+            .first()
+        )
+    ops = connections[_alias(None)].ops
+    values = [location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
+    rows = fetch(_offer_sql(_alias(None), tuple(service_equal)), values)
+    if not rows:
+        return None
+    offer = instances(LocationService, rows)[0]
+    offer.service = instances(Service, rows, start=len(LocationService._meta.concrete_fields))[0]
+    return offer
+
+
+@cache
+def _offer_sql(alias: str, names: tuple[str, ...]) -> str:
+    offer, service = _quoted(alias, LocationService, None), _quoted(alias, Service, None)
+    where = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in names)
+    return (
+        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)} FROM {offer}"  # noqa: S608
+        f" INNER JOIN {service} ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')})"
+        f" WHERE {_quoted(alias, LocationService, 'location')} = %s{where}"
+        f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"
+    )
 
 
 def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:

@@ -60,8 +60,8 @@ def location_by_slug(*, slug: str) -> Location | None:
 
 
 def offered_service(*, location: Location, code: str) -> LocationService | None:
-    """The location's offer of the service with this code (with the service), or None: one query."""
-    return LocationService.objects.select_related("service").filter(location=location, service__code=code).first()
+    """The location's offer of the service with this code (with the service), or None: one plain query."""
+    return availability_sql.offer_of(location_id=location.pk, code=code)
 
 
 def other_locations_offering(*, location: Location, service: Service) -> list[Location]:

@@ -290,3 +290,33 @@ def test_the_claim_words_are_the_bits_of_the_claim_rows(desks):
     assert everything.masks[counters[0].pk] == (1 << 0) | (1 << 1) | (1 << 63) | (1 << 64) | (1 << 127)
     assert everything.masks[counters[1].pk] == (1 << 63) | (1 << 2000)
     assert everything.extra == {(counters[2].pk, _epoch_seconds(off_grid))}
+
+
+def test_offer_of_is_the_orms_offer(desks):
+    here, there, one, _not_offered = desks
+    inactive = ServiceFactory(is_active=False)
+    LocationService.objects.create(location=here, service=inactive)
+    for location, equal in (
+        (here, {"code": one.code}),
+        (here, {"code": one.code, "is_active": True}),
+        (here, {"code": inactive.code}),
+        (here, {"code": inactive.code, "is_active": True}),  # not active: none
+        (there, {"code": inactive.code}),  # not offered there
+        (here, {"code": "no-such-service"}),
+    ):
+        expected = (
+            LocationService.objects.select_related("service")
+            .filter(location=location, **{f"service__{name}": value for name, value in equal.items()})
+            .first()
+        )
+        found = availability_sql.offer_of(location_id=location.pk, **equal)
+        if expected is None:
+            assert found is None
+        else:
+            assert (found.pk, found.location_id, found.service_id) == (expected.pk, location.pk, expected.service_id)
+            assert [getattr(found, f.attname) for f in LocationService._meta.concrete_fields] == [
+                getattr(expected, f.attname) for f in LocationService._meta.concrete_fields
+            ]
+            assert [getattr(found.service, f.attname) for f in Service._meta.concrete_fields] == [
+                getattr(expected.service, f.attname) for f in Service._meta.concrete_fields
+            ]

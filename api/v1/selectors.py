@@ -77,12 +77,9 @@ def services_offered(location: Location) -> list[Service]:
 
 
 def offered_service(*, location: Location, code: str) -> LocationService | None:
-    """The location's offer of the active service with this code (with the service), or None: one query."""
-    return (
-        LocationService.objects.select_related("service")
-        .filter(location=location, service__code=code, service__is_active=True)
-        .first()
-    )
+    """The location's offer of the active service with this code (with the service), or None: one plain query
+    (a computed free-days or free-times answer looks it up)."""
+    return availability_sql.offer_of(location_id=location.pk, code=code, is_active=True)
 
 
 def catalogue() -> QuerySet[Service]:
