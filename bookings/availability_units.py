@@ -239,30 +239,21 @@ def read_claims(
     base = _epoch_seconds(range_start)
     if counter_ids is not None and not counter_ids:
         return TakenUnits(base=base, step=step, masks={}, extra=frozenset())  # no counter serves it: nothing to read
-    if availability_sql.plain_sql() and lapsed_into is None:
-        # Summed into 64-bit words by the database: a few hundred rows for thousands of claims, in the time of
-        # the plain rows' scan (a bit_or into one bit string per counter measured three times slower).
-        words = availability_sql.claim_words(
-            base=base,
-            step=step,
-            range_start=range_start,
-            range_end=range_end,
-            now=now,
-            counter_ids=counter_ids,
-            location_id=location.pk,
-            ignore_appointment_id=ignore_appointment_id,
-        )
-        return TakenUnits.from_words(words, base=base, step=step)
     if availability_sql.plain_sql():
-        rows = availability_sql.claim_rows(
-            range_start=range_start,
-            range_end=range_end,
-            now=now,
-            counter_ids=counter_ids,
-            location_id=location.pk,
-            ignore_appointment_id=ignore_appointment_id,
-            with_lapsed=lapsed_into is not None,
-        )
+        query = {
+            "range_start": range_start,
+            "range_end": range_end,
+            "now": now,
+            "counter_ids": counter_ids,
+            "location_id": location.pk,
+            "ignore_appointment_id": ignore_appointment_id,
+        }
+        if lapsed_into is None:
+            # Summed into 64-bit words by the database: a few hundred rows for thousands of claims, in the time
+            # of the plain rows' scan (a bit_or into one bit string per counter measured three times slower).
+            words = availability_sql.claim_words(base=base, step=step, **query)
+            return TakenUnits.from_words(words, base=base, step=step)
+        rows = availability_sql.claim_rows(**query, with_lapsed=True)
         return taken_of_rows(rows, range_start=range_start, step=step, lapsed_into=lapsed_into)
     live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     claims = SlotClaim.objects.filter(unit_start__gte=range_start, unit_start__lt=range_end)
