@@ -166,7 +166,8 @@ def slot_list_body(
     (_WRITTEN) for the next list of the same desk, product and persons."""
     global _written_count
     parts = int(persons)
-    written = _WRITTEN.setdefault((settings.SECRET_KEY, location.pk, service.pk, parts), {})
+    listed = (settings.SECRET_KEY, location.pk, service.pk, parts)
+    written = _WRITTEN.setdefault(listed, {})
     key = None
     items = []
     for day in sorted(by_day):
@@ -179,7 +180,7 @@ def slot_list_body(
                 if _written_count >= _WRITTEN_KEPT:
                     _WRITTEN.clear()
                     _written_count = 0
-                    written = _WRITTEN.setdefault((settings.SECRET_KEY, location.pk, service.pk, parts), {})
+                    written = _WRITTEN.setdefault(listed, {})
                 item = written[epoch, iso, start, end] = (
                     f'{{"key": "{key(epoch)}", "date": "{iso}", "startTime": "{_CLOCK[start]}", '
                     f'"endTime": "{_CLOCK[end]}", "parts": {parts}}}'

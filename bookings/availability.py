@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -367,40 +367,44 @@ class CapacitySnapshot(FitsMixin):
                 )
                 for slot in self.free_slots_on(**asked)
             ]
+        return self._times_of(plan, self._starts_on(**asked), length=self.units_per_person(service, extra_units))
+
+    def _times_of(self, plan: _Day, starts: Iterable[tuple[int, int]], *, length: int) -> list[tuple[int, int, int]]:
+        """The (epoch seconds, start minute, end minute) of the (grid unit, rounds) starts of a day without a
+        daylight-saving change, `length` grid units a round."""
         grid, step, midnight = self.location.grid_minutes, self._grid_seconds, plan.midnight_epoch
-        length = grid * self.units_per_person(service, extra_units)
-        return [
-            (midnight + unit * step, unit * grid, unit * grid + length * rounds)
-            for unit, rounds in self._starts_on(**asked)
-        ]
+        return [(midnight + unit * step, unit * grid, (unit + length * rounds) * grid) for unit, rounds in starts]
+
+    def _pass_starts(
+        self, *, service: Service, persons: int, extra_units: int
+    ) -> Iterator[tuple[date, list[tuple[int, int]] | None]]:
+        """Each day of the snapshot that may be booked (`_bookable`: the service and persons checked by the
+        caller), with its starts from the all-days pass (`_fits`), or None for a day the pass leaves to the
+        per-start path (`_starts_on`)."""
+        fits = self._fits(service=service, persons=persons, extra_units=extra_units)
+        per_start_days = self._layout().per_start_days
+        first, last = self._local_today, self.latest_bookable_day(service)
+        for day in self.days():
+            if first <= day <= last:
+                yield day, (None if day in per_start_days else fits.get(day, []))
 
     def free_slot_times(
         self, *, service: Service, persons: int, extra_units: int = 0
     ) -> dict[date, list[tuple[int, int, int]]]:
         """free_slot_times_on() for every day of the snapshot, the days without a free start left out: one walk
-        over the all-days pass (`_fits`), where asking day by day looked up the pass again for every day."""
+        over the all-days pass (`_pass_starts`), where asking day by day looked the pass up again for every day."""
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return {}
-        fits = self._fits(service=service, persons=persons, extra_units=extra_units)
-        per_start_days = self._layout().per_start_days
-        first, last = self._local_today, self.latest_bookable_day(service)
-        grid, step = self.location.grid_minutes, self._grid_seconds
-        length = grid * self.units_per_person(service, extra_units)
+        length = self.units_per_person(service, extra_units)
         result = {}
-        for day in self.days():
-            if not first <= day <= last:
-                continue
-            if day in per_start_days or not self._day(day).uniform:  # the day's own path (free_slot_times_on)
+        for day, starts in self._pass_starts(service=service, persons=persons, extra_units=extra_units):
+            plan = self._day(day)
+            if starts is None or not plan.uniform:  # the day's own path
                 found = self.free_slot_times_on(service=service, persons=persons, day=day, extra_units=extra_units)
-                if found:
-                    result[day] = found
-                continue
-            starts = fits.get(day)
-            if starts:
-                midnight = self._day(day).midnight_epoch
-                result[day] = [
-                    (midnight + unit * step, unit * grid, unit * grid + length * rounds) for unit, rounds in starts
-                ]
+            else:
+                found = self._times_of(plan, starts, length=length)
+            if found:
+                result[day] = found
         return result
 
     def has_free_slot_on(self, *, service: Service, persons: int, day: date, extra_units: int = 0) -> bool:
@@ -416,17 +420,13 @@ class CapacitySnapshot(FitsMixin):
         """The days of the range with a free start."""
         if not service.is_active or not 1 <= persons <= service.max_persons:
             return []
-        fits = self._fits(service=service, persons=persons, extra_units=extra_units)
-        per_start_days = self._layout().per_start_days
-        first, last = self._local_today, self.latest_bookable_day(service)
         return [
             day
-            for day in self.days()
-            if first <= day <= last
-            and (
-                self.has_free_slot_on(service=service, persons=persons, day=day, extra_units=extra_units)
-                if day in per_start_days
-                else bool(fits.get(day))
+            for day, starts in self._pass_starts(service=service, persons=persons, extra_units=extra_units)
+            if (
+                starts
+                if starts is not None
+                else self.has_free_slot_on(service=service, persons=persons, day=day, extra_units=extra_units)
             )
         ]
 

@@ -293,8 +293,9 @@ def _claims_query(
     location_id: int | None = None,
     ignore_appointment_id: int | None = None,
     with_lapsed: bool = False,
+    words: tuple[int, int] | None = None,
 ) -> tuple[str, list[object]]:
-    """The SQL and parameters of `claim_rows`."""
+    """The SQL and parameters of `claim_rows`; with `words` (the base and the step), of `claim_words`."""
     ops = connections[_alias(None)].ops
     now_value = ops.adapt_datetimefield_value(now)
     params: list[object] = [now_value] if with_lapsed else []
@@ -304,13 +305,13 @@ def _claims_query(
         params.append(now_value)
     if ignore_appointment_id is not None:
         params.append(ignore_appointment_id)
-    sql = _claims_sql(
-        _alias(None),
-        counters=None if counter_ids is None else len(counter_ids),
-        with_lapsed=with_lapsed,
-        ignoring=ignore_appointment_id is not None,
-    )
-    return sql, params
+    counters, ignoring = None if counter_ids is None else len(counter_ids), ignore_appointment_id is not None
+    if words is not None:  # the live claims only (`_claim_words_sql`)
+        if with_lapsed:
+            raise ValueError("The claims as words are the live ones only.")
+        base, step = words
+        return _claim_words_sql(_alias(None), step=step, counters=counters, ignoring=ignoring), [base, *params]
+    return _claims_sql(_alias(None), counters=counters, with_lapsed=with_lapsed, ignoring=ignoring), params
 
 
 @lru_cache(maxsize=256)
@@ -378,21 +379,17 @@ def claim_words(
     counter, the 64 bits read as a signed integer; a claim off the grid comes as a row of its own,
     (counter id, -1 - (its epoch seconds - `base`), 0). The same scan as `claim_rows`, a few hundred rows
     for thousands of claims (TakenUnits.from_words)."""
-    _rows_sql, params = _claims_query(  # the same parameters, in the same order, after the base
-        range_start=range_start,
-        range_end=range_end,
-        now=now,
-        counter_ids=counter_ids,
-        location_id=location_id,
-        ignore_appointment_id=ignore_appointment_id,
+    return fetch(
+        *_claims_query(
+            range_start=range_start,
+            range_end=range_end,
+            now=now,
+            counter_ids=counter_ids,
+            location_id=location_id,
+            ignore_appointment_id=ignore_appointment_id,
+            words=(base, int(step)),
+        )
     )
-    sql = _claim_words_sql(
-        _alias(None),
-        step=int(step),
-        counters=None if counter_ids is None else len(counter_ids),
-        ignoring=ignore_appointment_id is not None,
-    )
-    return fetch(sql, [base, *params])
 
 
 @lru_cache(maxsize=256)
