@@ -82,6 +82,13 @@ def send_outbox_email(self, outbox_id: int) -> str:
 
 
 @shared_task
+def send_new_outbox_emails() -> int:
+    """The delayed task of a burst of commits (bookings/outbox_kick.py): queue the send task of every outbox
+    row never attempted."""
+    return actions.queue_new_outbox()
+
+
+@shared_task
 def sweep_outbox() -> int:
     """Beat: queue again the rows (and "find my booking" requests) whose task was lost (Redis or the worker
     was down)."""

@@ -88,6 +88,7 @@ from bookings.actions.outbox import (
     issue_bundled_manage_tokens,
     issue_email_manage_token,
     queue_due_reminders,
+    queue_new_outbox,
     requeue_outbox,
     resend_manage_link,
 )
@@ -164,6 +165,7 @@ __all__ = [
     "move_locked_booking",
     "prune_past_claims",
     "queue_due_reminders",
+    "queue_new_outbox",
     "release_locked_hold",
     "request_booking_links",
     "requeue_link_requests",

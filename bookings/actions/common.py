@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings import abuse, fairness, hooks
+from bookings import abuse, fairness, hooks, outbox_kick
 from bookings.actions import together
 from bookings.availability import Allocation, CapacitySnapshot, UnitKey, load_snapshot
 from bookings.cache import days_around
@@ -680,11 +680,10 @@ def _finish_booking(
 def _send_after_commit(email_id: int) -> None:
     """Queue the send task once the transaction that wrote the outbox row has committed.
 
-    Robust: if the broker is down the booking still stands; the outbox sweep sends the row later.
+    Robust: if the broker is down the booking still stands; the outbox sweep sends the row later. In a burst
+    of commits one delayed task queues the rows of a short window (bookings/outbox_kick.py).
     """
-    from bookings.tasks import send_outbox_email  # the tasks module imports this one
-
-    transaction.on_commit(lambda: send_outbox_email.delay(email_id), robust=True)
+    transaction.on_commit(lambda: outbox_kick.queue_send(email_id), robust=True)
 
 
 def _write_email(*, appointment: Appointment, kind: str, now: datetime, revision: int = 0) -> OutboxEmail | None:

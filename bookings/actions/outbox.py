@@ -215,6 +215,24 @@ def finish_outbox_email(
         )
 
 
+def queue_new_outbox(*, page: int = 500) -> int:
+    """Queue the send task for every row never attempted and not waiting for a due time (a feedback request,
+    a retry): the delayed task of a burst of commits (bookings/outbox_kick.py), `page` rows a query. No
+    database writes: the task claims, so a row queued here and by its own commit is sent once. Returns how
+    many were queued."""
+    from bookings.tasks import send_outbox_email
+
+    new = OutboxEmail.objects.filter(status=OutboxStatus.PENDING, attempts=0, next_attempt_at__isnull=True)
+    queued, after = 0, 0
+    while ids := list(new.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:page]):
+        for email_id in ids:
+            send_outbox_email.delay(email_id)
+        queued, after = queued + len(ids), ids[-1]
+        if len(ids) < page:
+            break
+    return queued
+
+
 def requeue_outbox(*, now: datetime, limit: int = 500) -> int:
     """Queue the send task again for rows whose task was lost: pending for over a minute (and not
     waiting for a retry), or claimed by a worker that died. No database writes: the task claims."""

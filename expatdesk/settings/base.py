@@ -329,6 +329,10 @@ EXPATDESK_OUTBOX_STALE_SECONDS = env_int("EXPATDESK_OUTBOX_STALE_SECONDS", defau
 # A pending outbox row this many seconds old whose task never ran (Redis or the worker was down) is
 # queued again by the sweep (sweep-outbox, every minute).
 EXPATDESK_OUTBOX_REQUEUE_SECONDS = env_int("EXPATDESK_OUTBOX_REQUEUE_SECONDS", default=60)
+# After a row's send task is published, the rows its process commits in the next this many seconds are
+# queued by one delayed task at the end of that window, not by a publish each (bookings/outbox_kick.py);
+# 0: a publish for every row.
+EXPATDESK_OUTBOX_KICK_SECONDS = env_int("EXPATDESK_OUTBOX_KICK_SECONDS", default=1)
 # Feedback (issue 14): the "How was your visit?" e-mail goes this many minutes after the appointment is
 # marked done (its outbox row is written then, due at done + delay; the outbox sweep sends it). Its score
 # links work for EXPATDESK_FEEDBACK_LINK_DAYS after sending; a score can be changed for

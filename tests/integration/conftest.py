@@ -11,6 +11,7 @@ import redis
 from aiosmtpd.controller import Controller
 from celery.signals import before_task_publish
 
+from bookings import outbox_kick
 from expatdesk.celery import app as celery_app
 from tests.support.env import require, uses_postgresql
 from tests.support.integration import (
@@ -130,6 +131,7 @@ def publish_to_redis(redis_url):
         published.append({"task": sender, "args": body[0], "kwargs": body[1]})
 
     before_task_publish.connect(record, weak=False)
+    outbox_kick.forget()  # no window of the test before: a test's first row is published at once
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=redis_url, task_always_eager=False)
     reset_producer_pools()
@@ -137,5 +139,6 @@ def publish_to_redis(redis_url):
         yield published
     finally:
         before_task_publish.disconnect(record)
+        outbox_kick.forget()
         celery_app.conf.update(**saved)
         reset_producer_pools()

@@ -86,6 +86,30 @@ def _bookable_start_within_days(desk, service) -> tuple[datetime, object]:
     pytest.fail("No open day in the next five days")
 
 
+def test_a_burst_of_bookings_publishes_two_tasks_and_delivers_every_confirmation_once(
+    worker, mailbox, publish_to_redis, service, monday_morning
+):
+    """Issue 10: the first confirmation's task goes at its commit; the next ones, committed within a second
+    of it, are queued by one delayed task (bookings/outbox_kick.py), and each is sent once."""
+    desk = make_desk(services=[service], counters=4)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=AMSTERDAM)
+    booked = [book(desk, service, start=start, now=monday_morning) for _ in range(4)]
+    rows = [OutboxEmail.objects.get(appointment=appointment).pk for appointment in booked]
+
+    assert [m["task"] for m in publish_to_redis] == [
+        "bookings.tasks.send_outbox_email",
+        "bookings.tasks.send_new_outbox_emails",
+    ]
+    assert list(publish_to_redis[0]["args"]) == [rows[0]]
+    wait_for(lambda: len(mailbox.messages()) >= 4, timeout=DELIVERY_TIMEOUT, what="four confirmations over SMTP")
+    worker.wait_idle()
+    subjects = [m["Subject"] for m in mailbox.messages()]
+    assert len(subjects) == 4
+    assert all(sum(a.reference in subject for subject in subjects) == 1 for a in booked), subjects
+    assert set(OutboxEmail.objects.filter(pk__in=rows).values_list("status", "attempts")) == {(OutboxStatus.SENT, 1)}
+    assert_no_personal_data_published(worker, publish_to_redis)
+
+
 def test_running_the_reminder_scan_twice_delivers_one_reminder(worker, mailbox, publish_to_redis, service):
     # The worker scans at the real time, with EXPATDESK_REMINDER_HOURS=168 (see the worker fixture).
     desk = make_desk(services=[service], weekdays=EVERY_DAY)
