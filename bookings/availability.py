@@ -47,12 +47,14 @@ from bookings import availability_sql
 from bookings.availability_fits import FitsMixin
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
+    PLANS,
     TakenUnits,
     UnitKey,
     _Day,
     _epoch_seconds,
     _Layout,
     _micros_of_day,
+    keep_plan,
     read_claim_rows,
     read_claims,
     taken_of_rows,
@@ -158,6 +160,22 @@ class CapacitySnapshot(FitsMixin):
             self._hours_by_weekday[hours.weekday].append(hours)
         self._candidates: dict[int, list[int]] = {}
         self._layout_cache: _Layout | None = None
+        # What the day plans (without their claims) and the layout depend on: the location's settings, its
+        # opening hours and its closures' days, by value (a preview's proposed hours or closure are other
+        # values: desk/selectors.capacity_preview). Snapshots with the same share them (availability_units.PLANS).
+        self._plan_key = (
+            self.location.pk,
+            self.location.is_active,
+            self.location.time_zone,
+            self.location.grid_minutes,
+            tuple(
+                sorted(
+                    (h.weekday, h.start_time, h.end_time, h.valid_from or date.min, h.valid_until or date.max)
+                    for h in self.opening_hours
+                )
+            ),
+            tuple((c.start_date, c.end_date) for c in self.closures),
+        )
         # (service id, persons, extra units) → the starts that fit, per day.
         self._fits_cache: dict[tuple[int, int, int], dict[date, list[tuple[int, int]]]] = {}
 
@@ -187,6 +205,23 @@ class CapacitySnapshot(FitsMixin):
         plan = self._days.get(day)
         if plan is not None:
             return plan
+        shared = PLANS.get((self._plan_key, day))
+        if shared is None:
+            shared = self._plan_of(day)
+            keep_plan((self._plan_key, day), shared)
+        # The claims' masks are this snapshot's own: a fresh plan around the shared parts, which nobody changes.
+        plan = _Day(
+            intervals=shared.intervals,
+            spans=shared.spans,
+            midnight=shared.midnight,
+            midnight_epoch=shared.midnight_epoch,
+            uniform=shared.uniform,
+        )
+        self._days[day] = plan
+        return plan
+
+    def _plan_of(self, day: date) -> _Day:
+        """The day's opening intervals and clock, from the configuration alone (no claims)."""
         tz = self._tz
         if self._is_closed(day):
             hours: list[OpeningHours] = []
@@ -198,15 +233,13 @@ class CapacitySnapshot(FitsMixin):
         )
         midnight = datetime.combine(day, time.min, tzinfo=tz)
         last = datetime.combine(day, time.max, tzinfo=tz)
-        plan = _Day(
+        return _Day(
             intervals=intervals,
             spans=[(_micros_of_day(begin.time()), _micros_of_day(end.time())) for begin, end in intervals],
             midnight=midnight,
             midnight_epoch=_epoch_seconds(midnight),
             uniform=midnight.utcoffset() == last.utcoffset(),
         )
-        self._days[day] = plan
-        return plan
 
     def opening_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's open intervals as aware datetimes; empty when the desk is closed."""
@@ -476,8 +509,9 @@ _CONFIGS: dict[int, tuple[int, _Config]] = {}
 
 def forget_kept_configurations() -> None:
     """As a new process: the next read of each location's configuration costs its three queries again (the
-    benchmark's first run, tests that compare query counts)."""
+    benchmark's first run, tests that compare query counts), and the day plans are worked out again."""
     _CONFIGS.clear()
+    PLANS.clear()
 
 
 def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:

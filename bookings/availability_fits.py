@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
+    PLANS,
     TakenUnits,
     _at_least_count,
     _Day,
@@ -23,6 +24,7 @@ from bookings.availability_units import (
     _epoch_seconds,
     _Layout,
     _runs_at_least,
+    keep_plan,
 )
 from services.models import Service
 
@@ -195,6 +197,11 @@ class FitsMixin:
         """
         if self._layout_cache is not None:
             return self._layout_cache
+        key = (self._plan_key, self.start_date, self.end_date)
+        shared = PLANS.get(key)
+        if shared is not None:
+            self._layout_cache = shared
+            return shared
         layout = _Layout()
         offset = 0
         grid_micros = self._grid_micros
@@ -214,6 +221,7 @@ class FitsMixin:
                     layout.open |= ((1 << (fit_end - first)) - 1) << offset
                     offset += fit_end - first + 1
         self._layout_cache = layout
+        keep_plan(key, layout)
         return layout
 
     def _taken_bits(self, layout: _Layout, counters: list[int]) -> dict[int, int]:

@@ -156,6 +156,20 @@ class _Layout:
     per_start_days: set[date] = field(default_factory=set)
 
 
+# What snapshots of the same opening hours and closures work out from them alone, shared between them: each
+# day's plan without its claims ((key, day) → _Day) and the layout of a range ((key, first day, last day) →
+# _Layout), the key being CapacitySnapshot._plan_key (the hours and closures by value). Never changed once
+# kept. Bounded: emptied when it holds PLANS_KEPT entries.
+PLANS: dict[tuple, _Day | _Layout] = {}
+PLANS_KEPT = 20_000
+
+
+def keep_plan(key: tuple, plan: _Day | _Layout) -> None:
+    if len(PLANS) >= PLANS_KEPT:
+        PLANS.clear()
+    PLANS[key] = plan
+
+
 def _runs_at_least(bits: int, length: int) -> int:
     """The bits at which `bits` has `length` set bits in a row (upwards)."""
     result, have = bits, 1
