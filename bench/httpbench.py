@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,10 @@ class Result:
     baseline: Result | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    count: int = 0  # requests (or bookings) made
+    # CPU time a request (or booking) of the row's gunicorn workers and of PostgreSQL's backends of the
+    # throwaway database, in ms (Meter); None where /proc is not there to read it.
+    cpu: tuple[float, float] | None = None
 
 
 # ---- the throwaway database ------------------------------------------------------------------------------
@@ -287,7 +292,10 @@ def wrk(label: str, server: str, path: str, *, seconds: int, connections: int, p
         errors.append(f"{report['non2xx']} non-2xx")
     if report["socket_errors"]:
         errors.append(f"{report['socket_errors']} socket errors")
-    return Result(label, report["requests"] / report["seconds"], report["p95"], report["p99"], ", ".join(errors))
+    return Result(
+        label, report["requests"] / report["seconds"], report["p95"], report["p99"], ", ".join(errors),
+        count=report["requests"],
+    )  # fmt: skip
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -394,6 +402,7 @@ def bookings_run(*, starts: list[str], service: str, seconds: int, connections: 
         percentile(pair_latencies, 99),
         f"{len(failures)} 5xx" if failures else "",
         note=f"{booked[0]} bookings",
+        count=booked[0],
     )
 
 
@@ -437,7 +446,84 @@ def stampede_run(*, slots: list[str], service: str, attempts: int = 2000, client
         f"{server_errors} 5xx",
         note=f"{booked[0]} booked",
         extra={"booked": booked[0], "server_errors": server_errors},
+        count=len(statuses),
     )
+
+
+# ---- CPU a request ----------------------------------------------------------------------------------------
+
+
+class Meter:
+    """The CPU time (user + system, from /proc) of a gunicorn's processes and of PostgreSQL's backends of one
+    database over a row: what a request costs the machine, which a row's throughput tells only as far as the
+    machine's speed holds still (on a noisy machine it does not: README, Performance)."""
+
+    def __init__(self, *, database: str) -> None:
+        self.database = database
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    @staticmethod
+    def available() -> bool:
+        return Path("/proc/self/stat").exists()
+
+    def _processes(self) -> list[tuple[int, int, str]]:
+        """(pid, process group, command line) of every process that can be read."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+            fields = stat[stat.rindex(")") + 2 :].split()
+            found.append((int(entry.name), int(fields[2]), command))
+        return found
+
+    def read(self, server: subprocess.Popen) -> tuple[dict[int, float], dict[int, float]]:
+        """CPU seconds so far per process: the server's (its process group), PostgreSQL's of the database."""
+        group = os.getpgid(server.pid)
+        ours: dict[int, float] = {}
+        postgres: dict[int, float] = {}
+        for pid, pgrp, command in self._processes():
+            if pgrp == group:
+                into = ours
+            elif command.startswith("postgres:") and f" {self.database} " in command:
+                into = postgres
+            else:
+                continue
+            seconds = self._cpu(pid)
+            if seconds is not None:
+                into[pid] = seconds
+        return ours, postgres
+
+    def _cpu(self, pid: int) -> float | None:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds between the readings (a process that ended in between is not counted: none should)."""
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+    def measure(self, server: subprocess.Popen, run: Callable[[], Result]) -> Result:
+        """Run the row, with its CPU a request (ms) when /proc can be read."""
+        if not self.available():
+            return run()
+        ours, postgres = self.read(server)
+        result = run()
+        ours_after, postgres_after = self.read(server)
+        if result.count:
+            result.cpu = (
+                self.spent(ours, ours_after) * 1000 / result.count,
+                self.spent(postgres, postgres_after) * 1000 / result.count,
+            )
+        return result
 
 
 # ---- the run ---------------------------------------------------------------------------------------------
@@ -448,10 +534,22 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
 
 
+def cpu_column(result: Result) -> str:
+    """ "2.10 + 0.40 ms", with the ratio of the baseline's CPU a request to the row's where it has a baseline."""
+    if result.cpu is None:
+        return ""
+    server, database = result.cpu
+    text = f"{server:.2f} + {database:.2f} ms"
+    if result.baseline is not None and result.baseline.cpu is not None and server + database > 0:
+        # The baseline's CPU a request over the row's: the "vs baseline" a CPU-bound machine that held still gives.
+        text += f" (ratio {sum(result.baseline.cpu) / (server + database):.0%})"
+    return text
+
+
 def table(results: list[Result]) -> str:
     lines = [
-        "| request | req/s | p95 | p99 | vs baseline | notes |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| request | req/s | p95 | p99 | vs baseline | CPU a request: gunicorn + PostgreSQL | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in results:
         ratio = ""
@@ -460,8 +558,10 @@ def table(results: list[Result]) -> str:
                 f"{result.rate / result.baseline.rate:.0%} of {result.baseline.label} ({result.baseline.rate:,.0f}/s)"
             )
         notes = "; ".join(part for part in (result.note, result.errors) if part)
+        cpu = cpu_column(result)
         lines.append(
-            f"| {result.label} | {result.rate:,.0f} | {result.p95:.1f} ms | {result.p99:.1f} ms | {ratio} | {notes} |"
+            f"| {result.label} | {result.rate:,.0f} | {result.p95:.1f} ms | {result.p99:.1f} ms | {ratio} | {cpu} "
+            f"| {notes} |"
         )
     return "\n".join(lines)
 
@@ -501,7 +601,8 @@ def main() -> None:
     subprocess.run(  # noqa: S603
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=env_a, check=True
     )
-    servers = [start_server("A", env_a), start_server("B", env_b)]
+    servers = {"A": start_server("A", env_a), "B": start_server("B", env_b)}
+    meter = Meter(database=urlparse(bench_url).path.lstrip("/"))
     results: list[Result] = []
     try:
         for port in PORTS.values():
@@ -521,24 +622,38 @@ def main() -> None:
             wrk("warm-up", server, path, seconds=2, connections=4)
         wrk("warm-up", "A", "/bench/json/", seconds=2, connections=4)
         wrk("warm-up", "A", "/bench/insert/", seconds=2, connections=4, post=True)
+
+        def measured(label: str, server: str, path: str, *, post: bool = False) -> Result:
+            return meter.measure(
+                servers[server],
+                lambda: wrk(label, server, path, seconds=seconds, connections=connections, post=post),
+            )
+
         for label, server, path in gets:
-            baseline = wrk("bare JSON view", "A", "/bench/json/", seconds=seconds, connections=connections)
+            baseline = measured("bare JSON view", "A", "/bench/json/")
             results.append(baseline)
-            result = wrk(label, server, path, seconds=seconds, connections=connections)
+            result = measured(label, server, path)
             result.baseline = baseline
             results.append(result)
             print(f"  {label}: {result.rate:,.0f}/s (bare JSON view {baseline.rate:,.0f}/s)", flush=True)
-        baseline = wrk("bare INSERT view", "A", "/bench/insert/", seconds=seconds, connections=connections, post=True)
+        baseline = measured("bare INSERT view", "A", "/bench/insert/", post=True)
         results.append(baseline)
-        booking = bookings_run(starts=info["booking_starts"], service=service, seconds=seconds, connections=connections)
+        booking = meter.measure(
+            servers["A"],
+            lambda: bookings_run(
+                starts=info["booking_starts"], service=service, seconds=seconds, connections=connections
+            ),
+        )
         booking.baseline = baseline
         results.append(booking)
         print(f"  booking: {booking.rate:,.0f} bookings/s (bare INSERT view {baseline.rate:,.0f}/s)", flush=True)
-        stampede = stampede_run(slots=info["stampede_slots"], service=info["stampede_service"])
+        stampede = meter.measure(
+            servers["A"], lambda: stampede_run(slots=info["stampede_slots"], service=info["stampede_service"])
+        )
         results.append(stampede)
         print(f"  stampede: {stampede.note}, {stampede.errors}", flush=True)
     finally:
-        for server in servers:
+        for server in servers.values():
             stop(server)
     print()
     print(f"Machine: {machine()}; gunicorn 4 workers each (A shared answers, B none), PostgreSQL and Redis local;")
