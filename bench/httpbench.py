@@ -466,45 +466,40 @@ class Meter:
     def available() -> bool:
         return Path("/proc/self/stat").exists()
 
-    def _processes(self) -> list[tuple[int, int, str]]:
-        """(pid, process group, command line) of every process that can be read."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue  # gone meanwhile
-            fields = stat[stat.rindex(")") + 2 :].split()
-            found.append((int(entry.name), int(fields[2]), command))
-        return found
+    @staticmethod
+    def _fields(pid: int | str) -> list[str] | None:
+        """The fields of /proc/<pid>/stat after the command's name, or None for a process gone meanwhile."""
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        return stat[stat.rindex(")") + 2 :].split()
+
+    def _cpu_of(self, fields: list[str]) -> float:
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def _cpu(self, pid: int) -> float | None:
+        fields = self._fields(pid)
+        return None if fields is None else self._cpu_of(fields)
 
     def read(self, server: subprocess.Popen) -> tuple[dict[int, float], dict[int, float]]:
         """CPU seconds so far per process: the server's (its process group), PostgreSQL's of the database."""
         group = os.getpgid(server.pid)
         ours: dict[int, float] = {}
         postgres: dict[int, float] = {}
-        for pid, pgrp, command in self._processes():
-            if pgrp == group:
-                into = ours
-            elif command.startswith("postgres:") and f" {self.database} " in command:
-                into = postgres
-            else:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or (fields := self._fields(entry.name)) is None:
                 continue
-            seconds = self._cpu(pid)
-            if seconds is not None:
-                into[pid] = seconds
+            if int(fields[2]) == group:
+                ours[int(entry.name)] = self._cpu_of(fields)
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+            if command.startswith("postgres:") and f" {self.database} " in command:
+                postgres[int(entry.name)] = self._cpu_of(fields)
         return ours, postgres
-
-    def _cpu(self, pid: int) -> float | None:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / self.tick
 
     @staticmethod
     def spent(before: dict[int, float], after: dict[int, float]) -> float:

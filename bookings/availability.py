@@ -36,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TypeVar
 
 import holidays
@@ -160,22 +160,6 @@ class CapacitySnapshot(FitsMixin):
             self._hours_by_weekday[hours.weekday].append(hours)
         self._candidates: dict[int, list[int]] = {}
         self._layout_cache: _Layout | None = None
-        # What the day plans (without their claims) and the layout depend on: the location's settings, its
-        # opening hours and its closures' days, by value (a preview's proposed hours or closure are other
-        # values: desk/selectors.capacity_preview). Snapshots with the same share them (availability_units.PLANS).
-        self._plan_key = (
-            self.location.pk,
-            self.location.is_active,
-            self.location.time_zone,
-            self.location.grid_minutes,
-            tuple(
-                sorted(
-                    (h.weekday, h.start_time, h.end_time, h.valid_from or date.min, h.valid_until or date.max)
-                    for h in self.opening_hours
-                )
-            ),
-            tuple((c.start_date, c.end_date) for c in self.closures),
-        )
         # (service id, persons, extra units) → the starts that fit, per day.
         self._fits_cache: dict[tuple[int, int, int], dict[date, list[tuple[int, int]]]] = {}
 
@@ -199,6 +183,26 @@ class CapacitySnapshot(FitsMixin):
             return True
         return any(closure.start_date <= day <= closure.end_date for closure in self.closures) or _is_public_holiday(
             day
+        )
+
+    @cached_property
+    def _plan_key(self) -> tuple:
+        """What the day plans (without their claims) and the layout depend on: the location's settings, its
+        opening hours and its closures' days, by value (a preview's proposed hours or closure are other values:
+        desk/selectors.capacity_preview). Snapshots with the same share them (availability_units.PLANS). Worked
+        out on the first plan asked for, not for a snapshot that needs none."""
+        return (
+            self.location.pk,
+            self.location.is_active,
+            self.location.time_zone,
+            self.location.grid_minutes,
+            tuple(
+                sorted(
+                    (h.weekday, h.start_time, h.end_time, h.valid_from or date.min, h.valid_until or date.max)
+                    for h in self.opening_hours
+                )
+            ),
+            tuple((c.start_date, c.end_date) for c in self.closures),
         )
 
     def _day(self, day: date) -> _Day:

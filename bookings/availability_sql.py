@@ -363,33 +363,13 @@ _FENCE = {"postgresql": " OFFSET 0", "sqlite": ""}
 WORD_BITS = 64
 
 
-def claim_words(
-    *,
-    base: int,
-    step: int,
-    range_start: datetime,
-    range_end: datetime,
-    now: datetime,
-    counter_ids: Collection[int] | None = None,
-    location_id: int | None = None,
-    ignore_appointment_id: int | None = None,
-) -> list[tuple[int, int, int]]:
-    """The live claims of `claim_rows` as bits, summed by the database: (counter id, word, bits) rows. A claim
-    on the grid (its start `base` + u·`step` epoch seconds, u ≥ 0) is bit u % 64 of word u // 64 of its
-    counter, the 64 bits read as a signed integer; a claim off the grid comes as a row of its own,
-    (counter id, -1 - (its epoch seconds - `base`), 0). The same scan as `claim_rows`, a few hundred rows
-    for thousands of claims (TakenUnits.from_words)."""
-    return fetch(
-        *_claims_query(
-            range_start=range_start,
-            range_end=range_end,
-            now=now,
-            counter_ids=counter_ids,
-            location_id=location_id,
-            ignore_appointment_id=ignore_appointment_id,
-            words=(base, int(step)),
-        )
-    )
+def claim_words(*, base: int, step: int, **claims: object) -> list[tuple[int, int, int]]:
+    """The live claims of `claim_rows` (`claims`: its keywords, the lapsed claims not among them) as bits,
+    summed by the database: (counter id, word, bits) rows. A claim on the grid (its start `base` + u·`step`
+    epoch seconds, u ≥ 0) is bit u % 64 of word u // 64 of its counter, the 64 bits read as a signed integer;
+    a claim off the grid comes as a row of its own, (counter id, -1 - (its epoch seconds - `base`), 0). The
+    same scan as `claim_rows`, a few hundred rows for thousands of claims (TakenUnits.from_words)."""
+    return fetch(*_claims_query(**claims, words=(base, int(step))))
 
 
 @lru_cache(maxsize=256)
