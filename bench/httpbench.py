@@ -68,18 +68,18 @@ def bench_database_url(url: str) -> str:
 
 
 def recreate_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    admin = psycopg2.connect(
+    admin = psycopg.connect(
         host=parsed.hostname,
         port=parsed.port or 5432,
         user=parsed.username,
         password=parsed.password,
         dbname="postgres",
+        autocommit=True,
     )
-    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -87,17 +87,17 @@ def recreate_database(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(url)
-    admin = psycopg2.connect(
+    admin = psycopg.connect(
         host=parsed.hostname,
         port=parsed.port or 5432,
         user=parsed.username,
         password=parsed.password,
         dbname="postgres",
+        autocommit=True,
     )
-    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
     admin.close()

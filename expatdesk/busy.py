@@ -27,8 +27,8 @@ def is_busy_error(error: BaseException) -> bool:
     """True for a lock that was not granted in time (or a deadlock): worth trying again shortly."""
     if not isinstance(error, OperationalError):
         return False
-    cause = error.__cause__
-    if getattr(cause, "pgcode", None) in BUSY_SQLSTATES:
+    cause = error.__cause__  # psycopg 3 names the SQLSTATE `sqlstate`, psycopg2 `pgcode`
+    if (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in BUSY_SQLSTATES:
         return True
     return "database is locked" in str(error)
 

@@ -309,3 +309,35 @@ def test_a_booking_over_the_api_reads_nothing_its_action_knows(postgresql, clien
     assert answer["service"]["code"] == service.code and answer["location"]["short_code"] == desk.short_code
     assert answer["email"] == "jane@example.org" and answer["can_change"] is True
     assert answer["parts"][0]["service"] == service.code
+
+
+def test_a_connection_prepares_the_booking_path_statements(postgresql, desk, service, monday_morning):
+    """psycopg 3 binds the parameters on the server and prepares a statement once the connection has run its
+    text DATABASE_PREPARE_THRESHOLD times (settings): PostgreSQL parses it once a connection, and after five
+    custom plans keeps a generic one where that costs no more. After twenty bookings, the booking's last
+    statement (the audit row, the outbox row and the fair shares in one) is prepared with its parameters, some
+    statements run from their generic plan, and the reads of claims carry their values in their text
+    (availability_sql.fetch_claims): whether prepared or not, they are planned for the range they read."""
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+    assert connection.settings_dict["OPTIONS"]["prepare_threshold"] == 5
+    served_before(desk)
+    for number in range(20):
+        start = datetime(2026, 12, 1, 9, 0, tzinfo=monday_morning.tzinfo) + timedelta(minutes=15 * (number // 2))
+        held = actions.hold_slot(
+            location=desk, service=service, start=start, persons=1, now=monday_morning, client_key=f"client-{number}"
+        )
+        actions.confirm_hold(
+            appointment=held, names=[PersonName("Jane", "Doe")], contact_email=f"jane{number}@example.org",
+            now=monday_morning,
+        )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    texts = [statement for statement, _generic in prepared]
+    assert any(
+        "bookings_outboxemail" in text and "bookings_appointmentevent" in text and "$1" in text for text in texts
+    )
+    claims_reads = [text for text in texts if "bookings_configurationversion" in text and "UNION ALL" in text]
+    assert claims_reads, texts  # the same `now` every time here, so the same text: prepared, without parameters
+    assert all("$1" not in text for text in claims_reads), claims_reads
+    assert sum(generic for _statement, generic in prepared) > 0

@@ -13,17 +13,19 @@ from expatdesk.busy import BusyDatabaseMiddleware, is_busy_error
 
 
 class DriverError(Exception):
-    """Stands for a psycopg2 error, which carries its SQLSTATE as `pgcode`."""
+    """Stands for a psycopg 3 error, which carries its SQLSTATE as `sqlstate` (psycopg2's as `pgcode`)."""
 
-    def __init__(self, message: str, pgcode: str | None) -> None:
+    def __init__(self, message: str, pgcode: str | None, *, attribute: str = "sqlstate") -> None:
         super().__init__(message)
-        self.pgcode = pgcode
+        setattr(self, attribute, pgcode)
 
 
-def database_error(*, pgcode: str | None = None, message: str = "error") -> OperationalError:
+def database_error(
+    *, pgcode: str | None = None, message: str = "error", attribute: str = "sqlstate"
+) -> OperationalError:
     """As Django raises it: its OperationalError, caused by the driver's."""
     error = OperationalError(message)
-    error.__cause__ = DriverError(message, pgcode)
+    error.__cause__ = DriverError(message, pgcode, attribute=attribute)
     return error
 
 
@@ -33,6 +35,7 @@ def database_error(*, pgcode: str | None = None, message: str = "error") -> Oper
         database_error(pgcode="55P03", message="canceling statement due to lock timeout"),
         database_error(pgcode="40P01", message="deadlock detected"),
         database_error(pgcode="40001", message="could not serialize access"),
+        database_error(pgcode="55P03", message="lock timeout", attribute="pgcode"),  # psycopg2
         database_error(message="database is locked"),  # SQLite
     ],
 )

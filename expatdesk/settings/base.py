@@ -4,6 +4,7 @@ With nothing set, the app runs on the embedded default: SQLite, Celery tasks run
 the web process, and e-mails are written to files. See README.md for every variable.
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault(
         "options", f"-c lock_timeout={env_int('DATABASE_LOCK_TIMEOUT_MS', default=5000)}"
     )
+    # psycopg 3 binds the parameters on the server and prepares a statement once a connection has run its text
+    # DATABASE_PREPARE_THRESHOLD times: PostgreSQL then plans the booking path's statements once a connection,
+    # not at every call (README, Performance). A negative threshold prepares nothing (a pooler in transaction
+    # mode, such as PgBouncer before 1.21, cannot keep prepared statements).
+    if importlib.util.find_spec("psycopg") is not None:  # what Django uses when it is there (requirements.txt)
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        _threshold = env_int("DATABASE_PREPARE_THRESHOLD", default=5)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _threshold if _threshold >= 0 else None)
 
 # Staff sign-in: password (throttled by django-axes), then a TOTP code (django-otp). See desk/.
 AUTHENTICATION_BACKENDS = [

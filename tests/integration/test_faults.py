@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 import redis
 from aiosmtpd.controller import Controller
@@ -466,7 +466,7 @@ def short_lock_timeout():
 def locker():
     """A second PostgreSQL connection, to hold locks while the request runs; rolled back in teardown."""
     db = connection.settings_dict
-    other = psycopg2.connect(
+    other = psycopg.connect(
         dbname=db["NAME"],
         user=db.get("USER") or None,
         password=db.get("PASSWORD") or None,
