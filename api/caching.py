@@ -3,11 +3,12 @@
 Shared answers. Pollers ask every few seconds, all for the same few lists (IND slots, /api/v1 free
 days and free times). An answer is formatted and encoded once, when it is computed, and kept in the
 shared cache as bytes with its ETag, the availability version of its location (bookings/cache.py) and
-the time it was filled. A request is answered from the cache without the database, in two round trips
-to the cache:
-  1. the *alias* of the request (its raw desk/location, product/service and query) gives the
-     location and the answer's key (one `get`, kept bookings.cache.ALIAS_SECONDS);
-  2. one `get_many` reads the location's version keys and the answer.
+the time it was filled. A request is answered from the cache without the database, in one round trip to Redis (two to
+another cache):
+  1. the *alias* of the request (its raw desk/location, product/service and query) names the
+     location's version keys and the answer's key (kept bookings.cache.ALIAS_SECONDS);
+  2. those are read with it: on Redis in the same script (expatdesk/cache_backend.py `get_through`),
+     elsewhere in one `get_many` after the alias's `get`.
 The answer is fresh while its version is the current one and it is younger than
 EXPATDESK_SLOT_CACHE_SECONDS; every action that changes free capacity bumps the version after its
 commit, so the next request computes afresh. Responses carry `Cache-Control: public, max-age=N` and a
@@ -133,7 +134,7 @@ def _answer_of(value: object) -> Answer | None:
 
 
 def cached_answer(question: Question) -> Answer | None:
-    """The fresh answer to `question` from the cache alone (no database), or None: two round trips."""
+    """The fresh answer to `question` from the cache alone (no database), or None: one round trip on Redis."""
     return _answer_of(aliased(question.alias_key))
 
 

@@ -2,7 +2,8 @@
 
 The slot lists of the IND API and the free days and times of /api/v1/ are the same for every client and are
 cached under the location's version (api/caching.py). A fresh one is found from the request's path and query
-alone, in two cache round trips and no database query. This middleware looks it up right after the security,
+alone, in one cache round trip on Redis (two on another cache) and no database query. This middleware looks it
+up right after the security,
 CSP and no-store middleware, so a hit skips what it does not need: the session, the language, CSRF,
 authentication and the second factor, messages, and the view machinery (Django REST framework's negotiation
 and throttles: a hit is never counted, as before). A miss, or any other request, goes on as usual and the view

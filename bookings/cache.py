@@ -89,16 +89,16 @@ def version_keys(*, location_id: int, day: date | None = None) -> list[str]:
     return [_any_key(location_id), _all_key(location_id), _day_key(location_id, day), CATALOGUE_VERSION_KEY]
 
 
-def token_from(values: list[int], *, day: date | None = None) -> str:
-    """The token of the values read under `version_keys` (same order)."""
-    if day is None:
+def token_from(values: list[int]) -> str:
+    """The token of the values read under `version_keys` (same order: two of them for any day, four for one)."""
+    if len(values) == 2:
         return f"{values[0]}.{values[1]}"
     return f"{values[1]}.{values[2]}.{values[3]}"
 
 
 def version_token(*, location_id: int, day: date | None = None) -> str:
     """The current version of the location's free capacity (on `day`, or on any day)."""
-    return token_from(_read(version_keys(location_id=location_id, day=day)), day=day)
+    return token_from(_read(version_keys(location_id=location_id, day=day)))
 
 
 def days_around(moment: datetime) -> list[date]:
@@ -241,24 +241,33 @@ ALIAS_SECONDS = 300
 
 
 def aliased(alias_key: str) -> object | None:
-    """The fresh value `alias_key` points to, from the cache alone (no database), in two round trips: the
-    alias, then one `get_many` of the location's version keys and the value. None when there is none (the
-    caller computes), when a version was evicted, and while nothing is shared."""
+    """The fresh value `alias_key` points to, from the cache alone (no database): on Redis in one round trip (the
+    alias names the location's version keys and the value's key: expatdesk/cache_backend.py `get_through`),
+    elsewhere in two (the alias, then one `get_many`). None when there is none (the caller computes), when a
+    version was evicted, and while nothing is shared."""
     if fresh_seconds() <= 0:
         return None
+    get_through = getattr(cache, "get_through", None)
     try:
-        alias = cache.get(alias_key)
-        if not isinstance(alias, tuple) or len(alias) != 3:
-            return None
-        location_id, key, day = alias
-        keys = version_keys(location_id=location_id, day=day)
-        found = cache.get_many([*keys, key])
+        if get_through is not None:
+            found = get_through(alias_key)
+            if found is None:
+                return None
+            *versions, stored = found
+        else:
+            alias = cache.get(alias_key)
+            if not isinstance(alias, tuple) or len(alias) != 3:
+                return None
+            location_id, key, day = alias
+            keys = version_keys(location_id=location_id, day=day)
+            values = cache.get_many([*keys, key])
+            versions, stored = [values.get(version) for version in keys], values.get(key)
     except Exception:  # the shared cache is down: the caller computes
         logger.warning("Cache unavailable: %s looked up without it.", alias_key.split(":")[0])
         return None
-    if any(version not in found for version in keys):
+    if any(version is None for version in versions):
         return None  # a version was evicted: compute under a new one
-    return fresh_value(found.get(key), token_from([int(found[version]) for version in keys], day=day))
+    return fresh_value(stored, token_from([int(version) for version in versions]))
 
 
 def shared_under_alias(alias_key: str, key: str, *, location_id: int, day: date | None, compute: Callable[[], T]) -> T:
@@ -266,7 +275,11 @@ def shared_under_alias(alias_key: str, key: str, *, location_id: int, day: date 
     value = shared(key, location_id=location_id, day=day, compute=compute)
     if fresh_seconds() > 0:
         with suppress(Exception):
-            cache.set(alias_key, (location_id, key, day), timeout=ALIAS_SECONDS)
+            set_alias = getattr(cache, "set_alias", None)
+            if set_alias is not None:
+                set_alias(alias_key, [*version_keys(location_id=location_id, day=day), key], timeout=ALIAS_SECONDS)
+            else:
+                cache.set(alias_key, (location_id, key, day), timeout=ALIAS_SECONDS)
     return value
 
 

@@ -9,7 +9,8 @@ the language switch) replaced by a placeholder. Every visitor gets their own tok
 CSRF cookie with it, so the forms work and no two visitors see the same token.
 
 `SharedPageMiddleware` serves a fresh page right after the session, language, common and CSRF middleware, from
-the request alone in two cache round trips and no database query: it skips authentication and the second
+the request alone in one cache round trip on Redis (two on another cache) and no database query: it skips
+authentication and the second
 factor, messages, the rate limits and the view. The headers it skips are those of the clickjacking
 middleware, which it adds itself. A visitor with a session or messages, a miss, or any other request goes on
 as usual; the views fill the cache (`shared_page`).

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from api.caching import WRITE
 from api.caching import rate_limited as api_rate_limited
 from api.v1.throttles import WriteThrottle
-from bookings.cache import _bump_if_read, version_token
+from bookings.cache import _bump_if_read, aliased, shared_under_alias, version_token
 from expatdesk import ratelimits
 from expatdesk.cache_backend import RedisCache
 from expatdesk.ratelimits import count_request, over_limit
@@ -301,3 +301,51 @@ def test_the_versions_bumped_in_one_script_are_those_djangos_cache_bumps(setting
         return [one != other for one, other in zip(before, after, strict=True)]
 
     assert bumped(OURS) == bumped(DJANGOS) == [True, True, True]
+
+
+# ---- shared answers found through their alias (bookings/cache.py aliased) -----------------------------------
+
+
+def test_a_shared_answer_is_found_through_its_alias_in_one_round_trip(redis_cache):
+    for day in (None, date(2026, 12, 1)):
+        shared_under_alias(f"alias:{day}", f"value:{day}", location_id=7, day=day, compute=lambda: b"the answer")
+        aliased(f"alias:{day}")  # the script loaded once per Redis server
+        with counting_redis_round_trips() as sent:
+            assert aliased(f"alias:{day}") == b"the answer"
+        assert len(sent) == 1
+
+
+def test_an_alias_finds_on_redis_what_it_finds_in_two_round_trips_elsewhere(settings, redis_url):
+    """Our backend reads the alias and what it names in one script; Django's (what the locmem cache of the
+    embedded default does too) in a get and a get_many. The same answers either way: the value while it is of
+    the current versions, and nothing once a version was bumped or evicted, the value evicted, or no alias."""
+
+    def found(backend_path: str) -> list[object]:
+        backend = use_cache(settings, backend_path, redis_url)
+        backend.clear()
+        tuesday = date(2026, 12, 1)
+        answers = []
+        for day in (None, tuesday):
+            alias = f"alias:{day}"
+            shared_under_alias(alias, f"value:{day}", location_id=7, day=day, compute=lambda day=day: f"answer {day}")
+            answers.append(aliased(alias))
+        _bump_if_read(location_id=7, days=[tuesday])
+        answers += [aliased("alias:None"), aliased(f"alias:{tuesday}")]  # both changed: any day, and Tuesday
+        for day in (None, tuesday):
+            shared_under_alias(f"alias:{day}", f"value:{day}", location_id=7, day=day, compute=lambda: "again")
+        backend.delete(f"availability-version:7:{tuesday}")  # evicted
+        backend.delete("value:None")
+        answers += [aliased("alias:None"), aliased(f"alias:{tuesday}"), aliased("alias:unknown")]
+        backend.clear()
+        return answers
+
+    expected = ["answer None", "answer 2026-12-01", None, None, None, None, None]
+    assert found(OURS) == found(DJANGOS) == expected
+
+
+def test_an_alias_is_not_read_where_the_cache_is_down(redis_cache, settings, caplog):
+    shared_under_alias("alias:x", "value:x", location_id=7, day=None, compute=lambda: "the answer")
+    use_cache(settings, OURS, f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.WARNING, logger="bookings.cache"):
+        assert aliased("alias:x") is None
+    assert "Cache unavailable" in caplog.text
