@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
-from api.ind_keys import SlotRef, find_offer, find_product, read_slot_key
+from api.ind_keys import SlotRef, find_offer_and_version, find_product, read_slot_key
 from api.ind_responses import (
     INVALID_INPUT,
     INVALID_JSON,
@@ -50,15 +50,16 @@ def product_from_query(query: QueryDict) -> Service:
     return service
 
 
-def offer_from_query(query: QueryDict, *, location: Location) -> LocationService:
-    """The desk's offer of the product `productKey` names: 404 for a product the desk does not offer."""
+def offer_and_version_from_query(query: QueryDict, *, location: Location) -> tuple[LocationService, object]:
+    """The desk's offer of the product `productKey` names (404 for a product the desk does not offer), and the
+    desk's configuration version read with it (find_offer_and_version), for availability's `version`."""
     key = query.get("productKey", "").strip()
     if not key:
         raise ApiError(PRODUCT_KEY_REQUIRED, 400, _("Give the product with ?productKey=, for example BIO."))
-    offer = find_offer(location=location, key=key)
+    offer, version = find_offer_and_version(location=location, key=key)
     if offer is None:
         raise ApiError(UNKNOWN_PRODUCT, 404, _("There is no such product at this desk."))
-    return offer
+    return offer, version
 
 
 def persons_from_query(query: QueryDict) -> int:

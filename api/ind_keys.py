@@ -76,8 +76,15 @@ def find_product(key: str) -> Service | None:
 
 def find_offer(*, location: Location, key: str) -> LocationService | None:
     """The location's offer (with its service) of the active product `key`, or None: one query."""
+    return find_offer_and_version(location=location, key=key)[0]
+
+
+def find_offer_and_version(*, location: Location, key: str) -> tuple[LocationService | None, object]:
+    """`find_offer`, and the location's configuration version in the same query (availability_sql.offer_and_version:
+    VERSION_NOT_READ where there is no plain SQL, or no offer)."""
     if not key or len(key) > 40 or "\x00" in key:
-        return None
+        return None, sql.VERSION_NOT_READ
+    version: object = sql.VERSION_NOT_READ
     if not sql.plain_sql():
         offers = list(
             LocationService.objects.select_related("service")
@@ -87,20 +94,23 @@ def find_offer(*, location: Location, key: str) -> LocationService | None:
     else:
         product = sql.sql_name(Service, "ind_product_key")
         query = (
-            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}"  # noqa: S608 - names from the models
+            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}, {sql.version_column()}"  # noqa: S608
             f" FROM {sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
             f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')})"
             f" WHERE {sql.sql_name(LocationService, 'location')} = %s AND {sql.sql_name(Service, 'is_active')}"
             f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))"
             f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
         )
-        rows = sql.fetch(query, [location.pk, key, "", key])
+        rows = sql.fetch(query, [location.pk, location.pk, key, "", key])
         offers = sql.instances(LocationService, rows)
         for offer, service in zip(
             offers, sql.instances(Service, rows, start=len(LocationService._meta.concrete_fields)), strict=True
         ):
             offer.service = service
-    return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
+        if rows:
+            version = rows[0][-1]
+    found = next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
+    return found, version
 
 
 @dataclass(frozen=True)

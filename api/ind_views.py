@@ -36,7 +36,7 @@ from api.ind_forms import (
     check_matches_slot,
     hold_input,
     json_object,
-    offer_from_query,
+    offer_and_version_from_query,
     persons_from_query,
     product_from_query,
     slot_from_key,
@@ -227,7 +227,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
     if limited is not None:
         return limited
     location = _desk(desk)
-    offer = offer_from_query(request.GET, location=location)  # a product the desk does not offer: 404
+    offer, version = offer_and_version_from_query(request.GET, location=location)  # not offered here: 404
     service = offer.service
     persons = persons_from_query(request.GET)
     horizon_days = offer.horizon_days  # the desk's own horizon of the product, else the product's
@@ -242,6 +242,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
             start_date=today,
             end_date=today + timedelta(days=horizon_days),
             now=now,
+            version=version,
         )
         return slot_list_body(location=location, service=service, persons=persons, by_day=by_day)
 

@@ -638,6 +638,19 @@ def _range_end(end_date: date, tz: object) -> datetime:
     return datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz)
 
 
+# No version given: read it (load_snapshot, load_rules).
+READ_VERSION = availability_sql.VERSION_NOT_READ
+
+
+def _config_under(version: object, *, location: Location, start_date: date, end_date: date) -> _Config:
+    """The location's configuration under `version`, just read by the caller in a statement of its own (None: it
+    has none), or read with its version here (READ_VERSION)."""
+    if version is READ_VERSION:
+        return _load_config(location=location, start_date=start_date, end_date=end_date)
+    versions = {} if version is None else {location.pk: version}
+    return _configs_under(versions, location_ids=[location.pk], start_date=start_date, end_date=end_date)[location.pk]
+
+
 def load_snapshot(
     *,
     location: Location,
@@ -647,6 +660,7 @@ def load_snapshot(
     ignore_appointment_id: int | None = None,
     services: Iterable[Service] | None = None,
     with_lapsed: bool = False,
+    version: object = READ_VERSION,
 ) -> CapacitySnapshot:
     """Read everything availability needs for [start_date, end_date] at `location`: in one query for every
     counter's claims (the configuration's version read with them), in two with `services` (the version, then
@@ -655,7 +669,8 @@ def load_snapshot(
 
     With `services`, only the claims of the counters that serve one of them are read: the snapshot
     then answers for those services only. With `with_lapsed`, the lapsed claims too, in the same query
-    (CapacitySnapshot.lapsed: a booking's snapshot).
+    (CapacitySnapshot.lapsed: a booking's snapshot). `version`, with `services`: the configuration's version
+    the caller read in a statement of its own (availability_sql.offer_and_version), so one query fewer.
     """
     rows = None
     if services is None and availability_sql.plain_sql():  # every counter's claims: read with the version
@@ -672,7 +687,7 @@ def load_snapshot(
             location.pk
         ]
     else:
-        config = _load_config(location=location, start_date=start_date, end_date=end_date)
+        config = _config_under(version, location=location, start_date=start_date, end_date=end_date)
     return _snapshot(
         config=config,
         location=location,
@@ -686,10 +701,6 @@ def load_snapshot(
     )
 
 
-# load_rules without a version given: read it.
-READ_VERSION = object()
-
-
 def load_rules(
     *, location: Location, start_date: date, end_date: date, now: datetime, version: object = READ_VERSION
 ) -> CapacitySnapshot:
@@ -699,13 +710,7 @@ def load_rules(
     `version`: the location's configuration version (None: it has none), when the caller has just read it in a
     statement of its own after the location lock (availability_sql.appointment_for_update): then no query, unless this
     process has not read the configuration under that version."""
-    if version is READ_VERSION:
-        config = _load_config(location=location, start_date=start_date, end_date=end_date)
-    else:
-        versions = {} if version is None else {location.pk: version}
-        config = _configs_under(versions, location_ids=[location.pk], start_date=start_date, end_date=end_date)[
-            location.pk
-        ]
+    config = _config_under(version, location=location, start_date=start_date, end_date=end_date)
     return _rules_of(config, location=location, start_date=start_date, end_date=end_date, now=now)
 
 
@@ -738,8 +743,10 @@ def free_slots(
     now: datetime,
     ignore_appointment_id: int | None = None,
     extra_units: int = 0,
+    version: object = READ_VERSION,
 ) -> dict[date, list[Slot]]:
-    """The free start times per day in [start_date, end_date]; days without one are left out."""
+    """The free start times per day in [start_date, end_date]; days without one are left out (`version`: the
+    configuration's, read by the caller)."""
     snapshot = load_snapshot(
         location=location,
         start_date=start_date,
@@ -747,6 +754,7 @@ def free_slots(
         now=now,
         ignore_appointment_id=ignore_appointment_id,
         services=[service],
+        version=version,
     )
     return _days_with(
         lambda day: snapshot.free_slots_on(service=service, persons=persons, day=day, extra_units=extra_units), snapshot
@@ -762,10 +770,14 @@ def free_slot_times(
     end_date: date,
     now: datetime,
     extra_units: int = 0,
+    version: object = READ_VERSION,
 ) -> dict[date, list[tuple[int, int, int]]]:
     """free_slots() as numbers (CapacitySnapshot.free_slot_times_on): per day with a free start, its slots'
-    (start epoch seconds, local start minute of the day, local end minute). One snapshot (`load_snapshot`)."""
-    snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
+    (start epoch seconds, local start minute of the day, local end minute). One snapshot (`load_snapshot`;
+    `version`: the configuration's, read by the caller)."""
+    snapshot = load_snapshot(
+        location=location, start_date=start_date, end_date=end_date, now=now, services=[service], version=version
+    )
     return snapshot.free_slot_times(service=service, persons=persons, extra_units=extra_units)
 
 
@@ -783,8 +795,13 @@ def free_days(
     end_date: date,
     now: datetime,
     extra_units: int = 0,
+    version: object = READ_VERSION,
 ) -> list[date]:
-    snapshot = load_snapshot(location=location, start_date=start_date, end_date=end_date, now=now, services=[service])
+    """The days with a free start (one snapshot, `load_snapshot`; `version`: the configuration's, read by the
+    caller)."""
+    snapshot = load_snapshot(
+        location=location, start_date=start_date, end_date=end_date, now=now, services=[service], version=version
+    )
     return snapshot.free_days(service=service, persons=persons, extra_units=extra_units)
 
 

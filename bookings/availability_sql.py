@@ -184,21 +184,44 @@ def offer_of(*, location_id: int, **service_equal: object) -> LocationService | 
     """The location's offer (LocationService, its `service` loaded) of the service whose fields equal
     `service_equal` (its code and active flag, say), or None: one query, the row of the ORM's
     `LocationService.objects.select_related("service").filter(location=…, service__…=…).first()`."""
+    return offer_and_version(location_id=location_id, **service_equal)[0]
+
+
+# offer_and_version on a database without plain_sql(): the version is not read with the offer.
+VERSION_NOT_READ = object()
+
+
+def offer_and_version(*, location_id: int, **service_equal: object) -> tuple[LocationService | None, object]:
+    """`offer_of`, and in the same statement the location's configuration version (None: it has none yet), so
+    that a computed answer about the offer reads the rules it keeps under that version without a query of its
+    own (availability.free_days, `version`). VERSION_NOT_READ without plain_sql()."""
     if not plain_sql():
-        return (
+        offer = (
             LocationService.objects.select_related("service")
             .filter(location_id=location_id, **{f"service__{name}": value for name, value in service_equal.items()})
             .order_by("pk")
             .first()
         )
+        return offer, VERSION_NOT_READ
     ops = connections[_alias(None)].ops
-    values = [location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
+    values = [location_id, location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
     rows = fetch(_offer_sql(_alias(None), tuple(service_equal)), values)
     if not rows:
-        return None
+        return None, VERSION_NOT_READ
     offer = instances(LocationService, rows)[0]
     offer.service = instances(Service, rows, start=len(LocationService._meta.concrete_fields))[0]
-    return offer
+    return offer, rows[0][-1]
+
+
+def version_column() -> str:
+    """A statement's column of the configuration version of the location its parameter names (NULL: none)."""
+    return _version_column(_alias(None))
+
+
+def _version_column(alias: str) -> str:
+    version = _quoted(alias, ConfigurationVersion, "version")
+    table, location = _quoted(alias, ConfigurationVersion, None), _quoted(alias, ConfigurationVersion, "location_id")
+    return f"(SELECT {version} FROM {table} WHERE {location} = %s)"  # noqa: S608 - names from the models
 
 
 @cache
@@ -206,7 +229,8 @@ def _offer_sql(alias: str, names: tuple[str, ...]) -> str:
     offer, service = _quoted(alias, LocationService, None), _quoted(alias, Service, None)
     where = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in names)
     return (
-        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)} FROM {offer}"  # noqa: S608
+        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)}, {_version_column(alias)}"  # noqa: S608
+        f" FROM {offer}"
         f" INNER JOIN {service} ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')})"
         f" WHERE {_quoted(alias, LocationService, 'location')} = %s{where}"
         f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"

@@ -1,13 +1,20 @@
 """The IND API's desk and product look-ups (api.ind_keys.find_desk, find_offer) in plain SQL answer as the
-ORM queries they replaced: the same location, the same offer with its service, for every kind of key."""
+ORM queries they replaced: the same location, the same offer with its service, for every kind of key; and the
+offer's look-ups of both APIs read the location's configuration version in the same query."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db.models import Q
+from django.utils import timezone
 
-from api.ind_keys import find_desk, find_offer
-from bookings.models import Location, LocationService
+from api.ind_keys import find_desk, find_offer, find_offer_and_version
+from api.v1.selectors import offered_service_and_version
+from bookings import availability_sql
+from bookings.actions import configuration
+from bookings.models import ConfigurationVersion, Location, LocationService
 from services.models import Service
 from tests.support.factories import LocationFactory, ServiceFactory, offer
 
@@ -61,3 +68,26 @@ def test_desks_and_offers_are_the_orm_answers():
             assert described(find_offer(location=location, key=key)) == described(orm_offer(location, key))
     assert find_offer(location=here, key="BIO").service.pk == bio.pk
     assert find_offer(location=there, key="registration-x").minimum_notice_minutes == 30
+
+
+def test_the_offer_comes_with_the_configuration_version_of_its_location(django_assert_num_queries):
+    """A computed answer reads its rules under this version (availability's `version`): one query fewer."""
+    here = LocationFactory(short_code="HRE")
+    plain = ServiceFactory(code="registration-x")
+    offer(here, [plain])
+    version = ConfigurationVersion.objects.get(location_id=here.pk).version
+    with django_assert_num_queries(2):
+        assert find_offer_and_version(location=here, key="REGISTRATION-X")[1] == version
+        assert offered_service_and_version(location=here, code="registration-x")[1] == version
+    now = timezone.now()
+    configuration.add_closure(
+        location=here, start_date=now.date() + timedelta(days=30), end_date=now.date() + timedelta(days=30),
+        reason="Training", now=now,
+    )  # fmt: skip
+    changed = ConfigurationVersion.objects.get(location_id=here.pk).version
+    assert changed != version
+    assert find_offer_and_version(location=here, key="REGISTRATION-X")[1] == changed
+    assert offered_service_and_version(location=here, code="registration-x")[1] == changed
+    not_read = availability_sql.VERSION_NOT_READ
+    assert find_offer_and_version(location=here, key="NOPE") == (None, not_read)
+    assert offered_service_and_version(location=here, code="nope") == (None, not_read)

@@ -79,7 +79,13 @@ def services_offered(location: Location) -> list[Service]:
 def offered_service(*, location: Location, code: str) -> LocationService | None:
     """The location's offer of the active service with this code (with the service), or None: one plain query
     (a computed free-days or free-times answer looks it up)."""
-    return availability_sql.offer_of(location_id=location.pk, code=code, is_active=True)
+    return offered_service_and_version(location=location, code=code)[0]
+
+
+def offered_service_and_version(*, location: Location, code: str) -> tuple[LocationService | None, object]:
+    """`offered_service` and the location's configuration version in the same query, for availability's
+    `version` (availability_sql.offer_and_version)."""
+    return availability_sql.offer_and_version(location_id=location.pk, code=code, is_active=True)
 
 
 def catalogue() -> QuerySet[Service]:

@@ -63,11 +63,16 @@ def _service_or_404(code: str) -> Service:
 def _offer_or_404(*, location: Location, code: str) -> LocationService:
     """The location's offer of the active service `code`: 404 for an unknown or inactive service, and for
     one this location does not offer."""
-    offer = selectors.offered_service(location=location, code=code)
+    return _offer_and_version_or_404(location=location, code=code)[0]
+
+
+def _offer_and_version_or_404(*, location: Location, code: str) -> tuple[LocationService, object]:
+    """`_offer_or_404`, and the location's configuration version read with it (for availability's `version`)."""
+    offer, version = selectors.offered_service_and_version(location=location, code=code)
     if offer is None:
         _service_or_404(code)  # unknown or inactive: that answer
         raise _not_found(_("This location does not offer this service."))
-    return offer
+    return offer, version
 
 
 def _location_or_404(short_code: str) -> Location:
@@ -194,7 +199,7 @@ class FreeDaysView(CachedPollView):
             return caching.shared_response(request, cached)
         self.count_poll(request)
         location = _location_or_404(short_code)
-        offer = _offer_or_404(location=location, code=code)
+        offer, version = _offer_and_version_or_404(location=location, code=code)
         service = offer.service
         query = validated(FreeDaysQuerySerializer, request.query_params)
         persons, extra = query["persons"], query["extra_units"]
@@ -221,6 +226,7 @@ class FreeDaysView(CachedPollView):
                     end_date=last,
                     now=now,
                     extra_units=extra,
+                    version=version,
                 )
                 if first <= last
                 else []
@@ -263,7 +269,7 @@ class FreeTimesView(CachedPollView):
             return caching.shared_response(request, cached)
         self.count_poll(request)
         location = _location_or_404(short_code)
-        offer = _offer_or_404(location=location, code=code)
+        offer, version = _offer_and_version_or_404(location=location, code=code)
         service = offer.service
         query = validated(FreeTimesQuerySerializer, request.query_params)
         persons, day = query["persons"], query["date"]
@@ -283,6 +289,7 @@ class FreeTimesView(CachedPollView):
                     end_date=day,
                     now=now,
                     extra_units=extra,
+                    version=version,
                 ).get(day, [])
             data = {
                 "location": location.short_code,
