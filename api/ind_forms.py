@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 
-from api.ind_keys import SlotRef, find_offer_and_version, find_product, read_slot_key
+from api.ind_keys import SlotRef, find_desk_and_offer, find_product, read_slot_key
 from api.ind_responses import (
     INVALID_INPUT,
     INVALID_JSON,
@@ -25,6 +25,7 @@ from api.ind_responses import (
     INVALID_PERSONS,
     PRODUCT_KEY_REQUIRED,
     SLOT_MISMATCH,
+    UNKNOWN_DESK,
     UNKNOWN_PRODUCT,
     ApiError,
 )
@@ -50,16 +51,23 @@ def product_from_query(query: QueryDict) -> Service:
     return service
 
 
-def offer_and_version_from_query(query: QueryDict, *, location: Location) -> tuple[LocationService, object]:
-    """The desk's offer of the product `productKey` names (404 for a product the desk does not offer), and the
-    desk's configuration version read with it (find_offer_and_version), for availability's `version`."""
+def unknown_desk() -> ApiError:
+    return ApiError(UNKNOWN_DESK, 404, _("There is no such desk."))
+
+
+def desk_offer_and_version(query: QueryDict, *, desk: str) -> tuple[Location, LocationService, object]:
+    """The desk `desk` names (404 for no such desk), its offer of the product `productKey` names (400 without
+    one, 404 for a product the desk does not offer) and the desk's configuration version, for availability's
+    `version`: one query (find_desk_and_offer)."""
     key = query.get("productKey", "").strip()
+    location, offer, version = find_desk_and_offer(desk_key=desk, product_key=key)
+    if location is None:
+        raise unknown_desk()
     if not key:
         raise ApiError(PRODUCT_KEY_REQUIRED, 400, _("Give the product with ?productKey=, for example BIO."))
-    offer, version = find_offer_and_version(location=location, key=key)
     if offer is None:
         raise ApiError(UNKNOWN_PRODUCT, 404, _("There is no such product at this desk."))
-    return offer, version
+    return location, offer, version
 
 
 def persons_from_query(query: QueryDict) -> int:

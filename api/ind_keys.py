@@ -44,22 +44,62 @@ def desk_key(location: Location) -> str:
     return location.ind_desk_key or location.short_code
 
 
+def _is_key(key: str, *, longest: int) -> bool:
+    return bool(key) and len(key) <= longest and "\x00" not in key
+
+
 def find_desk(key: str) -> Location | None:
     """The active location answering to `key` (IND desk key or short code), or None: one query."""
-    if not key or len(key) > 64 or "\x00" in key:
-        return None
+    return find_desk_and_offer(desk_key=key, product_key="")[0]
+
+
+def find_desk_and_offer(*, desk_key: str, product_key: str) -> tuple[Location | None, LocationService | None, object]:
+    """The active location answering to `desk_key` (IND desk key or short code), its offer (with its service) of
+    the active product `product_key`, and its configuration version (for availability's `version`), in one
+    query: a computed slot list asks for all three. None for a desk or an offer that is not found; the version
+    is availability_sql.VERSION_NOT_READ without plain SQL, or without a desk."""
+    if not _is_key(desk_key, longest=64):
+        return None, None, sql.VERSION_NOT_READ
     if not sql.plain_sql():
-        return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+        location = Location.objects.filter(Q(ind_desk_key=desk_key) | Q(short_code=desk_key), is_active=True).first()
+        found = None if location is None else find_offer(location=location, key=product_key)
+        return location, found, sql.VERSION_NOT_READ
     # Plain SQL, as availability's queries (bookings/availability_sql.py): a slot list that is computed asks
-    # for its desk and its offer, and building those querysets cost more than running them.
+    # for its desk and its offer, and building those querysets cost more than running them. The desk is the
+    # first by name, as a subquery named as the table, so that its columns read as the table's; its offers of
+    # the product are joined to it.
+    location_table, offer_table = sql.sql_name(Location), sql.sql_name(LocationService)
+    product = sql.sql_name(Service, "ind_product_key")
     query = (
-        f"SELECT {sql.columns(Location)} FROM {sql.sql_name(Location)}"  # noqa: S608 - names from the models
+        f"SELECT {sql.columns(Location)}, {sql.columns(LocationService)}, {sql.columns(Service)},"  # noqa: S608
+        f" {sql.version_column(of=sql.sql_name(Location, 'id'))}"
+        f" FROM (SELECT {sql.columns(Location)} FROM {location_table}"
         f" WHERE ({sql.sql_name(Location, 'ind_desk_key')} = %s OR {sql.sql_name(Location, 'short_code')} = %s)"
         f" AND {sql.sql_name(Location, 'is_active')}"
-        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1"
+        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1) AS {location_table}"
+        f" LEFT JOIN ({offer_table} INNER JOIN {sql.sql_name(Service)}"
+        f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')}"
+        f" AND {sql.sql_name(Service, 'is_active')}"
+        f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))))"
+        f" ON ({sql.sql_name(LocationService, 'location')} = {sql.sql_name(Location, 'id')})"
+        f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
     )
-    found = sql.instances(Location, sql.fetch(query, [key, key]))
-    return found[0] if found else None
+    key = product_key if _is_key(product_key, longest=40) else None  # None matches no product
+    rows = sql.fetch(query, [desk_key, desk_key, key, "", key])
+    if not rows:
+        return None, None, sql.VERSION_NOT_READ
+    location = sql.instances(Location, rows[:1])[0]
+    start = len(Location._meta.concrete_fields)
+    offers = [offer for offer in sql.instances(LocationService, rows, start=start) if offer.pk is not None]
+    services = sql.instances(Service, rows, start=start + len(LocationService._meta.concrete_fields))
+    for offer, service in zip(offers, services, strict=False):  # the rows with an offer are the rows with a service
+        offer.service = service
+    return location, _preferred(offers, product_key), rows[0][-1]
+
+
+def _preferred(offers: list[LocationService], key: str) -> LocationService | None:
+    """Of the offers a product key matches, the one whose IND key it is, else the first (by the catalogue)."""
+    return next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
 
 
 def product_key(service: Service) -> str:
@@ -76,15 +116,8 @@ def find_product(key: str) -> Service | None:
 
 def find_offer(*, location: Location, key: str) -> LocationService | None:
     """The location's offer (with its service) of the active product `key`, or None: one query."""
-    return find_offer_and_version(location=location, key=key)[0]
-
-
-def find_offer_and_version(*, location: Location, key: str) -> tuple[LocationService | None, object]:
-    """`find_offer`, and the location's configuration version in the same query (availability_sql.offer_and_version:
-    VERSION_NOT_READ where there is no plain SQL, or no offer)."""
-    if not key or len(key) > 40 or "\x00" in key:
-        return None, sql.VERSION_NOT_READ
-    version: object = sql.VERSION_NOT_READ
+    if not _is_key(key, longest=40):
+        return None
     if not sql.plain_sql():
         offers = list(
             LocationService.objects.select_related("service")
@@ -94,23 +127,20 @@ def find_offer_and_version(*, location: Location, key: str) -> tuple[LocationSer
     else:
         product = sql.sql_name(Service, "ind_product_key")
         query = (
-            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}, {sql.version_column()}"  # noqa: S608
+            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}"  # noqa: S608 - names from the models
             f" FROM {sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
             f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')})"
             f" WHERE {sql.sql_name(LocationService, 'location')} = %s AND {sql.sql_name(Service, 'is_active')}"
             f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))"
             f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
         )
-        rows = sql.fetch(query, [location.pk, location.pk, key, "", key])
+        rows = sql.fetch(query, [location.pk, key, "", key])
         offers = sql.instances(LocationService, rows)
         for offer, service in zip(
             offers, sql.instances(Service, rows, start=len(LocationService._meta.concrete_fields)), strict=True
         ):
             offer.service = service
-        if rows:
-            version = rows[0][-1]
-    found = next((o for o in offers if o.service.ind_product_key == key), offers[0] if offers else None)
-    return found, version
+    return _preferred(offers, key)
 
 
 @dataclass(frozen=True)

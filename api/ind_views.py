@@ -34,18 +34,18 @@ from api import caching
 from api.ind_forms import (
     book_input,
     check_matches_slot,
+    desk_offer_and_version,
     hold_input,
     json_object,
-    offer_and_version_from_query,
     persons_from_query,
     product_from_query,
     slot_from_key,
+    unknown_desk,
 )
 from api.ind_keys import SlotRef, desk_key, find_desk, find_product, product_key, slot_key, slot_keys
 from api.ind_responses import (
     CONTENT_TYPE,
     PREFIX,
-    UNKNOWN_DESK,
     UNKNOWN_PRODUCT,
     UNKNOWN_SLOT,
     UNSUPPORTED_MEDIA_TYPE,
@@ -114,7 +114,7 @@ def api_view(*, methods: list[str], group: str | None, cors: bool = False) -> Ca
 def _desk(key: str) -> Location:
     location = find_desk(key)
     if location is None:
-        raise ApiError(UNKNOWN_DESK, 404, _("There is no such desk."))
+        raise unknown_desk()
     return location
 
 
@@ -226,8 +226,7 @@ def slots(request: HttpRequest, desk: str) -> HttpResponse:
     limited = caching.rate_limited(request, group=caching.POLL)
     if limited is not None:
         return limited
-    location = _desk(desk)
-    offer, version = offer_and_version_from_query(request.GET, location=location)  # not offered here: 404
+    location, offer, version = desk_offer_and_version(request.GET, desk=desk)  # no such desk or product: 404
     service = offer.service
     persons = persons_from_query(request.GET)
     horizon_days = offer.horizon_days  # the desk's own horizon of the product, else the product's

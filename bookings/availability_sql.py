@@ -213,15 +213,16 @@ def offer_and_version(*, location_id: int, **service_equal: object) -> tuple[Loc
     return offer, rows[0][-1]
 
 
-def version_column() -> str:
-    """A statement's column of the configuration version of the location its parameter names (NULL: none)."""
-    return _version_column(_alias(None))
+def version_column(of: str = "%s") -> str:
+    """A statement's column of the configuration version (NULL: none) of the location `of` names: a parameter,
+    or an expression of the statement (a location's id column)."""
+    return _version_column(_alias(None), of)
 
 
-def _version_column(alias: str) -> str:
+def _version_column(alias: str, of: str = "%s") -> str:
     version = _quoted(alias, ConfigurationVersion, "version")
     table, location = _quoted(alias, ConfigurationVersion, None), _quoted(alias, ConfigurationVersion, "location_id")
-    return f"(SELECT {version} FROM {table} WHERE {location} = %s)"  # noqa: S608 - names from the models
+    return f"(SELECT {version} FROM {table} WHERE {location} = {of})"  # noqa: S608 - names from the models
 
 
 @cache

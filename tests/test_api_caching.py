@@ -94,7 +94,7 @@ def test_only_computed_answers_are_counted_and_holds_stay_strictly_limited(clien
 def test_a_bump_drops_the_cached_answer(client, maastricht, django_assert_num_queries):
     first = client.get(ind_slots())
     bump_availability(location_id=maastricht.pk, days=None)
-    with django_assert_num_queries(3):  # desk; product and the configuration's version; claims (rules kept)
+    with django_assert_num_queries(2):  # the desk, its product and the configuration's version; the claims
         assert client.get(ind_slots()).content == first.content
 
 

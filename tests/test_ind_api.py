@@ -699,10 +699,10 @@ def test_holds_per_client_are_capped_with_too_many_holds(client, maastricht, set
 def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
     client, maastricht, bio, django_assert_num_queries
 ):
-    # The desk; the product with the configuration's version; then availability's four as in a new process
-    # (counters, opening hours, closures; claims).
+    # The desk, its product and the configuration's version in one; then availability's four as in a new
+    # process (counters, opening hours, closures; claims).
     forget_kept_configurations()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         data = get_slots(client)
     for slot in data[:8]:
         actions.book_appointment(
@@ -714,7 +714,7 @@ def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
         )
     cache.clear()
     forget_kept_configurations()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert get_slots(client) != data
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
-from api.ind_keys import find_desk, find_offer, find_offer_and_version
+from api.ind_keys import find_desk, find_desk_and_offer, find_offer
 from api.v1.selectors import offered_service_and_version
 from bookings import availability_sql
 from bookings.actions import configuration
@@ -68,6 +68,15 @@ def test_desks_and_offers_are_the_orm_answers():
             assert described(find_offer(location=location, key=key)) == described(orm_offer(location, key))
     assert find_offer(location=here, key="BIO").service.pk == bio.pk
     assert find_offer(location=there, key="registration-x").minimum_notice_minutes == 30
+    # The desk and its offer in one query: the same as looking them up one after the other.
+    for desk_key in ("HRE", "0123456789abcdef0123456789abcdef", "OFF", "THR", "NOPE", "", "x" * 65):
+        for key in ("BIO", "bio", "REGISTRATION-X", "Registration-X", "GONE-X", "DOC", "%", "", "B" * 41, "B\x00"):
+            location, found, _version = find_desk_and_offer(desk_key=desk_key, product_key=key)
+            expected = orm_desk(desk_key) if desk_key and len(desk_key) <= 64 else None
+            assert (location and location.pk) == (expected and expected.pk), (desk_key, key)
+            valid = key and len(key) <= 40 and "\x00" not in key  # what the ORM is never asked
+            wanted = orm_offer(expected, key) if expected is not None and valid else None
+            assert described(found) == described(wanted), (desk_key, key)
 
 
 def test_the_offer_comes_with_the_configuration_version_of_its_location(django_assert_num_queries):
@@ -77,7 +86,7 @@ def test_the_offer_comes_with_the_configuration_version_of_its_location(django_a
     offer(here, [plain])
     version = ConfigurationVersion.objects.get(location_id=here.pk).version
     with django_assert_num_queries(2):
-        assert find_offer_and_version(location=here, key="REGISTRATION-X")[1] == version
+        assert find_desk_and_offer(desk_key="HRE", product_key="REGISTRATION-X")[2] == version
         assert offered_service_and_version(location=here, code="registration-x")[1] == version
     now = timezone.now()
     configuration.add_closure(
@@ -86,8 +95,9 @@ def test_the_offer_comes_with_the_configuration_version_of_its_location(django_a
     )  # fmt: skip
     changed = ConfigurationVersion.objects.get(location_id=here.pk).version
     assert changed != version
-    assert find_offer_and_version(location=here, key="REGISTRATION-X")[1] == changed
+    assert find_desk_and_offer(desk_key="HRE", product_key="REGISTRATION-X")[2] == changed
+    assert find_desk_and_offer(desk_key="HRE", product_key="NOPE") == (here, None, changed)  # the desk's, still
     assert offered_service_and_version(location=here, code="registration-x")[1] == changed
     not_read = availability_sql.VERSION_NOT_READ
-    assert find_offer_and_version(location=here, key="NOPE") == (None, not_read)
+    assert find_desk_and_offer(desk_key="NOPE", product_key="REGISTRATION-X") == (None, None, not_read)
     assert offered_service_and_version(location=here, code="nope") == (None, not_read)
