@@ -670,7 +670,7 @@ def load_snapshot(
     With `services`, only the claims of the counters that serve one of them are read: the snapshot
     then answers for those services only. With `with_lapsed`, the lapsed claims too, in the same query
     (CapacitySnapshot.lapsed: a booking's snapshot). `version`, with `services`: the configuration's version
-    the caller read in a statement of its own (availability_sql.offer_and_version), so one query fewer.
+    the caller read in a statement of its own (availability_sql.location_offer_and_version), so one query fewer.
     """
     rows = None
     if services is None and availability_sql.plain_sql():  # every counter's claims: read with the version

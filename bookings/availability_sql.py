@@ -184,45 +184,21 @@ def offer_of(*, location_id: int, **service_equal: object) -> LocationService | 
     """The location's offer (LocationService, its `service` loaded) of the service whose fields equal
     `service_equal` (its code and active flag, say), or None: one query, the row of the ORM's
     `LocationService.objects.select_related("service").filter(location=…, service__…=…).first()`."""
-    return offer_and_version(location_id=location_id, **service_equal)[0]
-
-
-# offer_and_version on a database without plain_sql(): the version is not read with the offer.
-VERSION_NOT_READ = object()
-
-
-def offer_and_version(*, location_id: int, **service_equal: object) -> tuple[LocationService | None, object]:
-    """`offer_of`, and in the same statement the location's configuration version (None: it has none yet), so
-    that a computed answer about the offer reads the rules it keeps under that version without a query of its
-    own (availability.free_days, `version`). VERSION_NOT_READ without plain_sql()."""
     if not plain_sql():
-        offer = (
+        return (
             LocationService.objects.select_related("service")
             .filter(location_id=location_id, **{f"service__{name}": value for name, value in service_equal.items()})
             .order_by("pk")
             .first()
         )
-        return offer, VERSION_NOT_READ
     ops = connections[_alias(None)].ops
-    values = [location_id, location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
+    values = [location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
     rows = fetch(_offer_sql(_alias(None), tuple(service_equal)), values)
     if not rows:
-        return None, VERSION_NOT_READ
+        return None
     offer = instances(LocationService, rows)[0]
     offer.service = instances(Service, rows, start=len(LocationService._meta.concrete_fields))[0]
-    return offer, rows[0][-1]
-
-
-def version_column(of: str = "%s") -> str:
-    """A statement's column of the configuration version (NULL: none) of the location `of` names: a parameter,
-    or an expression of the statement (a location's id column)."""
-    return _version_column(_alias(None), of)
-
-
-def _version_column(alias: str, of: str = "%s") -> str:
-    version = _quoted(alias, ConfigurationVersion, "version")
-    table, location = _quoted(alias, ConfigurationVersion, None), _quoted(alias, ConfigurationVersion, "location_id")
-    return f"(SELECT {version} FROM {table} WHERE {location} = {of})"  # noqa: S608 - names from the models
+    return offer
 
 
 @cache
@@ -230,12 +206,70 @@ def _offer_sql(alias: str, names: tuple[str, ...]) -> str:
     offer, service = _quoted(alias, LocationService, None), _quoted(alias, Service, None)
     where = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in names)
     return (
-        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)}, {_version_column(alias)}"  # noqa: S608
-        f" FROM {offer}"
+        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)} FROM {offer}"  # noqa: S608
         f" INNER JOIN {service} ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')})"
         f" WHERE {_quoted(alias, LocationService, 'location')} = %s{where}"
         f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"
     )
+
+
+# location_offer_and_version (and the IND API's find_desk_and_offer) where the version was not read with them.
+VERSION_NOT_READ = object()
+
+
+def location_offer_and_version(
+    *, location_equal: dict[str, object], service_equal: dict[str, object]
+) -> tuple[Location | None, LocationService | None, object]:
+    """`first_of(Location, **location_equal)`, that location's `offer_of` the service whose fields equal
+    `service_equal`, and the location's configuration version (None: it has none yet), in one query: a computed
+    answer reads the rules it keeps under that version without a query of its own (availability's `version`).
+    None for a location or an offer not found; the version VERSION_NOT_READ without a location, or without
+    plain_sql()."""
+    if not plain_sql():
+        location = first_of(Location, **location_equal)
+        if location is None:
+            return None, None, VERSION_NOT_READ
+        return location, offer_of(location_id=location.pk, **service_equal), VERSION_NOT_READ
+    ops = connections[_alias(None)].ops
+    values = [ops.adapt_unknown_value(value) for value in (*location_equal.values(), *service_equal.values())]
+    rows = fetch(_location_offer_sql(_alias(None), tuple(location_equal), tuple(service_equal)), values)
+    location = instances(Location, rows[:1])[0] if rows else None
+    if location is None or location.pk is None:  # no row joined: NULLs
+        return None, None, VERSION_NOT_READ
+    start = len(Location._meta.concrete_fields)
+    offer = instances(LocationService, rows, start=start)[0]
+    if offer.pk is None:
+        return location, None, rows[0][-1]
+    offer.service = instances(Service, rows, start=start + len(LocationService._meta.concrete_fields))[0]
+    return location, offer, rows[0][-1]
+
+
+@cache
+def _location_offer_sql(alias: str, location_names: tuple[str, ...], service_names: tuple[str, ...]) -> str:
+    location, offer, service = (_quoted(alias, model, None) for model in (Location, LocationService, Service))
+    location_on = " AND ".join(f"{_quoted(alias, Location, name)} = %s" for name in location_names)
+    service_on = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in service_names)
+    return (
+        f"SELECT {_columns(alias, Location)}, {_columns(alias, LocationService)}, {_columns(alias, Service)},"  # noqa: S608
+        f" {_version_column(alias, _quoted(alias, Location, 'id'))}"
+        f" FROM (SELECT 1 AS one) AS one LEFT JOIN {location} ON ({location_on})"
+        f" LEFT JOIN ({offer} INNER JOIN {service}"
+        f" ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')}{service_on}))"
+        f" ON ({_quoted(alias, LocationService, 'location')} = {_quoted(alias, Location, 'id')})"
+        f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"
+    )
+
+
+def version_column(of: str) -> str:
+    """A statement's column of the configuration version (NULL: none) of the location whose id `of` is (an
+    expression of the statement)."""
+    return _version_column(_alias(None), of)
+
+
+def _version_column(alias: str, of: str) -> str:
+    version = _quoted(alias, ConfigurationVersion, "version")
+    table, location = _quoted(alias, ConfigurationVersion, None), _quoted(alias, ConfigurationVersion, "location_id")
+    return f"(SELECT {version} FROM {table} WHERE {location} = {of})"  # noqa: S608 - names from the models
 
 
 def configuration_versions(location_ids: Collection[int]) -> dict[int, int]:

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from api.ind_keys import find_desk, find_desk_and_offer, find_offer
-from api.v1.selectors import offered_service_and_version
+from api.v1.selectors import bookable_location, bookable_offer, offered_service
 from bookings import availability_sql
 from bookings.actions import configuration
 from bookings.models import ConfigurationVersion, Location, LocationService
@@ -77,6 +77,14 @@ def test_desks_and_offers_are_the_orm_answers():
             valid = key and len(key) <= 40 and "\x00" not in key  # what the ORM is never asked
             wanted = orm_offer(expected, key) if expected is not None and valid else None
             assert described(found) == described(wanted), (desk_key, key)
+    # /api/v1/'s location and offer in one query: the same as its lookups one after the other.
+    for short_code in ("HRE", "OFF", "THR", "NOPE"):
+        for code in ("registration-x", "gone-x", bio.code, "nope"):
+            location, found, _version = bookable_offer(short_code=short_code, code=code)
+            expected = bookable_location(short_code=short_code)
+            assert (location and location.pk) == (expected and expected.pk), (short_code, code)
+            wanted = None if expected is None else offered_service(location=expected, code=code)
+            assert described(found) == described(wanted), (short_code, code)
 
 
 def test_the_offer_comes_with_the_configuration_version_of_its_location(django_assert_num_queries):
@@ -87,7 +95,8 @@ def test_the_offer_comes_with_the_configuration_version_of_its_location(django_a
     version = ConfigurationVersion.objects.get(location_id=here.pk).version
     with django_assert_num_queries(2):
         assert find_desk_and_offer(desk_key="HRE", product_key="REGISTRATION-X")[2] == version
-        assert offered_service_and_version(location=here, code="registration-x")[1] == version
+        location, found, read = bookable_offer(short_code="HRE", code="registration-x")
+    assert (location, found.service, read) == (here, plain, version)
     now = timezone.now()
     configuration.add_closure(
         location=here, start_date=now.date() + timedelta(days=30), end_date=now.date() + timedelta(days=30),
@@ -97,7 +106,8 @@ def test_the_offer_comes_with_the_configuration_version_of_its_location(django_a
     assert changed != version
     assert find_desk_and_offer(desk_key="HRE", product_key="REGISTRATION-X")[2] == changed
     assert find_desk_and_offer(desk_key="HRE", product_key="NOPE") == (here, None, changed)  # the desk's, still
-    assert offered_service_and_version(location=here, code="registration-x")[1] == changed
+    assert bookable_offer(short_code="HRE", code="registration-x")[2] == changed
+    assert bookable_offer(short_code="HRE", code="nope") == (here, None, changed)
     not_read = availability_sql.VERSION_NOT_READ
     assert find_desk_and_offer(desk_key="NOPE", product_key="REGISTRATION-X") == (None, None, not_read)
-    assert offered_service_and_version(location=here, code="nope") == (None, not_read)
+    assert bookable_offer(short_code="NOPE", code="registration-x") == (None, None, not_read)

@@ -79,13 +79,15 @@ def services_offered(location: Location) -> list[Service]:
 def offered_service(*, location: Location, code: str) -> LocationService | None:
     """The location's offer of the active service with this code (with the service), or None: one plain query
     (a computed free-days or free-times answer looks it up)."""
-    return offered_service_and_version(location=location, code=code)[0]
+    return availability_sql.offer_of(location_id=location.pk, code=code, is_active=True)
 
 
-def offered_service_and_version(*, location: Location, code: str) -> tuple[LocationService | None, object]:
-    """`offered_service` and the location's configuration version in the same query, for availability's
-    `version` (availability_sql.offer_and_version)."""
-    return availability_sql.offer_and_version(location_id=location.pk, code=code, is_active=True)
+def bookable_offer(*, short_code: str, code: str) -> tuple[Location | None, LocationService | None, object]:
+    """`bookable_location`, its offer of the active service `code` (`offered_service`) and its configuration
+    version, in one plain query: a computed free-days or free-times answer asks for all three."""
+    return availability_sql.location_offer_and_version(
+        location_equal={"short_code": short_code, "is_active": True}, service_equal={"code": code, "is_active": True}
+    )
 
 
 def catalogue() -> QuerySet[Service]:

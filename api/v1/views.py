@@ -63,23 +63,34 @@ def _service_or_404(code: str) -> Service:
 def _offer_or_404(*, location: Location, code: str) -> LocationService:
     """The location's offer of the active service `code`: 404 for an unknown or inactive service, and for
     one this location does not offer."""
-    return _offer_and_version_or_404(location=location, code=code)[0]
+    return _offered(selectors.offered_service(location=location, code=code), code=code)
 
 
-def _offer_and_version_or_404(*, location: Location, code: str) -> tuple[LocationService, object]:
-    """`_offer_or_404`, and the location's configuration version read with it (for availability's `version`)."""
-    offer, version = selectors.offered_service_and_version(location=location, code=code)
+def _offered(offer: LocationService | None, *, code: str) -> LocationService:
     if offer is None:
         _service_or_404(code)  # unknown or inactive: that answer
         raise _not_found(_("This location does not offer this service."))
-    return offer, version
+    return offer
+
+
+def _location_offer_and_version_or_404(*, short_code: str, code: str) -> tuple[Location, LocationService, object]:
+    """`_location_or_404` and `_offer_or_404` in one query, with the location's configuration version (for
+    availability's `version`)."""
+    location, offer, version = selectors.bookable_offer(short_code=short_code, code=code)
+    if location is None:
+        raise _unknown_location_error()
+    return location, _offered(offer, code=code), version
 
 
 def _location_or_404(short_code: str) -> Location:
     location = selectors.bookable_location(short_code=short_code)
     if location is None:
-        raise _not_found(_("There is no such location."))
+        raise _unknown_location_error()
     return location
+
+
+def _unknown_location_error() -> ApiError:
+    return _not_found(_("There is no such location."))
 
 
 def _check_persons(*, service: Service, persons: int) -> None:
@@ -198,8 +209,7 @@ class FreeDaysView(CachedPollView):
         if cached is not None:
             return caching.shared_response(request, cached)
         self.count_poll(request)
-        location = _location_or_404(short_code)
-        offer, version = _offer_and_version_or_404(location=location, code=code)
+        location, offer, version = _location_offer_and_version_or_404(short_code=short_code, code=code)
         service = offer.service
         query = validated(FreeDaysQuerySerializer, request.query_params)
         persons, extra = query["persons"], query["extra_units"]
@@ -268,8 +278,7 @@ class FreeTimesView(CachedPollView):
         if cached is not None:
             return caching.shared_response(request, cached)
         self.count_poll(request)
-        location = _location_or_404(short_code)
-        offer, version = _offer_and_version_or_404(location=location, code=code)
+        location, offer, version = _location_offer_and_version_or_404(short_code=short_code, code=code)
         service = offer.service
         query = validated(FreeTimesQuerySerializer, request.query_params)
         persons, day = query["persons"], query["date"]
