@@ -192,7 +192,7 @@ def offer_of(*, location_id: int, **service_equal: object) -> LocationService | 
             .first()
         )
     ops = connections[_alias(None)].ops
-    values = [location_id, *(ops.adapt_unknown_value(value) for value in service_equal.values())]
+    values = [*(ops.adapt_unknown_value(value) for value in service_equal.values()), location_id]
     rows = fetch(_offer_sql(_alias(None), tuple(service_equal)), values)
     if not rows:
         return None
@@ -203,14 +203,20 @@ def offer_of(*, location_id: int, **service_equal: object) -> LocationService | 
 
 @cache
 def _offer_sql(alias: str, names: tuple[str, ...]) -> str:
-    offer, service = _quoted(alias, LocationService, None), _quoted(alias, Service, None)
-    where = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in names)
     return (
-        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)} FROM {offer}"  # noqa: S608
-        f" INNER JOIN {service} ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')})"
-        f" WHERE {_quoted(alias, LocationService, 'location')} = %s{where}"
-        f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"
+        f"SELECT {_columns(alias, LocationService)}, {_columns(alias, Service)} FROM {_offers_of(alias, names)}"  # noqa: S608
+        f" WHERE {_quoted(alias, LocationService, 'location')} = %s ORDER BY {_quoted(alias, LocationService, 'id')}"
+        " LIMIT 1"
     )
+
+
+def _offers_of(alias: str, names: tuple[str, ...]) -> str:
+    """The offers joined to their services whose fields `names` equal parameters: `offer_of`'s and
+    `location_offer_and_version`'s."""
+    on = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in names)
+    offer, service = _quoted(alias, LocationService, None), _quoted(alias, Service, None)
+    joined = f"{_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')}"
+    return f"{offer} INNER JOIN {service} ON ({joined}{on})"
 
 
 # location_offer_and_version (and the IND API's find_desk_and_offer) where the version was not read with them.
@@ -246,15 +252,12 @@ def location_offer_and_version(
 
 @cache
 def _location_offer_sql(alias: str, location_names: tuple[str, ...], service_names: tuple[str, ...]) -> str:
-    location, offer, service = (_quoted(alias, model, None) for model in (Location, LocationService, Service))
     location_on = " AND ".join(f"{_quoted(alias, Location, name)} = %s" for name in location_names)
-    service_on = "".join(f" AND {_quoted(alias, Service, name)} = %s" for name in service_names)
     return (
         f"SELECT {_columns(alias, Location)}, {_columns(alias, LocationService)}, {_columns(alias, Service)},"  # noqa: S608
         f" {_version_column(alias, _quoted(alias, Location, 'id'))}"
-        f" FROM (SELECT 1 AS one) AS one LEFT JOIN {location} ON ({location_on})"
-        f" LEFT JOIN ({offer} INNER JOIN {service}"
-        f" ON ({_quoted(alias, LocationService, 'service')} = {_quoted(alias, Service, 'id')}{service_on}))"
+        f" FROM (SELECT 1 AS one) AS one LEFT JOIN {_quoted(alias, Location, None)} ON ({location_on})"
+        f" LEFT JOIN ({_offers_of(alias, service_names)})"
         f" ON ({_quoted(alias, LocationService, 'location')} = {_quoted(alias, Location, 'id')})"
         f" ORDER BY {_quoted(alias, LocationService, 'id')} LIMIT 1"
     )
