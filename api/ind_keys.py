@@ -50,7 +50,24 @@ def _is_key(key: str, *, longest: int) -> bool:
 
 def find_desk(key: str) -> Location | None:
     """The active location answering to `key` (IND desk key or short code), or None: one query."""
-    return find_desk_and_offer(desk_key=key, product_key="")[0]
+    if not _is_key(key, longest=64):
+        return None
+    if not sql.plain_sql():
+        return Location.objects.filter(Q(ind_desk_key=key) | Q(short_code=key), is_active=True).first()
+    # Plain SQL, as availability's queries (bookings/availability_sql.py): a slot list that is computed asks
+    # for its desk and its offer, and building those querysets cost more than running them.
+    found = sql.instances(Location, sql.fetch(_desk_sql(), [key, key]))
+    return found[0] if found else None
+
+
+def _desk_sql() -> str:
+    """The first active location by name whose IND desk key or short code is the parameter (given twice)."""
+    return (
+        f"SELECT {sql.columns(Location)} FROM {sql.sql_name(Location)}"  # noqa: S608 - names from the models
+        f" WHERE ({sql.sql_name(Location, 'ind_desk_key')} = %s OR {sql.sql_name(Location, 'short_code')} = %s)"
+        f" AND {sql.sql_name(Location, 'is_active')}"
+        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1"
+    )
 
 
 def find_desk_and_offer(*, desk_key: str, product_key: str) -> tuple[Location | None, LocationService | None, object]:
@@ -61,26 +78,15 @@ def find_desk_and_offer(*, desk_key: str, product_key: str) -> tuple[Location | 
     if not _is_key(desk_key, longest=64):
         return None, None, sql.VERSION_NOT_READ
     if not sql.plain_sql():
-        location = Location.objects.filter(Q(ind_desk_key=desk_key) | Q(short_code=desk_key), is_active=True).first()
+        location = find_desk(desk_key)
         found = None if location is None else find_offer(location=location, key=product_key)
         return location, found, sql.VERSION_NOT_READ
-    # Plain SQL, as availability's queries (bookings/availability_sql.py): a slot list that is computed asks
-    # for its desk and its offer, and building those querysets cost more than running them. The desk is the
-    # first by name, as a subquery named as the table, so that its columns read as the table's; its offers of
-    # the product are joined to it.
-    location_table, offer_table = sql.sql_name(Location), sql.sql_name(LocationService)
-    product = sql.sql_name(Service, "ind_product_key")
+    # The desk (`_desk_sql`) as a subquery named as the table, so that its columns read as the table's; its
+    # offers of the product are joined to it.
     query = (
         f"SELECT {sql.columns(Location)}, {sql.columns(LocationService)}, {sql.columns(Service)},"  # noqa: S608
         f" {sql.version_column(of=sql.sql_name(Location, 'id'))}"
-        f" FROM (SELECT {sql.columns(Location)} FROM {location_table}"
-        f" WHERE ({sql.sql_name(Location, 'ind_desk_key')} = %s OR {sql.sql_name(Location, 'short_code')} = %s)"
-        f" AND {sql.sql_name(Location, 'is_active')}"
-        f" ORDER BY {sql.sql_name(Location, 'name')}, {sql.sql_name(Location, 'id')} LIMIT 1) AS {location_table}"
-        f" LEFT JOIN ({offer_table} INNER JOIN {sql.sql_name(Service)}"
-        f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')}"
-        f" AND {sql.sql_name(Service, 'is_active')}"
-        f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))))"
+        f" FROM ({_desk_sql()}) AS {sql.sql_name(Location)} LEFT JOIN ({_offers_of_product_sql()})"
         f" ON ({sql.sql_name(LocationService, 'location')} = {sql.sql_name(Location, 'id')})"
         f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
     )
@@ -95,6 +101,18 @@ def find_desk_and_offer(*, desk_key: str, product_key: str) -> tuple[Location | 
     for offer, service in zip(offers, services, strict=False):  # the rows with an offer are the rows with a service
         offer.service = service
     return location, _preferred(offers, product_key), rows[0][-1]
+
+
+def _offers_of_product_sql() -> str:
+    """The offers joined to their services, the active ones a product key matches: its IND key, or the code in
+    capitals of a service without one (the parameters: the key, "", the key)."""
+    product = sql.sql_name(Service, "ind_product_key")
+    return (
+        f"{sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
+        f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')}"
+        f" AND {sql.sql_name(Service, 'is_active')}"
+        f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s))))"
+    )
 
 
 def _preferred(offers: list[LocationService], key: str) -> LocationService | None:
@@ -125,16 +143,12 @@ def find_offer(*, location: Location, key: str) -> LocationService | None:
             .filter(Q(service__ind_product_key=key) | Q(service__ind_product_key="", service__code__iexact=key))
         )
     else:
-        product = sql.sql_name(Service, "ind_product_key")
         query = (
-            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)}"  # noqa: S608 - names from the models
-            f" FROM {sql.sql_name(LocationService)} INNER JOIN {sql.sql_name(Service)}"
-            f" ON ({sql.sql_name(LocationService, 'service')} = {sql.sql_name(Service, 'id')})"
-            f" WHERE {sql.sql_name(LocationService, 'location')} = %s AND {sql.sql_name(Service, 'is_active')}"
-            f" AND ({product} = %s OR ({product} = %s AND UPPER({sql.sql_name(Service, 'code')}) = UPPER(%s)))"
+            f"SELECT {sql.columns(LocationService)}, {sql.columns(Service)} FROM {_offers_of_product_sql()}"  # noqa: S608
+            f" WHERE {sql.sql_name(LocationService, 'location')} = %s"
             f" ORDER BY {sql.sql_name(Service, 'display_order')}, {sql.sql_name(Service, 'code')}"
         )
-        rows = sql.fetch(query, [location.pk, key, "", key])
+        rows = sql.fetch(query, [key, "", key, location.pk])
         offers = sql.instances(LocationService, rows)
         for offer, service in zip(
             offers, sql.instances(Service, rows, start=len(LocationService._meta.concrete_fields)), strict=True

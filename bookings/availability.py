@@ -674,7 +674,7 @@ def load_snapshot(
     """
     rows = None
     if services is None and availability_sql.plain_sql():  # every counter's claims: read with the version
-        version, rows = availability_sql.version_and_claim_rows(
+        read, rows = availability_sql.version_and_claim_rows(
             location_id=location.pk,
             range_start=datetime.combine(start_date, time.min, tzinfo=location.tz),
             range_end=_range_end(end_date, location.tz),
@@ -682,10 +682,7 @@ def load_snapshot(
             ignore_appointment_id=ignore_appointment_id,
             with_lapsed=with_lapsed,
         )
-        versions = {} if version is None else {location.pk: version}
-        config = _configs_under(versions, location_ids=[location.pk], start_date=start_date, end_date=end_date)[
-            location.pk
-        ]
+        config = _config_under(read, location=location, start_date=start_date, end_date=end_date)
     else:
         config = _config_under(version, location=location, start_date=start_date, end_date=end_date)
     return _snapshot(

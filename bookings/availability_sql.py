@@ -66,15 +66,9 @@ def _quoted(alias: str, model: type[models.Model], field: str | None) -> str:
     return table if field is None else f"{table}.{quote(model._meta.get_field(field).column)}"
 
 
-def fetch(sql: str, params: list[object], *, planned_for_values: bool = False) -> list[tuple]:
-    """The rows of `sql`. With `planned_for_values`, on PostgreSQL, the parameters are written into the text
-    (quoted by the driver), so the statement is planned for its values every time and never prepared."""
-    connection = connections[_alias(None)]
-    with connection.cursor() as cursor:
-        if planned_for_values and connection.vendor == "postgresql":
-            cursor.execute(connection.ops.compose_sql(sql, params))
-        else:
-            cursor.execute(sql, params)
+def fetch(sql: str, params: list[object] | None) -> list[tuple]:
+    with connections[_alias(None)].cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -84,8 +78,12 @@ def fetch_claims(sql: str, params: list[object]) -> list[tuple]:
     weeks of claims that generic plan walked every counter's claims of the range by `claim_unit_start` (9 ms
     for 5,000 claims, against 4 ms planned for the values). Planned for its values, the statement reads the
     counters' claims, or the range's where the history is long (README, Performance): the values go into the
-    text, and a statement without parameters, prepared or not, has the one plan made for the values in it."""
-    return fetch(sql, params, planned_for_values=True)
+    text (quoted by the driver), and a statement without parameters, prepared or not, has the one plan made for
+    the values in it."""
+    connection = connections[_alias(None)]
+    if connection.vendor != "postgresql":
+        return fetch(sql, params)
+    return fetch(connection.ops.compose_sql(sql, params), None)
 
 
 def instances(model: type[ModelT], rows: Iterable[tuple], *, start: int = 0) -> list[ModelT]:
