@@ -271,7 +271,12 @@ def test_cancellations_by_staff_do_not_count_towards_the_cool_down(desk, service
 def test_the_details_page_explains_a_refusal_and_keeps_the_hold(client, desk, service):
     from tests.support.public_flow import details_data, hold_first_time
 
-    book(desk, service, start=at(WEDNESDAY, "16:00"), now=timezone.now())
+    # The public pages run on the real clock, so the earlier booking is on a Wednesday a week or more ahead of
+    # today (WEDNESDAY itself passes).
+    a_week_on = timezone.localdate() + timedelta(days=7)
+    book(
+        desk, service, start=at(a_week_on + timedelta(days=(2 - a_week_on.weekday()) % 7), "16:00"), now=timezone.now()
+    )
     held, _ = hold_first_time(client, service, persons=1)
     response = client.post(reverse("bookings:details"), details_data(1, email="JANE.doe@example.org"))
     assert response.status_code == 409
