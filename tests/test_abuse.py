@@ -19,6 +19,7 @@ from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, Ou
 from expatdesk.ratelimits import RatelimitedMiddleware
 from tests.support.env import AMSTERDAM
 from tests.support.factories import ServiceFactory, offer
+from tests.support.plans import generic_plan, last_statement
 from tests.support.urls import reverse
 
 TUESDAY = date(2026, 12, 1)
@@ -296,3 +297,27 @@ def test_behind_trusted_proxies_the_client_address_comes_from_x_forwarded_for(cl
     with override_settings(EXPATDESK_RATE_FIND="1/h", EXPATDESK_TRUSTED_PROXIES=0):
         assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.9", REMOTE_ADDR="10.0.0.9").status_code != 429
         assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.8", REMOTE_ADDR="10.0.0.9").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("index", "read"),
+    [
+        (
+            "appointment_mailbox_key",
+            lambda service, now: abuse.mailbox_standing(services=[service], email=EMAIL, now=now),
+        ),
+        ("appointment_client_key", lambda service, now: abuse.live_holds(client_key="address-a", now=now)),
+    ],
+    ids=["mailbox-standing", "live-holds"],
+)
+@override_settings(EXPATDESK_ONE_BOOKING_PER_EMAIL=True, EXPATDESK_COOLDOWN_CANCELLATIONS=2)
+def test_a_plan_made_for_any_key_finds_the_appointments_by_index(
+    postgresql, desk, service, monday_morning, index, read
+):
+    """As the fair-share count (tests/test_fairness.py): once prepared, the statement may be planned once for
+    every key, and only a condition in its text that the key is not empty lets that plan use the index of the
+    non-empty keys; without it, a booking's check read every appointment ever booked (120 ms against 0.15 with
+    a million past ones: README, Performance)."""
+    plan = generic_plan(*last_statement(lambda: read(service, monday_morning)))
+    assert index in plan, plan
+    assert "Seq Scan on bookings_appointment" not in plan, plan
