@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import HttpRequest
 from django_ratelimit.core import _get_ip
 
+from bookings.availability_sql import not_empty
 from bookings.mailboxes import mailbox_key
 from bookings.models import Appointment, AppointmentEvent, AppointmentPart, AppointmentStatus, EventKind
 from services.models import Service
@@ -120,7 +120,9 @@ def mailbox_standing(
         ) & ~Exists(by_staff)
         counts["cancelled"] = Count("pk", filter=cancelled)
         counts["last_cancelled"] = Max("cancelled_at", filter=cancelled)
-    found = Appointment.objects.filter(key_given("mailbox_key"), mailbox_key=mailbox_key(email)).aggregate(**counts)
+    found = Appointment.objects.filter(not_empty(Appointment, "mailbox_key"), mailbox_key=mailbox_key(email)).aggregate(
+        **counts
+    )
     until = None
     if needed > 0 and found["cancelled"] >= needed:  # the last of them (of the `needed` latest) starts it
         until = found["last_cancelled"] + timedelta(hours=settings.EXPATDESK_COOLDOWN_HOURS)
@@ -131,18 +133,8 @@ def live_holds(*, client_key: str, now: datetime) -> int:
     if not client_key:
         return 0
     return Appointment.objects.filter(
-        key_given("client_key"), client_key=client_key, status=AppointmentStatus.HELD, hold_expires_at__gt=now
+        not_empty(Appointment, "client_key"),
+        client_key=client_key,
+        status=AppointmentStatus.HELD,
+        hold_expires_at__gt=now,
     ).count()
-
-
-def key_given(field: str) -> RawSQL:
-    """The appointment's `field` (client_key or mailbox_key) is not empty, said in the statement's text and not
-    as a parameter, beside an equality with a key that is never empty: a connection prepares a statement once
-    it has run it often, and PostgreSQL may then plan it once for every key. Only a condition in the text lets
-    that plan use the index of the non-empty keys (appointment_client_key, appointment_mailbox_key); without
-    it, the plan read every appointment ever booked (README, Performance; bookings/fairness.py usage_sql says
-    the same in its own SQL)."""
-    if field not in ("client_key", "mailbox_key"):  # a column name goes into the text
-        raise ValueError(f"Unknown key field {field!r}.")
-    column = f"{connection.ops.quote_name(Appointment._meta.db_table)}.{connection.ops.quote_name(field)}"
-    return RawSQL(f"{column} <> ''", (), output_field=BooleanField())  # noqa: S611 - quoted names of ours

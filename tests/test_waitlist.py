@@ -16,6 +16,7 @@ from bookings.actions import BookingError, PersonName, book_appointment, cancel_
 from bookings.models import Appointment, AppointmentStatus, EmailKind, OutboxEmail, SlotClaim
 from tests.support.factories import ServiceFactory, make_desk
 from tests.support.factories import offer as offer_services
+from tests.support.plans import generic_plan, last_statement
 from tests.support.races import TUESDAY, at
 from tests.support.urls import reverse
 from tests.support.waitlist import fill_day, live_holders, make_entry
@@ -699,3 +700,13 @@ def test_an_erasure_on_request_erases_the_waitlist_entries_too(offered, monday_m
     assert offer.status == OfferStatus.WITHDRAWN
     second.refresh_from_db()
     assert second.email == "second@example.org"
+
+
+@pytest.mark.parametrize("read", [selectors.entry_for_token, selectors.offer_for_token], ids=["entry", "offer"])
+def test_a_plan_made_for_any_token_finds_the_message_by_index(postgresql, db, read):
+    """As the fair-share count (tests/test_fairness.py): once a connection has prepared a link's look-up,
+    PostgreSQL may plan it once for every token, and only the condition in its text that the token is not
+    empty lets that plan use the index of the messages' non-empty tokens (waitlist_message_token)."""
+    plan = generic_plan(*last_statement(lambda: read("a" * selectors.TOKEN_LENGTH)))
+    assert "waitlist_message_token" in plan, plan
+    assert "Seq Scan on waitlist_waitlistmessage" not in plan, plan
