@@ -17,7 +17,7 @@ from bookings import abuse, actions
 from bookings.actions import BookingError, PersonName
 from bookings.models import Appointment, AppointmentEvent, AppointmentStatus, OutboxEmail, Person, SlotClaim
 from expatdesk.ratelimits import RatelimitedMiddleware
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 from tests.support.factories import ServiceFactory, offer
 from tests.support.plans import generic_plan, last_statement
 from tests.support.urls import reverse
@@ -274,10 +274,7 @@ def test_the_details_page_explains_a_refusal_and_keeps_the_hold(client, desk, se
 
     # The public pages run on the real clock, so the earlier booking is on a Wednesday a week or more ahead of
     # today (WEDNESDAY itself passes).
-    a_week_on = timezone.localdate() + timedelta(days=7)
-    book(
-        desk, service, start=at(a_week_on + timedelta(days=(2 - a_week_on.weekday()) % 7), "16:00"), now=timezone.now()
-    )
+    book(desk, service, start=at(weekday_ahead(2, days=7), "16:00"), now=timezone.now())
     held, _ = hold_first_time(client, service, persons=1)
     response = client.post(reverse("bookings:details"), details_data(1, email="JANE.doe@example.org"))
     assert response.status_code == 409

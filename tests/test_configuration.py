@@ -28,7 +28,7 @@ from bookings.models import (
 from services.models import Service
 from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
 from tests.support.desk import desk_admin, sign_in
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 from tests.support.factories import ServiceFactory, offer
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +54,7 @@ def admin_client(client):
 
 def next_tuesday_9() -> datetime:
     """The admin reads the real clock: a Tuesday 09:00 at least a day ahead of it."""
-    today = timezone.localdate(timezone=AMSTERDAM) + timedelta(days=1)
-    tuesday = today + timedelta(days=(1 - today.weekday()) % 7)
-    return datetime.combine(tuesday, time(9, 0), tzinfo=AMSTERDAM)
+    return datetime.combine(weekday_ahead(1, days=1), time(9, 0), tzinfo=AMSTERDAM)
 
 
 # ---- the grid and the time zone -------------------------------------------------------------------

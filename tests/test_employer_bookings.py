@@ -10,14 +10,14 @@ from bookings import actions
 from bookings.models import AppointmentStatus, EmailKind, EventKind, OutboxEmail
 from employers import actions as employer_actions
 from tests.support.desk import PASSWORD, sign_in
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 
 pytestmark = pytest.mark.django_db
 
 
 # The views use the real clock: the booking goes on the first Tuesday at least a week from today.
 TODAY = timezone.now().astimezone(AMSTERDAM).date()
-TUESDAY = TODAY + timedelta(days=7 + (1 - TODAY.weekday()) % 7)
+TUESDAY = weekday_ahead(1, days=7)
 WEDNESDAY, MONDAY = TUESDAY + timedelta(days=1), TUESDAY + timedelta(days=6)
 
 

@@ -1,7 +1,7 @@
 """HR staff book a visit of several parts for an employee and family (issue 13, point 5), within the employer's
 fair share; their booking pages list the parts."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,14 +12,13 @@ from employers import actions as employer_actions
 from employers.fairness import employer_share
 from employers.models import EmployerBooking
 from tests.support.desk import PASSWORD, desk_staff, sign_in
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 from tests.support.visits import family_desk
 
 pytestmark = pytest.mark.django_db
 
 # The views use the real clock: the visit goes on the first Tuesday at least a week from today.
-TODAY = timezone.now().astimezone(AMSTERDAM).date()
-TUESDAY = TODAY + timedelta(days=7 + (1 - TODAY.weekday()) % 7)
+TUESDAY = weekday_ahead(1, days=7)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -15,7 +15,7 @@ from desk.selectors import capacity_preview
 from tests.support.admin import admin_url, location_post_data, management_forms_for_existing
 from tests.support.configuration import forget_kept_configurations
 from tests.support.desk import desk_admin, desk_staff, sign_in
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -319,8 +319,7 @@ def test_a_post_without_a_weekday_is_a_400(client, desk):
 
 def next_tuesday_in_a_week() -> date:
     """The admin checks against the real clock: a Tuesday at least a week ahead of today."""
-    day = timezone.localdate() + timedelta(days=7)
-    return day + timedelta(days=(1 - day.weekday()) % 7)
+    return weekday_ahead(1, days=7)
 
 
 @pytest.fixture

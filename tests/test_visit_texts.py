@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from django.test import Client
@@ -17,7 +17,7 @@ from bookings import actions, emails
 from bookings.ics import appointment_ics
 from bookings.models import AppointmentPart, EmailKind, OutboxEmail
 from bookings.visits import load_planner
-from tests.support.env import AMSTERDAM
+from tests.support.env import AMSTERDAM, weekday_ahead
 from tests.support.public_flow import page
 from tests.support.urls import reverse
 from tests.support.visits import family_desk, family_names
@@ -27,8 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def next_tuesday() -> date:
     """A Tuesday at least a week ahead (the desk opens Tuesday to Thursday)."""
-    today = timezone.now().astimezone(AMSTERDAM).date() + timedelta(days=7)
-    return today + timedelta(days=(1 - today.weekday()) % 7)
+    return weekday_ahead(1, days=7)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
