@@ -32,7 +32,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import HttpRequest
 from django_ratelimit.core import _get_ip
 
-from bookings.availability_sql import not_empty
+from bookings.availability_sql import key_is
 from bookings.mailboxes import mailbox_key
 from bookings.models import Appointment, AppointmentEvent, AppointmentPart, AppointmentStatus, EventKind
 from services.models import Service
@@ -120,9 +120,7 @@ def mailbox_standing(
         ) & ~Exists(by_staff)
         counts["cancelled"] = Count("pk", filter=cancelled)
         counts["last_cancelled"] = Max("cancelled_at", filter=cancelled)
-    found = Appointment.objects.filter(not_empty(Appointment, "mailbox_key"), mailbox_key=mailbox_key(email)).aggregate(
-        **counts
-    )
+    found = Appointment.objects.filter(key_is(Appointment, "mailbox_key", mailbox_key(email))).aggregate(**counts)
     until = None
     if needed > 0 and found["cancelled"] >= needed:  # the last of them (of the `needed` latest) starts it
         until = found["last_cancelled"] + timedelta(hours=settings.EXPATDESK_COOLDOWN_HOURS)
@@ -133,8 +131,7 @@ def live_holds(*, client_key: str, now: datetime) -> int:
     if not client_key:
         return 0
     return Appointment.objects.filter(
-        not_empty(Appointment, "client_key"),
-        client_key=client_key,
+        key_is(Appointment, "client_key", client_key),
         status=AppointmentStatus.HELD,
         hold_expires_at__gt=now,
     ).count()

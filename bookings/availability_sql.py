@@ -25,7 +25,7 @@ from functools import cache, lru_cache
 from typing import TypeVar
 
 from django.db import connections, models
-from django.db.models import BooleanField, OuterRef, Subquery
+from django.db.models import BooleanField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from bookings.models import Appointment, ConfigurationVersion, Counter, Location, LocationService, SlotClaim
@@ -67,14 +67,15 @@ def _quoted(alias: str, model: type[models.Model], field: str | None) -> str:
     return table if field is None else f"{table}.{quote(model._meta.get_field(field).column)}"
 
 
-def not_empty(model: type[models.Model], field: str) -> RawSQL:
-    """A filter: `model`'s `field` is not the empty string, said in the statement's text and not as a parameter.
-    For a look-up by a key that is never empty (`field = key`) through an index of the non-empty keys only: a
-    connection prepares a statement once it has run it often, and PostgreSQL may then plan it once for every
-    key; only a condition in the text lets that plan use such an index, which it cannot know covers an unknown
-    key. Without it, the plan read the whole table (README, Performance; tests/support/plans.py)."""
+def key_is(model: type[models.Model], field: str, key: str) -> Q:
+    """A filter: `model`'s `field` equals `key`, a key looked up through an index of the non-empty keys only;
+    `field` not empty is said as well, in the statement's text and not as a parameter (an empty key finds
+    nothing). A connection prepares a statement once it has run it often, and PostgreSQL may then plan it once
+    for every key; only a condition in the text lets that plan use such an index, which it cannot know covers
+    an unknown key. Without it, the plan read the whole table (README, Performance; tests/support/plans.py)."""
     column = _quoted(_alias(None), model, field)  # the model's own quoted names
-    return RawSQL(f"{column} <> ''", (), output_field=BooleanField())  # noqa: S611 - no value in the text
+    given = RawSQL(f"{column} <> ''", (), output_field=BooleanField())  # noqa: S611 - no value in the text
+    return Q(given, **{field: key})
 
 
 def fetch(sql: str, params: list[object] | None) -> list[tuple]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, Sum
 
-from bookings.availability_sql import not_empty
+from bookings.availability_sql import key_is
 from bookings.models import Location
 from bookings.tokens import hash_token
 from services.models import Service
@@ -64,7 +64,7 @@ def entry_for_token(token: str) -> WaitlistEntry | None:
     if not _valid(token):
         return None
     message = (
-        WaitlistMessage.objects.filter(not_empty(WaitlistMessage, "token_hash"), token_hash=hash_token(token))
+        WaitlistMessage.objects.filter(key_is(WaitlistMessage, "token_hash", hash_token(token)))
         .select_related("entry__service", "entry__location")
         .first()
     )
@@ -76,9 +76,7 @@ def offer_for_token(token: str) -> WaitlistOffer | None:
     if not _valid(token):
         return None
     message = (
-        WaitlistMessage.objects.filter(
-            not_empty(WaitlistMessage, "token_hash"), token_hash=hash_token(token), kind=MessageKind.OFFER
-        )
+        WaitlistMessage.objects.filter(key_is(WaitlistMessage, "token_hash", hash_token(token)), kind=MessageKind.OFFER)
         .select_related("offer__appointment__location", "offer__appointment__service", "offer__entry__appointment")
         .first()
     )
