@@ -43,7 +43,7 @@ import holidays
 from django.db.models import F, Q
 from django.utils import translation
 
-from bookings import availability_sql
+from bookings import availability_kept, availability_sql
 from bookings.availability_fits import FitsMixin
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
@@ -513,9 +513,11 @@ _CONFIGS: dict[int, tuple[int, _Config]] = {}
 
 def forget_kept_configurations() -> None:
     """As a new process: the next read of each location's configuration costs its three queries again (the
-    benchmark's first run, tests that compare query counts), and the day plans are worked out again."""
+    benchmark's first run, tests that compare query counts), the day plans are worked out again and each day's
+    lasting claims read again (bookings/availability_kept.py)."""
     _CONFIGS.clear()
     PLANS.clear()
+    availability_kept.forget()
 
 
 def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:
@@ -938,7 +940,22 @@ def _read_claims_of(
     end: dict[int, date],
     now: datetime,
 ) -> dict[int, TakenUnits]:
-    """The live claims of several locations' counters, each in its own range: one query for all."""
+    """The live claims of several locations' counters, each in its own range: one query for all. One location's
+    through the lasting claims this process keeps (`read_claims`: one query while they are unchanged)."""
+    if len(locations) == 1:
+        (location,) = locations
+        range_start = datetime.combine(start[location.pk], time.min, tzinfo=location.tz)
+        return {
+            location.pk: read_claims(
+                location=location,
+                counter_ids=counters[location.pk],
+                range_start=range_start,
+                range_end=_range_end(end[location.pk], location.tz),
+                now=now,
+                ignore_appointment_id=None,
+                step=location.grid_minutes * 60,
+            )
+        }
     ranges = {
         location.pk: (
             datetime.combine(start[location.pk], time.min, tzinfo=location.tz),

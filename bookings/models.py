@@ -376,6 +376,31 @@ class ConfigurationVersion(models.Model):
         return f"{self.location_id}: {self.version}"
 
 
+class ClaimsVersion(models.Model):
+    """A version of a location's lasting claims (those of bookings and counter blocks, not holds) of one UTC day
+    (`day`: days since 1970-01-01 UTC of the claims' `unit_start`). Written only by database triggers (migration
+    0017), in the same statement as any INSERT, UPDATE or DELETE of such a claim (or a counter's move to another
+    location), whoever writes it: a row with a new random `version`, the day's older rows deleted where no other
+    transaction is deleting them, so no writer ever waits for another here. The day's version is the XOR of its
+    rows' (availability_sql), new after every committed change, never drawn before, not even after a rollback;
+    a day without a row has no lasting claims. So a process may keep a day's lasting claims while its version is
+    unchanged and read only the versions and the live holds (bookings/availability_kept.py, docs/locking.md §2).
+
+    No foreign key: the rows outlive their claims."""
+
+    location_id = models.BigIntegerField()
+    day = models.IntegerField()
+    version = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("claims version")
+        verbose_name_plural = _("claims versions")
+        indexes = [models.Index(fields=["location_id", "day"], name="claims_version_location_day")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} day {self.day}: {self.version}"
+
+
 class AppointmentStatus(models.TextChoices):
     HELD = "held", _("held")
     BOOKED = "booked", _("booked")
@@ -675,7 +700,11 @@ class SlotClaim(models.Model):
             ),
             models.CheckConstraint(condition=Q(unit_start__lt=models.F("unit_end")), name="claim_start_before_end"),
         ]
-        indexes = [models.Index(fields=["unit_start"], name="claim_unit_start")]
+        indexes = [
+            models.Index(fields=["unit_start"], name="claim_unit_start"),
+            # The live holds of a range, read on every computed answer beside the kept lasting claims.
+            models.Index(fields=["unit_start"], condition=Q(expires_at__isnull=False), name="claim_hold_unit_start"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.counter} @ {self.unit_start:%Y-%m-%d %H:%M}"

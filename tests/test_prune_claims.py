@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from bookings import actions, availability, tasks
-from bookings.models import Appointment, AppointmentStatus, SlotClaim
+from bookings.models import Appointment, AppointmentStatus, ClaimsVersion, SlotClaim
 from bookings.tokens import new_reference
 from tests.support.factories import make_desk
 
@@ -64,6 +64,15 @@ def test_claims_that_ended_before_the_locations_day_began_are_deleted_and_the_re
     assert not {old.pk, yesterday_late.pk, helsinki_yesterday.pk} & left
     assert Appointment.objects.count() == appointments  # the appointments keep their rows
     assert actions.prune_past_claims(now=now) == 0
+    # The claims versions of the days before yesterday (UTC) went with their claims (ClaimsVersion).
+    days = set(ClaimsVersion.objects.values_list("day", flat=True))
+    yesterday = day_of(now) - 1  # kept a day longer, its claims gone all the same
+    assert days == {yesterday, day_of(today_done.start), day_of(future.start), day_of(helsinki_today.start)}
+    assert day_of(old.start) < yesterday
+
+
+def day_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // 86400
 
 
 def test_the_free_times_of_today_and_later_do_not_change(desk, service, monday_morning):

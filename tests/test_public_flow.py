@@ -17,6 +17,7 @@ from bookings import actions
 from bookings.actions import PersonName
 from bookings.models import Appointment, AppointmentStatus, Closure, EmailKind, OutboxEmail, Person, SlotClaim
 from bookings.views.common import DRAFT_KEY, HOLD_KEY
+from tests.support.configuration import forget_kept_claims
 from tests.support.factories import OpeningHoursFactory, ServiceFactory, offer
 from tests.support.public_flow import (
     START_BUTTON,
@@ -487,15 +488,20 @@ def test_calendar_and_times_cost_the_same_queries_however_many_bookings(client, 
 
     def counts() -> tuple[int, int]:
         cache.clear()  # computed afresh: the free days and times are shared between visitors meanwhile
+        forget_kept_claims()  # the lasting claims of the days that have some read again, in one query
         with CaptureQueriesContext(connection) as calendar_queries:
             assert client.get(calendar_url).status_code == 200
         with CaptureQueriesContext(connection) as times_queries:
             assert client.get(times_url).status_code == 200
         return len(calendar_queries), len(times_queries)
 
-    before = counts()
     now = timezone.now()
-    for start in [datetime.fromisoformat(value) for value in starts_on(client, times_url)[:8]]:
+    starts = [datetime.fromisoformat(value) for value in starts_on(client, times_url)[:9]]
+    actions.book_appointment(
+        location=desk, service=service, start=starts[0], names=[PersonName("A", "B")], contact_email="", now=now
+    )
+    before = counts()
+    for start in starts[1:]:
         actions.book_appointment(
             location=desk, service=service, start=start, names=[PersonName("A", "B")], contact_email="", now=now
         )

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from bookings.models import BOOKED_STATUSES, Appointment, Location, SlotClaim
+from bookings.availability_kept import utc_day
+from bookings.models import BOOKED_STATUSES, Appointment, ClaimsVersion, Location, SlotClaim
 
 PRUNE_BATCH = 10_000
 
@@ -21,7 +22,11 @@ PRUNE_BATCH = 10_000
 def prune_past_claims(*, now: datetime, limit: int = PRUNE_BATCH) -> int:
     """Delete at most `limit` claims whose unit ended by the start of its location's current local day
     (in the location's time zone, so a desk's "today" is whole whatever the server's clock); returns how
-    many. One durable transaction; the beat task calls it until a batch comes back short."""
+    many. One durable transaction; the beat task calls it until a batch comes back short.
+
+    The batch that comes back short, every past claim gone, deletes the claims versions of the days before
+    yesterday (UTC) too: they have no lasting claims left, which is what a day without a version says
+    (bookings.models.ClaimsVersion), and so they do not grow with history either."""
     condition = Q(pk__in=[])
     for location in Location.objects.only("pk", "time_zone", "grid_minutes"):
         tz = location.tz
@@ -39,4 +44,7 @@ def prune_past_claims(*, now: datetime, limit: int = PRUNE_BATCH) -> int:
             Appointment.objects.filter(pk__in=touched, status__in=BOOKED_STATUSES).update(
                 claimed_units=Coalesce(Subquery(remaining.annotate(n=Count("pk")).values("n")), 0)
             )
+        if len(rows) < limit:
+            # A claim of those days ended before any European location's today began (UTC-1 to UTC+4).
+            ClaimsVersion.objects.filter(day__lt=utc_day(int(now.timestamp())) - 1).delete()
     return len(rows)
