@@ -29,6 +29,7 @@ from datetime import time as daytime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, reset_queries, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from bookings import availability, visits
@@ -364,8 +365,19 @@ class Command(BaseCommand):
                     lambda: availability.first_free_days_at(locations=desk.locations, services=[service], now=now),
                 )
             )
+        # One lasting claim of each day of the range: a booking on one of those days between two answers.
+        changed_claims: dict[date, int] = {}
+        if connection.vendor == "postgresql":
+            lasting = SlotClaim.objects.filter(
+                counter__location=location,
+                expires_at__isnull=True,
+                unit_start__gte=datetime.combine(start_date, daytime.min, tzinfo=location.tz),
+                unit_start__lt=datetime.combine(end_date + timedelta(days=1), daytime.min, tzinfo=location.tz),
+            )
+            for pk, unit_start in lasting.order_by("pk").values_list("pk", "unit_start"):
+                changed_claims.setdefault(unit_start.astimezone(location.tz).date(), pk)
         for label, call in measurements:
-            self._measure(label=label, call=call, repeat=repeat)
+            self._measure(label=label, call=call, repeat=repeat, changed_claims=list(changed_claims.values()))
         if explain:
             self._explain(
                 lambda: availability.free_slots(
@@ -374,9 +386,11 @@ class Command(BaseCommand):
             )
             self._explain(lambda: availability.first_free_day(location=location, service=service, now=now))
 
-    def _measure(self, *, label: str, call: Callable[[], object], repeat: int) -> None:
-        """The median of `repeat` runs in a process that keeps the location's configuration, and the first run
-        as in a new process (the configuration read afresh: docs/locking.md §2)."""
+    def _measure(self, *, label: str, call: Callable[[], object], repeat: int, changed_claims: list[int]) -> None:
+        """The median of `repeat` runs in a process that keeps the location's configuration and the days' lasting
+        claims, the first run as in a new process (both read afresh: docs/locking.md §2), and (PostgreSQL) the
+        median of `repeat` runs each after a change of one day's lasting claims (an UPDATE of one of
+        `changed_claims`, not timed: that day read again, as after a booking)."""
         availability.forget_kept_configurations()
         with CaptureQueriesContext(connection) as first_queries:
             started = clock.perf_counter()
@@ -388,9 +402,19 @@ class Command(BaseCommand):
                 started = clock.perf_counter()
                 call()
                 durations.append((clock.perf_counter() - started) * 1000)
+        changed = ""
+        if changed_claims:
+            after_change = []
+            for run in range(repeat):
+                SlotClaim.objects.filter(pk=changed_claims[run % len(changed_claims)]).update(unit_end=F("unit_end"))
+                with CaptureQueriesContext(connection) as change_queries:
+                    started = clock.perf_counter()
+                    call()
+                    after_change.append((clock.perf_counter() - started) * 1000)
+            changed = f", a day changed: {statistics.median(after_change):.1f} ms, {len(change_queries)} queries"
         self.stdout.write(
             f"  {label:<36} {statistics.median(durations):8.1f} ms   {len(queries) // repeat} queries a run"
-            f"   (new process: {first:.1f} ms, {len(first_queries)} queries)"
+            f"   (new process: {first:.1f} ms, {len(first_queries)} queries{changed})"
         )
         reset_queries()
 
