@@ -262,19 +262,16 @@ def read_claims(
             "ignore_appointment_id": ignore_appointment_id,
         }
         if lapsed_into is None and ignore_appointment_id is None:
-            kept = availability_kept.claims(
-                location_id=location.pk,
+            kept = kept_claims(
+                location=location,
                 counter_ids=counter_ids,
                 range_start=range_start,
                 range_end=range_end,
                 now=now,
-                base=base,
-                end=_epoch_seconds(range_end),
                 step=step,
             )
             if kept is not None:
-                masks, extra = kept
-                return TakenUnits(base=base, step=step, masks=masks, extra=extra)
+                return kept
         if lapsed_into is None:
             # Summed into 64-bit words by the database: a few hundred rows for thousands of claims, in the time
             # of the plain rows' scan (a bit_or into one bit string per counter measured three times slower).
@@ -300,6 +297,34 @@ def read_claims(
             "counter_id", "epoch", "is_live"
         )
     return TakenUnits.from_rows(_live_rows(list(query), lapsed_into), base=base, step=step)
+
+
+def kept_claims(
+    *,
+    location: Location,
+    counter_ids: Collection[int] | None,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    step: int,
+) -> TakenUnits | None:
+    """`read_claims` through the lasting claims this process keeps (bookings/availability_kept.py); None where
+    they cannot say (a grid that does not divide the range's start in epoch seconds)."""
+    base = _epoch_seconds(range_start)
+    kept = availability_kept.claims(
+        location_id=location.pk,
+        counter_ids=counter_ids,
+        range_start=range_start,
+        range_end=range_end,
+        now=now,
+        base=base,
+        end=_epoch_seconds(range_end),
+        step=step,
+    )
+    if kept is None:
+        return None
+    masks, extra = kept
+    return TakenUnits(base=base, step=step, masks=masks, extra=extra)
 
 
 def taken_of_rows(
