@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -652,7 +652,7 @@ def main() -> None:
             stop(server)
     print()
     print(f"Machine: {machine()}; gunicorn 4 workers each (A shared answers, B none), PostgreSQL and Redis local;")
-    print(f"finished {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.")
+    print(f"finished {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.")  # the README gives its times in UTC
     print()
     print(table(results))
     drop_database(bench_url)
