@@ -4,13 +4,14 @@ statement, or one of holds only, cost a call as well): 0.6 ms of PostgreSQL for 
 and 0.17 ms for one of none, against 0.15 and 0 without the triggers (README, Performance). The same rows as
 before; SQLite's row triggers are unchanged."""
 
+import importlib
+
 from django.db import migrations
 
-VERSIONS = "bookings_claimsversion"
-CLAIMS = "bookings_slotclaim"
-COUNTERS = "bookings_counter"
-POSTGRESQL_RANDOM = "floor(random() * 9e18)::bigint"
-POSTGRESQL_DAY = "CAST(CAST(date_part('epoch', {}) AS bigint) / 86400 AS integer)"
+# Migration 0017: its names and expressions, and the functions that going back restores.
+_0017 = importlib.import_module("bookings.migrations.0017_claims_version")
+VERSIONS, COUNTERS = _0017.VERSIONS, _0017.COUNTERS
+POSTGRESQL_RANDOM, POSTGRESQL_DAY = _0017.POSTGRESQL_RANDOM, _0017.POSTGRESQL_DAY
 
 NEW_VERSIONS = f"""
 CREATE OR REPLACE FUNCTION bookings_new_claims_versions(locations bigint[], days integer[]) RETURNS void
@@ -51,34 +52,8 @@ END"""  # noqa: S608 - names of ours
 
 FUNCTIONS = {"inserted": ("new_rows",), "deleted": ("old_rows",), "updated": ("old_rows", "new_rows")}
 
-# Migration 0017's texts, for going back.
-OLD_NEW_VERSIONS = f"""
-CREATE OR REPLACE FUNCTION bookings_new_claims_versions(locations bigint[], days integer[]) RETURNS void
-LANGUAGE sql AS $$
-    WITH changed AS (SELECT DISTINCT location_id, day FROM unnest(locations, days) AS changed (location_id, day)),
-    older AS (
-        SELECT version.id FROM {VERSIONS} AS version
-        INNER JOIN changed ON (changed.location_id = version.location_id AND changed.day = version.day)
-        FOR UPDATE OF version SKIP LOCKED
-    ),
-    gone AS (DELETE FROM {VERSIONS} WHERE id IN (SELECT id FROM older))
-    INSERT INTO {VERSIONS} (location_id, day, version) SELECT location_id, day, {POSTGRESQL_RANDOM} FROM changed
-$$"""  # noqa: S608 - names of ours
-
-
 def _old_body(*tables: str) -> str:
-    day = POSTGRESQL_DAY.format("claim.unit_start")
-    return (
-        " BEGIN"
-        + "".join(
-            f"""
-    PERFORM bookings_new_claims_versions(array_agg(counter.location_id), array_agg({day}))
-    FROM {table} AS claim INNER JOIN {COUNTERS} AS counter ON (counter.id = claim.counter_id)
-    WHERE claim.expires_at IS NULL;"""
-            for table in tables
-        )
-        + "\n    RETURN NULL;\nEND"
-    )
+    return " BEGIN" + "".join(_0017._postgresql_new_versions(table) for table in tables) + "\n    RETURN NULL;\nEND"
 
 
 def _replace(apps, schema_editor, *, new_versions: str, body) -> None:
@@ -97,7 +72,8 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    _replace(apps, schema_editor, new_versions=OLD_NEW_VERSIONS, body=_old_body)
+    old = _0017.POSTGRESQL_NEW_VERSIONS.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    _replace(apps, schema_editor, new_versions=old, body=_old_body)
 
 
 class Migration(migrations.Migration):
