@@ -7,7 +7,9 @@ database triggers draw a new random version of a location's day in the statement
 (bookings.models.ClaimsVersion, migration 0017; docs/locking.md §2). So a process keeps each day's lasting
 claims under its version, and a read costs one statement: the versions of the range's days and the live holds
 (few, through an index of their own); the lasting claims only of the days whose version it has not kept,
-in a second statement that reads their versions with them, so what it keeps is of one moment.
+in a second statement that reads their versions with them, so what it keeps is of one moment. A day without a
+version is read once as well and kept as such (no version), so claims written with the triggers off are seen
+by a process started after them.
 
 What is kept for a day: per counter, the bits of its lasting claims on the grid from the day's UTC midnight
 (bit u: the claim that starts u·step seconds after it), and the claims off that grid as (counter, epoch
@@ -35,7 +37,7 @@ class _Kept:
 
     __slots__ = ("bits", "off_grid", "version")
 
-    def __init__(self, version: int, bits: dict[int, int], off_grid: tuple[tuple[int, int], ...]) -> None:
+    def __init__(self, version: int | None, bits: dict[int, int], off_grid: tuple[tuple[int, int], ...]) -> None:
         self.version, self.bits, self.off_grid = version, bits, off_grid
 
 
@@ -101,9 +103,9 @@ def claims(
     kept = KEPT.get(place, {})
     days: dict[int, _Kept] = {}
     stale = []
-    for day, version in versions.items():
+    for day in range(first, last + 1):
         found = kept.get(day)
-        if found is not None and found.version == version:
+        if found is not None and found.version == versions.get(day):  # None: no version, kept as such
             days[day] = found
         else:
             stale.append(day)
@@ -135,14 +137,14 @@ def _read_days(*, location_id: int, place: tuple[int, int], first: int, last: in
             off_grid.setdefault(utc_day(epoch), []).append((counter_id, epoch))
     spans = {counter_id: _join_words(found) for counter_id, found in words.items()}
     read: dict[int, _Kept] = {}
-    for day, version in versions.items():
+    for day in range(first, last + 1):
         shift = (day - first) * per_day
         bits = {}
         for counter_id, span in spans.items():
             piece = (span >> shift) & day_mask
             if piece:
                 bits[counter_id] = piece
-        read[day] = kept = _Kept(version, bits, tuple(off_grid.get(day, ())))
+        read[day] = kept = _Kept(versions.get(day), bits, tuple(off_grid.get(day, ())))
         _keep(place, day, kept)
     return read
 

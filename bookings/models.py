@@ -383,8 +383,9 @@ class ClaimsVersion(models.Model):
     location), whoever writes it: a row with a new random `version`, the day's older rows deleted where no other
     transaction is deleting them, so no writer ever waits for another here. The day's version is the XOR of its
     rows' (availability_sql), new after every committed change, never drawn before, not even after a rollback;
-    a day without a row has no lasting claims. So a process may keep a day's lasting claims while its version is
-    unchanged and read only the versions and the live holds (bookings/availability_kept.py, docs/locking.md §2).
+    a day without a row has had no lasting claim written with the triggers on (a process reads it once all the
+    same). So a process may keep a day's lasting claims while its version is unchanged and read only the
+    versions and the live holds (bookings/availability_kept.py, docs/locking.md §2).
 
     No foreign key: the rows outlive their claims."""
 

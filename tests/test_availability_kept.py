@@ -200,6 +200,20 @@ def test_a_change_rolled_back_leaves_the_kept_claims_as_they_were(desk, service,
     assert same(kept_read(desk, TUESDAY, TUESDAY, monday_morning), before)
 
 
+def test_claims_written_without_their_versions_are_read_by_a_new_process(desk, service, monday_morning):
+    """A restore or bulk load with the triggers off leaves lasting claims without versions (here: their rows
+    deleted): a process started after it reads those days all the same (docs/locking.md §2)."""
+    for start in free_starts(desk, service, monday_morning)[:3]:
+        book(desk, service, start, monday_morning)
+    ClaimsVersion.objects.all().delete()
+    forget_kept_claims()  # the processes restarted
+    kept = kept_read(desk, TUESDAY, TUESDAY, monday_morning)
+    assert len(kept) == 3 and same(kept, direct_read(desk, TUESDAY, TUESDAY, monday_morning))
+    with CaptureQueriesContext(connection) as again:
+        assert same(kept_read(desk, TUESDAY, TUESDAY, monday_morning), kept)
+    assert len(again) == 1  # kept as a day without a version
+
+
 # ---- the reads ---------------------------------------------------------------------------------------------
 
 

@@ -699,10 +699,10 @@ def test_holds_per_client_are_capped_with_too_many_holds(client, maastricht, set
 def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
     client, maastricht, bio, django_assert_num_queries
 ):
-    # The desk, its product and the configuration's version in one; then availability's four as in a new
-    # process (counters, opening hours, closures; claims).
+    # The desk, its product and the configuration's version in one; then availability's five as in a new
+    # process (counters, opening hours, closures; the days' claims versions and holds, and their lasting claims).
     forget_kept_configurations()
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         data = get_slots(client)
     for slot in data[:8]:
         actions.book_appointment(
@@ -714,8 +714,7 @@ def test_a_fresh_slot_answer_costs_the_same_few_queries_however_many_bookings(
         )
     cache.clear()
     forget_kept_configurations()
-    # One more as a new process: the lasting claims of the days that have some, however many.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(6):  # as many, however many bookings
         changed = get_slots(client)
     assert changed != data
     cache.clear()

@@ -123,8 +123,9 @@ def test_availability_reads_the_offers_without_an_extra_query(two, django_assert
     now = timezone.now()
     today = now.astimezone(two.b.tz).date()
     forget_kept_configurations()
-    # The configuration's version; counters with their offered services and rules, hours, closures; claims.
-    with django_assert_num_queries(5):
+    # The configuration's version; counters with their offered services and rules, hours, closures; the claims'
+    # versions and holds; the lasting claims of the days (forgotten with the configuration).
+    with django_assert_num_queries(6):
         availability.free_slots(
             location=two.b, service=two.biometrics, persons=1, start_date=today, end_date=today + timedelta(7), now=now
         )
