@@ -8,6 +8,7 @@ from django.utils import translation
 
 from services.catalogue import DESK_SERVICE_ORDER, fill_catalogue
 from services.models import Service, ServiceOrder
+from tests.support.configuration import forget_kept_configurations
 from tests.support.env import AMSTERDAM, require, uses_postgresql
 from tests.support.factories import ServiceFactory, make_desk
 from tests.support.races import NaiveDesk
@@ -18,6 +19,15 @@ def _empty_cache():
     """Every test starts with an empty cache: no rate-limit counts, cached answers or availability
     versions (bookings/cache.py) of an earlier test, whose database ids a later test may reuse."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _new_process():
+    """Every test starts as a new process: no configuration, day plan or day's lasting claims kept by an earlier
+    test (docs/locking.md §2). What is kept is right for a later test too (its versions tell), but a day kept
+    without a version under a database id that a later test reuses (SQLite) would spare that test a read, so its
+    query counts would depend on the tests run before it."""
+    forget_kept_configurations()
 
 
 _DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}

@@ -279,9 +279,14 @@ def _start_page_queries(client) -> int:
 
 def test_the_start_page_costs_the_same_queries_for_two_locations_as_for_eight(two, client, settings):
     settings.EXPATDESK_SLOT_CACHE_SECONDS = 0  # every request computes
+    # The first request reads the configurations and, by the hour, the lasting claims of days this process has
+    # not read yet (a location whose next free day lies beyond the first days looked at): compare the requests
+    # after it.
+    _start_page_queries(client)
     with_two = _start_page_queries(client)
     for number in range(6):
         make_desk(services=[two.biometrics], weekdays=tuple(range(7)), slug=f"extra-{number}")
+    _start_page_queries(client)
     assert _start_page_queries(client) == with_two <= 8
 
 
