@@ -43,7 +43,7 @@ import holidays
 from django.db.models import F, Q
 from django.utils import translation
 
-from bookings import availability_kept, availability_sql
+from bookings import availability_kept, availability_sql, refusals
 from bookings.availability_fits import FitsMixin
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
@@ -518,6 +518,7 @@ def forget_kept_configurations() -> None:
     _CONFIGS.clear()
     PLANS.clear()
     availability_kept.forget()
+    refusals.forget()
 
 
 def _read_configs(*, location_ids: Collection[int]) -> dict[int, _Config]:

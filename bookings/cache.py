@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from bookings import availability
+from bookings import availability, refusals
 from bookings.availability import Slot
 from bookings.models import Location
 from bookings.visits import PartRequest, VisitSlot, load_planner
@@ -127,7 +127,15 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None) -> No
     at most EXPATDESK_SLOT_CACHE_SECONDS.
     """
     days = None if days is None else list(days)
-    transaction.on_commit(lambda: _bump_if_read(location_id=location_id, days=days), robust=True)
+    # What this process remembered as taken there may be freed by this change: forgotten now, for the rest
+    # of this transaction, and after the commit, for what was read meanwhile (bookings/refusals.py).
+    refusals.forget(location_id)
+    transaction.on_commit(lambda: _after_change(location_id=location_id, days=days), robust=True)
+
+
+def _after_change(*, location_id: int, days: list[date] | None) -> None:
+    refusals.forget(location_id)
+    _bump_if_read(location_id=location_id, days=days)
 
 
 def _bump_if_read(*, location_id: int, days: list[date] | None) -> None:

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from bookings import availability_sql, fairness, hooks
+from bookings import availability_sql, fairness, hooks, refusals
 from bookings.actions import together
 from bookings.actions.common import (
     REFERENCE_ATTEMPTS,
@@ -179,7 +179,9 @@ def refuse_unless_free(
     moment it was read, just as the transaction's own read would be a moment later; a time found free is
     held only by the transaction, under its locks, which reads everything again (docs/locking.md, "The read
     before a hold"). So when many people try for the same few times (a release of slots), the many who are
-    too late are told so without a transaction or a lock, and without waiting for the few who are not.
+    too late are told so without a transaction or a lock, and without waiting for the few who are not. A time
+    read as taken is refused again by this process without reading for EXPATDESK_TAKEN_REMEMBERED_MS, unless
+    it changed the location's free capacity since (bookings/refusals.py).
     A service the caller's row says is inactive, and one that no counter here serves (it may be inactive or gone
     since the caller read it), are left to the transaction, which reads the service's flag first and so
     tells which. (A service made inactive in the moment since the caller read its row may be refused here as
@@ -187,6 +189,10 @@ def refuse_unless_free(
     if not service.is_active:
         return
     extra_units = _check_extra_units(extra_units)
+    key = (location.pk, service.pk, start, persons, extra_units)
+    remembered = refusals.recent(key, now=now)  # read as taken by this process a moment ago (bookings/refusals.py)
+    if remembered is not None:
+        raise BookingError(*remembered)
     day = start.astimezone(location.tz).date()
     try:
         _allocation_or_refusal(
@@ -200,6 +206,8 @@ def refuse_unless_free(
             extra_units=extra_units,
         )
     except BookingError as refused:
+        if refused.code == BookingError.SLOT_TAKEN:
+            refusals.remember(key, now=now, location_id=location.pk, code=refused.code, message=refused.message)
         if refused.code != BookingError.COUNTER_INACTIVE:
             raise
 

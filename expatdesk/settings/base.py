@@ -288,6 +288,9 @@ EXPATDESK_DEFAULT_LOCATION = os.environ.get("EXPATDESK_DEFAULT_LOCATION", "")
 # limited), writes (hold, book) on every request, as django-ratelimit rates ("10/m").
 EXPATDESK_SLOT_CACHE_SECONDS = env_int("EXPATDESK_SLOT_CACHE_SECONDS", default=5)
 EXPATDESK_API_POLL_RATE = os.environ.get("EXPATDESK_API_POLL_RATE", "120/m")
+# A hold of a time a process has just read as taken is refused again by that process, without reading, for
+# this many milliseconds (bookings/refusals.py; 0: read every time).
+EXPATDESK_TAKEN_REMEMBERED_MS = env_int("EXPATDESK_TAKEN_REMEMBERED_MS", default=2000)
 EXPATDESK_API_WRITE_RATE = os.environ.get("EXPATDESK_API_WRITE_RATE", "10/m")
 # The HTTP benchmark's baseline views at /bench/ (bench/urls.py): only ever for `manage.py benchmark --http`.
 EXPATDESK_BENCHMARK_URLS = env_bool("EXPATDESK_BENCHMARK_URLS", default=False)

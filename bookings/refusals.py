@@ -1,0 +1,73 @@
+"""Times a process has just found taken, remembered for a moment (issue 10: a release of popular times).
+
+When many people try for the same few times at once (2,000 attempts at 50 freed slots), nearly every hold is
+refused: the time went to someone else a moment ago. The read before a hold (bookings/actions/booking.py
+`refuse_unless_free`) tells each of them so in one statement, without a lock; this module lets a process
+answer the same hold (location, service, start, persons, extra time) the same way for
+EXPATDESK_TAKEN_REMEMBERED_MS after it read that the time was taken, without reading again. The moment is
+measured by the `now` the hold is made at, the one its rules are checked at.
+
+What it may cost a person: a time freed by another process (a cancellation, a hold let go) or by a hold
+lapsing within that moment is refused as taken for the rest of it, as a list of free times cached for
+EXPATDESK_SLOT_CACHE_SECONDS would not show it yet either; they try again a moment later. A change of free
+capacity at the location made by this process forgets what it remembered there at once and again after its
+commit (bookings/cache.py `availability_changed`). Only "taken" is remembered: a refusal by the rules (the
+notice, the horizon, the hours) is read every time. Nothing here ever lets a hold through: a time not
+remembered as taken is read, and held only by the transaction under its locks (docs/locking.md, "The read
+before a hold").
+
+Each process keeps its own (nothing shared, no round trip), at most MAX_REMEMBERED holds; a test or a new
+process starts with none (`forget`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+# A desk has a few hundred starts a day: enough for every time a release of slots is fought over.
+MAX_REMEMBERED = 4096
+
+# key → (read at, until; location id; the refusal's code and message)
+_remembered: dict[Hashable, tuple[datetime, datetime, int, str, str]] = {}
+
+
+def _moment() -> timedelta:
+    return timedelta(milliseconds=settings.EXPATDESK_TAKEN_REMEMBERED_MS)
+
+
+def recent(key: Hashable, *, now: datetime) -> tuple[str, str] | None:
+    """The code and message of the refusal of `key` this process read a moment before `now`, or None."""
+    found = _remembered.get(key)
+    if found is None:
+        return None
+    read_at, until, _location_id, code, message = found
+    if not read_at <= now < min(until, read_at + _moment()):  # (a `now` before the read: read again)
+        _remembered.pop(key, None)
+        return None
+    return code, message
+
+
+def remember(key: Hashable, *, now: datetime, location_id: int, code: str, message: str) -> None:
+    """Answer `key` with this refusal, read at `now`, for EXPATDESK_TAKEN_REMEMBERED_MS (nothing while it is 0)."""
+    moment = _moment()
+    if moment <= timedelta(0):
+        return
+    if len(_remembered) >= MAX_REMEMBERED:
+        for old in [old for old, entry in _remembered.items() if entry[1] <= now]:
+            _remembered.pop(old, None)
+        while len(_remembered) >= MAX_REMEMBERED:  # all still current: the oldest go first
+            _remembered.pop(next(iter(_remembered)), None)
+    _remembered.pop(key, None)  # to the end of the order, as the newest
+    _remembered[key] = (now, now + moment, location_id, code, message)
+
+
+def forget(location_id: int | None = None) -> None:
+    """Forget what was remembered at the location (None: everywhere)."""
+    if location_id is None:
+        _remembered.clear()
+        return
+    for key in [key for key, entry in list(_remembered.items()) if entry[2] == location_id]:
+        _remembered.pop(key, None)
