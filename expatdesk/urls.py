@@ -9,6 +9,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico where a page names none (a CSV download, a JSON answer): the site's icon.
     path("favicon.ico", favicon),
+    # The JSON APIs (/oap/api/, /api/v1/) before the includes without a prefix, which every address not matched
+    # before them is tried against: an API request resolves in a few steps (no other address starts like them).
+    path("", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # After the password (and before the code): the signed-in user's own start page.
     path("signed-in/", signed_in, name="signed_in"),
@@ -20,7 +23,6 @@ urlpatterns = [
     path("desk/", include("desk.urls")),
     path("employer/", include("employers.urls")),
     path("waitlist/", include("waitlist.urls")),
-    path("", include("api.urls")),
     path("", include("bookings.urls")),
 ]
 

@@ -192,4 +192,8 @@ def test_the_api_answers_a_remembered_refusal_in_the_callers_language(settings, 
     assert english.json()["code"] == dutch.json()["code"] == "slot_taken"
     assert dutch.json()["message"] != english.json()["message"]
     assert "Sorry" in english.json()["message"]
-    assert len(queries.captured_queries) == 1  # the location and the service: the time is not read again
+    assert queries.captured_queries == []  # not even the location and the service are read again
+    body["persons"] = 2  # another hold: read
+    with CaptureQueriesContext(connection) as queries:
+        assert post("en").status_code == 409
+    assert queries.captured_queries

@@ -41,6 +41,8 @@ from bookings.models import Appointment, AppointmentStatus, Location
 from bookings.visits import PartRequest
 
 MANAGE_AUTH = [{"manageToken": []}]
+# The first part of the key a hold asked over this API is remembered under (bookings/refusals.py): its raw codes.
+HOLDS_ASKED = "api-v1-hold"
 
 
 def _request_language() -> str:
@@ -139,22 +141,34 @@ class HoldView(PrivateAnswerView):
     )
     def post(self, request: Request) -> Response:
         data = validated(HoldRequestSerializer, request.data)
+        now = timezone.now()
+        # The very hold this process refused as taken a moment ago: refused again before any query (not even the
+        # location's and service's), as bookings/refusals.py says.
+        asked = (HOLDS_ASKED, data["location"], data["service"], data["start"], data["persons"])
+        asked += (data["extra_units"], data["municipality"])
+        remembered = actions.refused_a_moment_ago(asked, now=now)
+        if remembered is not None:
+            raise remembered
         location, service = api_selectors.hold_target(short_code=data["location"], code=data["service"])
         if location is None:
             raise _unknown_location()
         if service is None:
             raise _unknown("service", "unknown_service", _("There is no such service."))
-        appointment = actions.hold_slot(
-            location=location,
-            service=service,
-            start=data["start"],
-            persons=data["persons"],
-            municipality=data["municipality"],
-            language=data.get("language") or _request_language(),
-            now=timezone.now(),
-            client_key=abuse.client_key_for(request),
-            extra_units=data["extra_units"],
-        )
+        try:
+            appointment = actions.hold_slot(
+                location=location,
+                service=service,
+                start=data["start"],
+                persons=data["persons"],
+                municipality=data["municipality"],
+                language=data.get("language") or _request_language(),
+                now=now,
+                client_key=abuse.client_key_for(request),
+                extra_units=data["extra_units"],
+            )
+        except BookingError as refused:
+            actions.remember_if_taken(asked, now=now, location_id=location.pk, refused=refused)
+            raise
         hold = {
             "hold_token": tokens.hold_token(appointment_id=appointment.pk),
             "expires_at": appointment.hold_expires_at,

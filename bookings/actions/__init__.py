@@ -20,7 +20,9 @@ from bookings.actions.booking import (
     hold_slot,
     lock_appointment_at_location,
     move_locked_booking,
+    refused_a_moment_ago,
     release_locked_hold,
+    remember_if_taken,
     reschedule_appointment,
 )
 from bookings.actions.claims import PRUNE_BATCH, prune_past_claims
@@ -166,7 +168,9 @@ __all__ = [
     "prune_past_claims",
     "queue_due_reminders",
     "queue_new_outbox",
+    "refused_a_moment_ago",
     "release_locked_hold",
+    "remember_if_taken",
     "request_booking_links",
     "requeue_link_requests",
     "requeue_outbox",

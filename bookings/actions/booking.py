@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -190,9 +190,9 @@ def refuse_unless_free(
         return
     extra_units = _check_extra_units(extra_units)
     key = (location.pk, service.pk, start, persons, extra_units)
-    remembered = refusals.recent(key, now=now)  # read as taken by this process a moment ago (bookings/refusals.py)
+    remembered = refused_a_moment_ago(key, now=now)
     if remembered is not None:
-        raise BookingError(*remembered)
+        raise remembered
     day = start.astimezone(location.tz).date()
     try:
         _allocation_or_refusal(
@@ -206,10 +206,22 @@ def refuse_unless_free(
             extra_units=extra_units,
         )
     except BookingError as refused:
-        if refused.code == BookingError.SLOT_TAKEN:
-            refusals.remember(key, now=now, location_id=location.pk, code=refused.code, message=refused.message)
+        remember_if_taken(key, now=now, location_id=location.pk, refused=refused)
         if refused.code != BookingError.COUNTER_INACTIVE:
             raise
+
+
+def refused_a_moment_ago(key: Hashable, *, now: datetime) -> BookingError | None:
+    """The refusal "taken" this process gave the hold `key` a moment before `now`, to give again without reading
+    (bookings/refusals.py), or None."""
+    remembered = refusals.recent(key, now=now)
+    return None if remembered is None else BookingError(*remembered)
+
+
+def remember_if_taken(key: Hashable, *, now: datetime, location_id: int, refused: BookingError) -> None:
+    """Remember `refused`, given to the hold `key` at `now`, for a moment, if it says "taken"."""
+    if refused.code == BookingError.SLOT_TAKEN:
+        refusals.remember(key, now=now, location_id=location_id, code=refused.code, message=refused.message)
 
 
 def _lock_with_service(appointment: Appointment) -> Appointment:
