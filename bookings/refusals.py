@@ -22,6 +22,7 @@ process starts with none (`forget`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Hashable
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ MAX_REMEMBERED = 4096
 
 # key → (read at, until; location id; the refusal's code and message)
 _remembered: dict[Hashable, tuple[datetime, datetime, int, str, str]] = {}
+# Held while the entries are gone through (a process serving requests on threads): a lookup is one dict operation.
+_lock = threading.Lock()
 
 
 def _moment() -> timedelta:
@@ -45,7 +48,8 @@ def recent(key: Hashable, *, now: datetime) -> tuple[str, str] | None:
         return None
     read_at, until, _location_id, code, message = found
     if not read_at <= now < min(until, read_at + _moment()):  # (a `now` before the read: read again)
-        _remembered.pop(key, None)
+        with _lock:
+            _remembered.pop(key, None)
         return None
     return code, message
 
@@ -55,19 +59,21 @@ def remember(key: Hashable, *, now: datetime, location_id: int, code: str, messa
     moment = _moment()
     if moment <= timedelta(0):
         return
-    if len(_remembered) >= MAX_REMEMBERED:
-        for old in [old for old, entry in _remembered.items() if entry[1] <= now]:
-            _remembered.pop(old, None)
-        while len(_remembered) >= MAX_REMEMBERED:  # all still current: the oldest go first
-            _remembered.pop(next(iter(_remembered)), None)
-    _remembered.pop(key, None)  # to the end of the order, as the newest
-    _remembered[key] = (now, now + moment, location_id, code, message)
+    with _lock:
+        if len(_remembered) >= MAX_REMEMBERED:
+            for old in [old for old, entry in _remembered.items() if entry[1] <= now]:
+                del _remembered[old]
+            while len(_remembered) >= MAX_REMEMBERED:  # all still current: the oldest go first
+                del _remembered[next(iter(_remembered))]
+        _remembered.pop(key, None)  # to the end of the order, as the newest
+        _remembered[key] = (now, now + moment, location_id, code, message)
 
 
 def forget(location_id: int | None = None) -> None:
     """Forget what was remembered at the location (None: everywhere)."""
-    if location_id is None:
-        _remembered.clear()
-        return
-    for key in [key for key, entry in list(_remembered.items()) if entry[2] == location_id]:
-        _remembered.pop(key, None)
+    with _lock:
+        if location_id is None:
+            _remembered.clear()
+            return
+        for key in [key for key, entry in _remembered.items() if entry[2] == location_id]:
+            del _remembered[key]
