@@ -31,8 +31,8 @@ from django.conf import settings
 # A desk has a few hundred starts a day: enough for every time a release of slots is fought over.
 MAX_REMEMBERED = 4096
 
-# key → (read at, until; location id; the refusal's code and message)
-_remembered: dict[Hashable, tuple[datetime, datetime, int, str, str]] = {}
+# key → (read at; location id; the refusal's code and message)
+_remembered: dict[Hashable, tuple[datetime, int, str, str]] = {}
 # Held while the entries are gone through (a process serving requests on threads): a lookup is one dict operation.
 _lock = threading.Lock()
 
@@ -46,8 +46,8 @@ def recent(key: Hashable, *, now: datetime) -> tuple[str, str] | None:
     found = _remembered.get(key)
     if found is None:
         return None
-    read_at, until, _location_id, code, message = found
-    if not read_at <= now < min(until, read_at + _moment()):  # (a `now` before the read: read again)
+    read_at, _location_id, code, message = found
+    if not read_at <= now < read_at + _moment():  # (a `now` before the read: read again)
         with _lock:
             _remembered.pop(key, None)
         return None
@@ -61,12 +61,12 @@ def remember(key: Hashable, *, now: datetime, location_id: int, code: str, messa
         return
     with _lock:
         if len(_remembered) >= MAX_REMEMBERED:
-            for old in [old for old, entry in _remembered.items() if entry[1] <= now]:
+            for old in [old for old, entry in _remembered.items() if entry[0] + moment <= now]:
                 del _remembered[old]
             while len(_remembered) >= MAX_REMEMBERED:  # all still current: the oldest go first
                 del _remembered[next(iter(_remembered))]
         _remembered.pop(key, None)  # to the end of the order, as the newest
-        _remembered[key] = (now, now + moment, location_id, code, message)
+        _remembered[key] = (now, location_id, code, message)
 
 
 def forget(location_id: int | None = None) -> None:
@@ -75,5 +75,5 @@ def forget(location_id: int | None = None) -> None:
         if location_id is None:
             _remembered.clear()
             return
-        for key in [key for key, entry in _remembered.items() if entry[2] == location_id]:
+        for key in [key for key, entry in _remembered.items() if entry[1] == location_id]:
             del _remembered[key]

@@ -43,6 +43,8 @@ from bookings.visits import PartRequest
 MANAGE_AUTH = [{"manageToken": []}]
 # The first part of the key a hold asked over this API is remembered under (bookings/refusals.py): its raw codes.
 HOLDS_ASKED = "api-v1-hold"
+# What a hold asks that its answer depends on (its language does not change whether the time is taken).
+HOLD_ASKS = ("location", "service", "start", "persons", "extra_units", "municipality")
 
 
 def _request_language() -> str:
@@ -144,8 +146,7 @@ class HoldView(PrivateAnswerView):
         now = timezone.now()
         # The very hold this process refused as taken a moment ago: refused again before any query (not even the
         # location's and service's), as bookings/refusals.py says.
-        asked = (HOLDS_ASKED, data["location"], data["service"], data["start"], data["persons"])
-        asked += (data["extra_units"], data["municipality"])
+        asked = (HOLDS_ASKED, *(data[name] for name in HOLD_ASKS))
         remembered = actions.refused_a_moment_ago(asked, now=now)
         if remembered is not None:
             raise remembered
