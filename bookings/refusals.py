@@ -16,6 +16,11 @@ notice, the horizon, the hours) is read every time. Nothing here ever lets a hol
 remembered as taken is read, and held only by the transaction under its locks (docs/locking.md, "The read
 before a hold").
 
+A refusal as taken also marks its location contended for this process for CONTENDED (by the holds' `now`):
+only there does a hold read before its transaction (`contended`). A hold anywhere else goes straight to its
+transaction, which refuses what is not free with the same errors (tests/test_hold_refusals.py): the read
+before pays for itself only when most holds are refused, and costs every hold that goes through one statement.
+
 Each process keeps its own (nothing shared, no round trip), at most MAX_REMEMBERED holds; a test or a new
 process starts with none (`forget`).
 """
@@ -31,8 +36,14 @@ from django.conf import settings
 # A desk has a few hundred starts a day: enough for every time a release of slots is fought over.
 MAX_REMEMBERED = 4096
 
+# How long after a refusal as taken at a location this process reads before each hold there: a release of
+# slots is fought over for seconds; a minute is many times that, and only a moment to a quiet desk.
+CONTENDED = timedelta(seconds=60)
+
 # key → (read at; location id; the refusal's code and message)
 _remembered: dict[Hashable, tuple[datetime, int, str, str]] = {}
+# location id → the `now` of the latest hold this process refused there as taken (one entry a location).
+_taken_at: dict[int, datetime] = {}
 # Held while the entries are gone through (a process serving requests on threads): a lookup is one dict operation.
 _lock = threading.Lock()
 
@@ -54,8 +65,18 @@ def recent(key: Hashable, *, now: datetime) -> tuple[str, str] | None:
     return code, message
 
 
+def contended(location_id: int, *, now: datetime) -> bool:
+    """Whether this process refused a hold at the location as taken within CONTENDED before `now`."""
+    taken_at = _taken_at.get(location_id)
+    return taken_at is not None and taken_at <= now < taken_at + CONTENDED
+
+
 def remember(key: Hashable, *, now: datetime, location_id: int, code: str, message: str) -> None:
-    """Answer `key` with this refusal, read at `now`, for EXPATDESK_TAKEN_REMEMBERED_MS (nothing while it is 0)."""
+    """Answer `key` with this refusal as taken, read at `now`, for EXPATDESK_TAKEN_REMEMBERED_MS (nothing while
+    it is 0), and mark its location contended from `now`."""
+    with _lock:
+        if now > _taken_at.get(location_id, now - CONTENDED):
+            _taken_at[location_id] = now
     moment = _moment()
     if moment <= timedelta(0):
         return
@@ -70,10 +91,13 @@ def remember(key: Hashable, *, now: datetime, location_id: int, code: str, messa
 
 
 def forget(location_id: int | None = None) -> None:
-    """Forget what was remembered at the location (None: everywhere)."""
+    """Forget the refusals remembered at the location (None: everywhere, and which locations are contended:
+    as a new process). A location stays contended through its own changes of free capacity: the few holds that
+    go through in a release of slots do not end it."""
     with _lock:
         if location_id is None:
             _remembered.clear()
+            _taken_at.clear()
             return
         for key in [key for key, entry in _remembered.items() if entry[1] == location_id]:
             del _remembered[key]

@@ -158,6 +158,26 @@ def test_nothing_is_remembered_while_the_setting_is_zero(settings, one_counter, 
     error, queries = refused(one_counter, service, at(9), monday_morning)
     assert error.code == BookingError.SLOT_TAKEN
     assert queries >= 1
+    assert refusals.contended(one_counter.pk, now=monday_morning)  # the read before still runs at a release
+
+
+def test_a_location_is_contended_for_a_minute_after_its_latest_refusal_as_taken(monday_morning):
+    def refuse(now):
+        refusals.remember(("key", now), now=now, location_id=1, code=BookingError.SLOT_TAKEN, message="taken")
+
+    assert not refusals.contended(1, now=monday_morning)
+    refuse(monday_morning)
+    refuse(monday_morning - timedelta(seconds=30))  # an older `now` does not move it back
+    assert refusals.contended(1, now=monday_morning + timedelta(seconds=59))
+    assert not refusals.contended(2, now=monday_morning)  # per location
+    assert not refusals.contended(1, now=monday_morning - timedelta(seconds=1))
+    refuse(monday_morning + timedelta(seconds=50))
+    assert refusals.contended(1, now=monday_morning + timedelta(seconds=109))
+    assert not refusals.contended(1, now=monday_morning + timedelta(seconds=110))
+    refusals.forget(1)  # a change of free capacity there: the few holds that go through do not end it
+    assert refusals.contended(1, now=monday_morning + timedelta(seconds=60))
+    refusals.forget()  # as a new process
+    assert not refusals.contended(1, now=monday_morning + timedelta(seconds=60))
 
 
 def test_the_memory_is_bounded_and_keeps_the_newest(monkeypatch, monday_morning):

@@ -169,19 +169,26 @@ def _create_and_claim(
     return appointment
 
 
+def hold_key(*, location: Location, service: Service, start: datetime, persons: int, extra_units: int) -> Hashable:
+    """What a hold's refusal as taken is remembered under (bookings/refusals.py)."""
+    return (location.pk, service.pk, start, persons, extra_units)
+
+
 def refuse_unless_free(
     *, location: Location, service: Service, start: datetime, persons: int, now: datetime, extra_units: int = 0
 ) -> None:
-    """Before a hold's transaction: refuse a time that is not free now, with the error its transaction would
-    give, from one read without any lock (the configuration's version and the day's claims, one statement).
+    """Before a hold's transaction: refuse a time this process refused as taken a moment ago, without reading
+    (bookings/refusals.py); and at a location where it refused a hold as taken lately (refusals.contended: a
+    release of slots), refuse a time that is not free now, with the error its transaction would give, from one
+    read without any lock (the configuration's version and the day's claims, one statement).
 
     Only a refusal is decided here. A read that finds the time taken or refused by the rules is true of the
     moment it was read, just as the transaction's own read would be a moment later; a time found free is
     held only by the transaction, under its locks, which reads everything again (docs/locking.md, "The read
-    before a hold"). So when many people try for the same few times (a release of slots), the many who are
-    too late are told so without a transaction or a lock, and without waiting for the few who are not. A time
-    read as taken is refused again by this process without reading for EXPATDESK_TAKEN_REMEMBERED_MS, unless
-    it changed the location's free capacity since (bookings/refusals.py).
+    before a hold"). So when many people try for the same few times, the many who are too late are told so
+    without a transaction or a lock, and without waiting for the few who are not. Where no hold was refused as
+    taken lately, nearly every hold goes through, and the read would cost each one a statement for nothing: the
+    transaction refuses what is not free with the same errors.
     A service the caller's row says is inactive, and one that no counter here serves (it may be inactive or gone
     since the caller read it), are left to the transaction, which reads the service's flag first and so
     tells which. (A service made inactive in the moment since the caller read its row may be refused here as
@@ -189,10 +196,12 @@ def refuse_unless_free(
     if not service.is_active:
         return
     extra_units = _check_extra_units(extra_units)
-    key = (location.pk, service.pk, start, persons, extra_units)
+    key = hold_key(location=location, service=service, start=start, persons=persons, extra_units=extra_units)
     remembered = refused_a_moment_ago(key, now=now)
     if remembered is not None:
         raise remembered
+    if not refusals.contended(location.pk, now=now):
+        return
     day = start.astimezone(location.tz).date()
     try:
         _allocation_or_refusal(
@@ -219,7 +228,8 @@ def refused_a_moment_ago(key: Hashable, *, now: datetime) -> BookingError | None
 
 
 def remember_if_taken(key: Hashable, *, now: datetime, location_id: int, refused: BookingError) -> None:
-    """Remember `refused`, given to the hold `key` at `now`, for a moment, if it says "taken"."""
+    """Remember `refused`, given to the hold `key` at `now`, for a moment, if it says "taken" (and so mark the
+    location contended: refusals.contended)."""
     if refused.code == BookingError.SLOT_TAKEN:
         refusals.remember(key, now=now, location_id=location_id, code=refused.code, message=refused.message)
 
@@ -276,8 +286,10 @@ def hold_slot(
     callers that have no address (tests, commands). `share`, given by the caller, counts the hold as that
     owner's instead of the address's (an employer's HR staff: fairness.owner_share).
 
-    A time that is not free is refused before the transaction, from one read without a lock
-    (refuse_unless_free). Then the locks in the protocol's order (docs/locking.md): the location's shared
+    A time this process refused as taken a moment ago is refused again before the transaction, and at a
+    location where it refused one lately, a time that is not free, from one read without a lock
+    (refuse_unless_free); what the transaction refuses as taken is remembered the same way. Then the locks in
+    the protocol's order (docs/locking.md): the location's shared
     lock (the service's active flag read in the same statement), the snapshot and the allocation, then the
     fair-share lock of the address (or of `share`) and the cap on the address's live holds, then the writes.
     The appointment goes in without a savepoint: a reference drawn twice rolls the whole transaction back,
@@ -325,6 +337,10 @@ def hold_slot(
                 )
         except ReferenceDrawnTwice:
             continue  # rolled back: run the hold again, with a reference drawn afresh
+        except BookingError as refused:  # what the transaction read as taken, as the read before would have
+            key = hold_key(location=location, service=service, start=start, persons=persons, extra_units=extra_units)
+            remember_if_taken(key, now=now, location_id=location.pk, refused=refused)
+            raise
     raise RuntimeError("Could not draw a unique booking reference.")
 
 
