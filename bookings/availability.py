@@ -54,6 +54,7 @@ from bookings.availability_units import (
     _epoch_seconds,
     _Layout,
     _micros_of_day,
+    forget_plans,
     keep_plan,
     read_claim_rows,
     read_claims,
@@ -516,7 +517,7 @@ def forget_kept_configurations() -> None:
     benchmark's first run, tests that compare query counts), the day plans are worked out again and each day's
     lasting claims read again (bookings/availability_kept.py)."""
     _CONFIGS.clear()
-    PLANS.clear()
+    forget_plans()
     availability_kept.forget()
     refusals.forget()
 

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
     PLANS,
+    TAKEN_BITS,
+    TAKEN_BITS_KEPT,
     TakenUnits,
     _at_least_count,
     _Day,
@@ -225,7 +227,13 @@ class FitsMixin:
         return layout
 
     def _taken_bits(self, layout: _Layout, counters: list[int]) -> dict[int, int]:
-        """Per counter with claims, its taken units in the layout's bit string."""
+        """Per counter with claims, its taken units in the layout's bit string; the same claims' bits laid into
+        the same layout are worked out once (TAKEN_BITS)."""
+        taken: TakenUnits = self.taken  # type: ignore[assignment]
+        key = (id(layout), id(taken.masks), taken.extra, tuple(counters))
+        kept = TAKEN_BITS.get(key)
+        if kept is not None and kept[0] is layout and kept[1] is taken.masks:
+            return kept[2]
         wanted = set(counters)
         pieces: dict[int, int] = {}
         for day, first, length, offset in layout.segments:
@@ -234,6 +242,9 @@ class FitsMixin:
                     bits = (mask >> first) & ((1 << length) - 1)
                     if bits:
                         pieces[counter_id] = pieces.get(counter_id, 0) | (bits << offset)
+        if len(TAKEN_BITS) >= TAKEN_BITS_KEPT:
+            TAKEN_BITS.clear()
+        TAKEN_BITS[key] = (layout, taken.masks, pieces)
         return pieces
 
     def _starts_bits(self, layout: _Layout, service: Service) -> int:

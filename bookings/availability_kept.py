@@ -48,10 +48,19 @@ KEPT_DAYS = 50_000
 _kept_days = 0
 
 
+# The answers of `claims` of the same days as kept (the _Kept objects themselves, compared by identity: an entry
+# is replaced, never changed, when its day is read again) and the same live holds, for the same range and
+# counters: one answer, the same objects, so what a snapshot works out from them can be kept by identity too
+# (availability_fits TAKEN_BITS). Never changed once kept; bounded: emptied when it holds ASSEMBLED_KEPT.
+ASSEMBLED: dict[tuple, tuple[dict[int, int], frozenset[tuple[int, int]]]] = {}
+ASSEMBLED_KEPT = 256
+
+
 def forget() -> None:
     """As a new process: every day's lasting claims are read again."""
     global _kept_days
     KEPT.clear()
+    ASSEMBLED.clear()
     _kept_days = 0
 
 
@@ -111,7 +120,15 @@ def claims(
             stale.append(day)
     if stale:
         days.update(_read_days(location_id=location_id, place=place, first=min(stale), last=max(stale)))
-    return _assemble(days, holds, counter_ids=counter_ids, base=base, end=end, step=step)
+    wanted = None if counter_ids is None else frozenset(counter_ids)
+    key = (place, wanted, base, end, tuple(days[day] for day in range(first, last + 1)), frozenset(holds))
+    found = ASSEMBLED.get(key)
+    if found is None:
+        found = _assemble(days, holds, counter_ids=wanted, base=base, end=end, step=step)
+        if len(ASSEMBLED) >= ASSEMBLED_KEPT:
+            ASSEMBLED.clear()
+        ASSEMBLED[key] = found
+    return found
 
 
 def _read_days(*, location_id: int, place: tuple[int, int], first: int, last: int) -> dict[int, _Kept]:

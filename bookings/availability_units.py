@@ -169,6 +169,20 @@ def keep_plan(key: tuple, plan: _Day | _Layout) -> None:
     PLANS[key] = plan
 
 
+# The taken units of a layout's counters laid into its bit string (FitsMixin._taken_bits), kept for the same
+# layout and the same claims: (id(layout), id(masks), the claims off the grid, the counters) → (layout, masks,
+# the bits), the layout and the masks compared by identity (both are never changed once made; the masks are
+# those of availability_kept.ASSEMBLED, one object for the same claims). Bounded: emptied at TAKEN_BITS_KEPT.
+TAKEN_BITS: dict[tuple, tuple[_Layout, dict[int, int], dict[int, int]]] = {}
+TAKEN_BITS_KEPT = 256
+
+
+def forget_plans() -> None:
+    """As a new process: the plans and what was laid out from them are worked out again."""
+    PLANS.clear()
+    TAKEN_BITS.clear()
+
+
 def _runs_at_least(bits: int, length: int) -> int:
     """The bits at which `bits` has `length` set bits in a row (upwards)."""
     result, have = bits, 1

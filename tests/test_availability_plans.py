@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bookings import actions, availability, availability_units
+from bookings.actions import PersonName
 from bookings.models import Closure
 from bookings.opening_hours import HoursChange
 from tests.support.configuration import forget_kept_configurations
@@ -96,3 +97,56 @@ def test_the_shared_plans_are_bounded(desk, service, monkeypatch):
     monkeypatch.setattr(availability_units, "PLANS_KEPT", 10)
     snapshot(desk, service).free_slot_times(service=service, persons=1)
     assert 0 < len(availability_units.PLANS) <= 10
+
+
+def test_the_same_claims_laid_into_the_same_layout_are_worked_out_once(desk, service):
+    """availability_kept.ASSEMBLED gives snapshots of the same kept days and live holds one answer, the same
+    masks; what is laid out of them into a shared layout is kept by identity too (availability_units.TAKEN_BITS)."""
+    actions.book_appointment(
+        location=desk,
+        service=service,
+        start=datetime(2026, 12, 8, 9, 0, tzinfo=desk.tz),
+        names=[PersonName("Jane", "Doe")],
+        now=NOW,
+    )
+    first, second = snapshot(desk, service), snapshot(desk, service)
+    assert first.taken.masks is second.taken.masks
+    counters = first.counters_for(service)
+    assert first._taken_bits(first._layout(), counters) is second._taken_bits(second._layout(), counters)
+    assert first._taken_bits(first._layout(), counters)  # the booking's unit
+
+
+@pytest.mark.parametrize("change", ["hold", "booking", "cancellation"])
+def test_a_change_of_the_claims_since_is_laid_out_afresh(desk, service, change):
+    """The kept answers are the same objects only for the same claims: a hold (a live claim, read every time),
+    a booking or a cancellation (a day's new version) in between, and the next snapshot works from the new ones."""
+    start = datetime(2026, 12, 8, 9, 0, tzinfo=desk.tz)
+    booked = actions.book_appointment(
+        location=desk, service=service, start=start, names=[PersonName("Jane", "Doe")], now=NOW
+    ).appointment
+    before = snapshot(desk, service)
+    free_before = {begin for begin, _start, _end in before.free_slot_times(service=service, persons=1)[TUESDAY]}
+    assert int(start.timestamp()) in free_before  # two of three counters free
+    if change == "cancellation":
+        actions.cancel_appointment(appointment=booked, now=NOW)
+    else:
+        for _other in range(2):  # the other two counters
+            if change == "hold":
+                actions.hold_slot(location=desk, service=service, start=start, persons=1, now=NOW)
+            else:
+                actions.book_appointment(
+                    location=desk, service=service, start=start, names=[PersonName("Jim", "Doe")], now=NOW
+                )
+    after = snapshot(desk, service)
+    assert after.taken.masks is not before.taken.masks
+    free_after = {begin for begin, _start, _end in after.free_slot_times(service=service, persons=1)[TUESDAY]}
+    assert (int(start.timestamp()) in free_after) is (change == "cancellation")
+    assert after.free_slot_times(service=service, persons=1) == availability.CapacitySnapshot.free_slot_times(
+        fresh_snapshot(desk, service), service=service, persons=1
+    )
+
+
+def fresh_snapshot(desk, service):
+    """A snapshot as a new process makes it: nothing kept."""
+    forget_kept_configurations()
+    return snapshot(desk, service)
