@@ -289,9 +289,9 @@ def hold_slot(
     A time this process refused as taken a moment ago is refused again before the transaction, and at a
     location where it refused one lately, a time that is not free, from one read without a lock
     (refuse_unless_free); what the transaction refuses as taken is remembered the same way. Then the locks in
-    the protocol's order (docs/locking.md): the location's shared
-    lock (the service's active flag read in the same statement), the snapshot and the allocation, then the
-    fair-share lock of the address (or of `share`) and the cap on the address's live holds, then the writes.
+    the protocol's order (docs/locking.md): the location's shared lock (the service's active flag read in the
+    same statement), the snapshot and the allocation, then the fair-share lock of the address (or of `share`)
+    and the cap on the address's live holds, then the writes.
     The appointment goes in without a savepoint: a reference drawn twice rolls the whole transaction back,
     and it runs again."""
     _check_aware(start)
