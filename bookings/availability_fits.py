@@ -17,8 +17,6 @@ from datetime import date, datetime
 from bookings.availability_units import (
     _MICROS_PER_MINUTE,
     PLANS,
-    TAKEN_BITS,
-    TAKEN_BITS_KEPT,
     TakenUnits,
     _at_least_count,
     _Day,
@@ -27,6 +25,7 @@ from bookings.availability_units import (
     _Layout,
     _runs_at_least,
     keep_plan,
+    kept_taken_bits,
 )
 from services.models import Service
 
@@ -230,10 +229,9 @@ class FitsMixin:
         """Per counter with claims, its taken units in the layout's bit string; the same claims' bits laid into
         the same layout are worked out once (TAKEN_BITS)."""
         taken: TakenUnits = self.taken  # type: ignore[assignment]
-        key = (id(layout), id(taken.masks), taken.extra, tuple(counters))
-        kept = TAKEN_BITS.get(key)
-        if kept is not None and kept[0] is layout and kept[1] is taken.masks:
-            return kept[2]
+        return kept_taken_bits(layout, taken, tuple(counters), lambda: self._lay_out_taken(layout, counters))
+
+    def _lay_out_taken(self, layout: _Layout, counters: list[int]) -> dict[int, int]:
         wanted = set(counters)
         pieces: dict[int, int] = {}
         for day, first, length, offset in layout.segments:
@@ -242,9 +240,6 @@ class FitsMixin:
                     bits = (mask >> first) & ((1 << length) - 1)
                     if bits:
                         pieces[counter_id] = pieces.get(counter_id, 0) | (bits << offset)
-        if len(TAKEN_BITS) >= TAKEN_BITS_KEPT:
-            TAKEN_BITS.clear()
-        TAKEN_BITS[key] = (layout, taken.masks, pieces)
         return pieces
 
     def _starts_bits(self, layout: _Layout, service: Service) -> int:

@@ -6,7 +6,7 @@ Read-only, no business rules: the snapshot decides what the integers mean.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Set
+from collections.abc import Callable, Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -163,18 +163,36 @@ PLANS: dict[tuple, _Day | _Layout] = {}
 PLANS_KEPT = 20_000
 
 
+def _keep_bounded(store: dict, key: tuple, value: object, *, limit: int) -> None:
+    if len(store) >= limit:
+        store.clear()
+    store[key] = value
+
+
 def keep_plan(key: tuple, plan: _Day | _Layout) -> None:
-    if len(PLANS) >= PLANS_KEPT:
-        PLANS.clear()
-    PLANS[key] = plan
+    _keep_bounded(PLANS, key, plan, limit=PLANS_KEPT)
 
 
 # The taken units of a layout's counters laid into its bit string (FitsMixin._taken_bits), kept for the same
 # layout and the same claims: (id(layout), id(masks), the claims off the grid, the counters) → (layout, masks,
 # the bits), the layout and the masks compared by identity (both are never changed once made; the masks are
-# those of availability_kept.ASSEMBLED, one object for the same claims). Bounded: emptied at TAKEN_BITS_KEPT.
+# those of availability_kept.ASSEMBLED, one object for the same claims; the entry holds both, so neither id is
+# another object's while it is kept). Bounded: emptied at TAKEN_BITS_KEPT.
 TAKEN_BITS: dict[tuple, tuple[_Layout, dict[int, int], dict[int, int]]] = {}
 TAKEN_BITS_KEPT = 256
+
+
+def kept_taken_bits(
+    layout: _Layout, taken: TakenUnits, counters: tuple[int, ...], lay_out: Callable[[], dict[int, int]]
+) -> dict[int, int]:
+    """The bits `lay_out` gives for these claims in this layout, worked out once (TAKEN_BITS)."""
+    key = (id(layout), id(taken.masks), taken.extra, counters)
+    kept = TAKEN_BITS.get(key)
+    if kept is not None and kept[0] is layout and kept[1] is taken.masks:
+        return kept[2]
+    pieces = lay_out()
+    _keep_bounded(TAKEN_BITS, key, (layout, taken.masks, pieces), limit=TAKEN_BITS_KEPT)
+    return pieces
 
 
 def forget_plans() -> None:

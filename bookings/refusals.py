@@ -74,13 +74,13 @@ def contended(location_id: int, *, now: datetime) -> bool:
 def remember(key: Hashable, *, now: datetime, location_id: int, code: str, message: str) -> None:
     """Answer `key` with this refusal as taken, read at `now`, for EXPATDESK_TAKEN_REMEMBERED_MS (nothing while
     it is 0), and mark its location contended from `now`."""
-    with _lock:
-        if now > _taken_at.get(location_id, now - CONTENDED):
-            _taken_at[location_id] = now
     moment = _moment()
-    if moment <= timedelta(0):
-        return
     with _lock:
+        latest = _taken_at.get(location_id)
+        if latest is None or now > latest:  # an older `now` does not move it back
+            _taken_at[location_id] = now
+        if moment <= timedelta(0):
+            return
         if len(_remembered) >= MAX_REMEMBERED:
             for old in [old for old, entry in _remembered.items() if entry[0] + moment <= now]:
                 del _remembered[old]
