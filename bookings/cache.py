@@ -114,7 +114,7 @@ def bump_availability(*, location_id: int, days: Iterable[date] | None) -> None:
         _bump(key)
 
 
-def availability_changed(*, location_id: int, days: Iterable[date] | None) -> None:
+def availability_changed(*, location_id: int, days: Iterable[date] | None, takes_only: bool = False) -> None:
     """Bump the versions once the current transaction commits (right away outside one): no cache round trip
     while the transaction holds its locks, and none for one that rolls back.
 
@@ -128,13 +128,16 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None) -> No
     """
     days = None if days is None else list(days)
     # What this process remembered as taken there may be freed by this change: forgotten now, for the rest
-    # of this transaction, and after the commit, for what was read meanwhile (bookings/refusals.py).
-    refusals.forget(location_id)
-    transaction.on_commit(lambda: _after_change(location_id=location_id, days=days), robust=True)
+    # of this transaction, and after the commit, for what was read meanwhile (bookings/refusals.py). Not by a
+    # change that only takes free time (`takes_only`: a hold), after which nothing taken can be free.
+    if not takes_only:
+        refusals.forget(location_id)
+    transaction.on_commit(lambda: _after_change(location_id=location_id, days=days, takes_only=takes_only), robust=True)
 
 
-def _after_change(*, location_id: int, days: list[date] | None) -> None:
-    refusals.forget(location_id)
+def _after_change(*, location_id: int, days: list[date] | None, takes_only: bool = False) -> None:
+    if not takes_only:
+        refusals.forget(location_id)
     _bump_if_read(location_id=location_id, days=days)
 
 

@@ -66,16 +66,22 @@ def _lock(location_ids: list[int], *, exclusive: bool, service_id: int | None = 
 
 
 def capacity_changes(
-    *, location_id: int, mode: str = SHARED, days: Iterable[date] | None = None, service_id: int | None = None
+    *,
+    location_id: int,
+    mode: str = SHARED,
+    days: Iterable[date] | None = None,
+    service_id: int | None = None,
+    takes_only: bool = False,
 ) -> bool:
     """Announce, at the start of an action's transaction, that it changes the location's free capacity:
     lock the location (`SHARED` for bookings and releases, `EXCLUSIVE` for configuration changes) and bump
     its cached answers after the commit, on `days` (local days; None: every day).
 
     With `service_id` (a hold), answers whether that service is active, read with the lock in one statement
-    (as of just before the lock); True otherwise."""
+    (as of just before the lock); True otherwise. `takes_only` (a hold): the transaction only takes free time,
+    so what this process remembered as taken there stays remembered (bookings/cache.py availability_changed)."""
     active = _lock([location_id], exclusive=_exclusive(mode), service_id=service_id)
-    _bump([location_id], days=days)
+    _bump([location_id], days=days, takes_only=takes_only)
     if service_id is None or active is not None:
         return service_id is None or bool(active)
     return Service.objects.filter(pk=service_id, is_active=True).exists()
@@ -94,7 +100,7 @@ def _exclusive(mode: str) -> bool:
     return mode == EXCLUSIVE
 
 
-def _bump(location_ids: list[int], *, days: Iterable[date] | None) -> None:
+def _bump(location_ids: list[int], *, days: Iterable[date] | None, takes_only: bool = False) -> None:
     days = None if days is None else list(days)
     for location_id in location_ids:
-        availability_changed(location_id=location_id, days=days)
+        availability_changed(location_id=location_id, days=days, takes_only=takes_only)

@@ -84,6 +84,19 @@ def test_a_change_of_free_capacity_here_forgets_at_once(one_counter, service, mo
     assert held.start == at(9)
 
 
+def test_a_hold_that_goes_through_keeps_what_was_remembered_there(
+    one_counter, service, monday_morning, django_capture_on_commit_callbacks
+):
+    """A hold only takes time: what this process read as taken stays taken through it and its commit, so a release of
+    slots is not read again after every hold that goes through (the stampede of issue 10)."""
+    booked_at(one_counter, service, at(9), monday_morning)
+    refused(one_counter, service, at(9), monday_morning)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.hold_slot(location=one_counter, service=service, start=at(9, 15), persons=1, now=monday_morning)
+    error, queries = refused(one_counter, service, at(9), monday_morning)
+    assert (error.code, queries) == (BookingError.SLOT_TAKEN, 0)
+
+
 def test_what_is_read_while_a_change_runs_is_forgotten_after_its_commit(
     one_counter, service, monday_morning, django_capture_on_commit_callbacks
 ):

@@ -320,7 +320,9 @@ def hold_slot(
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
             with transaction.atomic(durable=True):
-                if not capacity_changes(location_id=location.pk, days=days_around(start), service_id=service.pk):
+                if not capacity_changes(
+                    location_id=location.pk, days=days_around(start), service_id=service.pk, takes_only=True
+                ):
                     raise _service_inactive()
                 return hold_in_transaction(
                     location=location,
