@@ -116,13 +116,15 @@ django.setup()
 import logging
 logging.getLogger("django.request").warning("Conflict: /api/v1/holds/")
 logging.getLogger("bookings").error("an error")
+print(logging.getLogger("django.request").isEnabledFor(logging.WARNING))
 """
 
 
 @pytest.mark.parametrize(("level", "shown"), [("INFO", True), ("WARNING", True), ("ERROR", False)])
 def test_the_log_level_sets_what_the_console_shows_of_djangos_own_loggers(level, shown):
     """DJANGO_LOG_LEVEL=ERROR leaves out django.request's warning for every 4xx (a 409 of a stampede), which has
-    a level of its own and would reach the console whatever the root's level."""
+    a level of its own and would reach the console whatever the root's level; the logger's level is set too, so
+    that no record of it is made."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "expatdesk.settings.production",  # DEBUG off: only the project's handler logs
@@ -137,4 +139,5 @@ def test_the_log_level_sets_what_the_console_shows_of_djangos_own_loggers(level,
     )
     assert result.returncode == 0, result.stderr
     assert ("Conflict: /api/v1/holds/" in result.stderr) is shown, result.stderr
+    assert result.stdout.strip() == str(shown)  # at ERROR not even a record is made of the warning
     assert "an error" in result.stderr

@@ -445,6 +445,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": DJANGO_LOG_LEVEL},
+    # django.request's own level (else INFO, from Django's "django" logger): at ERROR its warning for every 4xx
+    # is not even made into a record (a stampede's 409s). Its records still reach Django's handlers and the root's.
+    "loggers": {"django.request": {"level": DJANGO_LOG_LEVEL}},
 }
 
 # The day of the visit (queueing/, issue 15).
