@@ -127,18 +127,18 @@ def availability_changed(*, location_id: int, days: Iterable[date] | None, takes
     at most EXPATDESK_SLOT_CACHE_SECONDS.
     """
     days = None if days is None else list(days)
-    # What this process remembered as taken there may be freed by this change: forgotten now, for the rest
-    # of this transaction, and after the commit, for what was read meanwhile (bookings/refusals.py). Not by a
-    # change that only takes free time (`takes_only`: a hold), after which nothing taken can be free.
-    if not takes_only:
-        refusals.forget(location_id)
-    transaction.on_commit(lambda: _after_change(location_id=location_id, days=days, takes_only=takes_only), robust=True)
+    if not takes_only:  # a change that only takes free time (a hold) frees nothing: see time_may_be_freed
+        time_may_be_freed(location_id)
+    transaction.on_commit(lambda: _bump_if_read(location_id=location_id, days=days), robust=True)
 
 
-def _after_change(*, location_id: int, days: list[date] | None, takes_only: bool = False) -> None:
-    if not takes_only:
-        refusals.forget(location_id)
-    _bump_if_read(location_id=location_id, days=days)
+def time_may_be_freed(location_id: int) -> None:
+    """What this process remembered as taken at the location may be freed by the current transaction: forgotten
+    now, for the rest of the transaction, and after its commit, for what its other requests read meanwhile
+    (bookings/refusals.py). availability_changed calls it, unless the change only takes time; an action that
+    announced that (a booking of a hold) and then lets time go after all calls it itself."""
+    refusals.forget(location_id)
+    transaction.on_commit(lambda: refusals.forget(location_id), robust=True)
 
 
 def _bump_if_read(*, location_id: int, days: list[date] | None) -> None:

@@ -78,8 +78,9 @@ def capacity_changes(
     its cached answers after the commit, on `days` (local days; None: every day).
 
     With `service_id` (a hold), answers whether that service is active, read with the lock in one statement
-    (as of just before the lock); True otherwise. `takes_only` (a hold): the transaction only takes free time,
-    so what this process remembered as taken there stays remembered (bookings/cache.py availability_changed)."""
+    (as of just before the lock); True otherwise. `takes_only` (a hold, a booking of a hold): the transaction
+    only takes free time, so what this process remembered as taken there stays remembered (bookings/cache.py
+    availability_changed; where such a transaction lets time go after all, it calls cache.time_may_be_freed)."""
     active = _lock([location_id], exclusive=_exclusive(mode), service_id=service_id)
     _bump([location_id], days=days, takes_only=takes_only)
     if service_id is None or active is not None:

@@ -11,8 +11,8 @@ What it may cost a person: a time freed by another process (a cancellation, a ho
 lapsing within that moment is refused as taken for the rest of it, as a list of free times cached for
 EXPATDESK_SLOT_CACHE_SECONDS would not show it yet either; they try again a moment later. A change of free
 capacity at the location made by this process forgets what it remembered there at once and again after its
-commit (bookings/cache.py `availability_changed`), unless it only takes time (a hold: what was taken stays
-taken). Only "taken" is remembered: a refusal by the rules (the
+commit (bookings/cache.py `availability_changed`), unless it only takes time (a hold, and the booking of a
+hold as it was held: what was taken stays taken). Only "taken" is remembered: a refusal by the rules (the
 notice, the horizon, the hours) is read every time. Nothing here ever lets a hold through: a time not
 remembered as taken is read, and held only by the transaction under its locks (docs/locking.md, "The read
 before a hold").

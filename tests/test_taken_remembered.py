@@ -97,6 +97,39 @@ def test_a_hold_that_goes_through_keeps_what_was_remembered_there(
     assert (error.code, queries) == (BookingError.SLOT_TAKEN, 0)
 
 
+def test_a_hold_booked_as_it_was_keeps_what_was_remembered_there(one_counter, service, monday_morning):
+    booked_at(one_counter, service, at(9), monday_morning)
+    held = actions.hold_slot(location=one_counter, service=service, start=at(9, 15), persons=1, now=monday_morning)
+    refused(one_counter, service, at(9), monday_morning)
+    actions.confirm_hold(
+        appointment=held, names=[PersonName("A", "B")], contact_email="a@example.org", now=monday_morning
+    )
+    error, queries = refused(one_counter, service, at(9), monday_morning)
+    assert (error.code, queries) == (BookingError.SLOT_TAKEN, 0)
+
+
+def test_a_booking_that_claims_its_time_afresh_forgets_what_was_remembered_there(
+    one_counter, service, monday_morning, django_capture_on_commit_callbacks
+):
+    """A hold whose claims went (another booking took its lapsed time) lets its remaining claims go and claims
+    afresh: that may free time, so what this process remembered there is forgotten, now and after the commit."""
+    booked_at(one_counter, service, at(9), monday_morning)
+    held = actions.hold_slot(location=one_counter, service=service, start=at(9, 15), persons=1, now=monday_morning)
+    SlotClaim.objects.filter(appointment=held).delete()  # its time was free again, as after a lapse and a sweep
+    refused(one_counter, service, at(9), monday_morning)
+    key = (one_counter.pk, service.pk, at(9), 1, 0)
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        actions.confirm_hold(
+            appointment=held, names=[PersonName("A", "B")], contact_email="a@example.org", now=monday_morning
+        )
+        assert refusals.recent(key, now=monday_morning) is None
+    refusals.remember(key, now=monday_morning, location_id=one_counter.pk, code=BookingError.SLOT_TAKEN, message="x")
+    for callback in after_commit:
+        callback()
+    assert refusals.recent(key, now=monday_morning) is None
+    assert held.claims.count() == 1
+
+
 def test_what_is_read_while_a_change_runs_is_forgotten_after_its_commit(
     one_counter, service, monday_morning, django_capture_on_commit_callbacks
 ):

@@ -61,7 +61,7 @@ from bookings.availability import (
     load_rules,
     load_snapshot,
 )
-from bookings.cache import days_around
+from bookings.cache import days_around, time_may_be_freed
 from bookings.fairness import Share
 from bookings.locking import capacity_changes
 from bookings.mailboxes import mailbox_key
@@ -250,15 +250,20 @@ def _lock_with_service(appointment: Appointment) -> Appointment:
     return locked
 
 
-def lock_appointment_at_location(appointment: Appointment, *, more_days: tuple = ()) -> Appointment:
+def lock_appointment_at_location(
+    appointment: Appointment, *, more_days: tuple = (), takes_only: bool = False
+) -> Appointment:
     """Take the location's shared lock (docs/locking.md: the location first, then the row), then lock the
     appointment's row; the cached answers of its day (and `more_days`) are bumped after the commit.
+    `takes_only`: the caller means only to take time (capacity_changes), and calls cache.time_may_be_freed
+    where it lets any go.
 
     The caller's object may be stale: if the appointment was moved meanwhile, its new day is bumped too."""
-    capacity_changes(location_id=appointment.location_id, days=[*days_around(appointment.start), *more_days])
+    days = [*days_around(appointment.start), *more_days]
+    capacity_changes(location_id=appointment.location_id, days=days, takes_only=takes_only)
     locked = _lock_with_service(appointment)
     if locked.start != appointment.start:
-        capacity_changes(location_id=locked.location_id, days=days_around(locked.start))
+        capacity_changes(location_id=locked.location_id, days=days_around(locked.start), takes_only=takes_only)
     return locked
 
 
@@ -422,7 +427,8 @@ def confirm_hold(
     The booking counts against the fair share of the address that held it (or of `share`, an owner the
     caller names: an employer) and of the mailbox it is booked for (bookings/fairness.py)."""
     with transaction.atomic(durable=True):
-        locked = lock_appointment_at_location(appointment)
+        # Booked as held, nothing is let go; where the hold's claims are let go, confirm_locked_hold says so.
+        locked = lock_appointment_at_location(appointment, takes_only=True)
         return confirm_locked_hold(
             locked=locked,
             names=names,
@@ -478,12 +484,14 @@ def confirm_locked_hold(
     units = make_claims_permanent(appointment_id=locked.pk)
     if is_visit(locked):  # every part's claims must still be its own and fit its service's rules
         if len(units) != locked.claimed_units or not visit_claims_fit(parts=parts, rules=rules, units=units):
+            time_may_be_freed(locked.location_id)
             SlotClaim.objects.filter(appointment=locked).delete()
             reclaim_locked_visit(locked=locked, parts=parts, now=now)
         kept = locked.claimed_units
     else:
         kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
     if not kept or kept != locked.claimed_units:
+        time_may_be_freed(locked.location_id)
         SlotClaim.objects.filter(appointment=locked).delete()
         allocation = _allocate_and_claim(
             appointment=locked,
