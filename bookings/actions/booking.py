@@ -250,6 +250,13 @@ def _lock_with_service(appointment: Appointment) -> Appointment:
     return locked
 
 
+def _let_claims_go(locked: Appointment) -> None:
+    """Delete the claims of a hold being booked, to claim afresh: time may be freed, so what this process remembered
+    as taken there is forgotten (the booking's lock was taken as one that only takes time)."""
+    time_may_be_freed(locked.location_id)
+    SlotClaim.objects.filter(appointment=locked).delete()
+
+
 def lock_appointment_at_location(
     appointment: Appointment, *, more_days: tuple = (), takes_only: bool = False
 ) -> Appointment:
@@ -484,15 +491,13 @@ def confirm_locked_hold(
     units = make_claims_permanent(appointment_id=locked.pk)
     if is_visit(locked):  # every part's claims must still be its own and fit its service's rules
         if len(units) != locked.claimed_units or not visit_claims_fit(parts=parts, rules=rules, units=units):
-            time_may_be_freed(locked.location_id)
-            SlotClaim.objects.filter(appointment=locked).delete()
+            _let_claims_go(locked)
             reclaim_locked_visit(locked=locked, parts=parts, now=now)
         kept = locked.claimed_units
     else:
         kept = len(units) if _units_fit_rules(snapshot=rules, service=locked.service, units=units) else 0
     if not kept or kept != locked.claimed_units:
-        time_may_be_freed(locked.location_id)
-        SlotClaim.objects.filter(appointment=locked).delete()
+        _let_claims_go(locked)
         allocation = _allocate_and_claim(
             appointment=locked,
             service=locked.service,
